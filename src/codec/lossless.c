@@ -97,8 +97,9 @@ DEFINE_FLOAT_ANALYSE(analyse64, uint64_t)
 
 /* Splits into exponent symbols, high symbols, and the packed low bits. Returns low bytes. */
 #define DEFINE_FLOAT_SPLIT(NAME, TYPE)                                                            \
-    static size_t NAME(const uint8_t *src, size_t n, float_layout_t layout, unsigned dropped,    \
-                       unsigned base, uint8_t *exponents, uint8_t *high, uint8_t *low)            \
+    static size_t NAME(const uint8_t *restrict src, size_t n, float_layout_t layout,             \
+                       unsigned dropped, unsigned base, uint8_t *restrict exponents,              \
+                       uint8_t *restrict high, uint8_t *restrict low)                             \
     {                                                                                             \
         const unsigned M = layout.mantissa_bits;                                                  \
         const unsigned m = M - dropped, k = m + 1;                                                \
@@ -147,9 +148,9 @@ DEFINE_FLOAT_SPLIT(split64, uint64_t)
 
 /* Merges the channels back; the low channel must hold packed_bytes(n, low_width) bytes. */
 #define DEFINE_FLOAT_MERGE(NAME, TYPE)                                                            \
-    static void NAME(uint8_t *dst, size_t n, float_layout_t layout, unsigned dropped,            \
-                     unsigned base, const uint8_t *exponents, const uint8_t *high,                \
-                     const uint8_t *low, size_t low_size)                                         \
+    static void NAME(uint8_t *restrict dst, size_t n, float_layout_t layout, unsigned dropped,   \
+                     unsigned base, const uint8_t *restrict exponents,                            \
+                     const uint8_t *restrict high, const uint8_t *restrict low, size_t low_size)  \
     {                                                                                             \
         const unsigned M = layout.mantissa_bits;                                                  \
         const unsigned m = M - dropped, k = m + 1;                                                \
@@ -187,6 +188,66 @@ DEFINE_FLOAT_SPLIT(split64, uint64_t)
 DEFINE_FLOAT_MERGE(merge16, uint16_t)
 DEFINE_FLOAT_MERGE(merge32, uint32_t)
 DEFINE_FLOAT_MERGE(merge64, uint64_t)
+
+/* Constant-layout fast paths for the most common cases (BF16 with every mantissa bit, F32 with
+ * every bit, F32 holding BF16 values): fixed shifts let the compiler vectorise these loops,
+ * which the generic ones above, with shifts known only at run time, do not get. They compute
+ * exactly what the generic loops compute for the same layout. */
+static void split_bf16_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
+                            uint8_t *restrict high)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t v = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
+        exponents[i] = (uint8_t)(((v >> 7) & 0xff) - base);
+        high[i] = (uint8_t)(((v >> 8) & 0x80) | (v & 0x7f));
+    }
+}
+
+static void merge_bf16_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
+                            const uint8_t *restrict high)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned h = high[i];
+        unsigned v = ((h & 0x80) << 8) | (((exponents[i] + base) & 0xff) << 7) | (h & 0x7f);
+        dst[2 * i] = (uint8_t)v;
+        dst[2 * i + 1] = (uint8_t)(v >> 8);
+    }
+}
+
+static void split_f32_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
+                           uint8_t *restrict high, uint8_t *restrict low)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, src + 4 * i, 4);
+        exponents[i] = (uint8_t)(((v >> 23) & 0xff) - base);
+        high[i] = (uint8_t)(((v >> 24) & 0x80) | ((v >> 16) & 0x7f));
+        uint16_t l = (uint16_t)v;
+        memcpy(low + 2 * i, &l, 2);
+    }
+}
+
+static void merge_f32_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
+                           const uint8_t *restrict high, const uint8_t *restrict low)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = high[i];
+        uint16_t l;
+        memcpy(&l, low + 2 * i, 2);
+        uint32_t v = ((h & 0x80) << 24) | (((exponents[i] + base) & 0xff) << 23) | ((h & 0x7f) << 16) | l;
+        memcpy(dst + 4 * i, &v, 4);
+    }
+}
+
+static void merge_f32_holding_bf16(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
+                                   const uint8_t *restrict high)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = high[i];
+        uint32_t v = ((h & 0x80) << 24) | (((exponents[i] + base) & 0xff) << 23) | ((h & 0x7f) << 16);
+        memcpy(dst + 4 * i, &v, 4);
+    }
+}
 
 /* F64 exponents whose range exceeds a byte are packed raw and merged in a second pass. */
 static void f64_pack_exponents(const uint8_t *src, size_t n, unsigned base, unsigned width, uint8_t *dst)
@@ -230,7 +291,9 @@ static saraphis_status_t encode_float(saraphis_dtype_t dtype, float_layout_t lay
      * at the end of dst, and it is moved down once the entropy streams' sizes are known. */
     uint8_t *low_tmp = dst + capacity - low_bytes;
     size_t low_written;
-    if (element_size == 2) low_written = split16(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
+    if (dtype == SARAPHIS_DTYPE_BF16 && dropped == 0) low_written = (split_bf16_full(src, n, min_exponent, exponents, high), 0);
+    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 0) low_written = (split_f32_full(src, n, min_exponent, exponents, high, low_tmp), 2 * n);
+    else if (element_size == 2) low_written = split16(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
     else if (element_size == 4) low_written = split32(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
     else low_written = split64(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
     (void)low_written;
@@ -321,7 +384,10 @@ static saraphis_status_t decode_float(saraphis_dtype_t dtype, float_layout_t lay
         }
         return SARAPHIS_OK;
     }
-    if (element_size == 2) merge16(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
+    if (dtype == SARAPHIS_DTYPE_BF16 && dropped == 0) merge_bf16_full(dst, n, base, exponents, high);
+    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 0) merge_f32_full(dst, n, base, exponents, high, low);
+    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 16) merge_f32_holding_bf16(dst, n, base, exponents, high);
+    else if (element_size == 2) merge16(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
     else if (element_size == 4) merge32(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
     else merge64(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
     return SARAPHIS_OK;
