@@ -202,10 +202,7 @@ static saraphis_status_t source_open(source_t *source, const char *path, const o
 {
     memset(source, 0, sizeof *source);
     source->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (source->fd < 0) {
-        fprintf(stderr, "%s: cannot open %s: %s\n", program, path, strerror(errno));
-        return SARAPHIS_ERROR_IO;
-    }
+    if (source->fd < 0) return error_set(SARAPHIS_ERROR_IO, "cannot open %s: %s", path, strerror(errno));
     saraphis_status_t status = file_size_of(source->fd, &source->file_size, path);
     if (status != SARAPHIS_OK) return status;
     if (options->raw_dtype != SARAPHIS_DTYPE_UNKNOWN) {
@@ -230,10 +227,8 @@ static saraphis_status_t source_open(source_t *source, const char *path, const o
     }
     source->kind = SOURCE_SAFETENSORS;
     status = safetensors_header_size(probe, probe_size, source->file_size, path, &need);
-    if (status != SARAPHIS_OK) {
-        fprintf(stderr, "%s: %s is neither safetensors nor .npy; for raw data give --dtype (and --shape)\n", program, path);
-        return status;
-    }
+    if (status != SARAPHIS_OK)
+        return error_wrap(status, "%s is neither safetensors nor .npy (for raw data give --dtype and --shape): ", path);
     status = read_prefix(source->fd, need, path, &prefix);
     if (status != SARAPHIS_OK) return status;
     status = safetensors_parse(prefix, need, source->file_size, path, &source->safetensors);
@@ -347,9 +342,8 @@ static int command_compress(const char *input, const options_t *options)
         } else {
             desc.shape[0] = source.file_size / element;
             if (source.file_size % element) {
-                fprintf(stderr, "%s: %s holds %llu bytes, not a whole number of %s elements\n", program, input,
-                        (unsigned long long)source.file_size, saraphis_dtype_name(options->raw_dtype));
-                status = SARAPHIS_ERROR_DTYPE;
+                status = error_set(SARAPHIS_ERROR_DTYPE, "%s holds %llu bytes, not a whole number of %s elements", input,
+                                   (unsigned long long)source.file_size, saraphis_dtype_name(options->raw_dtype));
             }
         }
         if (status == SARAPHIS_OK) status = saraphis_writer_set_metadata(writer, "saraphis.source", "raw");
@@ -427,8 +421,7 @@ static int command_decompress(const char *input, const options_t *options)
         if (json) { json_size = strlen(json); header_json = (uint8_t *)strdup(json); }
         else if (json_hex) header_json = hex_decode(json_hex, &json_size);
         if (!header_json) {
-            fprintf(stderr, "%s: %s: safetensors header missing from the metadata\n", program, input);
-            status = SARAPHIS_ERROR_CORRUPT;
+            status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: safetensors header missing from the metadata", input);
         } else {
             uint8_t *prefix = malloc(8 + json_size);
             safetensors_file_t st = {0};
@@ -461,9 +454,8 @@ static int command_decompress(const char *input, const options_t *options)
                 saraphis_tensor_info_t info;
                 if (status == SARAPHIS_OK) status = saraphis_reader_tensor_info(reader, index, &info);
                 if (status == SARAPHIS_OK && info.raw_size != size) {
-                    fprintf(stderr, "%s: %s: tensor '%s' holds %llu bytes, the header says %llu\n", program, input, name,
-                            (unsigned long long)info.raw_size, (unsigned long long)size);
-                    status = SARAPHIS_ERROR_CORRUPT;
+                    status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' holds %llu bytes, the header says %llu", input, name,
+                                       (unsigned long long)info.raw_size, (unsigned long long)size);
                 }
                 if (status == SARAPHIS_OK) status = saraphis_reader_write_tensor_fd(reader, index, file.fd);
                 progress_next_tensor(&progress, size);
@@ -478,8 +470,7 @@ static int command_decompress(const char *input, const options_t *options)
             const char *hex = saraphis_reader_metadata_get(reader, "npy.header_hex");
             uint8_t *header = hex ? hex_decode(hex, &header_size) : NULL;
             if (!header) {
-                fprintf(stderr, "%s: %s: .npy header missing from the metadata\n", program, input);
-                status = SARAPHIS_ERROR_CORRUPT;
+                status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: .npy header missing from the metadata", input);
             } else status = file_write_full(file.fd, header, header_size, output);
             free(header);
         }
@@ -643,8 +634,7 @@ static int command_bench(const char *input, const options_t *options)
                 size_t restored_size;
                 status = saraphis_decompress(ctx, frames[i], frame_sizes[i], restored, (size_t)largest, &restored_size);
                 if (status == SARAPHIS_OK && (restored_size != sizes[i] || memcmp(restored, data + position, restored_size) != 0)) {
-                    fprintf(stderr, "%s: round trip mismatch on tensor %zu\n", program, i);
-                    status = SARAPHIS_ERROR_CORRUPT;
+                    status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: round trip mismatch on tensor %zu", input, i);
                 }
                 position += sizes[i];
             }

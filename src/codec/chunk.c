@@ -55,7 +55,7 @@ saraphis_status_t chunk_verify(const uint8_t *record, size_t record_size, size_t
     chunk_header_t header;
     chunk_header_read(record, &header);
     uint64_t computed = checksum64(record + 8, record_size - 8, 0);
-    if (computed != header.checksum)
+    if (computed != header.checksum && !SARAPHIS_FUZZING)
         return error_set(SARAPHIS_ERROR_CHECKSUM, "checksum mismatch (stored %016llx, computed %016llx)",
                          (unsigned long long)header.checksum, (unsigned long long)computed);
     if ((size_t)header.payload_size + CHUNK_HEADER_BYTES != record_size)
@@ -85,7 +85,7 @@ saraphis_status_t chunk_decode(saraphis_dtype_t dtype, const uint8_t *record, si
     default:
         return error_set(SARAPHIS_ERROR_UNSUPPORTED, "unknown chunk method %u", payload[0]);
     }
-    if (header.content_checksum && checksum64(dst, expected_raw, 0) != header.content_checksum)
+    if (header.content_checksum && checksum64(dst, expected_raw, 0) != header.content_checksum && !SARAPHIS_FUZZING)
         return error_set(SARAPHIS_ERROR_CHECKSUM, "decoded bytes do not match the content checksum");
     return SARAPHIS_OK;
 }

@@ -18,6 +18,14 @@ saraphis_status_t error_set(saraphis_status_t status, const char *format, ...) S
 saraphis_status_t error_wrap(saraphis_status_t status, const char *format, ...) SPS_PRINTF(2, 3);
 void error_clear(void);
 
+/* Fuzzing builds skip checksum comparisons (as zstd and others do) so that the fuzzer reaches
+ * the parsers and decoders behind them; never defined in a normal build. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define SARAPHIS_FUZZING 1
+#else
+#define SARAPHIS_FUZZING 0
+#endif
+
 #define SPS_TRY(expr)                                   \
     do {                                                \
         saraphis_status_t sps_try_status_ = (expr);     \
