@@ -4,11 +4,13 @@
  *     u16 exponent base (the chunk's smallest biased exponent)
  *     u8  exponent mode: 0 = entropy stream of (exponent - base);
  *                        1 = (exponent - base) packed raw at u8 width bits (F64 with a wide range)
- *     [u8 width]  (mode 1 only)
- *     exponent channel, then the high channel (entropy stream), then the low channel packed raw
+ *     u8  exponent width (bits of the exponent range; used by mode 1)
+ *     u8  fold: top field bits carried in the exponent symbol, (e - base) << fold | top bits
+ *     exponent channel, the high channel and the byte planes (entropy streams), the rest bits
  *   u8 kind = LOSSLESS_BYTE_PLANES: one entropy stream per byte position of the element
  * The sign+mantissa field of element i is s = sign << m | mantissa >> dropped, m = M - dropped
- * and k = m + 1 bits wide; high = s >> max(k - 8, 0) and low = s & (2^(k-8) - 1). */
+ * and k = m + 1 bits wide; high = s >> max(k - 8, 0), then (k - 8) / 8 byte planes below it,
+ * most significant first, each an entropy stream, then the last (k - 8) % 8 bits packed raw. */
 #include "codec/lossless.h"
 
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 
 enum { LOSSLESS_FLOAT = 1, LOSSLESS_BYTE_PLANES = 2 };
 enum { EXPONENT_ENTROPY = 0, EXPONENT_RAW = 1 };
+#define LOSSLESS_FLOAT_HEADER 7
 
 typedef struct {
     unsigned exponent_bits;
@@ -40,11 +43,12 @@ static int float_layout(saraphis_dtype_t dtype, float_layout_t *layout)
 
 saraphis_status_t codec_scratch_reserve(codec_scratch_t *scratch, size_t elements)
 {
-    if (scratch->capacity >= elements) return SARAPHIS_OK;
+    if (scratch->capacity >= elements && scratch->symbols) return SARAPHIS_OK;
     codec_scratch_release(scratch);
-    scratch->symbols = malloc(elements ? elements : 1);
-    scratch->symbols2 = malloc(elements ? elements : 1);
-    if (!scratch->symbols || !scratch->symbols2) {
+    size_t size = elements ? elements : 1;
+    int ok = (scratch->symbols = malloc(size)) != NULL && (scratch->symbols2 = malloc(size)) != NULL;
+    for (int p = 0; p < LOSSLESS_MAX_PLANES && ok; p++) ok = (scratch->planes[p] = malloc(size)) != NULL;
+    if (!ok) {
         codec_scratch_release(scratch);
         return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "codec: no memory for %zu-element scratch", elements);
     }
@@ -56,18 +60,56 @@ void codec_scratch_release(codec_scratch_t *scratch)
 {
     free(scratch->symbols);
     free(scratch->symbols2);
-    scratch->symbols = scratch->symbols2 = NULL;
-    scratch->capacity = 0;
+    for (int p = 0; p < LOSSLESS_MAX_PLANES; p++) free(scratch->planes[p]);
+    memset(scratch, 0, sizeof *scratch);
 }
 
 size_t lossless_chunk_bound(size_t raw_bytes)
 {
     /* Worst case is F16 with both entropy streams raw: 6 + 2 (n + 1) + 3n/8 bytes for
-     * raw_bytes = 2n, i.e. 1.1875 raw_bytes + 8; the chunk layer then stores the raw bytes. */
+     * raw_bytes = 2n, i.e. 1.1875 raw_bytes + 8 (F64: 6 + 7 (n + 1) + 5n/8 + 11n/8 < raw + 16);
+     * the chunk layer then stores the raw bytes. */
     return raw_bytes + raw_bytes / 4 + 64;
 }
 
-/* ---- Float split, one instantiation per element width ------------------------------------ */
+/* ---- Float channels ------------------------------------------------------------------------ */
+
+/* How a chunk's sign+mantissa field of k bits is cut: the top byte (or all k bits when k <= 8),
+ * then whole bytes, then the rest bits. */
+typedef struct {
+    unsigned k;           /* field width: sign + kept mantissa bits */
+    unsigned m;           /* kept mantissa bits */
+    unsigned dropped;     /* low mantissa bits zero in the whole chunk */
+    unsigned fold;        /* top field bits folded into the exponent symbol */
+    unsigned kr;          /* k - fold: the bits left for high, planes and rest */
+    unsigned plane_count; /* whole bytes below the high byte */
+    unsigned rest_bits;   /* bits below the planes, packed raw */
+} field_layout_t;
+
+/* Folding: when the field is not a whole number of bytes (F16: 11 bits) and the chunk's exponent
+ * range leaves room in the byte symbol, the top k mod 8 field bits (the sign and the top mantissa
+ * bits) join the exponent symbol, so the rest of the field is whole bytes: no bit packing, and
+ * one entropy stream captures what exponent and sign/top mantissa share. */
+static unsigned choose_fold(unsigned k, unsigned exponent_range)
+{
+    unsigned fold = k > 8 ? k % 8 : 0;
+    if (fold && ((exponent_range + 1) << fold) > 256) fold = 0;
+    return fold;
+}
+
+static field_layout_t field_layout(float_layout_t layout, unsigned dropped, unsigned fold)
+{
+    field_layout_t f;
+    f.dropped = dropped;
+    f.m = layout.mantissa_bits - dropped;
+    f.k = f.m + 1;
+    f.fold = fold;
+    f.kr = f.k - fold;
+    unsigned below = f.kr > 8 ? f.kr - 8 : 0;
+    f.plane_count = below / 8;
+    f.rest_bits = below % 8;
+    return f;
+}
 
 #define DEFINE_FLOAT_ANALYSE(NAME, TYPE)                                                          \
     static void NAME(const uint8_t *src, size_t n, float_layout_t layout, TYPE *mantissa_or,     \
@@ -95,104 +137,59 @@ DEFINE_FLOAT_ANALYSE(analyse16, uint16_t)
 DEFINE_FLOAT_ANALYSE(analyse32, uint32_t)
 DEFINE_FLOAT_ANALYSE(analyse64, uint64_t)
 
-/* Splits into exponent symbols, high symbols, and the packed low bits. Returns low bytes. */
-#define DEFINE_FLOAT_SPLIT(NAME, TYPE)                                                            \
-    static size_t NAME(const uint8_t *restrict src, size_t n, float_layout_t layout,             \
-                       unsigned dropped, unsigned base, uint8_t *restrict exponents,              \
-                       uint8_t *restrict high, uint8_t *restrict low)                             \
-    {                                                                                             \
-        const unsigned M = layout.mantissa_bits;                                                  \
-        const unsigned m = M - dropped, k = m + 1;                                                \
-        const unsigned low_width = k > 8 ? k - 8 : 0;                                             \
-        const TYPE mantissa_mask = (TYPE)(((TYPE)1 << M) - 1);                                    \
-        const TYPE exponent_mask = (TYPE)((1u << layout.exponent_bits) - 1);                      \
-        const unsigned sign_shift = M + layout.exponent_bits;                                     \
-        if (low_width == 0) {                                                                     \
-            for (size_t i = 0; i < n; i++) {                                                      \
-                TYPE v;                                                                           \
-                memcpy(&v, src + i * sizeof(TYPE), sizeof(TYPE));                                \
-                exponents[i] = (uint8_t)(((v >> M) & exponent_mask) - base);                      \
-                high[i] = (uint8_t)(((v >> sign_shift) << m) | ((v & mantissa_mask) >> dropped)); \
-            }                                                                                     \
-            return 0;                                                                             \
-        }                                                                                         \
-        if (low_width == 16) {                                                                    \
-            for (size_t i = 0; i < n; i++) {                                                      \
-                TYPE v;                                                                           \
-                memcpy(&v, src + i * sizeof(TYPE), sizeof(TYPE));                                \
-                exponents[i] = (uint8_t)(((v >> M) & exponent_mask) - base);                      \
-                uint64_t s = ((uint64_t)(v >> sign_shift) << m) |                                 \
-                             (uint64_t)((v & mantissa_mask) >> dropped);                          \
-                high[i] = (uint8_t)(s >> 16);                                                     \
-                store_le16(low + 2 * i, (uint16_t)s);                                             \
-            }                                                                                     \
-            return 2 * n;                                                                         \
-        }                                                                                         \
-        bit_writer_t writer;                                                                      \
-        bit_writer_init(&writer, low);                                                            \
-        const uint64_t low_mask = ((uint64_t)1 << low_width) - 1;                                 \
-        for (size_t i = 0; i < n; i++) {                                                          \
-            TYPE v;                                                                               \
-            memcpy(&v, src + i * sizeof(TYPE), sizeof(TYPE));                                     \
-            exponents[i] = (uint8_t)(((v >> M) & exponent_mask) - base);                          \
-            uint64_t s = ((uint64_t)(v >> sign_shift) << m) | (uint64_t)((v & mantissa_mask) >> dropped); \
-            high[i] = (uint8_t)(s >> low_width);                                                  \
-            bit_writer_put(&writer, s & low_mask, low_width);                                     \
-        }                                                                                         \
-        return bit_writer_finish(&writer);                                                        \
+static inline uint64_t load_element(const uint8_t *src, size_t i, size_t element_size)
+{
+    if (element_size == 2) return load_le16(src + 2 * i);
+    if (element_size == 4) return load_le32(src + 4 * i);
+    return load_le64(src + 8 * i);
+}
+
+/* The generic split (any float dtype, any dropped count); returns the rest channel's bytes. */
+static size_t split_generic(const uint8_t *restrict src, size_t n, size_t element_size, float_layout_t layout,
+                            field_layout_t f, unsigned base, uint8_t *restrict exponents, uint8_t *restrict high,
+                            uint8_t *const planes[], uint8_t *restrict rest)
+{
+    const unsigned M = layout.mantissa_bits, sign_shift = M + layout.exponent_bits;
+    const uint64_t mantissa_mask = ((uint64_t)1 << M) - 1, exponent_mask = ((uint64_t)1 << layout.exponent_bits) - 1;
+    const unsigned high_shift = f.kr > 8 ? f.kr - 8 : 0;
+    const uint64_t rest_mask = ((uint64_t)1 << f.rest_bits) - 1, remainder_mask = ((uint64_t)1 << f.kr) - 1;
+    bit_writer_t writer;
+    bit_writer_init(&writer, rest);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = load_element(src, i, element_size);
+        uint64_t field = ((v >> sign_shift) << f.m) | ((v & mantissa_mask) >> f.dropped);
+        exponents[i] = (uint8_t)(((((v >> M) & exponent_mask) - base) << f.fold) | (field >> f.kr));
+        field &= remainder_mask;
+        high[i] = (uint8_t)(field >> high_shift);
+        for (unsigned p = 0; p < f.plane_count; p++) planes[p][i] = (uint8_t)(field >> (high_shift - 8 * (p + 1)));
+        if (f.rest_bits) bit_writer_put(&writer, field & rest_mask, f.rest_bits);
     }
+    return bit_writer_finish(&writer);
+}
 
-DEFINE_FLOAT_SPLIT(split16, uint16_t)
-DEFINE_FLOAT_SPLIT(split32, uint32_t)
-DEFINE_FLOAT_SPLIT(split64, uint64_t)
-
-/* Merges the channels back; the low channel must hold packed_bytes(n, low_width) bytes. */
-#define DEFINE_FLOAT_MERGE(NAME, TYPE)                                                            \
-    static void NAME(uint8_t *restrict dst, size_t n, float_layout_t layout, unsigned dropped,   \
-                     unsigned base, const uint8_t *restrict exponents,                            \
-                     const uint8_t *restrict high, const uint8_t *restrict low, size_t low_size)  \
-    {                                                                                             \
-        const unsigned M = layout.mantissa_bits;                                                  \
-        const unsigned m = M - dropped, k = m + 1;                                                \
-        const unsigned low_width = k > 8 ? k - 8 : 0;                                             \
-        const unsigned sign_shift = M + layout.exponent_bits;                                     \
-        const TYPE field_mask = (TYPE)(((TYPE)1 << m) - 1);                                       \
-        if (low_width == 0) {                                                                     \
-            for (size_t i = 0; i < n; i++) {                                                      \
-                TYPE s = high[i];                                                                 \
-                TYPE v = (TYPE)(((s >> m) << sign_shift) | ((TYPE)(exponents[i] + base) << M) |  \
-                                ((s & field_mask) << dropped));                                   \
-                memcpy(dst + i * sizeof(TYPE), &v, sizeof(TYPE));                                 \
-            }                                                                                     \
-            return;                                                                               \
-        }                                                                                         \
-        if (low_width == 16) {                                                                    \
-            for (size_t i = 0; i < n; i++) {                                                      \
-                TYPE s = (TYPE)(((TYPE)high[i] << 16) | load_le16(low + 2 * i));                  \
-                TYPE v = (TYPE)(((s >> m) << sign_shift) | ((TYPE)(exponents[i] + base) << M) |  \
-                                ((s & field_mask) << dropped));                                   \
-                memcpy(dst + i * sizeof(TYPE), &v, sizeof(TYPE));                                 \
-            }                                                                                     \
-            return;                                                                               \
-        }                                                                                         \
-        bit_reader_t reader;                                                                      \
-        bit_reader_init(&reader, low, low_size);                                                  \
-        for (size_t i = 0; i < n; i++) {                                                          \
-            TYPE s = (TYPE)(((TYPE)high[i] << low_width) | bit_reader_get(&reader, low_width));   \
-            TYPE v = (TYPE)(((s >> m) << sign_shift) | ((TYPE)(exponents[i] + base) << M) |      \
-                            ((s & field_mask) << dropped));                                       \
-            memcpy(dst + i * sizeof(TYPE), &v, sizeof(TYPE));                                     \
-        }                                                                                         \
+static void merge_generic(uint8_t *restrict dst, size_t n, size_t element_size, float_layout_t layout, field_layout_t f,
+                          unsigned base, const uint8_t *restrict exponents, const uint8_t *restrict high,
+                          uint8_t *const planes[], const uint8_t *restrict rest, size_t rest_size)
+{
+    const unsigned M = layout.mantissa_bits, sign_shift = M + layout.exponent_bits;
+    const unsigned high_shift = f.kr > 8 ? f.kr - 8 : 0;
+    const uint64_t field_mask = ((uint64_t)1 << f.m) - 1, fold_mask = ((uint64_t)1 << f.fold) - 1;
+    bit_reader_t reader;
+    bit_reader_init(&reader, rest, rest_size);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t field = ((uint64_t)(exponents[i] & fold_mask) << f.kr) | ((uint64_t)high[i] << high_shift);
+        for (unsigned p = 0; p < f.plane_count; p++) field |= (uint64_t)planes[p][i] << (high_shift - 8 * (p + 1));
+        if (f.rest_bits) field |= bit_reader_get(&reader, f.rest_bits);
+        uint64_t v = ((field >> f.m) << sign_shift) | ((uint64_t)((exponents[i] >> f.fold) + base) << M) | ((field & field_mask) << f.dropped);
+        if (element_size == 2) store_le16(dst + 2 * i, (uint16_t)v);
+        else if (element_size == 4) store_le32(dst + 4 * i, (uint32_t)v);
+        else store_le64(dst + 8 * i, v);
     }
+}
 
-DEFINE_FLOAT_MERGE(merge16, uint16_t)
-DEFINE_FLOAT_MERGE(merge32, uint32_t)
-DEFINE_FLOAT_MERGE(merge64, uint64_t)
-
-/* Constant-layout fast paths for the most common cases (BF16 with every mantissa bit, F32 with
- * every bit, F32 holding BF16 values): fixed shifts let the compiler vectorise these loops,
- * which the generic ones above, with shifts known only at run time, do not get. They compute
- * exactly what the generic loops compute for the same layout. */
+/* Constant-layout fast paths for the common cases (BF16 with every mantissa bit, F32 with every
+ * bit, F32 holding BF16 values): fixed shifts let the compiler vectorise these loops. They
+ * compute exactly what split_generic / merge_generic compute for the same layout. */
 static void split_bf16_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
                             uint8_t *restrict high)
 {
@@ -215,26 +212,25 @@ static void merge_bf16_full(uint8_t *restrict dst, size_t n, unsigned base, cons
 }
 
 static void split_f32_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
-                           uint8_t *restrict high, uint8_t *restrict low)
+                           uint8_t *restrict high, uint8_t *restrict plane0, uint8_t *restrict plane1)
 {
     for (size_t i = 0; i < n; i++) {
         uint32_t v;
         memcpy(&v, src + 4 * i, 4);
         exponents[i] = (uint8_t)(((v >> 23) & 0xff) - base);
         high[i] = (uint8_t)(((v >> 24) & 0x80) | ((v >> 16) & 0x7f));
-        uint16_t l = (uint16_t)v;
-        memcpy(low + 2 * i, &l, 2);
+        plane0[i] = (uint8_t)(v >> 8);
+        plane1[i] = (uint8_t)v;
     }
 }
 
 static void merge_f32_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
-                           const uint8_t *restrict high, const uint8_t *restrict low)
+                           const uint8_t *restrict high, const uint8_t *restrict plane0, const uint8_t *restrict plane1)
 {
     for (size_t i = 0; i < n; i++) {
         uint32_t h = high[i];
-        uint16_t l;
-        memcpy(&l, low + 2 * i, 2);
-        uint32_t v = ((h & 0x80) << 24) | (((exponents[i] + base) & 0xff) << 23) | ((h & 0x7f) << 16) | l;
+        uint32_t v = ((h & 0x80) << 24) | (((exponents[i] + base) & 0xff) << 23) | ((h & 0x7f) << 16) |
+                     ((uint32_t)plane0[i] << 8) | plane1[i];
         memcpy(dst + 4 * i, &v, 4);
     }
 }
@@ -246,6 +242,26 @@ static void merge_f32_holding_bf16(uint8_t *restrict dst, size_t n, unsigned bas
         uint32_t h = high[i];
         uint32_t v = ((h & 0x80) << 24) | (((exponents[i] + base) & 0xff) << 23) | ((h & 0x7f) << 16);
         memcpy(dst + 4 * i, &v, 4);
+    }
+}
+
+static void split_f16_folded(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict symbols,
+                             uint8_t *restrict high)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = src[2 * i] | (src[2 * i + 1] << 8);
+        symbols[i] = (uint8_t)(((((v >> 10) & 0x1f) - base) << 3) | ((v >> 13) & 4) | ((v >> 8) & 3));
+        high[i] = (uint8_t)v;
+    }
+}
+
+static void merge_f16_folded(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict symbols,
+                             const uint8_t *restrict high)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned symbol = symbols[i];
+        dst[2 * i] = high[i];
+        dst[2 * i + 1] = (uint8_t)(((symbol & 4) << 5) | ((((symbol >> 3) + base) & 0x1f) << 2) | (symbol & 3));
     }
 }
 
@@ -273,30 +289,24 @@ static saraphis_status_t encode_float(saraphis_dtype_t dtype, float_layout_t lay
     else analyse64(src, n, layout, &mantissa_or, &min_exponent, &max_exponent);
     if (n == 0) min_exponent = max_exponent = 0;
     unsigned dropped = mantissa_or ? count_trailing_zeros64(mantissa_or) : layout.mantissa_bits;
-    unsigned k = layout.mantissa_bits - dropped + 1;
-    unsigned low_width = k > 8 ? k - 8 : 0;
     unsigned exponent_range = max_exponent - min_exponent;
     int exponent_raw = exponent_range > 255;
+    field_layout_t f = field_layout(layout, dropped, exponent_raw ? 0 : choose_fold(layout.mantissa_bits - dropped + 1, exponent_range));
     unsigned exponent_width = bit_width64(exponent_range);
-
-    size_t low_bytes = packed_bytes(n, low_width);
+    size_t rest_bytes = packed_bytes(n, f.rest_bits);
     size_t exponent_raw_bytes = exponent_raw ? packed_bytes(n, exponent_width) : 0;
-    size_t header = 6;
-    /* Worst case: both entropy streams raw (n + 1 each). */
-    if (capacity < header + 2 * (n + 1) + low_bytes + exponent_raw_bytes)
+    /* Worst case: every entropy stream raw (n + 1 each). */
+    if (capacity < LOSSLESS_FLOAT_HEADER + (2 + f.plane_count) * (n + 1) + rest_bytes + exponent_raw_bytes)
         return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "lossless: output buffer too small");
 
     uint8_t *exponents = scratch->symbols, *high = scratch->symbols2;
-    /* The low channel goes last in the payload; split writes it straight into a temporary place
-     * at the end of dst, and it is moved down once the entropy streams' sizes are known. */
-    uint8_t *low_tmp = dst + capacity - low_bytes;
-    size_t low_written;
-    if (dtype == SARAPHIS_DTYPE_BF16 && dropped == 0) low_written = (split_bf16_full(src, n, min_exponent, exponents, high), 0);
-    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 0) low_written = (split_f32_full(src, n, min_exponent, exponents, high, low_tmp), 2 * n);
-    else if (element_size == 2) low_written = split16(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
-    else if (element_size == 4) low_written = split32(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
-    else low_written = split64(src, n, layout, dropped, min_exponent, exponents, high, low_tmp);
-    (void)low_written;
+    /* The rest channel goes last; it is written at the end of dst and moved down once the
+     * entropy streams' sizes are known. */
+    uint8_t *rest_tmp = dst + capacity - rest_bytes;
+    if (dtype == SARAPHIS_DTYPE_BF16 && dropped == 0) split_bf16_full(src, n, min_exponent, exponents, high);
+    else if (dtype == SARAPHIS_DTYPE_F16 && dropped == 0 && f.fold == 3) split_f16_folded(src, n, min_exponent, exponents, high);
+    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 0) split_f32_full(src, n, min_exponent, exponents, high, scratch->planes[0], scratch->planes[1]);
+    else split_generic(src, n, element_size, layout, f, min_exponent, exponents, high, scratch->planes, rest_tmp);
 
     size_t pos = 0;
     dst[pos++] = LOSSLESS_FLOAT;
@@ -305,19 +315,23 @@ static saraphis_status_t encode_float(saraphis_dtype_t dtype, float_layout_t lay
     pos += 2;
     dst[pos++] = exponent_raw ? EXPONENT_RAW : EXPONENT_ENTROPY;
     dst[pos++] = (uint8_t)exponent_width; /* informative in entropy mode */
-    size_t stream_size;
+    dst[pos++] = (uint8_t)f.fold;
+    size_t stream_size, limit = capacity - rest_bytes;
     if (exponent_raw) {
         f64_pack_exponents(src, n, min_exponent, exponent_width, dst + pos);
         pos += exponent_raw_bytes;
     } else {
-        SPS_TRY(entropy_encode(exponents, n, dst + pos, capacity - pos - low_bytes, &stream_size));
+        SPS_TRY(entropy_encode(exponents, n, dst + pos, limit - pos, &stream_size));
         pos += stream_size;
     }
-    if (getenv("SPS_RAWHIGH")) { dst[pos] = 0; memcpy(dst + pos + 1, high, n); stream_size = n + 1; } else
-    SPS_TRY(entropy_encode(high, n, dst + pos, capacity - pos - low_bytes, &stream_size));
+    SPS_TRY(entropy_encode(high, n, dst + pos, limit - pos, &stream_size));
     pos += stream_size;
-    memmove(dst + pos, low_tmp, low_bytes);
-    pos += low_bytes;
+    for (unsigned p = 0; p < f.plane_count; p++) {
+        SPS_TRY(entropy_encode(scratch->planes[p], n, dst + pos, limit - pos, &stream_size));
+        pos += stream_size;
+    }
+    memmove(dst + pos, rest_tmp, rest_bytes);
+    pos += rest_bytes;
     *written = pos;
     return SARAPHIS_OK;
 }
@@ -327,11 +341,12 @@ static saraphis_status_t decode_float(saraphis_dtype_t dtype, float_layout_t lay
 {
     size_t element_size = saraphis_dtype_size(dtype);
     size_t n = raw_bytes / element_size;
-    if (size < 6) return error_set(SARAPHIS_ERROR_TRUNCATED, "float channels: header cut short");
+    if (size < LOSSLESS_FLOAT_HEADER) return error_set(SARAPHIS_ERROR_TRUNCATED, "float channels: header cut short");
     unsigned dropped = src[1];
     unsigned base = load_le16(src + 2);
     unsigned exponent_mode = src[4];
     unsigned exponent_width = src[5];
+    unsigned fold = src[6];
     if (dropped > layout.mantissa_bits)
         return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: %u dropped mantissa bits exceed %u", dropped, layout.mantissa_bits);
     if (base >= (1u << layout.exponent_bits))
@@ -340,8 +355,10 @@ static saraphis_status_t decode_float(saraphis_dtype_t dtype, float_layout_t lay
         return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: invalid exponent mode %u", exponent_mode);
     SPS_TRY(codec_scratch_reserve(scratch, n));
     unsigned k = layout.mantissa_bits - dropped + 1;
-    unsigned low_width = k > 8 ? k - 8 : 0;
-    size_t pos = 6, consumed;
+    if (fold > 7 || fold >= k || (fold && exponent_mode != EXPONENT_ENTROPY))
+        return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: invalid fold of %u bits", fold);
+    field_layout_t f = field_layout(layout, dropped, fold);
+    size_t pos = LOSSLESS_FLOAT_HEADER, consumed;
     uint8_t *exponents = scratch->symbols, *high = scratch->symbols2;
     size_t exponent_raw_bytes = 0;
     if (exponent_mode == EXPONENT_ENTROPY) {
@@ -353,7 +370,7 @@ static saraphis_status_t decode_float(saraphis_dtype_t dtype, float_layout_t lay
         if (limit < 255) {
             uint8_t max_symbol = 0;
             for (size_t i = 0; i < n; i++) max_symbol = exponents[i] > max_symbol ? exponents[i] : max_symbol;
-            if (max_symbol > limit) return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: exponent symbol beyond the field");
+            if ((unsigned)(max_symbol >> fold) > limit) return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: exponent symbol beyond the field");
         }
     } else {
         exponent_raw_bytes = packed_bytes(n, exponent_width);
@@ -362,21 +379,25 @@ static saraphis_status_t decode_float(saraphis_dtype_t dtype, float_layout_t lay
     }
     SPS_TRY(entropy_decode(src + pos, size - pos, high, n, &consumed));
     pos += consumed;
-    size_t low_bytes = packed_bytes(n, low_width);
-    if (size - pos != low_bytes)
-        return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: low-bit channel holds %zu bytes, expected %zu", size - pos, low_bytes);
-    if (k < 8) {
-        /* Fewer than 8 sign+mantissa bits: a high symbol must fit k bits. */
-        for (size_t i = 0; i < n; i++)
-            if (high[i] >> k) return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: sign/mantissa symbol wider than %u bits", k);
+    for (unsigned p = 0; p < f.plane_count; p++) {
+        SPS_TRY(entropy_decode(src + pos, size - pos, scratch->planes[p], n, &consumed));
+        pos += consumed;
     }
-    const uint8_t *low = src + pos;
+    size_t rest_bytes = packed_bytes(n, f.rest_bits);
+    if (size - pos != rest_bytes)
+        return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: rest channel holds %zu bytes, expected %zu", size - pos, rest_bytes);
+    if (f.kr < 8) {
+        /* Fewer than 8 sign+mantissa bits: a high symbol must fit them. */
+        for (size_t i = 0; i < n; i++)
+            if (high[i] >> f.kr) return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: sign/mantissa symbol wider than %u bits", f.k);
+    }
+    const uint8_t *rest = src + pos;
     if (exponent_mode == EXPONENT_RAW) {
         /* Merge with zero exponent symbols, then add the raw exponents in. */
         memset(exponents, 0, n);
-        merge64(dst, n, layout, dropped, 0, exponents, high, low, low_bytes);
+        merge_generic(dst, n, element_size, layout, f, 0, exponents, high, scratch->planes, rest, rest_bytes);
         bit_reader_t reader;
-        bit_reader_init(&reader, src + 6, exponent_raw_bytes);
+        bit_reader_init(&reader, src + LOSSLESS_FLOAT_HEADER, exponent_raw_bytes);
         for (size_t i = 0; i < n; i++) {
             uint64_t e = bit_reader_get(&reader, exponent_width) + base;
             if (e > 0x7ff) return error_set(SARAPHIS_ERROR_CORRUPT, "float channels: F64 exponent out of range");
@@ -385,11 +406,10 @@ static saraphis_status_t decode_float(saraphis_dtype_t dtype, float_layout_t lay
         return SARAPHIS_OK;
     }
     if (dtype == SARAPHIS_DTYPE_BF16 && dropped == 0) merge_bf16_full(dst, n, base, exponents, high);
-    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 0) merge_f32_full(dst, n, base, exponents, high, low);
+    else if (dtype == SARAPHIS_DTYPE_F16 && dropped == 0 && fold == 3) merge_f16_folded(dst, n, base, exponents, high);
+    else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 0) merge_f32_full(dst, n, base, exponents, high, scratch->planes[0], scratch->planes[1]);
     else if (dtype == SARAPHIS_DTYPE_F32 && dropped == 16) merge_f32_holding_bf16(dst, n, base, exponents, high);
-    else if (element_size == 2) merge16(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
-    else if (element_size == 4) merge32(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
-    else merge64(dst, n, layout, dropped, base, exponents, high, low, low_bytes);
+    else merge_generic(dst, n, element_size, layout, f, base, exponents, high, scratch->planes, rest, rest_bytes);
     return SARAPHIS_OK;
 }
 

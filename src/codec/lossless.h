@@ -2,7 +2,8 @@
  *   exponent:  (exponent - chunk minimum) as byte symbols, entropy-coded;
  *   high:      the sign and the top mantissa bits (8 bits in all), entropy-coded, which falls
  *              back to raw bytes when the bits carry no redundancy;
- *   low:       the remaining mantissa bits, packed raw;
+ *   planes:    each further whole byte of mantissa, most significant first, entropy-coded alike;
+ *   rest:      the last (k - 8) mod 8 mantissa bits, packed raw;
  * after dropping the mantissa's low bits that are zero in every element of the chunk (an F32
  * tensor holding BF16 values keeps 8 of its 24 sign+mantissa bits). Every other dtype is split
  * into byte planes, each entropy-coded. Round trips are exact for every bit pattern. */
@@ -15,9 +16,12 @@
 #include "saraphis.h"
 
 /* Per-worker buffers, reused across chunks so the hot path allocates nothing. */
+#define LOSSLESS_MAX_PLANES 6 /* F64: 53 sign+mantissa bits = high byte + 5 planes + 5 raw bits */
+
 typedef struct {
     uint8_t *symbols;  /* chunk_elements bytes: one channel's symbols */
     uint8_t *symbols2; /* a second channel */
+    uint8_t *planes[LOSSLESS_MAX_PLANES]; /* mantissa byte planes */
     size_t capacity;
 } codec_scratch_t;
 

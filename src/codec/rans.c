@@ -11,6 +11,23 @@
 #define RANS_SLOT_MASK (RANS_PROB_SCALE - 1)
 #define RANS_RECIPROCAL_SHIFT 44
 
+/* Value of moving one slot to (removing: +1 means away from) symbol s, in bits: removing a slot
+ * from s costs counts[s] * log2(f / (f - 1)) bits, adding one saves counts[s] * log2((f + 1) / f).
+ * Stored so that smaller is better in both directions; symbols that cannot take the move get
+ * +infinity. */
+static double adjust_key(uint32_t count, uint32_t f, int removing)
+{
+    if (!count) return INFINITY;
+    if (removing) return f <= 1 ? INFINITY : count * log2((double)f / (double)(f - 1));
+    return -(count * log2((double)(f + 1) / (double)f));
+}
+
+/* Winner of two tournament entries: the smaller key, the lower symbol on a tie (a is the lower). */
+static inline uint16_t adjust_winner(const double key[256], uint16_t a, uint16_t b)
+{
+    return key[b] < key[a] ? b : a;
+}
+
 void rans_normalize(const uint32_t counts[256], rans_table_t *table)
 {
     uint64_t total = 0;
@@ -26,26 +43,28 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
         table->freq[s] = (uint16_t)f;
         assigned += f;
     }
-    /* Move the difference one slot at a time to (or from) the symbol where it costs least:
-     * removing a slot from s costs counts[s] * log2(f / (f - 1)) bits, adding one saves
-     * counts[s] * log2((f + 1) / f). The difference is at most a few slots per present symbol. */
-    while (assigned != RANS_PROB_SCALE) {
-        int best = -1;
-        double best_value = 0;
-        for (int s = 0; s < 256; s++) {
-            uint32_t f = table->freq[s];
-            if (!counts[s]) continue;
-            if (assigned > RANS_PROB_SCALE) {
-                if (f <= 1) continue;
-                double cost = counts[s] * log2((double)f / (double)(f - 1));
-                if (best < 0 || cost < best_value) { best = s; best_value = cost; }
-            } else {
-                double gain = counts[s] * log2((double)(f + 1) / (double)f);
-                if (best < 0 || gain > best_value) { best = s; best_value = gain; }
-            }
+    /* Move the difference one slot at a time to (or from) the symbol where it costs least, the
+     * lowest symbol among equals (the rule, and so the output, of a plain scan over all symbols).
+     * The difference can reach a few hundred slots (every rare symbol rounded up to one), so the
+     * best symbol is kept in a tournament tree: each step recomputes only the moved symbol's key
+     * and its eight ancestors. The direction never changes: the loop stops on reaching the scale. */
+    if (assigned != RANS_PROB_SCALE) {
+        int removing = assigned > RANS_PROB_SCALE;
+        double key[256];
+        uint16_t tree[256]; /* tree[1] is the root; node k has children 2k, 2k+1; leaves below */
+        for (int s = 0; s < 256; s++) key[s] = adjust_key(counts[s], table->freq[s], removing);
+        for (int k = 255; k >= 128; k--)
+            tree[k] = adjust_winner(key, (uint16_t)(2 * k - 256), (uint16_t)(2 * k + 1 - 256));
+        for (int k = 127; k >= 1; k--) tree[k] = adjust_winner(key, tree[2 * k], tree[2 * k + 1]);
+        while (assigned != RANS_PROB_SCALE) {
+            unsigned best = tree[1];
+            if (removing) { table->freq[best]--; assigned--; }
+            else { table->freq[best]++; assigned++; }
+            key[best] = adjust_key(counts[best], table->freq[best], removing);
+            unsigned k = (best + 256) / 2;
+            tree[k] = adjust_winner(key, (uint16_t)(2 * k - 256), (uint16_t)(2 * k + 1 - 256));
+            for (k /= 2; k >= 1; k /= 2) tree[k] = adjust_winner(key, tree[2 * k], tree[2 * k + 1]);
         }
-        if (assigned > RANS_PROB_SCALE) { table->freq[best]--; assigned--; }
-        else { table->freq[best]++; assigned++; }
     }
     table->cum[0] = 0;
     for (int s = 0; s < 256; s++) table->cum[s + 1] = (uint16_t)(table->cum[s] + table->freq[s]);
@@ -110,16 +129,31 @@ size_t rans_table_read(rans_table_t *table, const uint8_t *src, size_t size)
 
 void rans_encoder_table_init(rans_encoder_table_t *encoder, const rans_table_t *table)
 {
+    /* Absent symbols keep zero entries: only present ones are ever encoded, so the (slow, 64-bit)
+     * division runs once per present symbol. */
+    memset(encoder, 0, sizeof *encoder);
     for (int s = 0; s < 256; s++) {
         uint32_t f = table->freq[s];
+        if (!f) continue;
         rans_encoder_symbol_t *entry = &encoder->symbol[s];
-        /* q = floor(x / f) = high half of x * ceil(2^64 / f): exact for every 32-bit x, since
-         * the rounding error x * (m f - 2^64) / 2^64 stays below 1 / f. */
-        entry->reciprocal = f > 1 ? (uint64_t)(((unsigned __int128)1 << 64) / f) + 1 : 0;
+        /* q = floor(x / f) = high half of x * m, m = floor(2^64 / f) + 1: exact for every 32-bit
+         * x, since the rounding error x * (m f - 2^64) / 2^64 stays below 1 / f. floor(2^64 / f)
+         * is floor((2^64 - 1) / f), plus one when f divides 2^64. */
+        entry->reciprocal = f > 1 ? UINT64_MAX / f + ((f & (f - 1)) == 0) + 1 : 0;
         entry->single_mask = f == 1 ? 0xffffffffu : 0;
         entry->renorm_limit = f << (32 - RANS_PROB_BITS);
         entry->complement = RANS_PROB_SCALE - f;
         entry->cum = table->cum[s];
+        /* The AVX2 encoder estimates x / f as float(x >> 1) * scale (x < f << 20): for f <= 2
+         * every step is exact and the estimate lies in [x / f - 1, x / f]; for larger f, a scale
+         * 2^-22 below 2 / f outweighs the three float roundings (each under 2^-24 relative), so
+         * the estimate stays below x / f and above x / f - 1/3 - 0.44. Its truncation is then
+         * floor(x / f) or one less, which the encoder corrects exactly. */
+        float scale = f <= 2 ? 2.0f / (float)f : (float)(2.0 / f * (1.0 - 0x1p-22));
+        uint32_t scale_bits;
+        memcpy(&scale_bits, &scale, sizeof scale_bits);
+        uint32_t simd_entry = f | ((uint32_t)table->cum[s] + RANS_PROB_SCALE - f) << RANS_PROB_BITS;
+        encoder->simd_pair[s] = simd_entry | (uint64_t)scale_bits << 32;
     }
 }
 
@@ -147,8 +181,8 @@ static inline uint32_t encode_symbol(const rans_encoder_table_t *encoder, uint32
     return state + quotient * entry->complement + entry->cum;
 }
 
-size_t rans_encode_block(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t n,
-                         uint8_t *dst, size_t capacity, uint8_t *scratch)
+static size_t encode_block(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t n,
+                           uint8_t *dst, size_t capacity, uint8_t *scratch, int use_simd)
 {
     uint32_t state[RANS_LANES];
     for (int lane = 0; lane < RANS_LANES; lane++) state[lane] = RANS_STATE_LOWER;
@@ -159,10 +193,14 @@ size_t rans_encode_block(const rans_encoder_table_t *encoder, const uint8_t *sym
     for (size_t i = n; i > full; i--)
         state[(i - 1) % RANS_LANES] = encode_symbol(encoder, state[(i - 1) % RANS_LANES],
                                                     symbols[i - 1], &words);
-    for (size_t group = full; group > 0; group -= RANS_LANES) {
-        const uint8_t *group_symbols = symbols + group - RANS_LANES;
-        for (int lane = RANS_LANES - 1; lane >= 0; lane--)
-            state[lane] = encode_symbol(encoder, state[lane], group_symbols[lane], &words);
+    if (use_simd) {
+        words = rans_encode_groups_avx2(encoder, symbols, full / RANS_LANES, state, words);
+    } else {
+        for (size_t group = full; group > 0; group -= RANS_LANES) {
+            const uint8_t *group_symbols = symbols + group - RANS_LANES;
+            for (int lane = RANS_LANES - 1; lane >= 0; lane--)
+                state[lane] = encode_symbol(encoder, state[lane], group_symbols[lane], &words);
+        }
     }
     size_t word_bytes = (size_t)(words_end - words) * 2;
     size_t total = RANS_BLOCK_HEADER_BYTES + word_bytes;
@@ -172,8 +210,20 @@ size_t rans_encode_block(const rans_encoder_table_t *encoder, const uint8_t *sym
     return total;
 }
 
-saraphis_status_t rans_decode_block(const rans_decoder_table_t *decoder, const uint8_t *block,
-                                    size_t block_size, uint8_t *symbols, size_t n)
+size_t rans_encode_block(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t n,
+                         uint8_t *dst, size_t capacity, uint8_t *scratch)
+{
+    return encode_block(encoder, symbols, n, dst, capacity, scratch, rans_have_avx2());
+}
+
+size_t rans_encode_block_portable(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t n,
+                                  uint8_t *dst, size_t capacity, uint8_t *scratch)
+{
+    return encode_block(encoder, symbols, n, dst, capacity, scratch, 0);
+}
+
+static saraphis_status_t decode_block(const rans_decoder_table_t *decoder, const uint8_t *block,
+                                      size_t block_size, uint8_t *symbols, size_t n, int use_simd)
 {
     if (block_size < RANS_BLOCK_HEADER_BYTES || ((block_size - RANS_BLOCK_HEADER_BYTES) & 1))
         return SARAPHIS_ERROR_CORRUPT;
@@ -186,7 +236,7 @@ saraphis_status_t rans_decode_block(const rans_decoder_table_t *decoder, const u
     const uint8_t *words_end = block + block_size;
     const uint32_t *slots = decoder->slot;
     size_t i = 0;
-    if (rans_have_avx2()) i = rans_decode_groups_avx2(slots, state, &words, words_end, symbols, n);
+    if (use_simd) i = rans_decode_groups_avx2(slots, state, &words, words_end, symbols, n);
     /* Fast loop: a group reads at most RANS_LANES words, so while that many remain no read
      * needs a bounds check. The renormalisation is branch-free: it is taken unpredictably. */
     while (i + RANS_LANES <= n && (size_t)(words_end - words) >= 2 * RANS_LANES) {
@@ -222,4 +272,16 @@ saraphis_status_t rans_decode_block(const rans_decoder_table_t *decoder, const u
     for (int lane = 0; lane < RANS_LANES; lane++)
         if (state[lane] != RANS_STATE_LOWER) return SARAPHIS_ERROR_CORRUPT;
     return SARAPHIS_OK;
+}
+
+saraphis_status_t rans_decode_block(const rans_decoder_table_t *decoder, const uint8_t *block,
+                                    size_t block_size, uint8_t *symbols, size_t n)
+{
+    return decode_block(decoder, block, block_size, symbols, n, rans_have_avx2());
+}
+
+saraphis_status_t rans_decode_block_portable(const rans_decoder_table_t *decoder, const uint8_t *block,
+                                             size_t block_size, uint8_t *symbols, size_t n)
+{
+    return decode_block(decoder, block, block_size, symbols, n, 0);
 }

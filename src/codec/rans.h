@@ -40,8 +40,15 @@ typedef struct {
     uint32_t cum;
 } rans_encoder_symbol_t;
 
+/* Only the symbols present in the table (freq > 0) have meaningful entries; encoding a symbol
+ * with freq == 0 gives undefined (but memory-safe) output. */
 typedef struct {
     rans_encoder_symbol_t symbol[256];
+    /* For the AVX2 encoder, one 64-bit load per symbol: the low half is
+     * freq | (cum + RANS_PROB_SCALE - freq) << RANS_PROB_BITS, the high half the bits of a float
+     * just below 2 / freq (exactly 2 / freq for freq <= 2): the quotient estimate's scale, see
+     * rans_avx2.c. */
+    uint64_t simd_pair[256];
 } rans_encoder_table_t;
 
 /* Decoder-side table: one 32-bit entry per probability slot: symbol | freq << 8 | bias << 20,
@@ -70,20 +77,36 @@ void rans_decoder_table_init(rans_decoder_table_t *decoder, const rans_table_t *
 /* Largest encoded block for n symbols. */
 static inline size_t rans_block_bound(size_t n) { return RANS_BLOCK_HEADER_BYTES + 2 * n + 2; }
 
-/* Encodes n (<= RANS_BLOCK_SYMBOLS) symbols into one block; returns its size, 0 if it does not
- * fit capacity. scratch must hold 2 * n + 2 bytes. */
+/* Encodes n (<= RANS_BLOCK_SYMBOLS) symbols, all present in the table, into one block; returns
+ * its size, 0 if it does not fit capacity. scratch must hold 2 * n + 2 bytes. Uses the AVX2 path
+ * when rans_have_avx2(); the output bytes are identical either way. Thread-safe (no shared
+ * mutable state beyond the read-only tables). */
 size_t rans_encode_block(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t n,
                          uint8_t *dst, size_t capacity, uint8_t *scratch);
+/* The portable encoder: the reference that defines the format. */
+size_t rans_encode_block_portable(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t n,
+                                  uint8_t *dst, size_t capacity, uint8_t *scratch);
 
 /* Decodes n symbols from a block of exactly block_size bytes. Returns SARAPHIS_ERROR_CORRUPT when
  * the block does not end exactly where the words run out with every state back at its start:
- * this catches most corruption even without the checksum, and never reads outside the block. */
+ * this catches most corruption even without the checksum, and never reads outside the block.
+ * Uses the AVX2 path when rans_have_avx2(); thread-safe. */
 saraphis_status_t rans_decode_block(const rans_decoder_table_t *decoder, const uint8_t *block,
                                     size_t block_size, uint8_t *symbols, size_t n);
+/* The portable decoder (the reference). */
+saraphis_status_t rans_decode_block_portable(const rans_decoder_table_t *decoder, const uint8_t *block,
+                                             size_t block_size, uint8_t *symbols, size_t n);
 
-/* SIMD fast paths, chosen at run time (rans_avx2.c). */
+/* SIMD fast paths, chosen at run time (rans_avx2.c). rans_have_avx2() is true when the CPU has
+ * AVX2 and BMI2 and SARAPHIS_NO_SIMD is unset or "0" (read once, on the first call). */
 int rans_have_avx2(void);
 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RANS_LANES], const uint8_t **words,
                                const uint8_t *words_end, uint8_t *symbols, size_t n);
+/* Encodes the group_count * RANS_LANES symbols at `symbols`, last group first, continuing from
+ * state[] and writing words downward from `words`; returns the new (lower) cursor. The scratch
+ * below the cursor must hold at least one word per symbol plus one, as rans_encode_block's
+ * contract gives: the encoder stores 16 bytes ending at the cursor. */
+uint16_t *rans_encode_groups_avx2(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t group_count,
+                                  uint32_t state[RANS_LANES], uint16_t *words);
 
 #endif

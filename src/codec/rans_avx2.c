@@ -1,13 +1,27 @@
-/* AVX2 variant of the rANS block decoder's fast loop: eight lanes per register, four registers
- * per group of RANS_LANES. Lanes read their refill words in lane order, exactly as the portable
- * loop and a CUDA warp do: a movemask of the lanes that need a word, a prefix-count permutation
- * from a 256-entry table, one 16-byte load. The portable decoder (rans.c) is the reference; this
- * file must produce identical symbols and states, which tests/test_rans.c checks. */
+/* AVX2 variants of the rANS block coder's inner loops: eight lanes per register, four registers
+ * per group of RANS_LANES, states held in registers across the whole block.
+ *
+ * Decoder: lanes read their refill words in lane order, exactly as the portable loop and a CUDA
+ * warp do: a movemask of the lanes that need a word, a prefix-count permutation from a 256-entry
+ * table, one 16-byte load.
+ *
+ * Encoder: the mirror image. The portable encoder visits lanes 31 down to 0 writing words
+ * downward, so each register's shedding lanes (those whose state is >= freq << 20) leave their low
+ * 16 bits just below the cursor in ascending lane order: a movemask, a byte shuffle from a
+ * 256-entry table that packs those words at the top of a 16-byte vector, one store ending at the
+ * cursor (what it writes below the new cursor is overwritten later; the scratch always has room).
+ * The quotient floor(x / freq) (< 2^20 after shedding) comes from a float estimate that is exact
+ * or one too small, then is corrected exactly with the remainder. Parameters come from plain
+ * 64-bit loads, not gathers (slow on AMD Zen 2/3).
+ *
+ * The portable coder (rans.c) is the reference and the format's definition; this file must give
+ * identical bytes, symbols and states, which tests/test_rans.c checks. */
 #include "codec/rans.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "common/bits.h"
@@ -23,9 +37,12 @@ static int getenv_disable_simd(void)
 
 /* refill_permute[mask][lane] = how many lanes below `lane` take a word in that mask. */
 static uint32_t refill_permute[256][8] __attribute__((aligned(32)));
-static int refill_permute_ready;
+/* shed_shuffle[mask]: byte shuffle that moves the 16-bit words of the lanes set in mask, in lane
+ * order, to the top popcount(mask) words of a 16-byte vector. */
+static uint8_t shed_shuffle[256][16] __attribute__((aligned(16)));
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-static void build_refill_permute(void)
+static void build_tables(void)
 {
     for (unsigned mask = 0; mask < 256; mask++) {
         unsigned below = 0;
@@ -33,8 +50,15 @@ static void build_refill_permute(void)
             refill_permute[mask][lane] = (mask >> lane) & 1 ? below : 0;
             below += (mask >> lane) & 1;
         }
+        unsigned slot = 8 - below;
+        for (unsigned byte = 0; byte < 16; byte++) shed_shuffle[mask][byte] = 0x80;
+        for (unsigned lane = 0; lane < 8; lane++) {
+            if (!((mask >> lane) & 1)) continue;
+            shed_shuffle[mask][2 * slot] = (uint8_t)(2 * lane);
+            shed_shuffle[mask][2 * slot + 1] = (uint8_t)(2 * lane + 1);
+            slot++;
+        }
     }
-    __atomic_store_n(&refill_permute_ready, 1, __ATOMIC_RELEASE);
 }
 
 SPS_AVX2 static inline __m256i decode_step(__m256i x, const uint32_t *slots, const uint8_t **words, __m256i *entries)
@@ -59,7 +83,7 @@ SPS_AVX2 static inline __m256i decode_step(__m256i x, const uint32_t *slots, con
 SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RANS_LANES], const uint8_t **words_io,
                                         const uint8_t *words_end, uint8_t *symbols, size_t n)
 {
-    if (!__atomic_load_n(&refill_permute_ready, __ATOMIC_ACQUIRE)) build_refill_permute();
+    pthread_once(&tables_once, build_tables);
     __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 0));
     __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 8));
     __m256i x2 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 16));
@@ -88,6 +112,75 @@ SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RA
     return i;
 }
 
+/* Eight lanes' parameters from the 64-bit table: pairs for lanes 0, 1, 4, 5 in one register and
+ * 2, 3, 6, 7 in the other, so that one shuffle_ps each gives the eight entries and the eight
+ * scales in lane order. (vpgatherdd would do it in one instruction, but on Zen 3 a gather costs
+ * more than the eight plain loads.) */
+SPS_AVX2 static inline void load_parameters(const uint64_t *pairs, const uint8_t *symbols, __m256i *entry,
+                                            __m256 *scale)
+{
+    uint64_t v = load_le64(symbols);
+#define PAIR(lane) _mm_loadl_epi64((const __m128i *)(const void *)&pairs[(v >> (8 * (lane))) & 0xff])
+    __m128i p01 = _mm_unpacklo_epi64(PAIR(0), PAIR(1)), p45 = _mm_unpacklo_epi64(PAIR(4), PAIR(5));
+    __m128i p23 = _mm_unpacklo_epi64(PAIR(2), PAIR(3)), p67 = _mm_unpacklo_epi64(PAIR(6), PAIR(7));
+#undef PAIR
+    __m256 a = _mm256_castsi256_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(p01), p45, 1));
+    __m256 b = _mm256_castsi256_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(p23), p67, 1));
+    *entry = _mm256_castps_si256(_mm256_shuffle_ps(a, b, 0x88));
+    *scale = _mm256_shuffle_ps(a, b, 0xdd);
+}
+
+/* One register of eight lanes: shed words where needed, then x = (x / f) << 12 + x % f + cum. */
+SPS_AVX2 static inline __m256i encode_step(__m256i x, const uint64_t *pairs, const uint8_t *symbols, uint16_t **words)
+{
+    __m256i entry;
+    __m256 scale;
+    load_parameters(pairs, symbols, &entry, &scale);
+    __m256i freq = _mm256_and_si256(entry, _mm256_set1_epi32(RANS_PROB_SCALE - 1));
+    __m256i offset = _mm256_srli_epi32(entry, RANS_PROB_BITS); /* cum + RANS_PROB_SCALE - freq */
+    /* A lane keeps its state when x < freq << 20, i.e. x >> 20 < freq; the others shed. */
+    __m256i keep = _mm256_cmpgt_epi32(freq, _mm256_srli_epi32(x, 32 - RANS_PROB_BITS));
+    unsigned shed = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(keep)) ^ 0xffu;
+    __m256i low16 = _mm256_and_si256(x, _mm256_set1_epi32(0xffff));
+    __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(low16), _mm256_extracti128_si256(low16, 1));
+    packed = _mm_shuffle_epi8(packed, _mm_load_si128((const __m128i *)(const void *)shed_shuffle[shed]));
+    _mm_storeu_si128((__m128i *)(void *)(*words - 8), packed);
+    *words -= __builtin_popcount(shed);
+    x = _mm256_srlv_epi32(x, _mm256_andnot_si256(keep, _mm256_set1_epi32(16)));
+    /* x < freq << 20 now. The estimate (see rans_encoder_table_init) truncates to q = floor(x / f)
+     * or q - 1; r = x - q f is in [0, 2 f). Assume q - 1 (so add one to q and take f off r, the
+     * "+ RANS_PROB_SCALE - freq" in offset) and undo that where r < f. */
+    __m256i quotient = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(x, 1)), scale));
+    __m256i remainder = _mm256_sub_epi32(x, _mm256_mullo_epi32(quotient, freq));
+    __m256i in_range = _mm256_cmpgt_epi32(freq, remainder);
+    quotient = _mm256_add_epi32(quotient, in_range);
+    remainder = _mm256_add_epi32(remainder, _mm256_and_si256(freq, in_range));
+    return _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(quotient, RANS_PROB_BITS), remainder), offset);
+}
+
+SPS_AVX2 uint16_t *rans_encode_groups_avx2(const rans_encoder_table_t *encoder, const uint8_t *symbols,
+                                           size_t group_count, uint32_t state[RANS_LANES], uint16_t *words)
+{
+    pthread_once(&tables_once, build_tables);
+    __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 0));
+    __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 8));
+    __m256i x2 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 16));
+    __m256i x3 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 24));
+    const uint64_t *pairs = encoder->simd_pair;
+    for (size_t group = group_count; group > 0; group--) {
+        const uint8_t *group_symbols = symbols + (group - 1) * RANS_LANES;
+        x3 = encode_step(x3, pairs, group_symbols + 24, &words);
+        x2 = encode_step(x2, pairs, group_symbols + 16, &words);
+        x1 = encode_step(x1, pairs, group_symbols + 8, &words);
+        x0 = encode_step(x0, pairs, group_symbols + 0, &words);
+    }
+    _mm256_storeu_si256((__m256i *)(void *)(state + 0), x0);
+    _mm256_storeu_si256((__m256i *)(void *)(state + 8), x1);
+    _mm256_storeu_si256((__m256i *)(void *)(state + 16), x2);
+    _mm256_storeu_si256((__m256i *)(void *)(state + 24), x3);
+    return words;
+}
+
 int rans_have_avx2(void)
 {
     static int cached = -1;
@@ -103,5 +196,10 @@ size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RANS_LANES]
                                const uint8_t *words_end, uint8_t *symbols, size_t n)
 {
     return 0;
+}
+uint16_t *rans_encode_groups_avx2(const rans_encoder_table_t *encoder, const uint8_t *symbols, size_t group_count,
+                                  uint32_t state[RANS_LANES], uint16_t *words)
+{
+    return words;
 }
 #endif
