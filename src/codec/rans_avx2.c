@@ -181,14 +181,20 @@ SPS_AVX2 uint16_t *rans_encode_groups_avx2(const rans_encoder_table_t *encoder, 
     return words;
 }
 
+/* Decided once per process; pthread_once makes the first call from several threads safe. */
+static int have_avx2;
+static pthread_once_t have_avx2_once = PTHREAD_ONCE_INIT;
+
+static void detect_avx2(void)
+{
+    __builtin_cpu_init();
+    have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && !getenv_disable_simd();
+}
+
 int rans_have_avx2(void)
 {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && !getenv_disable_simd();
-    }
-    return cached;
+    pthread_once(&have_avx2_once, detect_avx2);
+    return have_avx2;
 }
 #else
 int rans_have_avx2(void) { return 0; }
