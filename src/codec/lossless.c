@@ -25,6 +25,14 @@ enum { LOSSLESS_FLOAT = 1, LOSSLESS_BYTE_PLANES = 2 };
 enum { EXPONENT_ENTROPY = 0, EXPONENT_RAW = 1 };
 #define LOSSLESS_FLOAT_HEADER 7
 
+/* The fast paths stay out of line: inlined into the long decode functions, GCC stops
+ * vectorising their loops. */
+#if defined(__GNUC__)
+#define SPS_NOINLINE __attribute__((noinline))
+#else
+#define SPS_NOINLINE
+#endif
+
 typedef struct {
     unsigned exponent_bits;
     unsigned mantissa_bits;
@@ -190,28 +198,28 @@ static void merge_generic(uint8_t *restrict dst, size_t n, size_t element_size, 
 /* Constant-layout fast paths for the common cases (BF16 with every mantissa bit, F32 with every
  * bit, F32 holding BF16 values): fixed shifts let the compiler vectorise these loops. They
  * compute exactly what split_generic / merge_generic compute for the same layout. */
-static void split_bf16_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
+SPS_NOINLINE static void split_bf16_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
                             uint8_t *restrict high)
 {
     for (size_t i = 0; i < n; i++) {
-        uint16_t v = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
+        uint16_t v;
+        memcpy(&v, src + 2 * i, 2);
         exponents[i] = (uint8_t)(((v >> 7) & 0xff) - base);
         high[i] = (uint8_t)(((v >> 8) & 0x80) | (v & 0x7f));
     }
 }
 
-static void merge_bf16_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
+SPS_NOINLINE static void merge_bf16_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
                             const uint8_t *restrict high)
 {
     for (size_t i = 0; i < n; i++) {
-        unsigned h = high[i];
-        unsigned v = ((h & 0x80) << 8) | (((exponents[i] + base) & 0xff) << 7) | (h & 0x7f);
-        dst[2 * i] = (uint8_t)v;
-        dst[2 * i + 1] = (uint8_t)(v >> 8);
+        uint16_t h = high[i];
+        uint16_t v = (uint16_t)(((h & 0x80) << 8) | (((exponents[i] + base) & 0xff) << 7) | (h & 0x7f));
+        memcpy(dst + 2 * i, &v, 2);
     }
 }
 
-static void split_f32_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
+SPS_NOINLINE static void split_f32_full(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict exponents,
                            uint8_t *restrict high, uint8_t *restrict plane0, uint8_t *restrict plane1)
 {
     for (size_t i = 0; i < n; i++) {
@@ -224,7 +232,7 @@ static void split_f32_full(const uint8_t *restrict src, size_t n, unsigned base,
     }
 }
 
-static void merge_f32_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
+SPS_NOINLINE static void merge_f32_full(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
                            const uint8_t *restrict high, const uint8_t *restrict plane0, const uint8_t *restrict plane1)
 {
     for (size_t i = 0; i < n; i++) {
@@ -235,7 +243,7 @@ static void merge_f32_full(uint8_t *restrict dst, size_t n, unsigned base, const
     }
 }
 
-static void merge_f32_holding_bf16(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
+SPS_NOINLINE static void merge_f32_holding_bf16(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict exponents,
                                    const uint8_t *restrict high)
 {
     for (size_t i = 0; i < n; i++) {
@@ -245,23 +253,28 @@ static void merge_f32_holding_bf16(uint8_t *restrict dst, size_t n, unsigned bas
     }
 }
 
-static void split_f16_folded(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict symbols,
+SPS_NOINLINE static void split_f16_folded(const uint8_t *restrict src, size_t n, unsigned base, uint8_t *restrict symbols,
                              uint8_t *restrict high)
 {
     for (size_t i = 0; i < n; i++) {
-        unsigned v = src[2 * i] | (src[2 * i + 1] << 8);
+        uint16_t v;
+        memcpy(&v, src + 2 * i, 2);
         symbols[i] = (uint8_t)(((((v >> 10) & 0x1f) - base) << 3) | ((v >> 13) & 4) | ((v >> 8) & 3));
         high[i] = (uint8_t)v;
     }
 }
 
-static void merge_f16_folded(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict symbols,
+SPS_NOINLINE static void merge_f16_folded(uint8_t *restrict dst, size_t n, unsigned base, const uint8_t *restrict symbols,
                              const uint8_t *restrict high)
 {
+    /* symbol + (base << 3) = e << 3 | s << 2 | top two mantissa bits, still a byte (e < 32):
+     * the loop stays in byte arithmetic, which vectorises. */
+    const uint8_t rebase = (uint8_t)(base << 3);
     for (size_t i = 0; i < n; i++) {
-        unsigned symbol = symbols[i];
-        dst[2 * i] = high[i];
-        dst[2 * i + 1] = (uint8_t)(((symbol & 4) << 5) | ((((symbol >> 3) + base) & 0x1f) << 2) | (symbol & 3));
+        uint8_t t = (uint8_t)(symbols[i] + rebase);
+        uint8_t top = (uint8_t)(((t & 4) << 5) | ((t >> 1) & 0x7c) | (t & 3));
+        uint16_t v = (uint16_t)((top << 8) | high[i]);
+        memcpy(dst + 2 * i, &v, 2);
     }
 }
 
