@@ -64,7 +64,15 @@ static void build_tables(void)
 SPS_AVX2 static inline __m256i decode_step(__m256i x, const uint32_t *slots, const uint8_t **words, __m256i *entries)
 {
     const __m256i slot_mask = _mm256_set1_epi32(RANS_PROB_SCALE - 1);
+#ifdef SARAPHIS_RANS_GATHER
     __m256i entry = _mm256_i32gather_epi32((const int *)slots, _mm256_and_si256(x, slot_mask), 4);
+#else
+    /* Eight plain loads beat vpgatherdd on AMD cores (and match it on Intel). */
+    uint32_t index[8] __attribute__((aligned(32)));
+    _mm256_store_si256((__m256i *)(void *)index, _mm256_and_si256(x, slot_mask));
+    __m256i entry = _mm256_setr_epi32((int)slots[index[0]], (int)slots[index[1]], (int)slots[index[2]], (int)slots[index[3]],
+                                      (int)slots[index[4]], (int)slots[index[5]], (int)slots[index[6]], (int)slots[index[7]]);
+#endif
     *entries = entry;
     __m256i freq = _mm256_and_si256(_mm256_srli_epi32(entry, 8), slot_mask);
     __m256i bias = _mm256_srli_epi32(entry, 20);
