@@ -260,6 +260,38 @@ static uint8_t *hex_decode(const char *text, size_t *size)
     return out;
 }
 
+/* The data regions of a safetensors file in offset order: its tensors and the gaps between them
+ * (stored as U8 entries named GAP_PREFIX<offset>). Compression and decompression walk the same
+ * sequence, which is what makes the rebuilt file identical. */
+typedef struct {
+    const safetensors_file_t *file;
+    size_t next_tensor, next_gap;
+    char gap_name[64];
+} region_walk_t;
+
+typedef struct {
+    const char *name;
+    const safetensors_tensor_t *tensor; /* NULL for a gap */
+    uint64_t begin, end;
+} region_t;
+
+static int next_region(region_walk_t *walk, region_t *region)
+{
+    const safetensors_file_t *st = walk->file;
+    size_t i = walk->next_tensor, g = walk->next_gap;
+    if (i >= st->tensor_count && g >= st->gap_count) return 0;
+    if (g < st->gap_count && (i >= st->tensor_count || st->gaps[g].begin < st->tensors[i].begin)) {
+        snprintf(walk->gap_name, sizeof walk->gap_name, GAP_PREFIX "%llu", (unsigned long long)st->gaps[g].begin);
+        *region = (region_t){walk->gap_name, NULL, st->gaps[g].begin, st->gaps[g].end};
+        walk->next_gap++;
+    } else {
+        const safetensors_tensor_t *t = &st->tensors[i];
+        *region = (region_t){t->name, t, t->begin, t->end};
+        walk->next_tensor++;
+    }
+    return 1;
+}
+
 /* ---- compress ------------------------------------------------------------------------------ */
 
 static int command_compress(const char *input, const options_t *options)
@@ -297,32 +329,17 @@ static int command_compress(const char *input, const options_t *options)
             }
         }
         /* Tensors and any gap bytes, in data-offset order. */
-        size_t g = 0;
-        for (size_t i = 0; status == SARAPHIS_OK && (i < st->tensor_count || g < st->gap_count);) {
-            int take_gap = g < st->gap_count && (i >= st->tensor_count || st->gaps[g].begin < st->tensors[i].begin);
-            saraphis_tensor_desc_t desc = {0};
-            char gap_name[64];
-            uint64_t begin, end;
-            if (take_gap) {
-                snprintf(gap_name, sizeof gap_name, GAP_PREFIX "%llu", (unsigned long long)st->gaps[g].begin);
-                desc.name = gap_name;
-                desc.dtype = SARAPHIS_DTYPE_U8;
-                desc.ndim = 1;
-                begin = st->gaps[g].begin;
-                end = st->gaps[g].end;
-                desc.shape[0] = end - begin;
-                g++;
-            } else {
-                const safetensors_tensor_t *t = &st->tensors[i++];
-                desc.name = t->name;
-                desc.dtype = t->dtype;
-                desc.ndim = t->ndim;
-                memcpy(desc.shape, t->shape, sizeof desc.shape);
-                begin = t->begin;
-                end = t->end;
+        region_walk_t walk = {.file = st};
+        region_t region;
+        while (status == SARAPHIS_OK && next_region(&walk, &region)) {
+            saraphis_tensor_desc_t desc = {.name = region.name, .dtype = SARAPHIS_DTYPE_U8, .ndim = 1, .shape = {region.end - region.begin}};
+            if (region.tensor) {
+                desc.dtype = region.tensor->dtype;
+                desc.ndim = region.tensor->ndim;
+                memcpy(desc.shape, region.tensor->shape, sizeof desc.shape);
             }
-            status = saraphis_writer_add_tensor_fd(writer, &desc, source.fd, st->data_offset + begin, end - begin);
-            progress_next_tensor(&progress, end - begin);
+            status = saraphis_writer_add_tensor_fd(writer, &desc, source.fd, st->data_offset + region.begin, region.end - region.begin);
+            progress_next_tensor(&progress, region.end - region.begin);
         }
     } else if (status == SARAPHIS_OK && source.kind == SOURCE_NPY) {
         npy_file_t *npy = &source.npy;
@@ -433,30 +450,17 @@ static int command_decompress(const char *input, const options_t *options)
                 status = safetensors_parse(prefix, 8 + json_size, 8 + json_size + total, input, &st);
             }
             if (status == SARAPHIS_OK) status = file_write_full(file.fd, prefix, 8 + json_size, output);
-            size_t g = 0;
-            for (size_t i = 0; status == SARAPHIS_OK && (i < st.tensor_count || g < st.gap_count);) {
-                int take_gap = g < st.gap_count && (i >= st.tensor_count || st.gaps[g].begin < st.tensors[i].begin);
-                char gap_name[64];
-                const char *name;
-                uint64_t size;
-                if (take_gap) {
-                    snprintf(gap_name, sizeof gap_name, GAP_PREFIX "%llu", (unsigned long long)st.gaps[g].begin);
-                    name = gap_name;
-                    size = st.gaps[g].end - st.gaps[g].begin;
-                    g++;
-                } else {
-                    name = st.tensors[i].name;
-                    size = st.tensors[i].end - st.tensors[i].begin;
-                    i++;
-                }
+            region_walk_t walk = {.file = &st};
+            region_t region;
+            while (status == SARAPHIS_OK && next_region(&walk, &region)) {
+                uint64_t size = region.end - region.begin;
                 size_t index;
-                status = saraphis_reader_find(reader, name, &index);
+                status = saraphis_reader_find(reader, region.name, &index);
                 saraphis_tensor_info_t info;
                 if (status == SARAPHIS_OK) status = saraphis_reader_tensor_info(reader, index, &info);
-                if (status == SARAPHIS_OK && info.raw_size != size) {
-                    status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' holds %llu bytes, the header says %llu", input, name,
+                if (status == SARAPHIS_OK && info.raw_size != size)
+                    status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' holds %llu bytes, the header says %llu", input, region.name,
                                        (unsigned long long)info.raw_size, (unsigned long long)size);
-                }
                 if (status == SARAPHIS_OK) status = saraphis_reader_write_tensor_fd(reader, index, file.fd);
                 progress_next_tensor(&progress, size);
             }
