@@ -3,8 +3,10 @@
  * reserved and reserved/live beside PyTorch's own figures (pytorch_figures.json) for the same
  * workloads; then times alloc+free pairs. Measures and prints; never fails on a missed target.
  *
- *   pool_trace_replay [trace-folder]   (default: ../shared/data/alloc-traces from the repository
- *                                       root, the current directory or the executable's folder)
+ *   pool_trace_replay [--timing-only] [trace-folder]
+ *       trace-folder defaults to ../shared/data/alloc-traces from the repository root, the current
+ *       directory or the executable's folder; --timing-only skips the replay tables and prints
+ *       only the alloc+free timing.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -483,6 +485,13 @@ static double ratio(uint64_t reserved, uint64_t live)
 
 int main(int argc, char **argv)
 {
+    int timing_only = 0;
+    if (argc > 1 && strcmp(argv[1], "--timing-only") == 0) {
+        timing_only = 1;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     char folder[PATH_MAX];
     if (!find_trace_folder(argc, argv, folder, sizeof folder)) {
         fprintf(stderr, "pool_trace_replay: trace folder not found (give it as the argument)\n");
@@ -516,6 +525,18 @@ int main(int argc, char **argv)
             printf("\n%s: skipped (%s)\n", WORKLOADS[w], saraphis_last_error());
             continue;
         }
+        if (timing_only) {
+            if (w == 0) {
+                resnet_target_checked = 1;
+                for (int b = 0; b < 2; b++)
+                    if (!time_smart(trace, b ? POOL_BACKING_PAGES : POOL_BACKING_SEGMENTS,
+                                    &resnet_timing[b]))
+                        printf("timing failed: %s\n", saraphis_last_error());
+                time_malloc(trace, &resnet_malloc);
+            }
+            pool_trace_free(trace);
+            continue;
+        }
         uint64_t peak_live = pool_trace_peak_live(trace, ALIGNMENT);
         smart_result_t results[VARIANT_COUNT];
         int ok[VARIANT_COUNT];
@@ -528,9 +549,9 @@ int main(int argc, char **argv)
         printf("\n== %s: %zu allocs, %zu events, peak live %llu B (%.3f GB)\n", WORKLOADS[w],
                trace->alloc_count, trace->event_count, (unsigned long long)peak_live,
                (double)peak_live / 1e9);
-        printf("%-46s %12s %12s %9s %8s %9s\n", "allocator", "peak live", "peak reserv.",
-               "res/live", "reserve", "ns/event");
-        printf("%-46s %12s %12s %9s %8s %9s\n", "", "", "", "", "calls", "(host)");
+        printf("%-46s %12s %12s %9s %8s %8s %9s\n", "allocator", "peak live", "peak reserv.",
+               "res/live", "reserve", "release", "ns/event");
+        printf("%-46s %12s %12s %9s %8s %8s %9s\n", "", "", "", "", "calls", "calls", "(host)");
         const pytorch_figure_t *pt_default = &figures[w][0], *pt_expandable = &figures[w][1];
         if (pt_default->found)
             printf("%-46s %12llu %12llu %9.4f %8llu\n", "PyTorch default (separate run)",
@@ -558,10 +579,11 @@ int main(int argc, char **argv)
             }
             const smart_result_t *r = &results[v];
             double whole = ratio(r->whole.peak_reserved_bytes, r->whole.peak_live_bytes);
-            printf("%-46s %12llu %12llu %9.4f %8llu %9.1f\n", variants[v].label,
+            printf("%-46s %12llu %12llu %9.4f %8llu %8llu %9.1f\n", variants[v].label,
                    (unsigned long long)r->whole.peak_live_bytes,
                    (unsigned long long)r->whole.peak_reserved_bytes, whole,
-                   (unsigned long long)r->whole.segment_reservations, r->replay_ns_per_event);
+                   (unsigned long long)r->whole.segment_reservations,
+                   (unsigned long long)r->whole.segment_releases, r->replay_ns_per_event);
             if (best_ratio == 0 || whole < best_ratio) best_ratio = whole;
             if (best_reserved == 0 || r->whole.peak_reserved_bytes < best_reserved)
                 best_reserved = r->whole.peak_reserved_bytes;
@@ -621,22 +643,38 @@ int main(int argc, char **argv)
         pool_trace_free(trace);
     }
     if (resnet_target_checked) {
+        /* Two cases, each its own target: "immediate free" allocates a block and frees it at
+         * once (the pool's fast path); "64 in flight" frees the oldest of 64 live blocks and
+         * allocates a new one, so placements, splits and merges (and, with pages, page
+         * accounting) see a moving set of neighbours. */
+        static const char *const case_names[2] = {"immediate free", "64 in flight"};
+        static const char *const backing_names[2] = {"SmartPool online, segments",
+                                                     "SmartPool online, pages"};
         printf("\nhost cost of alloc+free (ResNet-50 request sizes, median of %d batches of %d "
-               "pairs, ns per pair)\n", BATCH_COUNT, BATCH_PAIRS);
-        printf("%-30s %10s %14s\n", "", "pair", "ring of 64");
-        printf("%-30s %10.1f %14.1f\n", "SmartPool online, segments", resnet_timing[0].pair_ns,
-               resnet_timing[0].ring_ns);
-        printf("%-30s %10.1f %14.1f\n", "SmartPool online, pages", resnet_timing[1].pair_ns,
-               resnet_timing[1].ring_ns);
-        printf("%-30s %10.1f %14.1f\n", "glibc malloc/free (host)", resnet_malloc.pair_ns,
-               resnet_malloc.ring_ns);
-        double worst = 0;
+               "pairs, ns per pair; target <= 100 ns per case)\n", BATCH_COUNT, BATCH_PAIRS);
+        printf("%-30s %20s %20s\n", "", case_names[0], case_names[1]);
+        int all_met = 1;
         for (int b = 0; b < 2; b++) {
-            if (resnet_timing[b].pair_ns > worst) worst = resnet_timing[b].pair_ns;
-            if (resnet_timing[b].ring_ns > worst) worst = resnet_timing[b].ring_ns;
+            const double cases[2] = {resnet_timing[b].pair_ns, resnet_timing[b].ring_ns};
+            int met[2];
+            for (int c = 0; c < 2; c++) {
+                met[c] = cases[c] > 0 && cases[c] <= 100.0;
+                all_met &= met[c];
+            }
+            printf("%-30s %11.1f %-8s %11.1f %s\n", backing_names[b], cases[0],
+                   met[0] ? "MET" : "MISSED", cases[1], met[1] ? "MET" : "MISSED");
         }
-        printf("target: alloc+free <= 100 ns median: %s (worst median %.1f ns)\n",
-               worst <= 100.0 ? "MET" : "MISSED", worst);
+        printf("%-30s %11.1f %-8s %11.1f\n", "glibc malloc/free (host)", resnet_malloc.pair_ns,
+               "", resnet_malloc.ring_ns);
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < 2; c++) {
+                double value = c ? resnet_timing[b].ring_ns : resnet_timing[b].pair_ns;
+                printf("target: alloc+free <= 100 ns median, %s, %s: %.1f ns %s\n",
+                       backing_names[b] + strlen("SmartPool online, "), case_names[c], value,
+                       value > 0 && value <= 100.0 ? "MET" : "MISSED");
+            }
+        printf("target: alloc+free <= 100 ns median in every case: %s\n",
+               all_met ? "MET" : "MISSED");
     }
     return 0;
 }

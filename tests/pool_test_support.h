@@ -72,7 +72,10 @@ typedef struct {
     uint64_t *occupied;          /* bitmap of DEVICE_UNIT units held by live blocks */
     int fail_next_reserve;       /* inject one reserve() failure */
     int fail_next_map;
-    uint64_t reserve_calls, map_calls;
+    uint64_t reserve_calls, map_calls, unmap_calls;
+    /* Optional, per page of the span: how many live blocks the test knows touch it. unmap()
+     * of a page with a nonzero count is a failure (the pool gave back memory in use). */
+    const uint32_t *page_touched;
 } device_t;
 
 static inline int device_init(device_t *device, uint64_t span, uint64_t page_size)
@@ -234,9 +237,15 @@ static void device_unmap(void *context, uintptr_t address, size_t size)
                     (unsigned long long)page);
             check_failures++;
         }
+        if (device->page_touched && device->page_touched[page]) {
+            fprintf(stderr, "fake device: page %llu unmapped while %u live blocks touch it\n",
+                    (unsigned long long)page, (unsigned)device->page_touched[page]);
+            check_failures++;
+        }
         device->page_mapped[page] = 0;
     }
     device->mapped_bytes -= size;
+    device->unmap_calls++;
 }
 
 static inline void device_source(device_t *device, pool_source_t *source, int with_pages)

@@ -1,6 +1,7 @@
 /* SmartPool unit tests: rounding and alignment, splitting and coalescing, statistics, the stream
- * rule, the planner and planned mode, failure paths, pages backing, and a randomized run of
- * millions of operations checked against the fake device's own records (pool_test_support.h).
+ * rule, the planner and planned mode, failure paths, pages backing, a randomized run of millions
+ * of operations checked against the fake device's own records (pool_test_support.h), and page
+ * map/unmap accounting on random operations.
  * SARAPHIS_POOL_TEST_OPS overrides the randomized operation count (default 2,000,000 on
  * segments, plus half that on pages). */
 #include <stdint.h>
@@ -557,6 +558,124 @@ static size_t operation_count(void)
 static void test_random_segments(void) { random_operations(POOL_BACKING_SEGMENTS, operation_count()); }
 static void test_random_pages(void) { random_operations(POOL_BACKING_PAGES, operation_count() / 2); }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Page accounting (pages backing)                                                            */
+
+/* The test's own count of live blocks per page of the fake device, which device_unmap checks. */
+static uint32_t *page_touched;
+
+/* Counts a live block in (delta 1) or out (-1) of the pages it touches; *in_use follows the
+ * number of pages touched by at least one live block. */
+static void touch_pages(uint64_t address, uint64_t size, int delta, uint64_t *in_use)
+{
+    uint64_t first = (address - DEVICE_BASE) / device.page_size;
+    uint64_t last = (address + size - 1 - DEVICE_BASE) / device.page_size;
+    for (uint64_t page = first; page <= last; page++) {
+        if (delta > 0 && page_touched[page]++ == 0) (*in_use)++;
+        if (delta < 0 && --page_touched[page] == 0) (*in_use)--;
+    }
+}
+
+/* Random operations on a pages pool, checked against the fake device's record of mapped pages
+ * and the test's count of live blocks per page: no page is unmapped while a live block touches
+ * it (device_unmap fails the test), every page a live block touches is mapped, and the mapped
+ * pages that no live block touches stay within the idle budget. With no cap the budget is the
+ * high-water mark: mapped pages never exceed the most pages ever in use at once, and peak
+ * reserved equals exactly that; with a cap, mapped bytes never exceed the cap. pool_trim leaves
+ * exactly the pages in use mapped. Every map/unmap call is counted in the statistics. */
+static void page_accounting(size_t operations, size_t cap)
+{
+    CHECK(device_init(&device, 64 * GIB, 2 * MIB));
+    device_source(&device, &source, 1);
+    size_t page_count = (size_t)(device.span / device.page_size) + 1;
+    page_touched = calloc(page_count, sizeof *page_touched);
+    device.page_touched = page_touched;
+    pool_config_t config;
+    pool_config_default(&config);
+    config.backing = POOL_BACKING_PAGES;
+    config.virtual_capacity = 16 * GIB;
+    config.max_reserved_bytes = cap;
+    pool_t *pool = NULL;
+    CHECK_OK(pool_create(&pool, &config, &source));
+    if (!pool || !page_touched) return;
+    const uint64_t page_size = device.page_size;
+    enum { MAX_LIVE = 400 };
+    live_block_t live[MAX_LIVE];
+    size_t live_count = 0;
+    uint64_t in_use = 0, max_in_use = 0, refused = 0;
+    const int failures_before = check_failures;
+    for (size_t op = 0; op < operations && check_failures - failures_before < 20; op++) {
+        uint64_t r = next_random();
+        size_t target = (op / 20000) % 2 ? MAX_LIVE / 8 : MAX_LIVE - 1;
+        int do_alloc = live_count == 0 || (live_count < MAX_LIVE &&
+                                           (r % 100) < (live_count < target ? 60u : 40u));
+        if (do_alloc) {
+            size_t size = random_size();
+            void *ptr;
+            saraphis_status_t status = pool_alloc(pool, size, (pool_stream_t)((r >> 40) % 2), &ptr);
+            if (cap && status == SARAPHIS_ERROR_OUT_OF_MEMORY) {
+                refused++; /* the cap holds the pages in use plus this block's new ones */
+            } else {
+                CHECK_OK(status);
+                if (status != SARAPHIS_OK) break;
+                size_t rounded = pool_block_size(pool, ptr);
+                touch_pages((uintptr_t)ptr, rounded, 1, &in_use);
+                if (in_use > max_in_use) max_in_use = in_use;
+                CHECK(device_contains(&device, (uintptr_t)ptr, rounded, 1));
+                live[live_count++] = (live_block_t){ptr, rounded};
+            }
+        } else {
+            size_t index = (size_t)((r >> 20) % live_count);
+            live_block_t block = live[index];
+            live[index] = live[--live_count];
+            /* Counted out first: from here on the pool may unmap what only this block held. */
+            touch_pages((uintptr_t)block.ptr, block.size, -1, &in_use);
+            CHECK_OK(pool_dealloc(pool, block.ptr));
+        }
+        if ((r >> 50) % 2000 == 0) pool_synchronize(pool);
+        pool_stats_t stats;
+        pool_get_stats(pool, &stats);
+        CHECK(stats.reserved_bytes == device.mapped_bytes);
+        CHECK(device.mapped_bytes >= in_use * page_size);
+        if (cap) CHECK(device.mapped_bytes <= cap);
+        else CHECK(device.mapped_bytes <= max_in_use * page_size);
+        if ((r >> 50) % 3000 == 1) {
+            pool_trim(pool);
+            CHECK(device.mapped_bytes == in_use * page_size);
+        }
+        if (op % 5000 == 0) {
+            /* Page by page: every page in use is mapped. */
+            for (size_t page = 0; page < page_count; page++)
+                if (page_touched[page]) CHECK(device.page_mapped[page]);
+        }
+    }
+    pool_stats_t stats;
+    pool_get_stats(pool, &stats);
+    if (!cap) CHECK(stats.peak_reserved_bytes == max_in_use * page_size);
+    if (cap) CHECK(refused > 0 && stats.peak_reserved_bytes <= cap);
+    CHECK(stats.segment_reservations == device.map_calls);
+    CHECK(stats.segment_releases == device.unmap_calls);
+    for (size_t i = 0; i < live_count; i++) {
+        touch_pages((uintptr_t)live[i].ptr, live[i].size, -1, &in_use);
+        CHECK_OK(pool_dealloc(pool, live[i].ptr));
+    }
+    CHECK(in_use == 0);
+    pool_trim(pool);
+    CHECK(device.mapped_bytes == 0);
+    pool_free(pool);
+    CHECK(device.mapped_bytes == 0);
+    device.page_touched = NULL;
+    free(page_touched);
+    page_touched = NULL;
+    device_destroy(&device);
+}
+
+static void test_page_accounting(void) { page_accounting(operation_count() / 10, 0); }
+static void test_page_accounting_cap(void)
+{
+    page_accounting(operation_count() / 20, (size_t)1 * GIB);
+}
+
 int main(void)
 {
     run_test("rounding_and_alignment", test_rounding_and_alignment);
@@ -570,6 +689,8 @@ int main(void)
     run_test("planned_mode", test_planned_mode);
     run_test("random_segments", test_random_segments);
     run_test("random_pages", test_random_pages);
+    run_test("page_accounting", test_page_accounting);
+    run_test("page_accounting_cap", test_page_accounting_cap);
     printf("pool: %d passed, %d failed\n", tests_passed, tests_failed);
     return tests_failed != 0;
 }

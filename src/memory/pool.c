@@ -1,11 +1,14 @@
 /* SmartPool core: segments, pages, blocks, the free bins, the address map, plans (see pool.h).
  *
  * Block records live in host memory, carved from chunks and recycled through a spare list, so
- * the hot path never calls malloc. Every block is in exactly one of: the free bins (is_free),
- * the arena tree (live, in_arena), or neither (live, online). Live blocks are in the address map.
+ * the hot path never calls malloc. Every block is in exactly one of: the free bins (BLOCK_FREE),
+ * the arena tree (live, BLOCK_ARENA), or neither (live, online). Live blocks are in the address
+ * map.
+ * What an alloc/free pair reads of a block sits in its first cache line.
  */
 #include "memory/pool.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,29 +23,49 @@ typedef struct pool_segment_s pool_segment_t;
 typedef struct pool_bins_s pool_bins_t;
 
 typedef struct pool_block_s {
-    pool_tree_node_t node; /* arena blocks: first member, a tree node pointer is the block */
-    struct pool_block_s *free_prev, *free_next; /* free blocks: the list of their size bin */
-    pool_bins_t *bins;                          /* free blocks: the bin set they are filed in */
-    uintptr_t address;
-    size_t size;      /* rounded to the alignment */
-    size_t requested; /* as asked, for the requested-bytes statistics */
+    /* First cache line: everything an online alloc or free touches. */
+    _Alignas(64) uintptr_t address;
+    size_t size; /* rounded to the alignment */
     struct pool_block_s *prev, *next; /* address neighbours in an online segment; next also links
                                          the spare list */
+    struct pool_block_s *free_prev, *free_next; /* free blocks: the list of their size bin, in the
+                                                   bin set of their tag (stream) */
     pool_segment_t *segment;
+    pool_stream_t stream; /* owner when live, tag when free (POOL_STREAM_ANY once synced) */
+    uint32_t state;       /* BLOCK_FREE, BLOCK_ARENA, and BLOCK_VALUE: live, size - requested
+                             (< alignment <= 2^30); free, the block's bin */
+    /* Planned mode only. */
     uint64_t record_serial; /* iteration serial in which the block was recorded; 0: not recorded */
     size_t record_index;
-    pool_stream_t stream; /* owner when live, tag when free (POOL_STREAM_ANY once synced) */
-    uint8_t is_free;
-    uint8_t in_arena;
-    uint8_t bin_first, bin_second; /* free blocks: their bin */
+    pool_tree_node_t node; /* arena blocks: their node in the arena tree */
 } pool_block_t;
+
+#define BLOCK_VALUE 0x3FFFFFFFu
+#define BLOCK_FREE 0x40000000u  /* in the free bins */
+#define BLOCK_ARENA 0x80000000u /* live in a plan's arena */
+
+static inline int block_is_free(const pool_block_t *block)
+{
+    return (block->state & BLOCK_FREE) != 0;
+}
+
+static inline int block_in_arena(const pool_block_t *block)
+{
+    return (block->state & BLOCK_ARENA) != 0;
+}
+
+static inline pool_block_t *block_of_node(const pool_tree_node_t *node)
+{
+    return (pool_block_t *)((char *)(uintptr_t)node - offsetof(pool_block_t, node));
+}
 
 /* Free blocks are filed by stream tag, then by size in two-level segregated bins (as in TLSF):
  * sizes in units of the alignment; below 16 units one bin per unit, above that 16 bins per
  * power of two. Bins cover disjoint, ascending size ranges, so the best fit is the smallest
  * fitting block of the first bin that holds one: the request's own bin is scanned for a fit,
  * then the next non-empty bin (found by bitmap) is scanned for its smallest block. Filing and
- * unfiling are O(1); a search costs the length of at most two bin lists. */
+ * unfiling are O(1); a search costs the length of at most two bin lists. A bin is numbered
+ * first * BIN_SECOND_COUNT + second; a free block keeps its number in its state word. */
 #define BIN_SECOND_BITS 4
 #define BIN_SECOND_COUNT (1u << BIN_SECOND_BITS)
 #define BIN_FIRST_COUNT 64
@@ -51,7 +74,7 @@ struct pool_bins_s {
     pool_stream_t tag;
     uint64_t first_bitmap;                    /* bit f: some second-level bin of f is non-empty */
     uint32_t second_bitmap[BIN_FIRST_COUNT];  /* bit s: bin (f, s) is non-empty */
-    pool_block_t *heads[BIN_FIRST_COUNT][BIN_SECOND_COUNT];
+    pool_block_t *heads[BIN_FIRST_COUNT * BIN_SECOND_COUNT];
 };
 
 struct pool_segment_s {
@@ -84,6 +107,20 @@ typedef struct {
     pool_stream_t stream;
 } pool_plan_entry_t;
 
+/* What the pool knows of one page. */
+typedef struct {
+    uint32_t users; /* live blocks whose first or last page this is */
+    uint32_t run;   /* at an idle run's first page: the run's record */
+} pool_page_t;
+
+/* An idle run: pages first..last, and its place in the idle list. Records sit in one dense
+ * array (recycled through a spare list), so list updates stay within a few cache lines. */
+typedef struct {
+    uint32_t first, last;
+    uint32_t prev, next; /* the idle list, longest idle first (NO_PAGE at the ends); next also
+                            links spare records */
+} pool_idle_run_t;
+
 struct pool_s {
     pool_config_t config;
     pool_source_t source;
@@ -91,7 +128,6 @@ struct pool_s {
     size_t bin_set_count, bin_set_capacity;
     pool_bins_t *any_bins;  /* the POOL_STREAM_ANY set */
     pool_bins_t *last_bins; /* the set found last: most programs use one stream */
-    size_t free_block_count;
     pool_tree_t arena_tree; /* live arena blocks, key (0, address, 0) */
     pool_segment_t *segments;
 
@@ -118,17 +154,25 @@ struct pool_s {
     size_t plan_count;
     pool_segment_t *arena;
 
-    /* PAGES backing. A page is mapped iff page_mapped; it is idle iff mapped with no user, and
-     * then sits in the idle list, longest idle at the head. */
+    unsigned unit_shift; /* log2(alignment) */
+
+    /* PAGES backing (see "Pages" below). A page is in use while a live block touches it, idle
+     * when mapped and not in use. Idle pages form runs of consecutive pages, each with its place
+     * in a least-recently-idled list; a run is recorded at its first page. */
     int use_pages;
     pool_segment_t *space;
     uintptr_t page_base; /* the address range's start rounded up to a page */
     size_t page_count;
-    uint32_t *page_users; /* live blocks touching each page */
-    uint8_t *page_mapped;
-    uint32_t *idle_prev, *idle_next;
-    uint32_t idle_head, idle_tail;
-    size_t idle_count;
+    pool_page_t *pages;
+    uint64_t *mapped_bits;   /* bit per page: mapped */
+    uint64_t *idle_bits;     /* bit per page: idle (mapped, not in use) */
+    uint64_t *run_bits;      /* bit per page: the first page of an idle run */
+    pool_idle_run_t *runs;   /* up to one per page */
+    uint32_t run_spare;      /* spare records, linked by next */
+    uint32_t run_fresh;      /* records [run_fresh, page_count) were never used */
+    unsigned page_shift;     /* log2(page size) when it is a power of two, else 0 */
+    uint32_t run_head, run_tail;
+    size_t idle_count;   /* idle pages */
     size_t mapped_pages;
     uint64_t high_water_reserved; /* like peak_reserved_bytes, but pool_reset_peaks leaves it */
 };
@@ -161,28 +205,48 @@ void pool_config_default(pool_config_t *config)
 /* ------------------------------------------------------------------------------------------ */
 /* Block records                                                                              */
 
-static pool_block_t *block_new(pool_t *pool)
+/* Refills the spare list with a chunk of records; 0 when out of memory. */
+static int block_chunk_add(pool_t *pool)
 {
-    if (!pool->spare_blocks) {
-        if (pool->block_chunk_count == pool->block_chunk_capacity) {
-            size_t capacity = pool->block_chunk_capacity ? 2 * pool->block_chunk_capacity : 16;
-            void **chunks = realloc(pool->block_chunks, capacity * sizeof *chunks);
-            if (!chunks) return NULL;
-            pool->block_chunks = chunks;
-            pool->block_chunk_capacity = capacity;
-        }
-        pool_block_t *chunk = malloc(BLOCKS_PER_CHUNK * sizeof *chunk);
-        if (!chunk) return NULL;
-        pool->block_chunks[pool->block_chunk_count++] = chunk;
-        for (size_t i = 0; i < BLOCKS_PER_CHUNK; i++) {
-            chunk[i].next = pool->spare_blocks;
-            pool->spare_blocks = &chunk[i];
-        }
+    if (pool->block_chunk_count == pool->block_chunk_capacity) {
+        size_t capacity = pool->block_chunk_capacity ? 2 * pool->block_chunk_capacity : 16;
+        void **chunks = realloc(pool->block_chunks, capacity * sizeof *chunks);
+        if (!chunks) return 0;
+        pool->block_chunks = chunks;
+        pool->block_chunk_capacity = capacity;
     }
+    pool_block_t *chunk = aligned_alloc(_Alignof(pool_block_t), BLOCKS_PER_CHUNK * sizeof *chunk);
+    if (!chunk) return 0;
+    pool->block_chunks[pool->block_chunk_count++] = chunk;
+    for (size_t i = 0; i < BLOCKS_PER_CHUNK; i++) {
+        chunk[i].next = pool->spare_blocks;
+        pool->spare_blocks = &chunk[i];
+    }
+    return 1;
+}
+
+static inline pool_block_t *block_new(pool_t *pool)
+{
+    if (!pool->spare_blocks && !block_chunk_add(pool)) return NULL;
     pool_block_t *block = pool->spare_blocks;
     pool->spare_blocks = block->next;
-    memset(block, 0, sizeof *block);
+    /* The caller sets the first cache line (block_init); record_serial must read "not
+     * recorded"; the tree node is written when an arena block is inserted. */
+    block->record_serial = 0;
     return block;
+}
+
+/* Sets the fields of a new block record that has no address neighbours yet. */
+static inline void block_init(pool_block_t *block, uintptr_t address, size_t size,
+                              pool_segment_t *segment, pool_stream_t stream)
+{
+    block->address = address;
+    block->size = size;
+    block->prev = block->next = NULL;
+    block->free_prev = block->free_next = NULL;
+    block->segment = segment;
+    block->stream = stream;
+    block->state = 0;
 }
 
 static inline void block_recycle(pool_t *pool, pool_block_t *block)
@@ -222,10 +286,10 @@ static saraphis_status_t map_resize(pool_t *pool, size_t capacity)
     return SARAPHIS_OK;
 }
 
-static saraphis_status_t map_insert(pool_t *pool, pool_block_t *block)
+static inline saraphis_status_t map_insert(pool_t *pool, pool_block_t *block)
 {
-    /* Load at most one half keeps probe runs short. */
-    if (2 * (pool->map_count + 1) > pool->map_capacity)
+    /* Load at most one quarter keeps probe runs to about one slot. */
+    if (4 * (pool->map_count + 1) > pool->map_capacity)
         SPS_TRY(map_resize(pool, 2 * pool->map_capacity));
     size_t mask = pool->map_capacity - 1;
     size_t slot = map_home(pool, block->address);
@@ -250,7 +314,7 @@ static pool_block_t *map_find(const pool_t *pool, uintptr_t address, size_t *slo
     return NULL;
 }
 
-static void map_remove_slot(pool_t *pool, size_t slot)
+static inline void map_remove_slot(pool_t *pool, size_t slot)
 {
     size_t mask = pool->map_capacity - 1;
     size_t hole = slot;
@@ -276,17 +340,14 @@ static void map_remove_slot(pool_t *pool, size_t slot)
 /* ------------------------------------------------------------------------------------------ */
 /* Free bins                                                                                  */
 
-static inline void bin_of(const pool_t *pool, size_t size, unsigned *first, unsigned *second)
+/* The bin of a size: first * BIN_SECOND_COUNT + second. */
+static inline unsigned bin_of(const pool_t *pool, size_t size)
 {
-    uint64_t units = size / pool->config.alignment;
-    if (units < BIN_SECOND_COUNT) {
-        *first = 0;
-        *second = (unsigned)units;
-    } else {
-        unsigned top = 63u - (unsigned)__builtin_clzll(units);
-        *first = top - BIN_SECOND_BITS + 1;
-        *second = (unsigned)(units >> (top - BIN_SECOND_BITS)) & (BIN_SECOND_COUNT - 1);
-    }
+    uint64_t units = size >> pool->unit_shift;
+    if (units < BIN_SECOND_COUNT) return (unsigned)units;
+    unsigned top = 63u - (unsigned)__builtin_clzll(units);
+    return ((top - BIN_SECOND_BITS + 1) << BIN_SECOND_BITS) |
+           ((unsigned)(units >> (top - BIN_SECOND_BITS)) & (BIN_SECOND_COUNT - 1));
 }
 
 /* The bin set of a tag; created on first use when create is set (NULL if that fails). */
@@ -312,42 +373,46 @@ static pool_bins_t *bins_for_tag(pool_t *pool, pool_stream_t tag, int create)
     bins->tag = tag;
     pool->bin_sets[pool->bin_set_count++] = bins;
     if (tag == POOL_STREAM_ANY) pool->any_bins = bins;
+    pool->last_bins = bins;
     return bins;
 }
 
-/* Files a free block by its tag and size. Callers make sure the tag's set exists (pool_alloc
- * creates the set of its stream before a block of that stream can be freed). */
-static inline void free_insert(pool_t *pool, pool_block_t *block)
+/* The bin set of a tag; NULL when it has none. Every tag of a free block has one: pool_alloc
+ * creates the set of its stream before a block of that stream can be freed. */
+static inline pool_bins_t *bins_of_tag(pool_t *pool, pool_stream_t tag)
 {
-    pool_bins_t *bins = block->stream == POOL_STREAM_ANY ? pool->any_bins
-                                                         : bins_for_tag(pool, block->stream, 0);
-    unsigned first, second;
-    bin_of(pool, block->size, &first, &second);
-    pool_block_t **head = &bins->heads[first][second];
-    block->bins = bins;
-    block->bin_first = (uint8_t)first;
-    block->bin_second = (uint8_t)second;
+    if (pool->last_bins->tag == tag) return pool->last_bins;
+    return tag == POOL_STREAM_ANY ? pool->any_bins : bins_for_tag(pool, tag, 0);
+}
+
+/* Files a free block in `bins`, the set of its tag, by its size. */
+static inline void free_insert(pool_bins_t *bins, pool_t *pool, pool_block_t *block)
+{
+    unsigned bin = bin_of(pool, block->size);
+    pool_block_t **head = &bins->heads[bin];
+    block->state = BLOCK_FREE | bin;
     block->free_prev = NULL;
     block->free_next = *head;
     if (*head) (*head)->free_prev = block;
     *head = block;
-    bins->second_bitmap[first] |= 1u << second;
-    bins->first_bitmap |= (uint64_t)1 << first;
-    pool->free_block_count++;
+    bins->second_bitmap[bin >> BIN_SECOND_BITS] |= 1u << (bin & (BIN_SECOND_COUNT - 1));
+    bins->first_bitmap |= (uint64_t)1 << (bin >> BIN_SECOND_BITS);
 }
 
-static inline void free_remove(pool_t *pool, pool_block_t *block)
+/* Unfiles a free block from `bins`, the set of its tag. It stays marked free. */
+static inline void free_remove(pool_bins_t *bins, pool_block_t *block)
 {
-    pool_bins_t *bins = block->bins;
-    unsigned first = block->bin_first, second = block->bin_second;
-    if (block->free_prev) block->free_prev->free_next = block->free_next;
-    else bins->heads[first][second] = block->free_next;
-    if (block->free_next) block->free_next->free_prev = block->free_prev;
-    if (!bins->heads[first][second]) {
-        bins->second_bitmap[first] &= ~(1u << second);
+    unsigned bin = block->state & BLOCK_VALUE;
+    pool_block_t *prev = block->free_prev, *next = block->free_next;
+    if (prev) prev->free_next = next;
+    else bins->heads[bin] = next;
+    if (next) {
+        next->free_prev = prev;
+    } else if (!prev) {
+        unsigned first = bin >> BIN_SECOND_BITS;
+        bins->second_bitmap[first] &= ~(1u << (bin & (BIN_SECOND_COUNT - 1)));
         if (!bins->second_bitmap[first]) bins->first_bitmap &= ~((uint64_t)1 << first);
     }
-    pool->free_block_count--;
 }
 
 /* Smallest block of a list with size >= need; NULL when none. An exact fit ends the scan at once
@@ -366,14 +431,16 @@ static inline pool_block_t *list_best_fit(pool_block_t *block, size_t need)
     return best;
 }
 
-static pool_block_t *bins_best_fit(const pool_t *pool, const pool_bins_t *bins, size_t need)
+/* Best fit for `need` bytes, whose bin is `bin`, in one bin set, among bins up to `bin_limit`
+ * (a larger block is of no use to the caller). */
+static inline pool_block_t *bins_best_fit(const pool_bins_t *bins, size_t need, unsigned bin,
+                                          unsigned bin_limit)
 {
-    if (!bins) return NULL;
-    unsigned first, second;
-    bin_of(pool, need, &first, &second);
-    pool_block_t *fit = list_best_fit(bins->heads[first][second], need);
-    if (fit) return fit;
+    if (!bins || !bins->first_bitmap) return NULL;
+    pool_block_t *fit = list_best_fit(bins->heads[bin], need);
+    if (fit || bin >= bin_limit) return fit;
     /* The next non-empty bin above: every block in it fits. */
+    unsigned first = bin >> BIN_SECOND_BITS, second = bin & (BIN_SECOND_COUNT - 1);
     uint32_t above = second + 1 < BIN_SECOND_COUNT
                          ? bins->second_bitmap[first] & (~0u << (second + 1))
                          : 0;
@@ -386,7 +453,8 @@ static pool_block_t *bins_best_fit(const pool_t *pool, const pool_bins_t *bins, 
         above = bins->second_bitmap[first];
     }
     second = (unsigned)__builtin_ctz(above);
-    return list_best_fit(bins->heads[first][second], need);
+    unsigned found = (first << BIN_SECOND_BITS) | second;
+    return found <= bin_limit ? list_best_fit(bins->heads[found], need) : NULL;
 }
 
 static inline void note_reserved_bytes(pool_t *pool, size_t size)
@@ -428,7 +496,7 @@ static void segment_release(pool_t *pool, pool_segment_t *segment)
         pool_block_t *block = segment->first_block;
         while (block) {
             pool_block_t *next = block->next;
-            if (block->is_free) free_remove(pool, block);
+            if (block_is_free(block)) free_remove(bins_of_tag(pool, block->stream), block);
             block_recycle(pool, block);
             block = next;
         }
@@ -457,109 +525,317 @@ static void release_empty_segments(pool_t *pool)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pages                                                                                      */
+/*
+ * A page is in use while a live block touches it. Live blocks are disjoint, so a page strictly
+ * between a block's first and last page is touched by that block alone: only first and last
+ * pages can be shared, and pages[].users counts, per page, the live blocks that have it as
+ * first or last page. A block's alloc or free therefore changes the use of one run of
+ * consecutive pages (its interior, plus each end page whose count goes from or to zero),
+ * whatever its size. (Counting every page a block covers costs 150 updates for a 300 MB block.)
+ *
+ * Idle pages (mapped, not in use) are kept as runs, each with a record in a list ordered by the
+ * time its pages went idle, longest idle first, beside bitmaps of mapped pages, idle pages and
+ * run starts. Taking pages back into use trims or splits the runs it overlaps, whose parts keep
+ * their places in the list; a run that goes idle right after the newest run's end extends it.
+ * Eviction takes whole runs from the head of the list, one unmap call per run, until enough
+ * pages are unmapped. Every operation costs a word operation per 64 pages plus a constant per
+ * idle run it touches.
+ *
+ * Invariants (checked by tests/test_pool.c page_accounting): every page in use is mapped; a
+ * page is idle iff mapped and not in use; with release_empty_on_grow the mapped pages never
+ * exceed the high-water mark, which is the most pages ever in use at once.
+ */
 
-static void idle_push(pool_t *pool, uint32_t page)
+#define BITS_NONE SIZE_MAX
+
+static inline int bit_test(const uint64_t *bits, size_t index)
 {
-    pool->idle_prev[page] = pool->idle_tail;
-    pool->idle_next[page] = NO_PAGE;
-    if (pool->idle_tail != NO_PAGE) pool->idle_next[pool->idle_tail] = page;
-    else pool->idle_head = page;
-    pool->idle_tail = page;
-    pool->idle_count++;
+    return (int)((bits[index >> 6] >> (index & 63)) & 1);
 }
 
-static void idle_unlink(pool_t *pool, uint32_t page)
+static inline void bit_set(uint64_t *bits, size_t index)
 {
-    uint32_t prev = pool->idle_prev[page], next = pool->idle_next[page];
-    if (prev != NO_PAGE) pool->idle_next[prev] = next;
-    else pool->idle_head = next;
-    if (next != NO_PAGE) pool->idle_prev[next] = prev;
-    else pool->idle_tail = prev;
-    pool->idle_count--;
+    bits[index >> 6] |= (uint64_t)1 << (index & 63);
 }
 
-static void unmap_page(pool_t *pool, uint32_t page)
+static inline void bit_clear(uint64_t *bits, size_t index)
 {
-    const size_t page_size = pool->config.segment_granularity;
-    idle_unlink(pool, page);
-    pool->page_mapped[page] = 0;
-    pool->mapped_pages--;
-    pool->stats.reserved_bytes -= page_size;
-    pool->stats.segment_releases++;
-    pool->source.unmap(pool->source.context, pool->page_base + (uintptr_t)page * page_size,
-                       page_size);
+    bits[index >> 6] &= ~((uint64_t)1 << (index & 63));
 }
 
-static void pages_trim(pool_t *pool)
+/* Sets (value 1) or clears (value 0) the bits first..last (first <= last). */
+static inline void bits_fill(uint64_t *bits, size_t first, size_t last, int value)
 {
-    while (pool->idle_count) unmap_page(pool, pool->idle_head);
-}
-
-static void pages_release(pool_t *pool, uintptr_t address, size_t size)
-{
-    const size_t page_size = pool->config.segment_granularity;
-    size_t first = (address - pool->page_base) / page_size;
-    size_t last = (address + size - 1 - pool->page_base) / page_size;
-    for (size_t page = first; page <= last; page++)
-        if (--pool->page_users[page] == 0) idle_push(pool, (uint32_t)page);
-}
-
-/* Makes every page under [address, address + size) mapped and counts the block as a user. */
-static saraphis_status_t pages_acquire(pool_t *pool, uintptr_t address, size_t size)
-{
-    const size_t page_size = pool->config.segment_granularity;
-    size_t first = (address - pool->page_base) / page_size;
-    size_t last = (address + size - 1 - pool->page_base) / page_size;
-    size_t to_map = 0;
-    for (size_t page = first; page <= last; page++) {
-        if (pool->page_users[page]++ == 0) {
-            if (pool->page_mapped[page]) idle_unlink(pool, (uint32_t)page);
-            else to_map++;
-        }
+    size_t word = first >> 6, last_word = last >> 6;
+    uint64_t mask = ~(uint64_t)0 << (first & 63);
+    const uint64_t last_mask = ~(uint64_t)0 >> (63 - (last & 63));
+    for (;; word++, mask = ~(uint64_t)0) {
+        if (word == last_word) mask &= last_mask;
+        if (value) bits[word] |= mask;
+        else bits[word] &= ~mask;
+        if (word == last_word) return;
     }
-    if (to_map == 0) return SARAPHIS_OK;
-    /* Idle pages go back only when keeping them would raise the high-water mark or pass the
-     * cap; below it they are a free cache that spares map/unmap round trips. */
-    uint64_t cap = pool->config.max_reserved_bytes;
-    while (pool->idle_count) {
-        uint64_t after = (uint64_t)(pool->mapped_pages + to_map) * page_size;
-        if (after <= pool->high_water_reserved && (!cap || after <= cap)) break;
-        if (!pool->config.release_empty_on_grow && (!cap || after <= cap)) break;
-        unmap_page(pool, pool->idle_head);
+}
+
+/* How many of the bits first..last (first <= last) are set. */
+static inline size_t bits_count(const uint64_t *bits, size_t first, size_t last)
+{
+    size_t word = first >> 6, last_word = last >> 6, count = 0;
+    uint64_t mask = ~(uint64_t)0 << (first & 63);
+    const uint64_t last_mask = ~(uint64_t)0 >> (63 - (last & 63));
+    for (;; word++, mask = ~(uint64_t)0) {
+        if (word == last_word) mask &= last_mask;
+        count += (size_t)__builtin_popcountll(bits[word] & mask);
+        if (word == last_word) return count;
     }
-    saraphis_status_t status = SARAPHIS_OK;
-    if (cap && (uint64_t)(pool->mapped_pages + to_map) * page_size > cap)
-        status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY,
-                           "pool: mapping %zu more pages of %zu bytes would exceed the cap of "
-                           "%llu bytes", to_map, page_size, (unsigned long long)cap);
-    for (size_t page = first; page <= last && status == SARAPHIS_OK;) {
-        if (pool->page_mapped[page]) {
-            page++;
-            continue;
-        }
-        size_t run = 1;
-        while (page + run <= last && !pool->page_mapped[page + run]) run++;
-        status = pool->source.map(pool->source.context, pool->page_base + page * page_size,
-                                  run * page_size);
-        if (status != SARAPHIS_OK) {
-            status = error_wrap(status, "pool: mapping %zu pages from '%s': ", run,
-                                pool->source.name ? pool->source.name : "source");
-            break;
-        }
-        memset(&pool->page_mapped[page], 1, run);
+}
+
+/* The first bit in first..last equal to value, or BITS_NONE (also when first > last). */
+static inline size_t bits_find(const uint64_t *bits, size_t first, size_t last, int value)
+{
+    if (first > last) return BITS_NONE;
+    size_t word = first >> 6, last_word = last >> 6;
+    const uint64_t flip = value ? 0 : ~(uint64_t)0;
+    uint64_t found = (bits[word] ^ flip) & (~(uint64_t)0 << (first & 63));
+    while (!found) {
+        if (word == last_word) return BITS_NONE;
+        found = bits[++word] ^ flip;
+    }
+    size_t index = (word << 6) + (size_t)__builtin_ctzll(found);
+    return index <= last ? index : BITS_NONE;
+}
+
+/* The last set bit at or below `at`; one must exist. */
+static inline size_t bits_last_set(const uint64_t *bits, size_t at)
+{
+    size_t word = at >> 6;
+    uint64_t found = bits[word] & (~(uint64_t)0 >> (63 - (at & 63)));
+    while (!found) found = bits[--word];
+    return (word << 6) + 63 - (size_t)__builtin_clzll(found);
+}
+
+/* Files a new run first..last in the idle list after the run record `after` (NO_PAGE: at the
+ * head). */
+static void run_link(pool_t *pool, uint32_t after, uint32_t first, uint32_t last)
+{
+    uint32_t run = pool->run_spare;
+    if (run != NO_PAGE) pool->run_spare = pool->runs[run].next;
+    else run = pool->run_fresh++; /* runs never outnumber pages: one is always left */
+    pool_idle_run_t *record = &pool->runs[run];
+    uint32_t next = after == NO_PAGE ? pool->run_head : pool->runs[after].next;
+    record->first = first;
+    record->last = last;
+    record->prev = after;
+    record->next = next;
+    if (after == NO_PAGE) pool->run_head = run;
+    else pool->runs[after].next = run;
+    if (next == NO_PAGE) pool->run_tail = run;
+    else pool->runs[next].prev = run;
+    pool->pages[first].run = run;
+    bit_set(pool->run_bits, first);
+}
+
+static void run_unlink(pool_t *pool, uint32_t run)
+{
+    pool_idle_run_t *record = &pool->runs[run];
+    uint32_t prev = record->prev, next = record->next;
+    if (prev == NO_PAGE) pool->run_head = next;
+    else pool->runs[prev].next = next;
+    if (next == NO_PAGE) pool->run_tail = prev;
+    else pool->runs[next].prev = prev;
+    bit_clear(pool->run_bits, record->first);
+    record->next = pool->run_spare;
+    pool->run_spare = run;
+}
+
+/* A run loses its pages below `to` (to <= its last page) and keeps its place in the list. */
+static void run_trim_front(pool_t *pool, uint32_t run, uint32_t to)
+{
+    bit_clear(pool->run_bits, pool->runs[run].first);
+    pool->runs[run].first = to;
+    pool->pages[to].run = run;
+    bit_set(pool->run_bits, to);
+}
+
+/* Pages first..last (mapped, not in use) go idle, as the most recently idled pages. */
+static void idle_add(pool_t *pool, size_t first, size_t last)
+{
+    bits_fill(pool->idle_bits, first, last, 1);
+    pool->idle_count += last - first + 1;
+    /* Extending the newest run right after its end keeps the page order of the list. */
+    uint32_t tail = pool->run_tail;
+    if (tail != NO_PAGE && (size_t)pool->runs[tail].last + 1 == first)
+        pool->runs[tail].last = (uint32_t)last;
+    else
+        run_link(pool, tail, (uint32_t)first, (uint32_t)last);
+}
+
+/* A run that starts below `first` and reaches it keeps its part below; its part above `last`,
+ * if any, becomes a run of its own at the same place in the list. */
+static void idle_split_at(pool_t *pool, size_t first, size_t last)
+{
+    uint32_t run = pool->pages[bits_last_set(pool->run_bits, first)].run;
+    uint32_t end = pool->runs[run].last;
+    pool->runs[run].last = (uint32_t)first - 1;
+    if (end > last) run_link(pool, run, (uint32_t)last + 1, end);
+}
+
+/* The run starting at `start`, inside first..last, leaves the idle list, keeping any part above
+ * `last` in its place. */
+static inline void idle_drop_run(pool_t *pool, uint32_t start, size_t last)
+{
+    uint32_t run = pool->pages[start].run;
+    if (pool->runs[run].last > last) run_trim_front(pool, run, (uint32_t)last + 1);
+    else run_unlink(pool, run);
+}
+
+/* Pages first..last (none in use) come into use: those that are idle leave the idle runs, the
+ * parts of those runs outside first..last keeping their places. Returns how many were idle. */
+static size_t idle_take(pool_t *pool, size_t first, size_t last)
+{
+    const size_t word = first >> 6;
+    if (word == last >> 6) {
+        /* Within one bitmap word (up to 64 pages): the usual case, done on the words. */
+        const uint64_t mask = (~(uint64_t)0 << (first & 63)) &
+                              (~(uint64_t)0 >> (63 - (last & 63)));
+        const uint64_t idle = pool->idle_bits[word] & mask;
+        if (!idle) return 0;
+        uint64_t starts = pool->run_bits[word] & mask;
+        if (((idle & ~starts) >> (first & 63)) & 1) idle_split_at(pool, first, last);
+        for (; starts; starts &= starts - 1)
+            idle_drop_run(pool, (uint32_t)((word << 6) + (size_t)__builtin_ctzll(starts)), last);
+        pool->idle_bits[word] &= ~mask;
+        size_t taken = idle == mask ? last - first + 1 : (size_t)__builtin_popcountll(idle);
+        pool->idle_count -= taken;
+        return taken;
+    }
+    /* Pages not in use are idle exactly when mapped; usually all of them are. */
+    size_t taken = bits_find(pool->mapped_bits, first, last, 0) == BITS_NONE
+                       ? last - first + 1
+                       : bits_count(pool->idle_bits, first, last);
+    if (taken == 0) return 0;
+    if (bit_test(pool->idle_bits, first) && !bit_test(pool->run_bits, first))
+        idle_split_at(pool, first, last);
+    for (size_t start = bits_find(pool->run_bits, first, last, 1); start != BITS_NONE;
+         start = bits_find(pool->run_bits, start + 1, last, 1))
+        idle_drop_run(pool, (uint32_t)start, last);
+    bits_fill(pool->idle_bits, first, last, 0);
+    pool->idle_count -= taken;
+    return taken;
+}
+
+/* Unmaps at least `count` idle pages (count <= idle_count): whole runs, longest idle first, one
+ * call per run. Taking whole runs unmaps a little more than needed at times, but it halves the
+ * unmap calls (a run is mostly needed back whole or not at all) and never splits a run. */
+static void idle_evict(pool_t *pool, size_t count)
+{
+    const size_t page_size = pool->config.segment_granularity;
+    size_t evicted = 0;
+    while (evicted < count) {
+        uint32_t run = pool->run_head;
+        uint32_t first = pool->runs[run].first, last = pool->runs[run].last;
+        size_t pages = (size_t)last - first + 1;
+        run_unlink(pool, run);
+        bits_fill(pool->idle_bits, first, last, 0);
+        bits_fill(pool->mapped_bits, first, last, 0);
+        pool->idle_count -= pages;
+        pool->mapped_pages -= pages;
+        pool->stats.reserved_bytes -= (uint64_t)pages * page_size;
+        pool->stats.segment_releases++;
+        pool->source.unmap(pool->source.context, pool->page_base + (uintptr_t)first * page_size,
+                           pages * page_size);
+        evicted += pages;
+    }
+}
+
+static void pages_trim(pool_t *pool) { idle_evict(pool, pool->idle_count); }
+
+/* Maps the unmapped pages of first..last (to_map of them; none is idle or in use). Idle pages go
+ * back first (longest idle first) when keeping them would raise the high-water mark or pass the
+ * cap; below it they are a free cache that spares map/unmap round trips. */
+static saraphis_status_t pages_map(pool_t *pool, size_t first, size_t last, size_t to_map)
+{
+    const size_t page_size = pool->config.segment_granularity;
+    const uint64_t cap = pool->config.max_reserved_bytes;
+    uint64_t limit = UINT64_MAX; /* mapped pages allowed before idle ones must go */
+    if (pool->config.release_empty_on_grow) limit = pool->high_water_reserved / page_size;
+    if (cap && cap / page_size < limit) limit = cap / page_size;
+    uint64_t after = (uint64_t)pool->mapped_pages + to_map;
+    if (after > limit && pool->idle_count) {
+        uint64_t excess = after - limit;
+        idle_evict(pool, excess < pool->idle_count ? (size_t)excess : pool->idle_count);
+    }
+    if (cap && ((uint64_t)pool->mapped_pages + to_map) * page_size > cap)
+        return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY,
+                         "pool: mapping %zu more pages of %zu bytes would exceed the cap of "
+                         "%llu bytes", to_map, page_size, (unsigned long long)cap);
+    for (size_t page = bits_find(pool->mapped_bits, first, last, 0); page != BITS_NONE;) {
+        size_t end = bits_find(pool->mapped_bits, page, last, 1);
+        size_t run = (end == BITS_NONE ? last + 1 : end) - page;
+        saraphis_status_t status = pool->source.map(
+            pool->source.context, pool->page_base + page * page_size, run * page_size);
+        if (status != SARAPHIS_OK)
+            return error_wrap(status, "pool: mapping %zu pages from '%s': ", run,
+                              pool->source.name ? pool->source.name : "source");
+        bits_fill(pool->mapped_bits, page, page + run - 1, 1);
         pool->mapped_pages += run;
         pool->stats.segment_reservations++;
         note_reserved_bytes(pool, run * page_size);
-        page += run;
+        page = end == BITS_NONE ? BITS_NONE : bits_find(pool->mapped_bits, end, last, 0);
     }
+    return SARAPHIS_OK;
+}
+
+/* The page that holds an address of the range. */
+static inline size_t page_index(const pool_t *pool, uintptr_t address)
+{
+    uintptr_t offset = address - pool->page_base;
+    return pool->page_shift ? offset >> pool->page_shift
+                            : offset / pool->config.segment_granularity;
+}
+
+/* Gives up the pages of a live block that is being freed. */
+static inline void pages_release(pool_t *pool, uintptr_t address, size_t size)
+{
+    size_t first = page_index(pool, address), last = page_index(pool, address + size - 1);
+    if (first == last) {
+        if (--pool->pages[first].users == 0) idle_add(pool, first, first);
+        return;
+    }
+    size_t low = first + (--pool->pages[first].users != 0);
+    size_t high = last - (--pool->pages[last].users != 0);
+    if (low <= high) idle_add(pool, low, high);
+}
+
+/* Takes pages low..end-1 (none in use) into use: idle ones leave the idle runs, the others are
+ * mapped. On failure they are all left as they were, the mapped ones idle. */
+static saraphis_status_t pages_take(pool_t *pool, size_t low, size_t end)
+{
+    size_t to_map = (end - low) - idle_take(pool, low, end - 1);
+    if (to_map == 0) return SARAPHIS_OK;
+    saraphis_status_t status = pages_map(pool, low, end - 1, to_map);
     if (status != SARAPHIS_OK) {
-        /* Undo the user counts; pages mapped above stay mapped, idle. */
-        for (size_t page = first; page <= last; page++) {
-            if (--pool->page_users[page] == 0 && pool->page_mapped[page])
-                idle_push(pool, (uint32_t)page);
+        /* The mapped pages of the range (idle before, or mapped above) go idle again. */
+        for (size_t page = bits_find(pool->mapped_bits, low, end - 1, 1); page != BITS_NONE;) {
+            size_t stop = bits_find(pool->mapped_bits, page, end - 1, 0);
+            idle_add(pool, page, (stop == BITS_NONE ? end : stop) - 1);
+            page = stop == BITS_NONE ? BITS_NONE : bits_find(pool->mapped_bits, stop, end - 1, 1);
         }
     }
     return status;
+}
+
+/* Makes every page under [address, address + size) mapped and counts the block as a user.
+ * Inline: a small block on a page already in use only counts itself in. */
+static inline saraphis_status_t pages_acquire(pool_t *pool, uintptr_t address, size_t size)
+{
+    size_t first = page_index(pool, address), last = page_index(pool, address + size - 1);
+    size_t low = first + (pool->pages[first].users != 0);
+    size_t end = last + 1 - (pool->pages[last].users != 0); /* one past the last page to take */
+    if (low < end) SPS_TRY(pages_take(pool, low, end));
+    pool->pages[first].users++;
+    if (last != first) pool->pages[last].users++;
+    return SARAPHIS_OK;
 }
 
 static saraphis_status_t pages_setup(pool_t *pool)
@@ -581,20 +857,24 @@ static saraphis_status_t pages_setup(pool_t *pool)
                           reservation, pool->source.name ? pool->source.name : "source");
     pool->page_base = align_up(base, page_size);
     pool->page_count = capacity / page_size;
-    pool->page_users = calloc(pool->page_count, sizeof *pool->page_users);
-    pool->page_mapped = calloc(pool->page_count, sizeof *pool->page_mapped);
-    pool->idle_prev = malloc(pool->page_count * sizeof *pool->idle_prev);
-    pool->idle_next = malloc(pool->page_count * sizeof *pool->idle_next);
+    if (is_power_of_two(page_size))
+        while (((size_t)1 << pool->page_shift) < page_size) pool->page_shift++;
+    size_t words = (pool->page_count + 63) / 64;
+    pool->pages = calloc(pool->page_count, sizeof *pool->pages);
+    pool->mapped_bits = calloc(words, sizeof *pool->mapped_bits);
+    pool->idle_bits = calloc(words, sizeof *pool->idle_bits);
+    pool->run_bits = calloc(words, sizeof *pool->run_bits);
+    pool->runs = malloc(pool->page_count * sizeof *pool->runs);
     pool_segment_t *space = calloc(1, sizeof *space);
     pool_block_t *block = block_new(pool);
-    if (!pool->page_users || !pool->page_mapped || !pool->idle_prev || !pool->idle_next ||
-        !space || !block) {
+    if (!pool->pages || !pool->mapped_bits || !pool->idle_bits || !pool->run_bits ||
+        !pool->runs || !space || !block) {
         free(space);
         pool->source.release_address(pool->source.context, base, reservation);
         return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "pool_create: page tables for %zu pages",
                          pool->page_count);
     }
-    pool->idle_head = pool->idle_tail = NO_PAGE;
+    pool->run_head = pool->run_tail = pool->run_spare = NO_PAGE;
     space->base = base;
     space->size = reservation;
     space->is_space = 1;
@@ -602,12 +882,8 @@ static saraphis_status_t pages_setup(pool_t *pool)
     pool->space = space;
     pool->segments = space;
     pool->stats.segment_count = 1;
-    block->address = pool->page_base;
-    block->size = capacity;
-    block->segment = space;
-    block->stream = POOL_STREAM_ANY;
-    block->is_free = 1;
-    free_insert(pool, block);
+    block_init(block, pool->page_base, capacity, space, POOL_STREAM_ANY);
+    free_insert(pool->any_bins, pool, block);
     return SARAPHIS_OK;
 }
 
@@ -707,15 +983,12 @@ static saraphis_status_t grow(pool_t *pool, size_t need, pool_stream_t stream,
     }
     segment_link(pool, segment);
     uintptr_t first = align_up(segment->base, config->alignment);
-    block->address = first;
-    block->size = (segment->base + segment->size - first) & ~(config->alignment - 1);
-    block->segment = segment;
     /* A new segment belongs to the stream that asked for it (as in PyTorch's allocator), so its
      * tail and that stream's freed blocks coalesce; other streams get their own segments. */
-    block->stream = stream;
-    block->is_free = 1;
+    block_init(block, first, (segment->base + segment->size - first) & ~(config->alignment - 1),
+               segment, stream);
     segment->first_block = block;
-    free_insert(pool, block);
+    free_insert(bins_of_tag(pool, stream), pool, block);
     *out = block;
     return SARAPHIS_OK;
 }
@@ -723,20 +996,24 @@ static saraphis_status_t grow(pool_t *pool, size_t need, pool_stream_t stream,
 /* ------------------------------------------------------------------------------------------ */
 /* Online placement                                                                           */
 
-/* Best fit for `need` bytes among ranges tagged `stream` or untagged. */
-static pool_block_t *find_free(pool_t *pool, size_t need, pool_stream_t stream)
-{
-    pool_block_t *own = bins_best_fit(pool, bins_for_tag(pool, stream, 0), need);
-    pool_block_t *any = bins_best_fit(pool, pool->any_bins, need);
-    if (!own) return any;
-    if (!any) return own;
-    return any->size < own->size ? any : own;
-}
-
+/* Takes the best fit for `need` bytes among the free ranges tagged `stream` or untagged (a new
+ * segment when none fits), splits off the tail and marks the block live on `stream`. */
 static saraphis_status_t online_alloc(pool_t *pool, size_t need, pool_stream_t stream,
                                       pool_block_t **out)
 {
-    pool_block_t *block = find_free(pool, need, stream);
+    unsigned bin = bin_of(pool, need);
+    pool_bins_t *bins = bins_of_tag(pool, stream);
+    pool_block_t *block = bins_best_fit(bins, need, bin, UINT32_MAX);
+    /* An untagged range wins only when strictly smaller (never over an exact fit), so it lies
+     * in a bin no higher. */
+    pool_block_t *any = NULL;
+    if (!block || block->size != need)
+        any = bins_best_fit(pool->any_bins, need, bin,
+                            block ? bin_of(pool, block->size) : UINT32_MAX);
+    if (any && (!block || any->size < block->size)) {
+        block = any;
+        bins = pool->any_bins;
+    }
     if (!block) SPS_TRY(grow(pool, need, stream, &block));
     /* Split off the tail first: the only step that can fail, done before anything changes. */
     pool_block_t *tail = NULL;
@@ -744,21 +1021,20 @@ static saraphis_status_t online_alloc(pool_t *pool, size_t need, pool_stream_t s
         tail = block_new(pool);
         if (!tail) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "pool: block record");
     }
-    free_remove(pool, block);
+    free_remove(bins, block);
     if (tail) {
         tail->address = block->address + need;
         tail->size = block->size - need;
         tail->segment = block->segment;
         tail->stream = block->stream;
-        tail->is_free = 1;
         tail->prev = block;
-        tail->next = block->next;
+        tail->next = block->next; /* free_insert sets the rest */
         if (block->next) block->next->prev = tail;
         block->next = tail;
         block->size = need;
-        free_insert(pool, tail);
+        free_insert(bins, pool, tail);
     }
-    block->is_free = 0;
+    block->state = 0; /* live online; pool_alloc sets the slack */
     block->stream = stream;
     block->segment->live_count++;
     *out = block;
@@ -780,10 +1056,11 @@ static inline pool_stream_t tags_merged(pool_stream_t a, pool_stream_t b)
  * files the result in the free tree. */
 static void online_release(pool_t *pool, pool_block_t *block)
 {
-    block->is_free = 1;
+    /* Neighbours merge only with an equal tag, so one bin set serves the whole merge. */
+    pool_bins_t *bins = bins_of_tag(pool, block->stream);
     pool_block_t *prev = block->prev;
-    if (prev && prev->is_free && tags_compatible(prev->stream, block->stream)) {
-        free_remove(pool, prev);
+    if (prev && block_is_free(prev) && tags_compatible(prev->stream, block->stream)) {
+        free_remove(bins, prev);
         prev->size += block->size;
         prev->stream = tags_merged(prev->stream, block->stream);
         prev->next = block->next;
@@ -792,15 +1069,15 @@ static void online_release(pool_t *pool, pool_block_t *block)
         block = prev;
     }
     pool_block_t *next = block->next;
-    if (next && next->is_free && tags_compatible(next->stream, block->stream)) {
-        free_remove(pool, next);
+    if (next && block_is_free(next) && tags_compatible(next->stream, block->stream)) {
+        free_remove(bins, next);
         block->size += next->size;
         block->stream = tags_merged(block->stream, next->stream);
         block->next = next->next;
         if (next->next) next->next->prev = block;
         block_recycle(pool, next);
     }
-    free_insert(pool, block);
+    free_insert(bins, pool, block);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -856,6 +1133,7 @@ saraphis_status_t pool_create(pool_t **out, const pool_config_t *config,
     pool->config = settings;
     pool->source = *source;
     pool->use_pages = settings.backing == POOL_BACKING_PAGES;
+    while (((size_t)1 << pool->unit_shift) < settings.alignment) pool->unit_shift++;
     saraphis_status_t status = map_resize(pool, MAP_MIN_CAPACITY);
     if (status == SARAPHIS_OK && !bins_for_tag(pool, POOL_STREAM_ANY, 1))
         status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "pool_create: free bins");
@@ -878,16 +1156,15 @@ void pool_free(pool_t *pool)
     if (!pool) return;
     if (pool->use_pages) {
         const size_t page_size = pool->config.segment_granularity;
-        for (size_t page = 0; pool->page_mapped && page < pool->page_count;) {
-            if (!pool->page_mapped[page]) {
-                page++;
-                continue;
-            }
-            size_t run = 1;
-            while (page + run < pool->page_count && pool->page_mapped[page + run]) run++;
+        const size_t last = pool->page_count - 1;
+        for (size_t page = pool->mapped_bits ? bits_find(pool->mapped_bits, 0, last, 1)
+                                             : BITS_NONE;
+             page != BITS_NONE;) {
+            size_t stop = bits_find(pool->mapped_bits, page, last, 0);
+            size_t end = stop == BITS_NONE ? pool->page_count : stop;
             pool->source.unmap(pool->source.context, pool->page_base + page * page_size,
-                               run * page_size);
-            page += run;
+                               (end - page) * page_size);
+            page = stop == BITS_NONE ? BITS_NONE : bits_find(pool->mapped_bits, stop, last, 1);
         }
         while (pool->segments) {
             pool_segment_t *segment = pool->segments;
@@ -896,10 +1173,11 @@ void pool_free(pool_t *pool)
                 pool->source.release_address(pool->source.context, segment->base, segment->size);
             free(segment);
         }
-        free(pool->page_users);
-        free(pool->page_mapped);
-        free(pool->idle_prev);
-        free(pool->idle_next);
+        free(pool->pages);
+        free(pool->mapped_bits);
+        free(pool->idle_bits);
+        free(pool->run_bits);
+        free(pool->runs);
     }
     while (pool->segments) segment_release(pool, pool->segments);
     for (size_t i = 0; i < pool->block_chunk_count; i++) free(pool->block_chunks[i]);
@@ -942,7 +1220,7 @@ static int arena_range_free(const pool_t *pool, uintptr_t address, size_t size)
 {
     const pool_tree_node_t *node = pool_tree_last_below(&pool->arena_tree, 0, address + size, 0);
     if (!node) return 1;
-    const pool_block_t *block = (const pool_block_t *)node;
+    const pool_block_t *block = block_of_node(node);
     return block->address + block->size <= address;
 }
 
@@ -968,12 +1246,8 @@ static saraphis_status_t plan_alloc(pool_t *pool, size_t need, size_t requested,
     }
     pool_block_t *block = block_new(pool);
     if (!block) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "pool: block record");
-    block->address = address;
-    block->size = need;
-    block->requested = requested;
-    block->segment = pool->arena;
-    block->stream = stream;
-    block->in_arena = 1;
+    block_init(block, address, need, pool->arena, stream);
+    block->state = BLOCK_ARENA | (uint32_t)(need - requested);
     block->node.key[0] = 0;
     block->node.key[1] = address;
     block->node.key[2] = 0;
@@ -1147,7 +1421,7 @@ saraphis_status_t pool_alloc(pool_t *pool, size_t size, pool_stream_t stream, vo
         return error_set(SARAPHIS_ERROR_LIMIT, "pool_alloc: %zu bytes", size);
     size_t need = align_up(size, pool->config.alignment);
     /* The stream's bin set must exist before one of its blocks can be freed into it. */
-    if (!bins_for_tag(pool, stream, 1))
+    if (pool->last_bins->tag != stream && !bins_for_tag(pool, stream, 1))
         return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "pool_alloc: free bins of stream %u",
                          (unsigned)stream);
 
@@ -1155,7 +1429,7 @@ saraphis_status_t pool_alloc(pool_t *pool, size_t size, pool_stream_t stream, vo
     if (pool->plan && pool->in_iteration) SPS_TRY(plan_alloc(pool, need, size, stream, &block));
     if (!block) {
         SPS_TRY(online_alloc(pool, need, stream, &block));
-        block->requested = size;
+        block->state = (uint32_t)(need - size);
         int pages_held = 0;
         saraphis_status_t status = SARAPHIS_OK;
         if (pool->use_pages) {
@@ -1196,7 +1470,7 @@ saraphis_status_t pool_dealloc(pool_t *pool, void *ptr)
     map_remove_slot(pool, slot);
     pool->stats.dealloc_count++;
     pool->stats.live_bytes -= block->size;
-    pool->stats.live_requested_bytes -= block->requested;
+    pool->stats.live_requested_bytes -= block->size - (block->state & BLOCK_VALUE);
     if (pool->recording) {
         if (block->record_serial == pool->iteration_serial)
             pool->records[block->record_index].end = pool->event_clock;
@@ -1205,7 +1479,7 @@ saraphis_status_t pool_dealloc(pool_t *pool, void *ptr)
     pool_segment_t *segment = block->segment;
     segment->live_count--;
     if (pool->use_pages) pages_release(pool, block->address, block->size);
-    if (block->in_arena) {
+    if (block_in_arena(block)) {
         pool_tree_remove(&pool->arena_tree, &block->node);
         block_recycle(pool, block);
         if (segment->retired && segment->live_count == 0) segment_release(pool, segment);
@@ -1235,8 +1509,8 @@ void pool_stream_synchronized(pool_t *pool, pool_stream_t stream)
     while (bins->first_bitmap) {
         unsigned first = (unsigned)__builtin_ctzll(bins->first_bitmap);
         unsigned second = (unsigned)__builtin_ctz(bins->second_bitmap[first]);
-        pool_block_t *block = bins->heads[first][second];
-        free_remove(pool, block);
+        pool_block_t *block = bins->heads[(first << BIN_SECOND_BITS) | second];
+        free_remove(bins, block);
         block->stream = POOL_STREAM_ANY;
         /* Re-merge with untagged neighbours; neighbours still tagged `stream` are retagged by
          * a later turn of this loop and merge then. */
@@ -1286,7 +1560,7 @@ void pool_visit_live_blocks(const pool_t *pool, pool_block_visitor_fn visitor, v
     for (size_t i = 0; i < pool->map_capacity; i++) {
         const pool_block_t *block = pool->map[i].block;
         if (pool->map[i].address)
-            visitor(user, block->address, block->size, block->stream, block->in_arena);
+            visitor(user, block->address, block->size, block->stream, block_in_arena(block));
     }
 }
 

@@ -89,10 +89,13 @@ typedef enum { POOL_MODE_ONLINE = 0, POOL_MODE_PLANNED = 1 } pool_mode_t;
  *   PAGES     one address range of virtual_capacity bytes is reserved up front and blocks are
  *             placed in it by the same best fit; a page (segment_granularity bytes) is mapped
  *             while any live block touches it. Pages left with no live block stay mapped (a
- *             cache) until mapping new ones would raise the high-water mark; then the idle
- *             pages idle longest are unmapped first. Fragmentation of the address range costs
- *             nothing, so reserved tracks the pages live blocks touch (the idea behind PyTorch's
- *             expandable_segments and GMLake's virtual memory stitching).
+ *             cache) until mapping new ones would raise the high-water mark (or pass the cap);
+ *             then runs of idle pages go back whole, those idle longest first, one unmap call
+ *             per run. The high-water mark is thus the most pages ever in use at once.
+ *             Fragmentation of the address range costs nothing, so reserved tracks the pages
+ *             live blocks touch (the idea behind PyTorch's expandable_segments and GMLake's
+ *             virtual memory stitching). Page bookkeeping costs O(1) per alloc and free plus a
+ *             word operation per 64 pages of the block, whatever its size.
  *   AUTO      PAGES when the source can map, else SEGMENTS. */
 typedef enum { POOL_BACKING_AUTO = 0, POOL_BACKING_SEGMENTS = 1, POOL_BACKING_PAGES = 2 } pool_backing_t;
 
