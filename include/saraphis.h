@@ -223,6 +223,297 @@ typedef void (*saraphis_progress_fn)(void *user, uint64_t done, uint64_t total);
 SARAPHIS_API void saraphis_ctx_set_progress(saraphis_ctx_t *ctx, saraphis_progress_fn fn,
                                             void *user);
 
+/* =============================================================================================
+ * Coordinator: one configuration, one compress/decompress entry point, status and statistics
+ * (docs/coordinator.md). Tensors come in as DLPack DLTensors, so a caller (PyTorch, CuPy, NumPy
+ * through their DLPack exports) passes its own tensor without a copy.
+ * ============================================================================================= */
+
+/* ---------------------------------------------------------------------------------------------
+ * DLPack ABI (v0.8 / v1.0 layouts; dtype codes of v1.1 for FP8). Our own declaration of the
+ * public structs, layout-compatible with dlpack.h. When dlpack.h was included first its
+ * declarations are used; otherwise ours stand in and define its include guard, so including
+ * dlpack.h afterwards is harmless (include it first if you need enumerators added after 1.1).
+ * ------------------------------------------------------------------------------------------- */
+#ifndef DLPACK_DLPACK_H_
+#define DLPACK_DLPACK_H_
+#define DLPACK_MAJOR_VERSION 1
+#define DLPACK_MINOR_VERSION 0
+
+typedef struct {
+    uint32_t major;
+    uint32_t minor;
+} DLPackVersion;
+
+typedef enum {
+    kDLCPU = 1,
+    kDLCUDA = 2,
+    kDLCUDAHost = 3, /* pinned host memory (cudaMallocHost) */
+    kDLOpenCL = 4,
+    kDLVulkan = 7,
+    kDLMetal = 8,
+    kDLVPI = 9,
+    kDLROCM = 10,
+    kDLROCMHost = 11,
+    kDLExtDev = 12,
+    kDLCUDAManaged = 13, /* cudaMallocManaged */
+    kDLOneAPI = 14,
+    kDLWebGPU = 15,
+    kDLHexagon = 16
+} DLDeviceType;
+
+typedef struct {
+    DLDeviceType device_type;
+    int32_t device_id;
+} DLDevice;
+
+typedef enum {
+    kDLInt = 0U,
+    kDLUInt = 1U,
+    kDLFloat = 2U,
+    kDLOpaqueHandle = 3U,
+    kDLBfloat = 4U,
+    kDLComplex = 5U,
+    kDLBool = 6U,
+    kDLFloat8_e4m3fn = 10U, /* DLPack 1.1 */
+    kDLFloat8_e5m2 = 12U    /* DLPack 1.1 */
+} DLDataTypeCode;
+
+typedef struct {
+    uint8_t code;   /* a DLDataTypeCode */
+    uint8_t bits;
+    uint16_t lanes;
+} DLDataType;
+
+typedef struct {
+    void *data;           /* the allocation; the elements start at data + byte_offset */
+    DLDevice device;
+    int32_t ndim;
+    DLDataType dtype;
+    int64_t *shape;       /* ndim entries */
+    int64_t *strides;     /* ndim entries, in elements; NULL: compact row-major */
+    uint64_t byte_offset;
+} DLTensor;
+
+typedef struct DLManagedTensor {
+    DLTensor dl_tensor;
+    void *manager_ctx;
+    void (*deleter)(struct DLManagedTensor *self);
+} DLManagedTensor;
+
+#define DLPACK_FLAG_BITMASK_READ_ONLY (1UL << 0UL)
+#define DLPACK_FLAG_BITMASK_IS_COPIED (1UL << 1UL)
+
+typedef struct DLManagedTensorVersioned {
+    DLPackVersion version;
+    void *manager_ctx;
+    void (*deleter)(struct DLManagedTensorVersioned *self);
+    uint64_t flags;
+    DLTensor dl_tensor;
+} DLManagedTensorVersioned;
+#endif /* DLPACK_DLPACK_H_ */
+
+/* Maps a DLPack dtype to ours: lanes must be 1; float 16/32/64, bfloat 16, int and uint
+ * 8/16/32/64, bool 8, float8 e4m3fn/e5m2. Anything else is SARAPHIS_DTYPE_UNKNOWN. */
+SARAPHIS_API saraphis_dtype_t saraphis_dtype_from_dlpack(DLDataType dtype);
+SARAPHIS_API DLDataType saraphis_dtype_to_dlpack(saraphis_dtype_t dtype);
+
+/* ---------------------------------------------------------------------------------------------
+ * Configuration: every field of the seeds' SystemConfiguration and CPUBurstingConfig plus the
+ * coordinator's own, in one table (docs/coordinator.md lists each with type, default, range,
+ * environment variable and component). Values are set and read by field name as text, parsed by
+ * the field's type ("true"/"false"/"1"/"0" for booleans, numbers, enum names, "0,1,2" for lists).
+ *
+ * Precedence: every field remembers where its value came from, and a source never overrides a
+ * higher one: default < JSON file < environment < saraphis_config_set. So the order of the
+ * calls does not matter. Nested JSON keys name fields with a dot ("swap_thresholds.low").
+ *
+ * Validation: a value outside its field's range is SARAPHIS_ERROR_INVALID_ARGUMENT naming the
+ * field (or the environment variable) and the allowed range; load_json and apply_env are all or
+ * nothing (on failure the configuration is unchanged). Rules between fields (swap thresholds in
+ * order) are checked by saraphis_config_validate, which saraphis_system_create calls.
+ *
+ * Thread-safety: a configuration is not thread-safe; use one from one thread at a time.
+ * ------------------------------------------------------------------------------------------- */
+typedef struct saraphis_config_s saraphis_config_t;
+
+typedef enum {
+    SARAPHIS_SOURCE_DEFAULT = 0,
+    SARAPHIS_SOURCE_JSON = 1,
+    SARAPHIS_SOURCE_ENV = 2,
+    SARAPHIS_SOURCE_API = 3
+} saraphis_config_source_t;
+
+typedef struct {
+    const char *name;          /* "gpu_memory_limit_mb" */
+    const char *type;          /* "bool", "int", "double", "enum", "int_list" */
+    const char *default_value; /* as text */
+    double lower, upper;       /* numeric range (int, double; int_list: each element) */
+    const char *choices;       /* enum: "a|b|c"; NULL otherwise */
+    const char *env;           /* "SARAPHIS_GPU_MEMORY_LIMIT_MB" */
+    const char *component;     /* "coordinator", "auto_swap", ... */
+    const char *description;
+} saraphis_config_field_t;
+
+SARAPHIS_API saraphis_config_t *saraphis_config_create(void); /* all defaults; NULL: no memory */
+SARAPHIS_API saraphis_config_t *saraphis_config_clone(const saraphis_config_t *config);
+SARAPHIS_API void saraphis_config_free(saraphis_config_t *config); /* NULL does nothing */
+SARAPHIS_API saraphis_status_t saraphis_config_set(saraphis_config_t *config, const char *field,
+                                                   const char *value);
+/* Writes the value as text (the form set accepts) into buffer. BUFFER_TOO_SMALL when it does
+ * not fit; NOT_FOUND for an unknown field. */
+SARAPHIS_API saraphis_status_t saraphis_config_get(const saraphis_config_t *config,
+                                                   const char *field, char *buffer,
+                                                   size_t capacity);
+SARAPHIS_API saraphis_status_t saraphis_config_source(const saraphis_config_t *config,
+                                                      const char *field,
+                                                      saraphis_config_source_t *source);
+SARAPHIS_API const char *saraphis_config_source_name(saraphis_config_source_t source);
+/* Every field, in table order. */
+SARAPHIS_API size_t saraphis_config_field_count(void);
+SARAPHIS_API const saraphis_config_field_t *saraphis_config_field_at(size_t index);
+SARAPHIS_API const saraphis_config_field_t *saraphis_config_field_find(const char *name);
+/* A JSON object of fields (nested one level for dotted names). Unknown keys, wrong types and
+ * out-of-range values are errors naming the key. */
+SARAPHIS_API saraphis_status_t saraphis_config_load_json(saraphis_config_t *config,
+                                                         const char *path);
+SARAPHIS_API saraphis_status_t saraphis_config_parse_json(saraphis_config_t *config,
+                                                          const char *text, size_t length);
+/* Every field; written to a temporary file, fsync'ed and renamed over path. */
+SARAPHIS_API saraphis_status_t saraphis_config_save_json(const saraphis_config_t *config,
+                                                         const char *path);
+/* The same text; free() it. */
+SARAPHIS_API saraphis_status_t saraphis_config_to_json(const saraphis_config_t *config,
+                                                       char **json);
+/* Reads each field's SARAPHIS_* variable (unset or empty: ignored). */
+SARAPHIS_API saraphis_status_t saraphis_config_apply_env(saraphis_config_t *config);
+SARAPHIS_API saraphis_status_t saraphis_config_validate(const saraphis_config_t *config);
+
+/* ---------------------------------------------------------------------------------------------
+ * The system: a bounded queue ordered by priority then arrival, served by worker threads that
+ * each own a codec context. compress = enqueue + wait, so priorities decide the order under load.
+ *
+ * Thread-safety: every saraphis_system_* call except saraphis_system_free may be made from many
+ * threads at once on the same system. Results are owned by the caller (one thread at a time).
+ * ------------------------------------------------------------------------------------------- */
+typedef struct saraphis_system_s saraphis_system_t;
+typedef struct saraphis_result_s saraphis_result_t;
+
+typedef enum { /* served in this order; arrival order within a priority */
+    SARAPHIS_PRIORITY_CRITICAL = 0,
+    SARAPHIS_PRIORITY_HIGH = 1,
+    SARAPHIS_PRIORITY_MEDIUM = 2,
+    SARAPHIS_PRIORITY_LOW = 3,
+    SARAPHIS_PRIORITY_IDLE = 4
+} saraphis_priority_t;
+
+typedef enum {
+    SARAPHIS_STRATEGY_THROUGHPUT = 0,
+    SARAPHIS_STRATEGY_LATENCY = 1,
+    SARAPHIS_STRATEGY_MEMORY = 2,
+    SARAPHIS_STRATEGY_BALANCED = 3,
+    SARAPHIS_STRATEGY_ADAPTIVE = 4
+} saraphis_strategy_t;
+
+typedef enum {
+    SARAPHIS_MODE_CPU = 0,
+    SARAPHIS_MODE_GPU = 1,
+    SARAPHIS_MODE_HYBRID = 2
+} saraphis_mode_t;
+
+SARAPHIS_API const char *saraphis_priority_name(saraphis_priority_t priority); /* "critical" */
+SARAPHIS_API const char *saraphis_strategy_name(saraphis_strategy_t strategy); /* "throughput" */
+SARAPHIS_API const char *saraphis_mode_name(saraphis_mode_t mode);             /* "cpu" */
+/* Case-insensitive names; INVALID_ARGUMENT listing the names otherwise. */
+SARAPHIS_API saraphis_status_t saraphis_priority_from_name(const char *name,
+                                                           saraphis_priority_t *priority);
+SARAPHIS_API saraphis_status_t saraphis_strategy_from_name(const char *name,
+                                                           saraphis_strategy_t *strategy);
+
+/* config NULL: defaults. The configuration is copied, the environment layered on the copy
+ * (saraphis_config_apply_env, with its precedence) and the copy validated. */
+SARAPHIS_API saraphis_status_t saraphis_system_create(saraphis_system_t **system,
+                                                      const saraphis_config_t *config);
+
+/* Compresses one tensor. The tensor must be on a host-readable device (kDLCPU, kDLCUDAHost,
+ * kDLCUDAManaged; kDLCUDA is UNSUPPORTED until the GPU codec lands) and stay valid until the
+ * call returns. Strided tensors are gathered into a compact copy first (negative strides are
+ * refused). metadata_json: NULL or a JSON object; known keys model_name (string), layer
+ * (integer or string), require_gpu, require_cpu (bool), size_mb (number, the size routing
+ * assumes); other keys are kept in the result. *out is the caller's (saraphis_result_free). */
+SARAPHIS_API saraphis_status_t saraphis_system_compress(saraphis_system_t *system,
+                                                        const DLTensor *tensor,
+                                                        saraphis_priority_t priority,
+                                                        const char *metadata_json,
+                                                        saraphis_result_t **out);
+/* Compresses count tensors concurrently (all enqueued, then all awaited). metadata_json may be
+ * NULL or hold NULLs. results[i] is NULL where item i failed; statuses (may be NULL) gets each
+ * item's status. Returns OK when all succeeded, else the first failing item's status (its
+ * message names the item). */
+SARAPHIS_API saraphis_status_t saraphis_system_compress_batch(
+    saraphis_system_t *system, const DLTensor *const *tensors, size_t count,
+    saraphis_priority_t priority, const char *const *metadata_json, saraphis_result_t **results,
+    saraphis_status_t *statuses);
+
+/* Decompresses a frame into a new tensor on `device` (kDLCPU; kDLCUDA is UNSUPPORTED until the
+ * GPU codec lands). shape (ndim entries) may be NULL for a 1-D tensor; its element count must
+ * match the frame's. The caller calls (*out)->deleter(*out) to free it. */
+SARAPHIS_API saraphis_status_t saraphis_system_decompress(saraphis_system_t *system,
+                                                          const void *bytes, size_t size,
+                                                          DLDevice device,
+                                                          const int64_t *shape, int32_t ndim,
+                                                          saraphis_priority_t priority,
+                                                          DLManagedTensor **out);
+/* Decompresses into the caller's tensor (dtype and element count must match the frame's;
+ * strided destinations are scattered into). */
+SARAPHIS_API saraphis_status_t saraphis_system_decompress_into(saraphis_system_t *system,
+                                                               const void *bytes, size_t size,
+                                                               const DLTensor *destination,
+                                                               saraphis_priority_t priority);
+
+/* Switches strategy at run time; requests already running finish with the old settings. */
+SARAPHIS_API saraphis_status_t saraphis_system_optimize(saraphis_system_t *system,
+                                                        saraphis_strategy_t strategy);
+/* Status and statistics as JSON (schema in docs/coordinator.md); free() *json. Works after
+ * shutdown too (state "stopped"). */
+SARAPHIS_API saraphis_status_t saraphis_system_status_json(saraphis_system_t *system,
+                                                           char **json);
+/* The same figures in the Prometheus text exposition format (version 0.0.4); free() *text. */
+SARAPHIS_API saraphis_status_t saraphis_system_metrics_prometheus(saraphis_system_t *system,
+                                                                  char **text);
+/* Refuses new work (STATE), waits for every request already accepted to finish (their callers
+ * get their results), stops the threads. Idempotent; concurrent calls all wait. */
+SARAPHIS_API saraphis_status_t saraphis_system_shutdown(saraphis_system_t *system);
+/* Shuts down if needed and frees. Must not race with other calls. NULL does nothing. */
+SARAPHIS_API void saraphis_system_free(saraphis_system_t *system);
+
+/* Results. */
+typedef struct {
+    uint64_t queue_ns;  /* accepted -> a worker took it */
+    uint64_t gather_ns; /* strided tensor gathered into a compact buffer (0 when contiguous) */
+    uint64_t codec_ns;  /* saraphis_compress itself */
+    uint64_t total_ns;  /* the whole call, as the caller saw it */
+} saraphis_timings_t;
+
+SARAPHIS_API const void *saraphis_result_data(const saraphis_result_t *result); /* the frame */
+SARAPHIS_API size_t saraphis_result_size(const saraphis_result_t *result);
+SARAPHIS_API uint64_t saraphis_result_raw_size(const saraphis_result_t *result);
+SARAPHIS_API double saraphis_result_ratio(const saraphis_result_t *result); /* raw / compressed */
+SARAPHIS_API saraphis_mode_t saraphis_result_mode(const saraphis_result_t *result);
+SARAPHIS_API const char *saraphis_result_codec(const saraphis_result_t *result); /* "lossless" */
+SARAPHIS_API saraphis_dtype_t saraphis_result_dtype(const saraphis_result_t *result);
+/* The input's shape; *shape is valid while the result lives. */
+SARAPHIS_API void saraphis_result_shape(const saraphis_result_t *result, int32_t *ndim,
+                                        const int64_t **shape);
+SARAPHIS_API void saraphis_result_timings(const saraphis_result_t *result,
+                                          saraphis_timings_t *timings);
+/* Why the request ran where it ran ("cpu: no GPU (built without CUDA)"). */
+SARAPHIS_API const char *saraphis_result_route_reason(const saraphis_result_t *result);
+/* The request's metadata as a JSON object, unknown keys included ("{}" when none). */
+SARAPHIS_API const char *saraphis_result_metadata_json(const saraphis_result_t *result);
+SARAPHIS_API void saraphis_result_free(saraphis_result_t *result); /* NULL does nothing */
+/* ============================ end of Coordinator ============================================ */
+
 #ifdef __cplusplus
 }
 #endif

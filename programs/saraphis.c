@@ -37,6 +37,34 @@ typedef struct {
 
 static const char *program = "saraphis";
 
+/* --stats: a coordinator (saraphis_system_t, configured from the SARAPHIS_* environment) is
+ * created before the command and its status JSON printed to stdout after it. */
+static saraphis_system_t *stats_system;
+
+static int start_stats(void)
+{
+    saraphis_status_t status = saraphis_system_create(&stats_system, NULL);
+    if (status != SARAPHIS_OK) {
+        fprintf(stderr, "%s: --stats: error (%s): %s\n", program, saraphis_status_name(status), saraphis_last_error());
+        return (int)status;
+    }
+    return 0;
+}
+
+static int finish_stats(int rc)
+{
+    if (!stats_system) return rc;
+    char *json = NULL;
+    saraphis_system_shutdown(stats_system);
+    saraphis_status_t status = saraphis_system_status_json(stats_system, &json);
+    if (status == SARAPHIS_OK) printf("%s\n", json);
+    else fprintf(stderr, "%s: --stats: error (%s): %s\n", program, saraphis_status_name(status), saraphis_last_error());
+    free(json);
+    saraphis_system_free(stats_system);
+    stats_system = NULL;
+    return rc ? rc : (int)status;
+}
+
 static void print_help(FILE *out)
 {
     fprintf(out,
@@ -61,6 +89,7 @@ static void print_help(FILE *out)
             "  -q, --quiet            print errors only\n"
             "      --progress / --no-progress   progress bar (default: when stderr is a terminal)\n"
             "      --reps N           bench: repetitions, the median is reported (default 5)\n"
+            "      --stats            print the coordinator's status JSON after the command\n"
             "  -h, --help             this text\n"
             "  -V, --version          print the version\n"
             "\n"
@@ -669,7 +698,7 @@ static int command_bench(const char *input, const options_t *options)
 int main(int argc, char **argv)
 {
     options_t options = {.threads = 0, .codec = SARAPHIS_CODEC_LOSSLESS, .progress = -1, .reps = 5};
-    enum { OPT_CHUNK = 256, OPT_CODEC, OPT_DTYPE, OPT_SHAPE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_REPS };
+    enum { OPT_CHUNK = 256, OPT_CODEC, OPT_DTYPE, OPT_SHAPE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_REPS, OPT_STATS };
     static const struct option long_options[] = {
         {"output", required_argument, 0, 'o'},   {"threads", required_argument, 0, 't'},
         {"chunk-size", required_argument, 0, OPT_CHUNK}, {"codec", required_argument, 0, OPT_CODEC},
@@ -677,6 +706,7 @@ int main(int argc, char **argv)
         {"force", no_argument, 0, 'f'},          {"quiet", no_argument, 0, 'q'},
         {"progress", no_argument, 0, OPT_PROGRESS}, {"no-progress", no_argument, 0, OPT_NO_PROGRESS},
         {"reps", required_argument, 0, OPT_REPS}, {"help", no_argument, 0, 'h'},
+        {"stats", no_argument, 0, OPT_STATS},
         {"version", no_argument, 0, 'V'},        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:t:fqhV", long_options, NULL)) != -1) {
@@ -714,6 +744,11 @@ int main(int argc, char **argv)
             options.reps = atoi(optarg);
             if (options.reps < 1 || options.reps > 1000) return usage_error("--reps takes 1 to 1000", optarg);
             break;
+        case OPT_STATS: {
+            int stats_rc = stats_system ? 0 : start_stats();
+            if (stats_rc) return stats_rc;
+            break;
+        }
         case 'h': print_help(stdout); return 0;
         case 'V': printf("saraphis %s\n", saraphis_version_string()); return 0;
         default: return usage_error("unknown option", NULL);
@@ -726,9 +761,9 @@ int main(int argc, char **argv)
     int files = argc - optind;
     if (strcmp(command, "compress") == 0 || strcmp(command, "decompress") == 0 || strcmp(command, "bench") == 0) {
         if (files != 1) return usage_error("this command takes one input file", command);
-        if (command[0] == 'c') return command_compress(argv[optind], &options);
-        if (command[0] == 'd') return command_decompress(argv[optind], &options);
-        return command_bench(argv[optind], &options);
+        if (command[0] == 'c') return finish_stats(command_compress(argv[optind], &options));
+        if (command[0] == 'd') return finish_stats(command_decompress(argv[optind], &options));
+        return finish_stats(command_bench(argv[optind], &options));
     }
     int (*each)(const char *, const options_t *) = NULL;
     if (strcmp(command, "info") == 0) each = command_info;
@@ -739,5 +774,5 @@ int main(int argc, char **argv)
         int file_rc = each(argv[i], &options);
         if (file_rc && !rc) rc = file_rc;
     }
-    return rc;
+    return finish_stats(rc);
 }
