@@ -69,7 +69,7 @@ thread_suite() {
   # Tests that run the thread pool, the pressure handler's monitor thread and the coordinator.
   build build-tsan -DCMAKE_BUILD_TYPE=Debug -DSARAPHIS_TSAN=ON &&
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-      ctest --test-dir build-tsan --output-on-failure -R 'lossless|container|pressure|threadpool|stress'
+      ctest --test-dir build-tsan --output-on-failure -R 'lossless|container|pressure|threadpool|stress|coordinator'
 }
 
 fuzz_all() {
