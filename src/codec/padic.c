@@ -1,0 +1,1116 @@
+/* The p-adic error-bounded codec (padic.h; docs/padic.md specifies the payload byte by byte).
+ *
+ * Payload, little-endian:
+ *   u8 version, u8 dtype, u8 prime, u8 precision P, f64 eps, u32 elements, u32 escapes,
+ *   u32 escape section bytes, then P x {u32 plane bytes, u64 plane checksum}, the escape section,
+ *   u64 head checksum (XXH64 of everything before it), then the planes, most significant first.
+ * A plane: u8 mode (0 all digits zero, 1 dense, 2 sparse), u32 signs, [sign stream], then for
+ * dense: u8 contexts C and C entropy streams; for sparse: u32 count, varint positions, a stream.
+ *
+ * Invariant of the element codes in the work array: bits 0..62 hold the magnitude (during
+ * decoding, the magnitude's digits decoded so far), bit 63 the sign; an escape holds 0. */
+/* Lets GCC if-convert (and so vectorise) the selects of the hot loops; it changes no result,
+ * only what the compiler assumes about floating-point exception flags, which nothing reads.
+ * Before every include, so that the inline helpers carry the same options and inline. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+#include "codec/padic.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/entropy.h"
+#include "codec/padic_values.h"
+#include "common/bits.h"
+#include "common/checksum.h"
+#include "common/error.h"
+
+/* The encoder's check and the decoder must round every product and difference the same way:
+ * no fused multiply-add (GCC does not contract in ISO C mode; clang needs telling). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#define PADIC_FIXED_HEADER 24u
+#define PADIC_PLANE_ENTRY 12u
+#define PADIC_SIGN_BIT ((uint64_t)1 << 63)
+#define PADIC_MAGNITUDE_MASK (PADIC_SIGN_BIT - 1)
+#define PADIC_MAGNITUDE_LIMIT ((uint64_t)1 << PADIC_MAGNITUDE_BITS)
+
+enum { PLANE_ZERO = 0, PLANE_DENSE = 1, PLANE_SPARSE = 2 };
+enum { ESCAPES_NONE = 0, ESCAPES_DELTAS = 1, ESCAPES_BITMAP = 2 };
+
+/* ---- Parameters -------------------------------------------------------------------------- */
+
+static int is_prime(unsigned value)
+{
+    if (value < 2) return 0;
+    for (unsigned d = 2; d * d <= value; d++)
+        if (value % d == 0) return 0;
+    return 1;
+}
+
+unsigned padic_max_precision(unsigned prime)
+{
+    if (prime < 2 || prime > PADIC_PRIME_MAX) return 0;
+    unsigned precision = 1;
+    uint64_t power = 1; /* prime^(precision - 1) */
+    while (power * prime < PADIC_MAGNITUDE_LIMIT) {
+        power *= prime;
+        precision++;
+    }
+    return precision;
+}
+
+saraphis_status_t padic_validate(const padic_params_t *params)
+{
+    if (!params) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "p-adic: no parameters given");
+    if (params->prime < 2 || params->prime > PADIC_PRIME_MAX)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "prime %u is out of range: it must be a prime from 2 to %u",
+                         params->prime, PADIC_PRIME_MAX);
+    if (!is_prime(params->prime))
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "prime %u is not a prime number (try 251, the default, or any prime from 2 to %u)",
+                         params->prime, PADIC_PRIME_MAX);
+    double eps = params->eps;
+    if (!(eps > 0) || !isfinite(eps) || !isfinite(2 * eps) || eps < DBL_MIN)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound (eps) %g must be a finite number greater than 0", eps);
+    unsigned max_precision = padic_max_precision(params->prime);
+    if (params->precision < 1 || params->precision > max_precision)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "precision %u is out of range: with prime %u it must be from 1 to %u digits",
+                         params->precision, params->prime, max_precision);
+    return SARAPHIS_OK;
+}
+
+static uint64_t power_u64(unsigned base, unsigned exponent)
+{
+    uint64_t result = 1;
+    while (exponent--) result *= base;
+    return result;
+}
+
+double padic_progressive_bound(const padic_params_t *params, unsigned planes)
+{
+    if (planes == 0 || planes >= params->precision) return params->eps;
+    double width = (double)power_u64(params->prime, params->precision - planes);
+    return (2 * width + 3) * params->eps;
+}
+
+/* ---- Element access by dtype ------------------------------------------------------------ */
+
+typedef double (*load_fn)(const uint8_t *);
+
+static load_fn loader_for(saraphis_dtype_t dtype)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: return padic_load_f32;
+    case SARAPHIS_DTYPE_F64: return padic_load_f64;
+    case SARAPHIS_DTYPE_F16: return padic_load_f16;
+    case SARAPHIS_DTYPE_BF16: return padic_load_bf16;
+    default: return NULL;
+    }
+}
+
+static saraphis_status_t check_dtype(saraphis_dtype_t dtype, size_t bytes, const char *what)
+{
+    if (!loader_for(dtype))
+        return error_set(SARAPHIS_ERROR_DTYPE, "%s: the p-adic codec takes F32, F64, F16 or BF16, not %s", what,
+                         saraphis_dtype_name(dtype));
+    size_t size = saraphis_dtype_size(dtype);
+    if (bytes % size)
+        return error_set(SARAPHIS_ERROR_DTYPE, "%s: %zu bytes is not a whole number of %s elements", what, bytes,
+                         saraphis_dtype_name(dtype));
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t padic_resolve_bound(saraphis_dtype_t dtype, const void *data, size_t bytes, int mode,
+                                      double bound, double *eps)
+{
+    SPS_TRY(check_dtype(dtype, bytes, "p-adic bound"));
+    if (!(bound > 0) || !isfinite(bound))
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound %g must be a finite number greater than 0", bound);
+    if (mode == PADIC_ABSOLUTE) {
+        *eps = bound;
+        return SARAPHIS_OK;
+    }
+    if (mode != PADIC_RELATIVE_RANGE && mode != PADIC_RELATIVE_STD)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound mode %d is unknown (0 absolute, 1 relative to range, 2 relative to std)", mode);
+    load_fn load = loader_for(dtype);
+    size_t size = saraphis_dtype_size(dtype), n = bytes / size;
+    const uint8_t *src = data;
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    size_t finite = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = load(src + i * size);
+        if (!isfinite(x)) continue;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+        sum += x;
+        finite++;
+    }
+    double scale = 0;
+    if (finite > 0 && mode == PADIC_RELATIVE_RANGE) scale = hi - lo;
+    if (finite > 0 && mode == PADIC_RELATIVE_STD) {
+        double mean = sum / (double)finite, squares = 0;
+        for (size_t i = 0; i < n; i++) {
+            double x = load(src + i * size);
+            if (isfinite(x)) squares += (x - mean) * (x - mean);
+        }
+        scale = sqrt(squares / (double)finite);
+    }
+    double result = bound * scale;
+    *eps = isfinite(result) && result >= DBL_MIN && isfinite(2 * result) ? result : 0;
+    return SARAPHIS_OK;
+}
+
+/* ---- Exact division by invariant integers (Granlund & Montgomery) ------------------------ */
+
+/* floor(n / d) for every n < 2^bits as (n * multiplier) >> shift, with multiplier =
+ * ceil(2^(bits + l) / d), l = ceil(log2 d): exact because multiplier * d exceeds 2^(bits + l) by
+ * less than 2^l. The multiplier is below 2^(bits + 1) + 1, so for bits <= 31 the product fits
+ * 64 bits (the common case: magnitudes below 2^31); otherwise it takes a 128-bit product. */
+typedef struct {
+    uint64_t multiplier;
+    unsigned shift;
+} divisor_t;
+
+static divisor_t divisor_make(uint64_t d, unsigned bits)
+{
+    unsigned l = 0;
+    while (((uint64_t)1 << l) < d) l++;
+    unsigned shift = bits + l;
+    unsigned __int128 numerator = (unsigned __int128)1 << shift;
+    divisor_t divisor = {(uint64_t)((numerator + d - 1) / d), shift};
+    return divisor;
+}
+
+static inline uint64_t divide_small(divisor_t divisor, uint64_t n) { return (n * divisor.multiplier) >> divisor.shift; }
+
+static inline uint64_t divide_large(divisor_t divisor, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)n * divisor.multiplier) >> divisor.shift);
+}
+
+/* ---- Precision needed by a tensor -------------------------------------------------------- */
+
+saraphis_status_t padic_required_precision(const padic_params_t *params, saraphis_dtype_t dtype,
+                                           const void *data, size_t bytes, unsigned *precision)
+{
+    SPS_TRY(check_dtype(dtype, bytes, "p-adic precision"));
+    padic_params_t probe = *params;
+    if (probe.precision == 0) probe.precision = 1;
+    SPS_TRY(padic_validate(&probe));
+    load_fn load = loader_for(dtype);
+    size_t size = saraphis_dtype_size(dtype), n = bytes / size;
+    const uint8_t *src = data;
+    double inverse = 1 / (2 * params->eps), largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t = fabs(load(src + i * size)) * inverse;
+        if (t < (double)PADIC_MAGNITUDE_LIMIT && t > largest) largest = t; /* NaN and Inf fail */
+    }
+    /* The encoder may pick the lattice point one above the nearest (docs/padic.md): |q| can
+     * reach floor(largest) + 2, and p^precision must exceed it. */
+    uint64_t magnitude = (uint64_t)largest + 3;
+    unsigned digits = 1;
+    uint64_t power = params->prime;
+    while (power < magnitude && digits < padic_max_precision(params->prime)) {
+        power *= params->prime;
+        digits++;
+    }
+    *precision = digits;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t padic_check_precision(const padic_params_t *params, saraphis_dtype_t dtype,
+                                        const void *data, size_t bytes)
+{
+    unsigned needed;
+    SPS_TRY(padic_required_precision(params, dtype, data, bytes, &needed));
+    if (params->precision < needed)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT,
+                         "precision %u is too small for this tensor: its largest value needs %u base-%u digits at error bound %g",
+                         params->precision, needed, params->prime, params->eps);
+    return SARAPHIS_OK;
+}
+
+/* ---- Sizes -------------------------------------------------------------------------------- */
+
+static size_t head_bytes_for(unsigned precision) { return PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * (size_t)precision; }
+
+size_t padic_chunk_bound(size_t raw_bytes, saraphis_dtype_t dtype, const padic_params_t *params)
+{
+    if (!loader_for(dtype)) return 0;
+    size_t size = saraphis_dtype_size(dtype), n = raw_bytes / size;
+    size_t planes = params && params->precision ? params->precision : PADIC_MAX_PLANES;
+    /* Escapes: index bitmap stream + values; each plane: mode, sign count, sign stream,
+     * context count and up to PADIC_MAX_CONTEXTS streams (or a sparse form no larger). */
+    size_t escapes = 1 + (1 + n / 8 + 1) + n * size;
+    size_t plane = 1 + 4 + (1 + n / 8 + 1) + 1 + PADIC_MAX_CONTEXTS + n + 16;
+    return head_bytes_for((unsigned)planes) + escapes + 8 + planes * plane;
+}
+
+/* ---- Small writers and readers ---------------------------------------------------------- */
+
+static size_t varint_size(uint32_t v) { return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5; }
+
+static size_t varint_put(uint8_t *dst, uint32_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        dst[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    dst[i++] = (uint8_t)v;
+    return i;
+}
+
+/* Reads a varint of at most 5 bytes and 32 bits; returns bytes read, 0 when invalid or cut. */
+static size_t varint_get(const uint8_t *src, size_t size, uint32_t *value)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 5 && i < size; i++) {
+        v |= (uint64_t)(src[i] & 0x7f) << (7 * i);
+        if (!(src[i] & 0x80)) {
+            if (v > UINT32_MAX) return 0;
+            *value = (uint32_t)v;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- Cost model (chooses plane forms and context counts; never affects correctness) ------ */
+
+/* Estimated bytes of entropy_encode on these symbol counts (its raw / constant / rANS choice). */
+static double stream_cost(const uint32_t *counts, uint64_t total)
+{
+    if (total == 0) return 1;
+    unsigned first = 256, last = 0, distinct = 0;
+    double sum = 0;
+    for (unsigned s = 0; s < 256; s++) {
+        if (!counts[s]) continue;
+        distinct++;
+        if (first == 256) first = s;
+        last = s;
+        sum += counts[s] * log2((double)counts[s]);
+    }
+    if (distinct == 1) return 2;
+    double raw = 1 + (double)total;
+    if (total < 64) return raw;
+    double bits = (double)total * log2((double)total) - sum;
+    double blocks = (double)((total + 32767) / 32768);
+    double rans = 3 + 1.5 * (last - first + 1) + blocks * (4 + 128) + bits / 8 * 1.01;
+    return rans < raw ? rans : raw;
+}
+
+/* ---- Encoder ------------------------------------------------------------------------------ */
+
+typedef struct {
+    double eps, step, inverse_step, limit; /* limit: |q| must stay below it */
+} lattice_t;
+
+/* The encoder's acceptance test, in the decoder's arithmetic: x' = round_dtype(q * step). */
+#define ACCEPTS(ROUND, x, qd, lat, err_out)                                                     \
+    (fabs(qd) < (lat)->limit &&                                                                 \
+     ((err_out) = fabs((x) - ROUND((qd) * (lat)->step))) <= (lat)->eps &&                       \
+     fabs((x) - (qd) * (lat)->step) <= (lat)->eps)
+
+#define PADIC_UNSETTLED UINT64_MAX /* a code the fast pass could not settle */
+
+/* Fast pass: codes[i] = |q| | sign << 63 for the nearest lattice point when it passes the test,
+ * else PADIC_UNSETTLED. Branch-free so that it vectorises; compiled for AVX2 too where the
+ * compiler can clone functions (same IEEE operations, so the same codes). Returns the largest
+ * accepted error's bits (non-negative doubles order as integers). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PADIC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PADIC_CLONES
+#endif
+
+#define DEFINE_QUANTISE_FAST(NAME, SIZE, LOAD, ROUND)                                            \
+    PADIC_CLONES static uint64_t NAME(const uint8_t *restrict src, size_t n, lattice_t lat,      \
+                                      uint64_t *restrict codes)                                   \
+    {                                                                                             \
+        const double magic = 0x1.8p52, t_limit = lat.limit + 2;                                   \
+        int64_t worst = 0;                                                                        \
+        for (size_t i = 0; i < n; i++) {                                                          \
+            double x = LOAD(src + i * SIZE);                                                      \
+            double t = x * lat.inverse_step;                                                      \
+            int inside = fabs(t) < t_limit; /* false for NaN and Inf */                           \
+            double qd = ((inside ? t : 0.0) + magic) - magic;                                     \
+            double rec = qd * lat.step;                                                           \
+            double err = fabs(x - ROUND(rec));                                                    \
+            int ok = inside & (fabs(qd) < lat.limit) & (err <= lat.eps) & (fabs(x - rec) <= lat.eps); \
+            uint64_t magnitude = padic_double_bits(fabs(qd) + 0x1p52) - padic_double_bits(0x1p52); \
+            uint64_t sign = padic_double_bits(qd) & PADIC_SIGN_BIT;                               \
+            codes[i] = ok ? (magnitude | sign) : PADIC_UNSETTLED;                                 \
+            int64_t err_bits = ok ? (int64_t)padic_double_bits(err) : 0;                          \
+            worst = err_bits > worst ? err_bits : worst;                                          \
+        }                                                                                         \
+        return (uint64_t)worst;                                                                   \
+    }
+
+/* Slow pass over the unsettled codes: a neighbour of the nearest point may pass (rounding of t or
+ * of the dtype can favour it); otherwise the element is an escape (code 0, index listed). */
+#define DEFINE_QUANTISE(NAME, FAST, SIZE, LOAD, ROUND)                                           \
+    DEFINE_QUANTISE_FAST(FAST, SIZE, LOAD, ROUND)                                                 \
+    static size_t NAME(const uint8_t *restrict src, size_t n, const lattice_t *lat,              \
+                       uint64_t *restrict codes, uint32_t *restrict escapes, double *max_error)  \
+    {                                                                                             \
+        double worst = padic_bits_double(FAST(src, n, *lat, codes));                              \
+        size_t escape_count = 0;                                                                  \
+        for (size_t i = 0; i < n; i++) {                                                          \
+            if (codes[i] != PADIC_UNSETTLED) continue;                                            \
+            double x = LOAD(src + i * SIZE), t = x * lat->inverse_step;                           \
+            codes[i] = 0;                                                                         \
+            if (fabs(t) < lat->limit + 2) {                                                       \
+                double nearest = (t + 0x1.8p52) - 0x1.8p52, best = 0, best_err = INFINITY, err = 0; \
+                for (int delta = -1; delta <= 1; delta++) {                                       \
+                    double qd = nearest + delta;                                                  \
+                    if (ACCEPTS(ROUND, x, qd, lat, err) && err < best_err) { best = qd; best_err = err; } \
+                }                                                                                 \
+                if (best_err <= lat->eps) {                                                       \
+                    codes[i] = (uint64_t)fabs(best) | (best < 0 ? PADIC_SIGN_BIT : 0);            \
+                    worst = best_err > worst ? best_err : worst;                                  \
+                    continue;                                                                     \
+                }                                                                                 \
+            }                                                                                     \
+            escapes[escape_count++] = (uint32_t)i;                                                \
+        }                                                                                         \
+        *max_error = worst;                                                                       \
+        return escape_count;                                                                      \
+    }
+
+DEFINE_QUANTISE(quantise_f32, quantise_fast_f32, 4, padic_load_f32, padic_round_f32)
+DEFINE_QUANTISE(quantise_f64, quantise_fast_f64, 8, padic_load_f64, padic_round_f64)
+DEFINE_QUANTISE(quantise_f16, quantise_fast_f16, 2, padic_load_f16, padic_round_f16)
+DEFINE_QUANTISE(quantise_bf16, quantise_fast_bf16, 2, padic_load_bf16, padic_round_bf16)
+
+typedef struct {
+    uint8_t *dst;
+    size_t capacity, pos;
+} writer_t;
+
+static saraphis_status_t writer_need(const writer_t *w, size_t bytes)
+{
+    if (w->capacity - w->pos < bytes) return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "p-adic: output buffer full");
+    return SARAPHIS_OK;
+}
+
+static saraphis_status_t writer_stream(writer_t *w, const uint8_t *symbols, size_t n)
+{
+    size_t written;
+    SPS_TRY(entropy_encode(symbols, n, w->dst + w->pos, w->capacity - w->pos, &written));
+    w->pos += written;
+    return SARAPHIS_OK;
+}
+
+/* Work memory of one call (element count n), one block of work_bytes(n) bytes:
+ *   codes, n x u64 | then, encoding: digits (n) | contexts (n) | sorted (n) | sign bits
+ *   (n/8 + 16) | escape indices (n x u32); decoding: symbols (n) | sign bits (n/8 + 16) |
+ *   escape indices (n x u32).
+ * The block is the codec's own (codec_scratch_t holds the lossless codec's channel buffers; a
+ * persistent p-adic work area there would save this allocation per chunk). */
+typedef struct {
+    uint64_t *codes;
+    uint8_t *digits, *contexts, *sorted, *sign_bits;
+    uint32_t *escapes;
+} encode_work_t;
+
+static size_t work_bytes(size_t n) { return 16 * n + 128; }
+
+static saraphis_status_t work_alloc(size_t n, uint8_t **block)
+{
+    *block = malloc(work_bytes(n));
+    if (!*block) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "p-adic: no memory for a %zu-element chunk's work area", n);
+    return SARAPHIS_OK;
+}
+
+static encode_work_t encode_work(uint8_t *block, size_t n)
+{
+    encode_work_t work;
+    uint8_t *rest = block + 8 * n;
+    work.codes = (uint64_t *)(void *)block;
+    work.digits = rest;
+    work.contexts = work.digits + n;
+    work.sorted = work.contexts + n;
+    work.sign_bits = work.sorted + n;
+    /* 4-byte aligned: the region before it is 3n + n/8 + 16 bytes, rounded up. */
+    size_t offset = (3 * n + n / 8 + 16 + 3) & ~(size_t)3;
+    work.escapes = (uint32_t *)(void *)(rest + offset);
+    return work;
+}
+
+static saraphis_status_t write_escapes(writer_t *w, const uint8_t *src, size_t n, size_t element_size,
+                                       const uint32_t *escapes, size_t escape_count, uint8_t *bitmap_work)
+{
+    size_t start = w->pos;
+    SPS_TRY(writer_need(w, 1));
+    if (escape_count == 0) {
+        w->dst[w->pos++] = ESCAPES_NONE;
+        return SARAPHIS_OK;
+    }
+    size_t delta_bytes = 0;
+    for (size_t k = 0; k < escape_count; k++)
+        delta_bytes += varint_size(k ? escapes[k] - escapes[k - 1] - 1 : escapes[0]);
+    size_t bitmap_bytes = (n + 7) / 8;
+    int use_bitmap = 0;
+    if (delta_bytes > bitmap_bytes / 4) {
+        /* Try the bitmap form; keep it when smaller. */
+        memset(bitmap_work, 0, bitmap_bytes);
+        for (size_t k = 0; k < escape_count; k++) bitmap_work[escapes[k] >> 3] |= (uint8_t)(1u << (escapes[k] & 7));
+        w->dst[w->pos++] = ESCAPES_BITMAP;
+        SPS_TRY(writer_stream(w, bitmap_work, bitmap_bytes));
+        use_bitmap = w->pos - start <= 1 + delta_bytes;
+        if (!use_bitmap) w->pos = start;
+    }
+    if (!use_bitmap) {
+        SPS_TRY(writer_need(w, 1 + delta_bytes));
+        w->dst[w->pos++] = ESCAPES_DELTAS;
+        for (size_t k = 0; k < escape_count; k++)
+            w->pos += varint_put(w->dst + w->pos, k ? escapes[k] - escapes[k - 1] - 1 : escapes[0]);
+    }
+    SPS_TRY(writer_need(w, escape_count * element_size));
+    for (size_t k = 0; k < escape_count; k++)
+        memcpy(w->dst + w->pos + k * element_size, src + (size_t)escapes[k] * element_size, element_size);
+    w->pos += escape_count * element_size;
+    return SARAPHIS_OK;
+}
+
+typedef struct {
+    unsigned prime, precision;
+    int small; /* every magnitude is below 2^31: 64-bit division products */
+} digit_system_t;
+
+typedef struct {
+    union {
+        uint32_t hist[PADIC_MAX_CONTEXTS][256];
+        uint32_t hist_flat[PADIC_MAX_CONTEXTS * 256 + 8]; /* + 8 spare bins for zero digits */
+    };
+    uint32_t context_count[4][PADIC_MAX_CONTEXTS];
+    size_t sign_count, nonzero;
+    unsigned max_context;
+} plane_scan_t;
+
+/* One pass over the codes for a plane: its digits and contexts (the digits above it, capped),
+ * their histograms, and the sign bits of the elements whose magnitude starts in this plane. */
+#define DEFINE_PLANE_SCAN(NAME, DIVIDE)                                                          \
+    static void NAME(const uint64_t *restrict codes, size_t n, unsigned p, uint64_t place,        \
+                     divisor_t by_place, divisor_t by_prime, uint8_t *restrict digits,             \
+                     uint8_t *restrict contexts, uint8_t *restrict signs, plane_scan_t *scan)      \
+    {                                                                                             \
+        size_t sign_count = 0, nonzero = 0;                                                       \
+        unsigned max_context = 0;                                                                 \
+        for (size_t i = 0; i < n; i++) {                                                          \
+            uint64_t code = codes[i], magnitude = code & PADIC_MAGNITUDE_MASK;                    \
+            uint64_t high = place == 1 ? magnitude : DIVIDE(by_place, magnitude);                 \
+            uint64_t prefix = DIVIDE(by_prime, high);                                             \
+            unsigned digit = (unsigned)(high - prefix * p);                                       \
+            unsigned context = prefix < PADIC_MAX_CONTEXTS - 1 ? (unsigned)prefix : PADIC_MAX_CONTEXTS - 1; \
+            digits[i] = (uint8_t)digit;                                                           \
+            contexts[i] = (uint8_t)context;                                                       \
+            /* Zeros, the common digit of sparse planes, are counted per context over four     \
+             * counters (a repeated bin stalls on store forwarding) and taken out later. */       \
+            scan->context_count[i & 3][context]++;                                               \
+            /* Zero digits land in spare bins (cycled) so they never form a chain. */           \
+            scan->hist_flat[digit ? context * 256 + digit : PADIC_MAX_CONTEXTS * 256 + (i & 7)]++; \
+            max_context = context > max_context ? context : max_context;                          \
+            nonzero += digit != 0;                                                                \
+            /* Branch-free append of the sign when the magnitude starts here. */                  \
+            unsigned starts = (prefix == 0) & (digit != 0);                                       \
+            signs[sign_count >> 3] |= (uint8_t)(((code >> 63) & starts) << (sign_count & 7));     \
+            sign_count += starts;                                                                 \
+        }                                                                                         \
+        for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {                                       \
+            uint32_t total = scan->context_count[0][c] + scan->context_count[1][c] +              \
+                             scan->context_count[2][c] + scan->context_count[3][c], zeros = total; \
+            for (unsigned d = 1; d < p; d++) zeros -= scan->hist[c][d];                           \
+            scan->hist[c][0] = zeros;                                                             \
+            scan->context_count[0][c] = total;                                                    \
+        }                                                                                         \
+        scan->sign_count = sign_count;                                                            \
+        scan->nonzero = nonzero;                                                                  \
+        scan->max_context = max_context;                                                          \
+    }
+
+DEFINE_PLANE_SCAN(plane_scan_small, divide_small)
+DEFINE_PLANE_SCAN(plane_scan_large, divide_large)
+
+/* One plane: digits, contexts, sign bits of the elements that become non-zero here. */
+static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, unsigned plane, size_t n,
+                                      const encode_work_t *work, plane_scan_t *scan)
+{
+    const unsigned p = sys->prime;
+    const uint64_t place = power_u64(p, sys->precision - 1 - plane); /* value of this plane's digit */
+    const unsigned bits = sys->small ? 31 : PADIC_MAGNITUDE_BITS;
+    uint8_t *signs = work->sign_bits;
+    memset(scan->hist_flat, 0, sizeof scan->hist_flat);
+    memset(scan->context_count, 0, sizeof scan->context_count);
+    memset(signs, 0, n / 8 + 16);
+    if (sys->small)
+        plane_scan_small(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
+    else
+        plane_scan_large(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
+    uint32_t (*hist)[256] = scan->hist;
+    const size_t sign_count = scan->sign_count, nonzero = scan->nonzero;
+    const unsigned max_context = scan->max_context;
+    /* Positions of a sparse plane cost at least a byte each: only a sparse plane can use them. */
+    size_t sparse_position_bytes = SIZE_MAX / 2;
+    if (nonzero <= n / 8) {
+        sparse_position_bytes = 0;
+        size_t k = 0, last_nonzero = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!work->digits[i]) continue;
+            sparse_position_bytes += varint_size((uint32_t)(k++ ? i - last_nonzero - 1 : i));
+            last_nonzero = i;
+        }
+    }
+    saraphis_status_t status = SARAPHIS_OK;
+    if (nonzero == 0) {
+        status = writer_need(w, 5);
+        if (status == SARAPHIS_OK) {
+            w->dst[w->pos] = PLANE_ZERO;
+            store_le32(w->dst + w->pos + 1, 0);
+            w->pos += 5;
+        }
+        return status;
+    }
+
+    /* Dense cost for each context count C (contexts >= C-1 merged), and the sparse cost. */
+    double single[PADIC_MAX_CONTEXTS] = {0}, tail_cost[PADIC_MAX_CONTEXTS] = {0};
+    uint32_t tail[256] = {0}, nonzero_digits[256];
+    uint64_t context_total[PADIC_MAX_CONTEXTS] = {0}, tail_total = 0;
+    for (unsigned c = 0; c <= max_context; c++)
+        for (unsigned s = 0; s < p; s++) context_total[c] += hist[c][s];
+    for (int c = (int)max_context; c >= 0; c--) {
+        for (unsigned s = 0; s < p; s++) tail[s] += hist[c][s];
+        tail_total += context_total[c];
+        tail_cost[c] = stream_cost(tail, tail_total);
+        single[c] = stream_cost(hist[c], context_total[c]);
+    }
+    unsigned best_contexts = 1;
+    double best = tail_cost[0], prefix_cost = 0;
+    for (unsigned contexts = 2; contexts <= max_context + 1; contexts++) {
+        prefix_cost += single[contexts - 2];
+        double cost = prefix_cost + tail_cost[contexts - 1] + 8.0 * (contexts - 1); /* favour speed */
+        if (cost < best) { best = cost; best_contexts = contexts; }
+    }
+    memcpy(nonzero_digits, tail, sizeof tail);
+    nonzero_digits[0] = 0;
+    double sparse = 4 + (double)sparse_position_bytes + stream_cost(nonzero_digits, nonzero);
+    (void)hist;
+    size_t dense_limit = 1 + PADIC_MAX_CONTEXTS + n; /* the dense form's worst case */
+
+    status = writer_need(w, 5);
+    if (status != SARAPHIS_OK) goto done;
+    size_t mode_at = w->pos;
+    w->dst[w->pos] = PLANE_DENSE;
+    store_le32(w->dst + w->pos + 1, (uint32_t)sign_count);
+    w->pos += 5;
+    if (sign_count) {
+        status = writer_stream(w, signs, (sign_count + 7) / 8);
+        if (status != SARAPHIS_OK) goto done;
+    }
+    if (sparse < best && 4 + sparse_position_bytes + 1 + nonzero <= dense_limit) {
+        w->dst[mode_at] = PLANE_SPARSE;
+        status = writer_need(w, 4 + sparse_position_bytes);
+        if (status != SARAPHIS_OK) goto done;
+        store_le32(w->dst + w->pos, (uint32_t)nonzero);
+        w->pos += 4;
+        size_t k = 0, previous = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!work->digits[i]) continue;
+            w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? i - previous - 1 : i));
+            work->sorted[k++] = work->digits[i];
+            previous = i;
+        }
+        status = writer_stream(w, work->sorted, nonzero);
+        goto done;
+    }
+    status = writer_need(w, 1);
+    if (status != SARAPHIS_OK) goto done;
+    w->dst[w->pos++] = (uint8_t)best_contexts;
+    if (best_contexts == 1) {
+        status = writer_stream(w, work->digits, n);
+        goto done;
+    }
+    /* Stable counting sort of the digits by context, then one stream per context. */
+    const unsigned last_context = best_contexts - 1;
+    size_t offset[PADIC_MAX_CONTEXTS], start[PADIC_MAX_CONTEXTS + 1];
+    start[0] = 0;
+    for (unsigned c = 0; c < best_contexts; c++) {
+        size_t count = 0;
+        for (unsigned d = c; d <= (c == last_context ? PADIC_MAX_CONTEXTS - 1 : c); d++) count += scan->context_count[0][d];
+        start[c + 1] = start[c] + count;
+        offset[c] = start[c];
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = work->contexts[i] < last_context ? work->contexts[i] : last_context;
+        work->sorted[offset[c]++] = work->digits[i];
+    }
+    for (unsigned c = 0; c < best_contexts && status == SARAPHIS_OK; c++)
+        status = writer_stream(w, work->sorted + start[c], start[c + 1] - start[c]);
+done:
+    return status;
+}
+
+static unsigned dtype_code(saraphis_dtype_t dtype) { return (unsigned)dtype; }
+
+static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                     size_t n, uint8_t *dst, size_t capacity, size_t *written, uint8_t *block,
+                                     padic_chunk_stats_t *stats)
+{
+    const size_t element_size = saraphis_dtype_size(dtype);
+    encode_work_t work = encode_work(block, n);
+    const unsigned P = params->precision, p = params->prime;
+
+    lattice_t lattice;
+    lattice.eps = params->eps;
+    lattice.step = 2 * params->eps;
+    lattice.inverse_step = 1 / lattice.step;
+    uint64_t full = power_u64(p, P);
+    lattice.limit = (double)(full < PADIC_MAGNITUDE_LIMIT ? full : PADIC_MAGNITUDE_LIMIT);
+    double max_error = 0;
+    size_t escape_count;
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: escape_count = quantise_f32(src, n, &lattice, work.codes, work.escapes, &max_error); break;
+    case SARAPHIS_DTYPE_F64: escape_count = quantise_f64(src, n, &lattice, work.codes, work.escapes, &max_error); break;
+    case SARAPHIS_DTYPE_F16: escape_count = quantise_f16(src, n, &lattice, work.codes, work.escapes, &max_error); break;
+    default: escape_count = quantise_bf16(src, n, &lattice, work.codes, work.escapes, &max_error); break;
+    }
+
+    writer_t w = {dst, capacity, 0};
+    const size_t head = head_bytes_for(P);
+    SPS_TRY(writer_need(&w, head));
+    dst[0] = PADIC_FORMAT_VERSION;
+    dst[1] = (uint8_t)dtype_code(dtype);
+    dst[2] = (uint8_t)p;
+    dst[3] = (uint8_t)P;
+    store_le64(dst + 4, padic_double_bits(params->eps));
+    store_le32(dst + 12, (uint32_t)n);
+    store_le32(dst + 16, (uint32_t)escape_count);
+    memset(dst + PADIC_FIXED_HEADER, 0, head - PADIC_FIXED_HEADER);
+    w.pos = head;
+    SPS_TRY(write_escapes(&w, src, n, element_size, work.escapes, escape_count, work.digits));
+    store_le32(dst + 20, (uint32_t)(w.pos - head));
+
+    /* Planes above the largest magnitude's leading digit are all zero: skip their passes. */
+    uint64_t largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t magnitude = work.codes[i] & PADIC_MAGNITUDE_MASK;
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    unsigned used_digits = 0;
+    for (uint64_t m = largest; m; m /= p) used_digits++;
+    digit_system_t sys = {p, P, largest < ((uint64_t)1 << 31)};
+    plane_scan_t scan; /* 16 KiB of histograms */
+    size_t plane_starts[PADIC_MAX_PLANES + 1];
+    size_t head_checksum_at = w.pos;
+    SPS_TRY(writer_need(&w, 8));
+    w.pos += 8;
+    for (unsigned plane = 0; plane < P; plane++) {
+        plane_starts[plane] = w.pos;
+        if (plane + used_digits < P) {
+            SPS_TRY(writer_need(&w, 5));
+            dst[w.pos] = PLANE_ZERO;
+            store_le32(dst + w.pos + 1, 0);
+            w.pos += 5;
+        } else {
+            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan));
+        }
+        size_t plane_size = w.pos - plane_starts[plane];
+        if (plane_size > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: plane %u exceeds 4 GiB", plane);
+        uint8_t *entry = dst + PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * plane;
+        store_le32(entry, (uint32_t)plane_size);
+        store_le64(entry + 4, checksum64(dst + plane_starts[plane], plane_size, plane));
+    }
+    store_le64(dst + head_checksum_at, checksum64(dst, head_checksum_at, 0));
+    *written = w.pos;
+    if (stats) {
+        stats->max_error = max_error;
+        stats->escapes = escape_count;
+    }
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t padic_encode_chunk(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                     size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
+                                     codec_scratch_t *scratch, padic_chunk_stats_t *stats)
+{
+    (void)scratch;
+    SPS_TRY(padic_validate(params));
+    SPS_TRY(check_dtype(dtype, raw_bytes, "p-adic encode"));
+    const size_t n = raw_bytes / saraphis_dtype_size(dtype);
+    if (n > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: a chunk of %zu elements exceeds 2^32 - 1", n);
+    uint8_t *block;
+    SPS_TRY(work_alloc(n, &block));
+    saraphis_status_t status = encode_with(params, dtype, src, n, dst, capacity, written, block, stats);
+    free(block);
+    return status;
+}
+
+/* ---- Payload parsing ---------------------------------------------------------------------- */
+
+typedef struct {
+    padic_params_t params;
+    saraphis_dtype_t dtype;
+    uint32_t elements, escapes, escape_bytes;
+    size_t head;          /* header + plane table */
+    size_t planes_start;  /* after the escape section and head checksum */
+    uint32_t plane_bytes[PADIC_MAX_PLANES];
+} header_t;
+
+/* Parses and range-checks the header and plane table (not the checksum). */
+static saraphis_status_t parse_header(const uint8_t *src, size_t size, header_t *h)
+{
+    if (size < PADIC_FIXED_HEADER) return error_set(SARAPHIS_ERROR_TRUNCATED, "p-adic: payload of %zu bytes is shorter than its header", size);
+    if (src[0] != PADIC_FORMAT_VERSION) return error_set(SARAPHIS_ERROR_UNSUPPORTED, "p-adic: payload version %u is not supported", src[0]);
+    h->dtype = (saraphis_dtype_t)src[1];
+    h->params.prime = src[2];
+    h->params.precision = src[3];
+    h->params.eps = padic_bits_double(load_le64(src + 4));
+    h->elements = load_le32(src + 12);
+    h->escapes = load_le32(src + 16);
+    h->escape_bytes = load_le32(src + 20);
+    if (!loader_for(h->dtype)) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: header names dtype code %u, not a float", src[1]);
+    if (padic_validate(&h->params) != SARAPHIS_OK)
+        return error_wrap(SARAPHIS_ERROR_CORRUPT, "p-adic: header parameters are invalid: ");
+    if (h->escapes > h->elements) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: %u escapes among %u elements", h->escapes, h->elements);
+    h->head = head_bytes_for(h->params.precision);
+    if (size < h->head) return error_set(SARAPHIS_ERROR_TRUNCATED, "p-adic: plane table cut short");
+    for (unsigned j = 0; j < h->params.precision; j++) h->plane_bytes[j] = load_le32(src + PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * j);
+    h->planes_start = h->head + (size_t)h->escape_bytes + 8;
+    return SARAPHIS_OK;
+}
+
+size_t padic_prefix_bytes(const uint8_t *payload, size_t available, unsigned planes)
+{
+    header_t h;
+    if (available < PADIC_FIXED_HEADER || payload[0] != PADIC_FORMAT_VERSION) return 0;
+    unsigned precision = payload[3];
+    if (precision < 1 || precision > PADIC_MAX_PLANES || available < head_bytes_for(precision)) return 0;
+    saraphis_status_t status = parse_header(payload, available, &h);
+    if (status != SARAPHIS_OK) return 0;
+    unsigned k = planes == 0 || planes > precision ? precision : planes;
+    uint64_t total = h.planes_start;
+    for (unsigned j = 0; j < k; j++) total += h.plane_bytes[j];
+    return total > SIZE_MAX ? SIZE_MAX : (size_t)total;
+}
+
+saraphis_status_t padic_payload_info(const uint8_t *payload, size_t available, padic_info_t *info)
+{
+    header_t h;
+    SPS_TRY(parse_header(payload, available, &h));
+    memset(info, 0, sizeof *info);
+    info->params = h.params;
+    info->dtype = h.dtype;
+    info->elements = h.elements;
+    info->escapes = h.escapes;
+    info->head_bytes = h.planes_start;
+    memcpy(info->plane_bytes, h.plane_bytes, sizeof(uint32_t) * h.params.precision);
+    return SARAPHIS_OK;
+}
+
+/* ---- Decoder ------------------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t *codes;
+    uint8_t *symbols, *sign_bits;
+    uint32_t *escapes;
+} decode_work_t;
+
+static decode_work_t decode_work(uint8_t *block, size_t n)
+{
+    decode_work_t work;
+    uint8_t *rest = block + 8 * n;
+    work.codes = (uint64_t *)(void *)block;
+    work.symbols = rest;
+    work.sign_bits = work.symbols + n;
+    size_t offset = (n + n / 8 + 16 + 3) & ~(size_t)3;
+    work.escapes = (uint32_t *)(void *)(rest + offset);
+    return work;
+}
+
+/* Parses the escape section into sorted indices; the values stay in the payload. */
+static saraphis_status_t read_escapes(const uint8_t *section, size_t size, const header_t *h, size_t element_size,
+                                      const decode_work_t *work, const uint8_t **values)
+{
+    const size_t n = h->elements, e = h->escapes;
+    if (size < 1) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: empty escape section");
+    size_t pos = 1;
+    switch (section[0]) {
+    case ESCAPES_NONE:
+        if (e != 0) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: %zu escapes announced but none listed", e);
+        break;
+    case ESCAPES_DELTAS: {
+        uint64_t index = 0;
+        for (size_t k = 0; k < e; k++) {
+            uint32_t gap;
+            size_t used = varint_get(section + pos, size - pos, &gap);
+            if (!used) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: escape index %zu is malformed", k);
+            pos += used;
+            index = k ? index + 1 + gap : gap;
+            if (index >= n) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: escape index %llu is beyond %zu elements", (unsigned long long)index, n);
+            work->escapes[k] = (uint32_t)index;
+        }
+        break;
+    }
+    case ESCAPES_BITMAP: {
+        size_t bitmap_bytes = (n + 7) / 8, consumed;
+        uint8_t *bitmap = work->symbols; /* free until the planes are decoded */
+        SPS_TRY(entropy_decode(section + pos, size - pos, bitmap, bitmap_bytes, &consumed));
+        pos += consumed;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!(bitmap[i >> 3] >> (i & 7) & 1)) continue;
+            if (k == e) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: escape bitmap lists more than %zu escapes", e);
+            work->escapes[k++] = (uint32_t)i;
+        }
+        if (k != e) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: escape bitmap lists %zu escapes, header says %zu", k, e);
+        if (n % 8 && bitmap[n / 8] >> (n % 8)) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: escape bitmap has bits past the last element");
+        break;
+    }
+    default: return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: unknown escape form %u", section[0]);
+    }
+    if (size - pos != e * element_size)
+        return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: escape values take %zu bytes, expected %zu", size - pos, e * element_size);
+    *values = section + pos;
+    return SARAPHIS_OK;
+}
+
+static inline unsigned sign_at(const uint8_t *bits, size_t k) { return (bits[k >> 3] >> (k & 7)) & 1u; }
+
+/* Decodes one plane: codes[i] = code[i] * p + digit, signs of newly non-zero elements set.
+ * *all_zero tracks whether every magnitude is still 0 (then multiplying is skipped). */
+static saraphis_status_t decode_plane(const uint8_t *src, size_t size, unsigned plane, unsigned p, size_t n,
+                                      const decode_work_t *work, int *all_zero)
+{
+    if (size < 5) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u is shorter than its header", plane);
+    unsigned mode = src[0];
+    size_t sign_count = load_le32(src + 1), pos = 5, consumed;
+    uint64_t *codes = work->codes;
+    if (mode == PLANE_ZERO) {
+        if (sign_count || size != 5) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: zero plane %u carries data", plane);
+        if (!*all_zero)
+            for (size_t i = 0; i < n; i++) codes[i] = (codes[i] & PADIC_SIGN_BIT) | (codes[i] & PADIC_MAGNITUDE_MASK) * p;
+        return SARAPHIS_OK;
+    }
+    if (mode != PLANE_DENSE && mode != PLANE_SPARSE) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has unknown form %u", plane, mode);
+    if (sign_count > n) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u announces %zu signs for %zu elements", plane, sign_count, n);
+    const uint8_t *signs = work->sign_bits;
+    size_t sign_bytes = (sign_count + 7) / 8;
+    if (sign_count) {
+        SPS_TRY(entropy_decode(src + pos, size - pos, work->sign_bits, sign_bytes, &consumed));
+        pos += consumed;
+    }
+    memset(work->sign_bits + sign_bytes, 0, n / 8 + 16 - sign_bytes);
+    size_t signs_used = 0;
+    if (mode == PLANE_SPARSE) {
+        if (size - pos < 4) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u cut short", plane);
+        size_t count = load_le32(src + pos);
+        pos += 4;
+        if (count > n) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u lists %zu digits for %zu elements", plane, count, n);
+        /* Positions first (varints), then the digit stream: find where the positions end. */
+        const uint8_t *positions = src + pos;
+        size_t positions_size = 0;
+        for (size_t k = 0; k < count; k++) {
+            uint32_t gap;
+            size_t used = varint_get(positions + positions_size, size - pos - positions_size, &gap);
+            if (!used) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u position %zu is malformed", plane, k);
+            positions_size += used;
+        }
+        pos += positions_size;
+        SPS_TRY(entropy_decode(src + pos, size - pos, work->symbols, count, &consumed));
+        pos += consumed;
+        if (pos != size) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has %zu trailing bytes", plane, size - pos);
+        if (!*all_zero)
+            for (size_t i = 0; i < n; i++) codes[i] = (codes[i] & PADIC_SIGN_BIT) | (codes[i] & PADIC_MAGNITUDE_MASK) * p;
+        uint64_t index = 0;
+        size_t at = 0;
+        for (size_t k = 0; k < count; k++) {
+            uint32_t gap = 0;
+            at += varint_get(positions + at, positions_size - at, &gap);
+            index = k ? index + 1 + gap : gap;
+            unsigned digit = work->symbols[k];
+            if (index >= n || digit == 0 || digit >= p)
+                return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u entry %zu is invalid", plane, k);
+            uint64_t code = codes[index];
+            if ((code & PADIC_MAGNITUDE_MASK) == 0) {
+                if (signs_used == sign_count) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u needs more signs than it holds", plane);
+                code |= (uint64_t)sign_at(signs, signs_used++) << 63;
+            }
+            codes[index] = code + digit;
+        }
+    } else {
+        if (size - pos < 1) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: dense plane %u cut short", plane);
+        unsigned contexts = src[pos++];
+        if (contexts < 1 || contexts > PADIC_MAX_CONTEXTS)
+            return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u uses %u contexts", plane, contexts);
+        const unsigned last = contexts - 1;
+        size_t start[PADIC_MAX_CONTEXTS + 1] = {0}, cursor[PADIC_MAX_CONTEXTS];
+        if (contexts == 1 || *all_zero) start[1] = n;
+        else {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t prefix = codes[i] & PADIC_MAGNITUDE_MASK;
+                start[(prefix < last ? prefix : last) + 1]++;
+            }
+        }
+        for (unsigned c = 0; c < contexts; c++) {
+            start[c + 1] += start[c];
+            SPS_TRY(entropy_decode(src + pos, size - pos, work->symbols + start[c], start[c + 1] - start[c], &consumed));
+            pos += consumed;
+            cursor[c] = start[c];
+        }
+        if (pos != size) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has %zu trailing bytes", plane, size - pos);
+        const uint8_t *symbols = work->symbols;
+        unsigned bad = 0;
+        /* Branch-free: a magnitude that starts here (prefix 0, digit non-zero) takes the next
+         * sign bit. Reads past the decoded sign bytes see zeros (cleared above) and are caught
+         * by the count check after the plane. */
+        size_t k = 0;
+        if (*all_zero) {
+            for (size_t i = 0; i < n; i++) {
+                unsigned digit = symbols[i], starts = digit != 0;
+                bad |= digit >= p;
+                uint64_t bit = (uint64_t)((signs[k >> 3] >> (k & 7)) & starts);
+                k += starts;
+                codes[i] = bit << 63 | digit;
+            }
+        } else if (contexts == 1) {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t code = codes[i], prefix = code & PADIC_MAGNITUDE_MASK;
+                unsigned digit = symbols[i], starts = (prefix == 0) & (digit != 0);
+                bad |= digit >= p;
+                uint64_t bit = (uint64_t)((signs[k >> 3] >> (k & 7)) & starts);
+                k += starts;
+                codes[i] = (code & PADIC_SIGN_BIT) | bit << 63 | (prefix * p + digit);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                uint64_t code = codes[i], prefix = code & PADIC_MAGNITUDE_MASK;
+                unsigned c = prefix < last ? (unsigned)prefix : last;
+                unsigned digit = symbols[cursor[c]++], starts = (prefix == 0) & (digit != 0);
+                bad |= digit >= p;
+                uint64_t bit = (uint64_t)((signs[k >> 3] >> (k & 7)) & starts);
+                k += starts;
+                codes[i] = (code & PADIC_SIGN_BIT) | bit << 63 | (prefix * p + digit);
+            }
+        }
+        signs_used = k;
+        if (bad) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u holds a digit >= %u", plane, p);
+    }
+    if (signs_used != sign_count)
+        return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u holds %zu signs but %zu magnitudes start in it", plane, sign_count, signs_used);
+    *all_zero = 0;
+    return SARAPHIS_OK;
+}
+
+/* Reconstruction: full precision x' = round(q * step); after k < P planes, the centre of the
+ * interval of magnitudes those planes allow, and 0 where they are all zero. A magnitude becomes a
+ * double through the exponent trick (exact below 2^52, which every valid magnitude is), and the
+ * sign is applied after the product (IEEE products are symmetric), so the loop vectorises and
+ * equals the encoder's round(q * step) bit for bit. */
+#define DEFINE_RECONSTRUCT(NAME, SIZE, ROUND, STORE)                                            \
+    PADIC_CLONES static void NAME##_full(uint8_t *restrict dst, size_t n, const uint64_t *restrict codes, double step) \
+    {                                                                                             \
+        for (size_t i = 0; i < n; i++) {                                                          \
+            uint64_t code = codes[i];                                                             \
+            double magnitude = padic_bits_double((code & PADIC_MAGNITUDE_MASK) | padic_double_bits(0x1p52)) - 0x1p52; \
+            double v = padic_bits_double(padic_double_bits(magnitude * step) | (code & PADIC_SIGN_BIT)); \
+            STORE(dst + i * SIZE, ROUND(v));                                                      \
+        }                                                                                         \
+    }                                                                                             \
+    /* prefix * width + centre is below 2^42 for a valid payload, so exact in doubles. */       \
+    PADIC_CLONES static void NAME##_partial(uint8_t *restrict dst, size_t n, const uint64_t *restrict codes, \
+                                            double step, double width, double centre)             \
+    {                                                                                             \
+        for (size_t i = 0; i < n; i++) {                                                          \
+            uint64_t code = codes[i], prefix = code & PADIC_MAGNITUDE_MASK;                       \
+            double prefix_d = padic_bits_double(prefix | padic_double_bits(0x1p52)) - 0x1p52;     \
+            double v = prefix ? (prefix_d * width + centre) * step : 0.0;                         \
+            v = padic_bits_double(padic_double_bits(v) | (code & PADIC_SIGN_BIT));                \
+            STORE(dst + i * SIZE, ROUND(v));                                                      \
+        }                                                                                         \
+    }                                                                                             \
+    static void NAME(uint8_t *restrict dst, size_t n, const uint64_t *restrict codes, double step, \
+                     uint64_t width, uint64_t centre)                                             \
+    {                                                                                             \
+        if (width == 1) NAME##_full(dst, n, codes, step);                                         \
+        else NAME##_partial(dst, n, codes, step, (double)width, (double)centre);                  \
+    }
+
+DEFINE_RECONSTRUCT(reconstruct_f32, 4, padic_round_f32, padic_store_f32)
+DEFINE_RECONSTRUCT(reconstruct_f64, 8, padic_round_f64, padic_store_f64)
+DEFINE_RECONSTRUCT(reconstruct_f16, 2, padic_round_f16, padic_store_f16)
+DEFINE_RECONSTRUCT(reconstruct_bf16, 2, padic_round_bf16, padic_store_bf16)
+
+static saraphis_status_t decode_with(const header_t *hp, saraphis_dtype_t dtype, const uint8_t *src, uint8_t *dst,
+                                     size_t n, unsigned k, uint8_t *block);
+
+saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src, size_t size, uint8_t *dst,
+                                     size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
+                                     double *bound_out)
+{
+    (void)scratch;
+    SPS_TRY(check_dtype(dtype, raw_bytes, "p-adic decode"));
+    header_t h;
+    SPS_TRY(parse_header(src, size, &h));
+    const size_t n = raw_bytes / saraphis_dtype_size(dtype);
+    if (h.dtype != dtype)
+        return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: payload holds %s, caller expects %s", saraphis_dtype_name(h.dtype), saraphis_dtype_name(dtype));
+    if (h.elements != n) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: payload holds %u elements, expected %zu", h.elements, n);
+    const unsigned P = h.params.precision;
+    const unsigned k = planes == 0 || planes > P ? P : planes;
+    uint64_t needed = h.planes_start;
+    for (unsigned j = 0; j < k; j++) needed += h.plane_bytes[j];
+    if (needed > size) return error_set(SARAPHIS_ERROR_TRUNCATED, "p-adic: %u planes need %llu payload bytes, %zu given", k, (unsigned long long)needed, size);
+    if (k == P) {
+        uint64_t total = needed;
+        if (total != size) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: payload is %zu bytes, its plane table says %llu", size, (unsigned long long)total);
+    }
+    uint64_t head_checksum = load_le64(src + h.planes_start - 8);
+    if (!SARAPHIS_FUZZING && checksum64(src, h.planes_start - 8, 0) != head_checksum)
+        return error_set(SARAPHIS_ERROR_CHECKSUM, "p-adic: header checksum mismatch");
+    uint8_t *block;
+    SPS_TRY(work_alloc(n, &block));
+    saraphis_status_t status = decode_with(&h, dtype, src, dst, n, k, block);
+    free(block);
+    if (status == SARAPHIS_OK && bound_out) *bound_out = padic_progressive_bound(&h.params, k);
+    return status;
+}
+
+static saraphis_status_t decode_with(const header_t *hp, saraphis_dtype_t dtype, const uint8_t *src, uint8_t *dst,
+                                     size_t n, unsigned k, uint8_t *block)
+{
+    const header_t h = *hp;
+    const size_t element_size = saraphis_dtype_size(dtype);
+    const unsigned P = h.params.precision, p = h.params.prime;
+    decode_work_t work = decode_work(block, n);
+    const uint8_t *escape_values = NULL;
+    SPS_TRY(read_escapes(src + h.head, h.escape_bytes, &h, element_size, &work, &escape_values));
+
+    size_t pos = h.planes_start;
+    int all_zero = 1;
+    memset(work.codes, 0, n * sizeof *work.codes);
+    for (unsigned j = 0; j < k; j++) {
+        const uint8_t *plane = src + pos;
+        uint64_t stored = load_le64(src + PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * j + 4);
+        if (!SARAPHIS_FUZZING && checksum64(plane, h.plane_bytes[j], j) != stored)
+            return error_set(SARAPHIS_ERROR_CHECKSUM, "p-adic: plane %u checksum mismatch", j);
+        SPS_TRY(decode_plane(plane, h.plane_bytes[j], j, p, n, &work, &all_zero));
+        pos += h.plane_bytes[j];
+    }
+    uint64_t width = power_u64(p, P - k), centre = (width - 1) / 2;
+    double step = 2 * h.params.eps;
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: reconstruct_f32(dst, n, work.codes, step, width, centre); break;
+    case SARAPHIS_DTYPE_F64: reconstruct_f64(dst, n, work.codes, step, width, centre); break;
+    case SARAPHIS_DTYPE_F16: reconstruct_f16(dst, n, work.codes, step, width, centre); break;
+    default: reconstruct_bf16(dst, n, work.codes, step, width, centre); break;
+    }
+    for (size_t e = 0; e < h.escapes; e++)
+        memcpy(dst + (size_t)work.escapes[e] * element_size, escape_values + e * element_size, element_size);
+    return SARAPHIS_OK;
+}
