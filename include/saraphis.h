@@ -223,6 +223,46 @@ typedef void (*saraphis_progress_fn)(void *user, uint64_t done, uint64_t total);
 SARAPHIS_API void saraphis_ctx_set_progress(saraphis_ctx_t *ctx, saraphis_progress_fn fn,
                                             void *user);
 
+/* ---------------------------------------------------------------------------------------------
+ * GPU codec (CUDA): the same frames as saraphis_compress / saraphis_decompress, byte for byte,
+ * encoded from and decoded into device memory on the caller's CUDA stream (cuda_stream is a
+ * cudaStream_t; NULL is the legacy default stream). Frames and buffers named d_* are device
+ * pointers of the current device; d_dst must be aligned to the dtype's size. Each call returns
+ * when its work on the stream is done (the status needs the result). Device scratch memory is
+ * kept in the context and reused; saraphis_ctx_free releases it.
+ *
+ * Errors: SARAPHIS_ERROR_GPU (no CUDA device, a failed launch or copy), OUT_OF_MEMORY (device
+ * memory), CORRUPT / CHECKSUM / TRUNCATED naming the chunk (found on the GPU, same codes as the
+ * CPU decoder). A build without CUDA returns SARAPHIS_ERROR_UNSUPPORTED. On any decode failure the
+ * destination's contents are unspecified.
+ *
+ * Thread-safety: as every handle call, one thread at a time per context.
+ * ------------------------------------------------------------------------------------------- */
+/* 1 when this build has the CUDA backend and a CUDA device is visible, else 0. */
+SARAPHIS_API int saraphis_gpu_available(void);
+
+/* Decodes a frame held in device memory into d_dst (device memory); *dst_size gets its size. */
+SARAPHIS_API saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const void *d_frame,
+                                                       size_t frame_size, void *d_dst,
+                                                       size_t dst_capacity, size_t *dst_size,
+                                                       void *cuda_stream);
+
+/* Decodes count frames in one pass (one launch per kernel for all of them; what small tensors
+ * need). dst_sizes may be NULL. Returns OK or the first failing frame's status (its message names
+ * the frame and chunk). */
+SARAPHIS_API saraphis_status_t saraphis_gpu_decompress_batch(
+    saraphis_ctx_t *ctx, size_t count, const void *const *d_frames, const size_t *frame_sizes,
+    void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, void *cuda_stream);
+
+/* Encodes src_size bytes of dtype elements at d_src (device memory) into a frame at d_dst (device
+ * memory, at least saraphis_compress_bound bytes is always enough). The frame is byte-identical
+ * to saraphis_compress's for the same input and context parameters (codec, chunk_bytes,
+ * content_checksum). */
+SARAPHIS_API saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype,
+                                                     const void *d_src, size_t src_size,
+                                                     void *d_dst, size_t dst_capacity,
+                                                     size_t *dst_size, void *cuda_stream);
+
 /* =============================================================================================
  * Coordinator: one configuration, one compress/decompress entry point, status and statistics
  * (docs/coordinator.md). Tensors come in as DLPack DLTensors, so a caller (PyTorch, CuPy, NumPy

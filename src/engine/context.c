@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "gpu/gpu.h"
 
 typedef struct {
     saraphis_param_t param;
@@ -59,6 +60,7 @@ void saraphis_ctx_free(saraphis_ctx_t *ctx)
 {
     if (!ctx) return;
     release_workers(ctx);
+    gpu_context_release(ctx->gpu);
     free(ctx);
 }
 

@@ -21,6 +21,7 @@ struct saraphis_ctx_s {
     unsigned worker_count;
     saraphis_progress_fn progress;
     void *progress_user;
+    void *gpu; /* gpu_state of the CUDA backend (gpu/gpu.h), created on first use */
 };
 
 /* Starts the pool and scratch for the current thread setting (no-op when already matching). */

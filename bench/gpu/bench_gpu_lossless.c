@@ -1,0 +1,234 @@
+/* GPU benchmark of the lossless codec: Saraphis GPU decode and encode beside a device-to-device
+ * copy (the ceiling) and, when the nvidia-nvcomp-cu13 wheel is installed, nvCOMP ANS and Bitcomp
+ * on the same bytes (bench/gpu/bench_nvcomp.py, run from here so one run prints every row).
+ *
+ * Data: the data sections of .bench/data/minilm_{bf16,f16,f32}.safetensors (or the folder in
+ * SARAPHIS_GPU_DATA), repeated to --bytes (default 256 MiB) so that the working set exceeds L2;
+ * synthetic Gaussian weights when a file is missing (marked "synthetic").
+ *
+ * Figures: GB/s of uncompressed bytes, the median of --runs timed calls (CUDA events around the
+ * whole API call, host work and the final synchronisation included). "of limit" is the figure
+ * over the memory-bandwidth limit for that operation: a codec must at least read the compressed
+ * bytes and write the raw ones (or the reverse), so with B the copy's bandwidth counting bytes
+ * read and written, the limit in uncompressed GB/s is B * raw / (raw + compressed).
+ * Benchmarks measure; they never fail (exit 0 unless nothing could run). */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container/safetensors.h"
+#include "saraphis.h"
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *values, int count)
+{
+    qsort(values, (size_t)count, sizeof *values, compare_double);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+static uint8_t *load_data(const char *folder, const char *name, saraphis_dtype_t want, size_t bytes, int *synthetic)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.safetensors", folder, name);
+    uint8_t *out = malloc(bytes);
+    if (!out) return NULL;
+    FILE *file = fopen(path, "rb");
+    uint8_t *whole = NULL;
+    size_t size = 0;
+    if (file) {
+        fseek(file, 0, SEEK_END);
+        size = (size_t)ftell(file);
+        fseek(file, 0, SEEK_SET);
+        whole = malloc(size);
+        if (whole && fread(whole, 1, size, file) != size) { free(whole); whole = NULL; }
+        fclose(file);
+    }
+    safetensors_file_t st;
+    memset(&st, 0, sizeof st);
+    size_t element = saraphis_dtype_size(want);
+    if (whole && safetensors_parse(whole, size, size, path, &st) == SARAPHIS_OK && st.data_size >= element) {
+        const uint8_t *data = whole + st.data_offset;
+        size_t data_size = (size_t)st.data_size / element * element;
+        for (size_t at = 0; at < bytes; at += data_size) memcpy(out + at, data, bytes - at < data_size ? bytes - at : data_size);
+        *synthetic = 0;
+    } else {
+        unsigned long long state = 12345;
+        for (size_t i = 0; i + element <= bytes; i += element) {
+            state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
+            double u = ((state * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0) + 1e-12;
+            state ^= state >> 12; state ^= state << 25; state ^= state >> 27;
+            double v = ((state * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+            float w = (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v) * 0.02);
+            uint32_t b32;
+            memcpy(&b32, &w, 4);
+            if (element == 4) memcpy(out + i, &b32, 4);
+            else if (want == SARAPHIS_DTYPE_BF16) { uint16_t h = (uint16_t)(b32 >> 16); memcpy(out + i, &h, 2); }
+            else { /* F16, flushing what it cannot hold to zero */
+                int exponent = (int)((b32 >> 23) & 0xff) - 112;
+                uint32_t magnitude = exponent > 0 ? (uint32_t)exponent << 10 | ((b32 & 0x7fffff) >> 13) : 0;
+                uint16_t h = (uint16_t)(((b32 >> 16) & 0x8000) | magnitude);
+                memcpy(out + i, &h, 2);
+            }
+        }
+        *synthetic = 1;
+    }
+    safetensors_file_free(&st);
+    free(whole);
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    size_t bytes = 256u << 20;
+    int runs = 20;
+    const char *folder = getenv("SARAPHIS_GPU_DATA");
+    char default_folder[1024];
+    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
+    if (!folder) folder = default_folder;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(argv[i + 1], NULL, 0);
+        else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--data") == 0) folder = argv[i + 1];
+    }
+    if (runs < 1) runs = 1;
+    if (!saraphis_gpu_available()) {
+        printf("bench_gpu_lossless: no CUDA device, nothing to measure\n");
+        return 0;
+    }
+    struct cudaDeviceProp prop;
+    int device = 0;
+    cudaGetDevice(&device);
+    cudaGetDeviceProperties(&prop, device);
+    printf("device: %s (%d SMs, %.0f MB L2); %zu MiB per tensor, median of %d runs\n", prop.name, prop.multiProcessorCount,
+           prop.l2CacheSize / 1e6, bytes >> 20, runs);
+
+    cudaStream_t stream;
+    cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    double *times = malloc(sizeof(double) * (size_t)(runs + 2));
+
+    /* The ceiling: a device-to-device copy of `bytes`. */
+    void *d_a = NULL, *d_b = NULL;
+    if (cudaMalloc(&d_a, bytes) != cudaSuccess || cudaMalloc(&d_b, bytes) != cudaSuccess) {
+        printf("bench_gpu_lossless: cannot allocate 2 x %zu bytes\n", bytes);
+        return 0;
+    }
+    cudaMemsetAsync(d_a, 1, bytes, stream);
+    for (int r = 0; r < runs + 2; r++) {
+        cudaEventRecord(start, stream);
+        cudaMemcpyAsync(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream);
+        cudaEventRecord(stop, stream);
+        cudaEventSynchronize(stop);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, start, stop);
+        if (r >= 2) times[r - 2] = ms;
+    }
+    double copy_ms = median(times, runs), copy_gbs = bytes / copy_ms / 1e6, bandwidth = 2 * copy_gbs;
+    cudaFree(d_b);
+    printf("%-22s %-5s %-8s %9s %9s %8s  %s\n", "codec", "dtype", "op", "GB/s", "of limit", "ratio", "note");
+    printf("%-22s %-5s %-8s %9.1f %8.1f%% %8s  %s\n", "device-to-device copy", "-", "copy", copy_gbs, 100.0, "1.000",
+           "the ceiling; moves 2x these bytes (read + write)");
+
+    static const struct { const char *file; saraphis_dtype_t dtype; } inputs[] = {
+        {"minilm_bf16", SARAPHIS_DTYPE_BF16}, {"minilm_f16", SARAPHIS_DTYPE_F16}, {"minilm_f32", SARAPHIS_DTYPE_F32}};
+    for (size_t k = 0; k < 3; k++) {
+        int synthetic = 0;
+        uint8_t *data = load_data(folder, inputs[k].file, inputs[k].dtype, bytes, &synthetic);
+        if (!data) continue;
+        const char *dname = saraphis_dtype_name(inputs[k].dtype);
+        cudaMemcpy(d_a, data, bytes, cudaMemcpyHostToDevice);
+        for (int content = 1; content >= 0; content--) {
+            saraphis_ctx_t *ctx = saraphis_ctx_create();
+            saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+            saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, content);
+            size_t bound = saraphis_compress_bound(bytes, 0), frame_size = 0, out_size = 0;
+            uint8_t *frame = malloc(bound);
+            if (saraphis_compress(ctx, inputs[k].dtype, data, bytes, frame, bound, &frame_size) != SARAPHIS_OK) {
+                printf("cpu compress failed: %s\n", saraphis_last_error());
+                free(frame);
+                saraphis_ctx_free(ctx);
+                continue;
+            }
+            double ratio = (double)bytes / frame_size, limit = bandwidth * bytes / (double)(bytes + frame_size);
+            void *d_frame = NULL, *d_out = NULL;
+            cudaMalloc(&d_frame, bound);
+            cudaMalloc(&d_out, bytes);
+            cudaMemcpy(d_frame, frame, frame_size, cudaMemcpyHostToDevice);
+            saraphis_status_t status = SARAPHIS_OK;
+            for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
+                cudaEventRecord(start, stream);
+                status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, bytes, &out_size, stream);
+                cudaEventRecord(stop, stream);
+                cudaEventSynchronize(stop);
+                float ms = 0;
+                cudaEventElapsedTime(&ms, start, stop);
+                if (r >= 2) times[r - 2] = ms;
+            }
+            const char *note = content ? "content checksums on (default)" : "content checksums off";
+            char label[64];
+            snprintf(label, sizeof label, "saraphis-gpu%s", synthetic ? " (synth)" : "");
+            if (status != SARAPHIS_OK) {
+                printf("%-22s %-5s %-8s failed: %s\n", label, dname, "decode", saraphis_last_error());
+            } else {
+                uint8_t *back = malloc(bytes);
+                cudaMemcpy(back, d_out, bytes, cudaMemcpyDeviceToHost);
+                int exact = memcmp(back, data, bytes) == 0;
+                free(back);
+                double ms = median(times, runs), gbs = bytes / ms / 1e6;
+                printf("%-22s %-5s %-8s %9.1f %8.1f%% %8.3f  %s%s\n", label, dname, "decode", gbs, 100 * gbs / limit, ratio, note,
+                       exact ? "" : " [OUTPUT DIFFERS]");
+            }
+            /* Encode: fewer runs while it goes through the host. */
+            int encode_runs = runs < 3 ? runs : 3;
+            size_t gpu_frame_size = 0;
+            status = SARAPHIS_OK;
+            for (int r = 0; r < encode_runs && status == SARAPHIS_OK; r++) {
+                cudaEventRecord(start, stream);
+                status = saraphis_gpu_compress(ctx, inputs[k].dtype, d_a, bytes, d_frame, bound, &gpu_frame_size, stream);
+                cudaEventRecord(stop, stream);
+                cudaEventSynchronize(stop);
+                float ms = 0;
+                cudaEventElapsedTime(&ms, start, stop);
+                times[r] = ms;
+            }
+            if (status != SARAPHIS_OK) {
+                printf("%-22s %-5s %-8s failed: %s\n", label, dname, "encode", saraphis_last_error());
+            } else {
+                uint8_t *back = malloc(gpu_frame_size);
+                cudaMemcpy(back, d_frame, gpu_frame_size, cudaMemcpyDeviceToHost);
+                int same = gpu_frame_size == frame_size && memcmp(back, frame, frame_size) == 0;
+                free(back);
+                double ms = median(times, encode_runs), gbs = bytes / ms / 1e6;
+                printf("%-22s %-5s %-8s %9.1f %8.1f%% %8.3f  %s; %s\n", label, dname, "encode", gbs, 100 * gbs / limit, ratio, note,
+                       same ? "frame identical to the CPU's" : "FRAME DIFFERS FROM THE CPU'S");
+            }
+            cudaFree(d_frame);
+            cudaFree(d_out);
+            free(frame);
+            saraphis_ctx_free(ctx);
+        }
+        free(data);
+    }
+    cudaFree(d_a);
+    free(times);
+
+    /* nvCOMP on the same data, when its wheel is installed. */
+    char command[2048];
+    snprintf(command, sizeof command,
+             "python3 -c 'import nvidia.nvcomp' 2>/dev/null && python3 %s/bench/gpu/bench_nvcomp.py --data '%s' --bytes %zu --runs %d "
+             "--bandwidth %.3f || echo 'nvcomp: not installed (pip install .whl/nvidia_*nvcomp*.whl), skipped'",
+             SARAPHIS_SOURCE_DIR, folder, bytes, runs, bandwidth);
+    fflush(stdout);
+    int rc = system(command);
+    (void)rc;
+    return 0;
+}

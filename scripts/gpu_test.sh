@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The one script for a machine with an NVIDIA GPU: builds with CUDA, runs the CPU suite, the GPU
+# tests, compute-sanitizer (memcheck and racecheck) on the GPU tests, SmartPool's GPU test and the
+# GPU benchmark (with nvCOMP beside it when its wheels are in .whl/). Logs go to $OUT (or
+# ./out-gpu); the summary at the end lists every step's result. Budget: about 8 minutes on an
+# H100 (each step has its own time limit).
+#
+# Real weights: .bench/gpu-data (bench/gpu/make_data_subset.py, ~28 MB, small enough to carry
+# with the wheels) or else .bench/data; synthetic data when neither exists.
+# Usage: scripts/gpu_test.sh [--no-bench] [--no-sanitizer]
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT_DIR=${OUT:-$ROOT/out-gpu}
+mkdir -p "$OUT_DIR"
+BUILD=${BUILD:-$ROOT/build-gpu}
+JOBS=$(nproc 2>/dev/null || echo 8)
+RUN_BENCH=1
+RUN_SANITIZER=1
+for arg in "$@"; do
+  case $arg in
+    --no-bench) RUN_BENCH=0 ;;
+    --no-sanitizer) RUN_SANITIZER=0 ;;
+  esac
+done
+if [ -d "$ROOT/.bench/gpu-data" ]; then export SARAPHIS_GPU_DATA=$ROOT/.bench/gpu-data
+elif [ -d "$ROOT/.bench/data" ]; then export SARAPHIS_GPU_DATA=$ROOT/.bench/data; fi
+
+SUMMARY=()
+FAILED=0
+# step NAME LIMIT_SECONDS COMMAND...: runs with a time limit, logs to $OUT_DIR/NAME.log.
+step() {
+  local name=$1 limit=$2; shift 2
+  local log="$OUT_DIR/$name.log" start=$SECONDS
+  echo "=== $name: $*" | tee "$log"
+  timeout --kill-after=10 "$limit" "$@" >>"$log" 2>&1
+  local rc=$?
+  tail -n 25 "$log"
+  local line="$name: rc=$rc ($((SECONDS - start)) s)"
+  [ $rc -eq 124 ] && line="$line TIMED OUT after ${limit}s"
+  SUMMARY+=("$line")
+  [ $rc -ne 0 ] && FAILED=1
+  echo "=== $line"
+  return $rc
+}
+
+{ nvidia-smi -L; nvcc --version | tail -1; } 2>&1 | tee "$OUT_DIR/device.log"
+
+step configure 120 cmake -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSARAPHIS_CUDA=ON || { printf '%s\n' "${SUMMARY[@]}"; exit 1; }
+grep -q "SARAPHIS_WITH_CUDA" "$BUILD/CMakeFiles/saraphis_objects.dir/flags.make" 2>/dev/null ||
+  echo "warning: CUDA not found by CMake; GPU programs will be missing" | tee -a "$OUT_DIR/configure.log"
+step build 300 cmake --build "$BUILD" -j "$JOBS" || { printf '%s\n' "${SUMMARY[@]}"; exit 1; }
+step build-gpu 240 cmake --build "$BUILD" -j "$JOBS" --target test_gpu_lossless bench_gpu_lossless test_pool_cuda
+
+# The CPU suite, in parallel (the GPU build's CPU tests must pass too).
+step cpu-tests 240 ctest --test-dir "$BUILD" -j "$JOBS" --output-on-failure --timeout 200
+
+# The GPU codec against the CPU.
+step gpu-tests 240 "$BUILD/test_gpu_lossless"
+
+if [ $RUN_SANITIZER -eq 1 ] && command -v compute-sanitizer >/dev/null; then
+  step memcheck 180 compute-sanitizer --tool memcheck --error-exitcode 99 --leak-check full "$BUILD/test_gpu_lossless" --quick
+  step racecheck 180 compute-sanitizer --tool racecheck --error-exitcode 99 "$BUILD/test_gpu_lossless" --quick
+fi
+
+# SmartPool and the pressure handler on the device (tests/gpu/README.md); it fills ~97% of the
+# device, so it runs after the codec tests.
+step pool-cuda 180 "$BUILD/test_pool_cuda"
+
+if [ $RUN_BENCH -eq 1 ]; then
+  if ls "$ROOT"/.whl/*nvcomp*.whl >/dev/null 2>&1; then
+    PYLIB="$OUT_DIR/pylib"
+    python3 -m pip install --quiet --no-index --no-deps --target "$PYLIB" "$ROOT"/.whl/*nvcomp*.whl >"$OUT_DIR/pip.log" 2>&1 &&
+      export PYTHONPATH="$PYLIB${PYTHONPATH:+:$PYTHONPATH}"
+  fi
+  step bench 300 "$BUILD/bench_gpu_lossless" --bytes $((256 << 20)) --runs 20
+fi
+
+echo
+echo "=== summary (logs in $OUT_DIR)"
+printf '%s\n' "${SUMMARY[@]}" | tee "$OUT_DIR/summary.log"
+exit $FAILED

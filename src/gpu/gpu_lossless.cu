@@ -1,0 +1,1175 @@
+/* The GPU codec: frames of docs/format.md decoded on a CUDA device, chunk-parallel, with the same
+ * bytes in and out as the CPU (codec/chunk.c, codec/lossless.c, codec/entropy.c, codec/rans.c are
+ * the reference; every rule below mirrors one there).
+ *
+ * Decoding a batch of frames (one frame is a batch of one):
+ *   host:   reads each frame's 32-byte header and size table back (small), validates them with the
+ *           CPU's frame parser, and lays out one descriptor per chunk, the decode tasks and the
+ *           checksum spans in pinned memory; one copy takes them to the device.
+ *   parse:  one thread per chunk walks its record (header, method, float header, every entropy
+ *           stream's mode, frequency table and block sizes) with the CPU's checks, and writes the
+ *           stream descriptors.
+ *   decode: one CTA of 4 warps per 4 consecutive tiles (32768 elements, one rANS block of every
+ *           stream) of a chunk. The warps first build each rANS stream's slot table in shared
+ *           memory; then each warp decodes its tile: lane l owns symbol l of every group of 32, a
+ *           lane needing a refill takes the word at (words consumed so far + refills of the lanes
+ *           below it), a ballot and a popc; the words come from a three-window register queue.
+ *           All streams of the chunk are decoded together and merged into the output elements as
+ *           they are produced, so no channel touches device memory twice.
+ *   crc:    the segmented CRC32C of docs/format.md: one warp per 4 KiB segment, lane l reads the
+ *           16-byte piece l of every 512-byte stripe (coalesced), folds it into its own partial
+ *           CRC, and the 32 partial CRCs are combined by multiplying with powers of x mod P.
+ *   digest: one thread per checksummed span hashes its segment CRCs with XXH64 and compares.
+ * Errors found on the device (a record's structure, a table, a block not ending in its start
+ * state, a checksum) go into a status word per chunk; the first failing chunk's code and index come
+ * back in one 8-byte copy.
+ *
+ * Encoding (saraphis_gpu_compress) is not yet done by kernels: it stages the tensor to the host,
+ * runs the CPU encoder (so the frame is the CPU's by construction) and copies the frame back. */
+#include <cuda_runtime.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "codec/chunk.h"
+#include "codec/rans.h"
+#include "common/bits.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "engine/context.h"
+#include "gpu/gpu.h"
+}
+
+#define FRAME_HEADER_BYTES 32
+#define TILE_SYMBOLS 32768u /* = RANS_BLOCK_SYMBOLS: one rANS block of every stream */
+#define DECODE_WARPS 4
+#define CRC_WARPS 8
+#define MAX_STREAMS 8
+
+enum { STREAM_RAW = 0, STREAM_RANS = 1, STREAM_CONSTANT = 2, STREAM_PACKED = 3 };
+enum { METHOD_STORED = 0, METHOD_FLOAT = 1, METHOD_PLANES = 2 };
+enum { SPAN_RECORD = 0, SPAN_CONTENT = 1 };
+
+/* ---- Descriptors shared by host and device ----------------------------------------------- */
+
+typedef struct {
+    const uint8_t *record; /* device address of the chunk's record */
+    uint8_t *dst;          /* device address of the chunk's decoded bytes */
+    uint32_t record_size;
+    uint32_t raw_size;
+    uint32_t dtype;
+    uint32_t frame; /* index in the batch, for messages */
+} chunk_in_t;
+
+typedef struct {
+    const uint8_t *data;   /* RAW: the symbols; RANS: the serialized table; PACKED: the bits */
+    const uint8_t *sizes;  /* RANS: u32 block sizes */
+    const uint8_t *blocks; /* RANS: the first block */
+    uint16_t table_bytes;  /* RANS: bytes of the serialized table */
+    uint8_t mode;
+    uint8_t value; /* CONSTANT: the symbol; PACKED: the bit width */
+    uint32_t pad;
+} stream_desc_t;
+
+typedef struct {
+    stream_desc_t stream[MAX_STREAMS];
+    const uint8_t *rest;
+    uint32_t n; /* elements */
+    uint32_t rest_bytes;
+    uint16_t base;
+    uint8_t method, stream_count, dropped, fold, kr, m, plane_count, rest_bits, exponent_bits, mantissa_bits;
+} chunk_desc_t;
+
+typedef struct {
+    uint32_t early;  /* TRUNCATED: the record is shorter than its header (checked before all) */
+    uint32_t code;   /* the first structural or decoding error */
+    uint32_t checks; /* bit 0: record checksum mismatch, bit 1: content checksum mismatch */
+    uint32_t pad;
+} chunk_status_t;
+
+typedef struct {
+    uint32_t chunk;
+    uint32_t first_tile;
+} decode_task_t;
+
+typedef struct {
+    const uint8_t *data;
+    const uint8_t *expected; /* where the stored checksum is (8 bytes, little-endian) */
+    uint64_t length;
+    uint32_t chunk;
+    uint32_t kind;
+} crc_span_t;
+
+/* ---- Device helpers ---------------------------------------------------------------------- */
+
+__device__ __forceinline__ uint32_t dev_le16(const uint8_t *p) { return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8; }
+__device__ __forceinline__ uint32_t dev_le32(const uint8_t *p)
+{
+    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8 | (uint32_t)__ldg(p + 2) << 16 | (uint32_t)__ldg(p + 3) << 24;
+}
+__device__ __forceinline__ uint64_t dev_le64(const uint8_t *p) { return (uint64_t)dev_le32(p) | (uint64_t)dev_le32(p + 4) << 32; }
+__device__ __forceinline__ uint32_t lanemask_lt(uint32_t lane) { return (1u << lane) - 1u; }
+
+__device__ __forceinline__ void set_code(chunk_status_t *status, uint32_t code) { atomicCAS(&status->code, 0u, code); }
+
+__host__ __device__ static inline void float_bits(uint32_t dtype, uint32_t *exponent_bits, uint32_t *mantissa_bits)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: *exponent_bits = 8; *mantissa_bits = 23; return;
+    case SARAPHIS_DTYPE_BF16: *exponent_bits = 8; *mantissa_bits = 7; return;
+    case SARAPHIS_DTYPE_F16: *exponent_bits = 5; *mantissa_bits = 10; return;
+    case SARAPHIS_DTYPE_F64: *exponent_bits = 11; *mantissa_bits = 52; return;
+    default: *exponent_bits = 0; *mantissa_bits = 0; return;
+    }
+}
+
+__host__ __device__ static inline uint32_t dtype_bytes(uint32_t dtype)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F64: case SARAPHIS_DTYPE_I64: case SARAPHIS_DTYPE_U64: return 8;
+    case SARAPHIS_DTYPE_F32: case SARAPHIS_DTYPE_I32: case SARAPHIS_DTYPE_U32: return 4;
+    case SARAPHIS_DTYPE_F16: case SARAPHIS_DTYPE_BF16: case SARAPHIS_DTYPE_I16: case SARAPHIS_DTYPE_U16: return 2;
+    case SARAPHIS_DTYPE_F8_E4M3: case SARAPHIS_DTYPE_F8_E5M2: case SARAPHIS_DTYPE_I8: case SARAPHIS_DTYPE_U8:
+    case SARAPHIS_DTYPE_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+/* ---- Parse: one thread per chunk, the CPU's checks in the CPU's order ---------------------- */
+
+/* rans_table_read: returns the table's byte count, 0 when invalid. */
+__device__ static uint32_t parse_table(const uint8_t *src, uint64_t size)
+{
+    if (size < 2) return 0;
+    uint32_t first = __ldg(src), last = __ldg(src + 1);
+    if (last < first) return 0;
+    uint64_t pos = 2;
+    uint32_t total = 0, present = 0;
+    for (uint32_t s = first; s <= last; s++) {
+        if (pos >= size) return 0;
+        uint32_t f = __ldg(src + pos++);
+        if (f & 0x80) {
+            if (pos >= size) return 0;
+            f = (f & 0x7f) | ((uint32_t)__ldg(src + pos++) << 7);
+        }
+        if (f >= RANS_PROB_SCALE) return 0;
+        total += f;
+        present += f != 0;
+    }
+    if (total != RANS_PROB_SCALE || present < 2) return 0;
+    return (uint32_t)pos;
+}
+
+/* entropy_decode's structure: returns a status, fills the descriptor and the stream's size. */
+__device__ static uint32_t parse_stream(const uint8_t *src, uint64_t size, uint32_t n, stream_desc_t *stream, uint64_t *consumed)
+{
+    if (size < 1) return SARAPHIS_ERROR_TRUNCATED;
+    uint32_t mode = __ldg(src);
+    stream->mode = (uint8_t)mode;
+    if (mode == STREAM_RAW) {
+        if (size - 1 < n) return SARAPHIS_ERROR_TRUNCATED;
+        stream->data = src + 1;
+        *consumed = 1 + (uint64_t)n;
+        return SARAPHIS_OK;
+    }
+    if (mode == STREAM_CONSTANT) {
+        if (size < 2) return SARAPHIS_ERROR_TRUNCATED;
+        stream->value = __ldg(src + 1);
+        *consumed = 2;
+        return SARAPHIS_OK;
+    }
+    if (mode != STREAM_RANS) return SARAPHIS_ERROR_CORRUPT;
+    uint32_t table_bytes = parse_table(src + 1, size - 1);
+    if (table_bytes == 0) return SARAPHIS_ERROR_CORRUPT;
+    uint64_t blocks = ((uint64_t)n + RANS_BLOCK_SYMBOLS - 1) / RANS_BLOCK_SYMBOLS;
+    uint64_t header = 1 + (uint64_t)table_bytes + 4 * blocks;
+    if (header > size) return SARAPHIS_ERROR_TRUNCATED;
+    stream->data = src + 1;
+    stream->table_bytes = (uint16_t)table_bytes;
+    stream->sizes = src + 1 + table_bytes;
+    stream->blocks = src + header;
+    uint64_t pos = header;
+    for (uint64_t b = 0; b < blocks; b++) {
+        uint64_t block_size = dev_le32(stream->sizes + 4 * b);
+        if (block_size > size - pos) return SARAPHIS_ERROR_TRUNCATED;
+        if (block_size < RANS_BLOCK_HEADER_BYTES || ((block_size - RANS_BLOCK_HEADER_BYTES) & 1)) return SARAPHIS_ERROR_CORRUPT;
+        pos += block_size;
+    }
+    *consumed = pos;
+    return SARAPHIS_OK;
+}
+
+__device__ static uint32_t parse_float(uint32_t dtype, const uint8_t *src, uint64_t size, uint32_t n, chunk_desc_t *d)
+{
+    uint32_t E, M;
+    float_bits(dtype, &E, &M);
+    if (size < 7) return SARAPHIS_ERROR_TRUNCATED;
+    uint32_t dropped = __ldg(src + 1), base = dev_le16(src + 2), mode = __ldg(src + 4), width = __ldg(src + 5),
+             fold = __ldg(src + 6);
+    if (dropped > M) return SARAPHIS_ERROR_CORRUPT;
+    if (base >= (1u << E)) return SARAPHIS_ERROR_CORRUPT;
+    if (mode > 1 || (mode == 1 && (dtype != SARAPHIS_DTYPE_F64 || width > 11))) return SARAPHIS_ERROR_CORRUPT;
+    uint32_t k = M - dropped + 1;
+    if (fold > 7 || fold >= k || (fold && mode != 0)) return SARAPHIS_ERROR_CORRUPT;
+    d->method = METHOD_FLOAT;
+    d->dropped = (uint8_t)dropped;
+    d->base = (uint16_t)base;
+    d->fold = (uint8_t)fold;
+    d->m = (uint8_t)(M - dropped);
+    d->kr = (uint8_t)(k - fold);
+    uint32_t below = d->kr > 8 ? d->kr - 8u : 0u;
+    d->plane_count = (uint8_t)(below / 8);
+    d->rest_bits = (uint8_t)(below % 8);
+    d->exponent_bits = (uint8_t)E;
+    d->mantissa_bits = (uint8_t)M;
+    d->stream_count = (uint8_t)(2 + d->plane_count);
+    uint64_t pos = 7, consumed = 0;
+    uint32_t status;
+    if (mode == 0) {
+        status = parse_stream(src + pos, size - pos, n, &d->stream[0], &consumed);
+        if (status) return status;
+        pos += consumed;
+    } else {
+        uint64_t bytes = ((uint64_t)n * width + 7) / 8;
+        if (size - pos < bytes) return SARAPHIS_ERROR_TRUNCATED;
+        d->stream[0].mode = STREAM_PACKED;
+        d->stream[0].data = src + pos;
+        d->stream[0].value = (uint8_t)width;
+        pos += bytes;
+    }
+    for (uint32_t s = 1; s < d->stream_count; s++) {
+        status = parse_stream(src + pos, size - pos, n, &d->stream[s], &consumed);
+        if (status) return status;
+        pos += consumed;
+    }
+    uint64_t rest_bytes = ((uint64_t)n * d->rest_bits + 7) / 8;
+    if (size - pos != rest_bytes) return SARAPHIS_ERROR_CORRUPT;
+    d->rest = src + pos;
+    d->rest_bytes = (uint32_t)rest_bytes;
+    return SARAPHIS_OK;
+}
+
+__global__ void parse_kernel(const chunk_in_t *chunks, chunk_desc_t *descs, chunk_status_t *status, uint32_t count)
+{
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    chunk_in_t c = chunks[i];
+    chunk_desc_t d;
+    memset(&d, 0, sizeof d);
+    uint32_t code = SARAPHIS_OK;
+    if (c.record_size < CHUNK_HEADER_BYTES + 1) {
+        status[i].early = SARAPHIS_ERROR_TRUNCATED;
+        descs[i] = d;
+        return;
+    }
+    const uint8_t *record = c.record;
+    uint32_t payload_size = dev_le32(record + 8), raw_size = dev_le32(record + 12);
+    uint32_t element = dtype_bytes(c.dtype);
+    if ((uint64_t)payload_size + CHUNK_HEADER_BYTES != c.record_size || raw_size != c.raw_size) {
+        code = SARAPHIS_ERROR_CORRUPT;
+    } else {
+        const uint8_t *payload = record + CHUNK_HEADER_BYTES;
+        uint32_t method = __ldg(payload);
+        d.n = element ? c.raw_size / element : 0;
+        if (method == CHUNK_STORED) {
+            if (payload_size - 1 != c.raw_size) code = SARAPHIS_ERROR_CORRUPT;
+            d.method = METHOD_STORED;
+            d.stream[0].data = payload + 1;
+        } else if (method != CHUNK_LOSSLESS) {
+            code = SARAPHIS_ERROR_UNSUPPORTED;
+        } else {
+            const uint8_t *src = payload + 1;
+            uint64_t size = payload_size - 1;
+            uint32_t E, M;
+            float_bits(c.dtype, &E, &M);
+            if (element == 0 || c.raw_size % element) code = SARAPHIS_ERROR_CORRUPT;
+            else if (size < 1) code = SARAPHIS_ERROR_TRUNCATED;
+            else if (__ldg(src) == 1 && E) code = parse_float(c.dtype, src, size, d.n, &d);
+            else if (__ldg(src) == 2) {
+                d.method = METHOD_PLANES;
+                d.stream_count = (uint8_t)element;
+                uint64_t pos = 1, consumed = 0;
+                for (uint32_t s = 0; s < element && code == SARAPHIS_OK; s++) {
+                    code = parse_stream(src + pos, size - pos, d.n, &d.stream[s], &consumed);
+                    pos += consumed;
+                }
+                if (code == SARAPHIS_OK && pos != size) code = SARAPHIS_ERROR_CORRUPT;
+            } else {
+                code = SARAPHIS_ERROR_CORRUPT;
+            }
+        }
+    }
+    descs[i] = d;
+    if (code) status[i].code = code;
+}
+
+/* ---- Decode ------------------------------------------------------------------------------ */
+
+/* Builds a stream's decoding tables from its serialized frequency table: sym[slot] is the symbol
+ * of each of the 4096 slots, fc[symbol] = freq | cum << 16. Run by one whole warp. The table was
+ * validated by parse_kernel, so every second byte of a two-byte frequency is below 0x80 and a
+ * byte starts an entry exactly when the byte before it has no 0x80 bit. */
+__device__ static void build_tables(const uint8_t *table, uint32_t table_bytes, uint8_t *sym, uint32_t *fc, uint32_t lane)
+{
+    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
+    __syncwarp();
+    uint32_t first = __ldg(table), running = 0;
+    for (uint32_t base = 2; base < table_bytes; base += 32) {
+        uint32_t q = base + lane;
+        bool valid = q < table_bytes;
+        uint32_t byte = valid ? __ldg(table + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(0xffffffffu, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead) {
+            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
+            fc[(first + index) & 255] = f;
+        }
+    }
+    __syncwarp();
+    uint32_t f8[8], local = 0;
+#pragma unroll
+    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
+    uint32_t inclusive = local;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
+        if (lane >= (uint32_t)o) inclusive += other;
+    }
+    uint32_t run = inclusive - local;
+    __syncwarp();
+#pragma unroll
+    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
+    __syncwarp();
+    /* Each lane fills 128 consecutive slots: the symbol of its first slot by binary search (the
+     * last symbol whose cum is <= slot always has a non-zero frequency), then a walk. */
+    uint32_t slot = lane * 128, lo = 0, hi = 255;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if ((fc[mid] >> 16) <= slot) lo = mid;
+        else hi = mid - 1;
+    }
+    uint32_t s = lo, end = (fc[s] >> 16) + (fc[s] & 0xffff);
+    for (uint32_t k = 0; k < 128; k++, slot++) {
+        while (slot >= end) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
+        sym[slot] = (uint8_t)s;
+    }
+    __syncwarp();
+}
+
+__device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t word_count, uint32_t j)
+{
+    if (j >= word_count) return 0;
+    const uint8_t *p = words + 2 * (size_t)j;
+    if (((uintptr_t)p & 1) == 0) return __ldg((const unsigned short *)p);
+    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8;
+}
+
+/* Up to 18 bits at bit position `bit` of an LSB-first packed channel of `bytes` bytes; bytes past
+ * the end read as zero (as bit_reader_get does). */
+__device__ __forceinline__ uint32_t read_bits(const uint8_t *p, uint32_t bytes, uint64_t bit, uint32_t width)
+{
+    uint64_t byte = bit >> 3;
+    uint32_t v = byte < bytes ? __ldg(p + byte) : 0;
+    if (byte + 1 < bytes) v |= (uint32_t)__ldg(p + byte + 1) << 8;
+    if (byte + 2 < bytes) v |= (uint32_t)__ldg(p + byte + 2) << 16;
+    return (v >> (bit & 7)) & ((1u << width) - 1);
+}
+
+template <int ELEM> struct element_type;
+template <> struct element_type<1> { typedef uint8_t store; typedef uint32_t work; };
+template <> struct element_type<2> { typedef uint16_t store; typedef uint32_t work; };
+template <> struct element_type<4> { typedef uint32_t store; typedef uint32_t work; };
+template <> struct element_type<8> { typedef uint64_t store; typedef uint64_t work; };
+
+/* One warp decodes tile `tile` of a chunk: every stream's block `tile`, merged into elements. */
+template <int ELEM>
+__device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, chunk_status_t *status, uint32_t tile, uint32_t lane,
+                                   uint8_t (*sym_table)[RANS_PROB_SCALE], uint32_t (*fc_table)[256])
+{
+    typedef typename element_type<ELEM>::work U;
+    typedef typename element_type<ELEM>::store S;
+    const uint32_t begin = tile * TILE_SYMBOLS;
+    const uint32_t count = min(TILE_SYMBOLS, d->n - begin);
+    const uint32_t stream_count = d->stream_count;
+    uint32_t x[ELEM], w0[ELEM], w1[ELEM], w2[ELEM], pos[ELEM], window[ELEM], word_count[ELEM];
+    const uint8_t *words[ELEM];
+    uint32_t mode[ELEM], value[ELEM];
+    bool bad = false;
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        mode[s] = (uint32_t)s < stream_count ? d->stream[s].mode : STREAM_CONSTANT;
+        value[s] = (uint32_t)s < stream_count ? d->stream[s].value : 0;
+        words[s] = (uint32_t)s < stream_count ? d->stream[s].data : NULL;
+        x[s] = w0[s] = w1[s] = w2[s] = pos[s] = window[s] = word_count[s] = 0;
+        if (mode[s] == STREAM_RANS) {
+            const uint8_t *sizes = d->stream[s].sizes;
+            uint64_t offset = 0;
+            for (uint32_t j = lane; j < tile; j += 32) offset += dev_le32(sizes + 4 * (size_t)j);
+#pragma unroll
+            for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(0xffffffffu, offset, o);
+            const uint8_t *block = d->stream[s].blocks + offset;
+            uint32_t block_size = dev_le32(sizes + 4 * (size_t)tile);
+            x[s] = dev_le32(block + 4 * lane);
+            bad |= x[s] < RANS_STATE_LOWER;
+            words[s] = block + RANS_BLOCK_HEADER_BYTES;
+            word_count[s] = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
+            w0[s] = load_word(words[s], word_count[s], lane);
+            w1[s] = load_word(words[s], word_count[s], 32 + lane);
+            w2[s] = load_word(words[s], word_count[s], 64 + lane);
+        }
+    }
+    if (__any_sync(0xffffffffu, bad)) {
+        if (lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
+        return;
+    }
+    const bool is_float = d->method == METHOD_FLOAT;
+    const uint32_t fold = d->fold, kr = d->kr, m = d->m, dropped = d->dropped, base = d->base;
+    const uint32_t M = d->mantissa_bits, sign_shift = d->mantissa_bits + d->exponent_bits;
+    const uint32_t high_shift = kr > 8 ? kr - 8 : 0, plane_count = d->plane_count, rest_bits = d->rest_bits;
+    const uint32_t limit = (1u << d->exponent_bits) - 1 - base;
+    const U field_mask = (U)(((U)1 << m) - 1), fold_mask = (1u << fold) - 1;
+    S *out = (S *)dst + begin;
+
+    for (uint32_t g = 0; g < count; g += 32) {
+        const uint32_t i = g + lane;
+        const bool active = i < count;
+        uint32_t sym[ELEM];
+#pragma unroll
+        for (int s = 0; s < ELEM; s++) {
+            if (mode[s] == STREAM_RANS) {
+                uint32_t state = x[s];
+                bool need = false;
+                if (active) {
+                    uint32_t slot = state & (RANS_PROB_SCALE - 1);
+                    uint32_t symbol = sym_table[s][slot];
+                    uint32_t entry = fc_table[s][symbol];
+                    state = (entry & 0xffff) * (state >> RANS_PROB_BITS) + slot - (entry >> 16);
+                    need = state < RANS_STATE_LOWER;
+                    sym[s] = symbol;
+                } else {
+                    sym[s] = 0;
+                }
+                uint32_t mask = __ballot_sync(0xffffffffu, need);
+                if (mask) {
+                    uint32_t k = pos[s] + __popc(mask & lanemask_lt(lane));
+                    uint32_t r = k - window[s]; /* < 64: pos - window < 32 and at most 31 lanes below */
+                    uint32_t a = __shfl_sync(0xffffffffu, w0[s], r & 31);
+                    uint32_t b = __shfl_sync(0xffffffffu, w1[s], r & 31);
+                    if (need) {
+                        bad |= k >= word_count[s];
+                        state = (state << 16) | (r < 32 ? a : b);
+                    }
+                    pos[s] += __popc(mask);
+                    if (pos[s] - window[s] >= 32) {
+                        w0[s] = w1[s];
+                        w1[s] = w2[s];
+                        window[s] += 32;
+                        w2[s] = load_word(words[s], word_count[s], window[s] + 64 + lane);
+                    }
+                }
+                x[s] = state;
+            } else if (mode[s] == STREAM_RAW) {
+                sym[s] = active ? __ldg(words[s] + begin + i) : 0;
+            } else {
+                sym[s] = value[s];
+            }
+        }
+        U v;
+        if (is_float) {
+            uint32_t e = sym[0];
+            U exponent;
+            if (mode[0] == STREAM_PACKED) {
+                exponent = active ? read_bits(words[0], 0xffffffffu, (uint64_t)(begin + i) * value[0], value[0]) : 0;
+                e = 0;
+            } else {
+                exponent = e >> fold;
+                bad |= active && (uint32_t)exponent > limit;
+            }
+            exponent += base;
+            bad |= active && mode[0] == STREAM_PACKED && exponent > 0x7ff;
+            uint32_t high = sym[1];
+            bad |= active && kr < 8 && (high >> kr) != 0;
+            U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
+#pragma unroll
+            for (int p = 0; p + 2 < ELEM; p++)
+                if ((uint32_t)p < plane_count) field |= (U)sym[2 + p] << (high_shift - 8 * (p + 1));
+            if (rest_bits) field |= active ? read_bits(d->rest, d->rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits) : 0;
+            v = ((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped);
+        } else {
+            v = 0;
+#pragma unroll
+            for (int s = 0; s < ELEM; s++) v |= (U)sym[s] << (8 * s);
+        }
+        if (active) out[i] = (S)v;
+        if (__any_sync(0xffffffffu, bad)) break;
+    }
+#pragma unroll
+    for (int s = 0; s < ELEM; s++)
+        if (mode[s] == STREAM_RANS) bad |= pos[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
+    if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
+}
+
+/* The STORED method: the tile's bytes are copied as they are. */
+__device__ static void copy_tile(const uint8_t *src, uint8_t *dst, uint64_t begin, uint64_t end, uint32_t lane)
+{
+    for (uint64_t i = begin + lane; i < end; i += 32) dst[i] = __ldg(src + i);
+}
+
+/* The packed F64 exponents use read_bits with an unbounded size: parse_float checked that the
+ * channel holds ceil(n * width / 8) bytes, and element i needs only bytes up to that. */
+template <int ELEM>
+__global__ void __launch_bounds__(DECODE_WARPS * 32)
+    decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks)
+{
+    __shared__ uint8_t sym_table[ELEM][RANS_PROB_SCALE];
+    __shared__ uint32_t fc_table[ELEM][256];
+    const decode_task_t task = tasks[blockIdx.x];
+    const uint32_t c = task.chunk;
+    if (status[c].early | status[c].code) return;
+    const chunk_desc_t *d = &descs[c];
+    const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const uint32_t n = d->n, tile = task.first_tile + warp;
+    const uint32_t tiles = (n + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
+    if (d->method == METHOD_STORED) {
+        if (tile < tiles) {
+            uint64_t begin = (uint64_t)tile * TILE_SYMBOLS * ELEM, end = min((uint64_t)(tile + 1) * TILE_SYMBOLS, (uint64_t)n) * ELEM;
+            copy_tile(d->stream[0].data, chunks[c].dst, begin, end, lane);
+        }
+        return;
+    }
+    for (uint32_t s = warp; s < d->stream_count; s += DECODE_WARPS)
+        if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, sym_table[s], fc_table[s], lane);
+    __syncthreads();
+    if (tile >= tiles) return;
+    decode_tile<ELEM>(d, chunks[c].dst, &status[c], tile, lane, sym_table, fc_table);
+}
+
+/* ---- Segmented CRC32C ------------------------------------------------------------------- */
+
+#define CRC_POLY 0x82F63B78u
+#define CRC_TABLES 20 /* T_0..T_15 (16 bytes at once), then T_511..T_508 (skip a 512-byte stripe) */
+#define CRC_UNPAD 512
+
+/* a * b mod P in the reflected representation (x^0 is the top bit), as zlib's multmodp. */
+__host__ __device__ static inline uint32_t multmodp(uint32_t a, uint32_t b)
+{
+    uint32_t m = 1u << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0) break;
+        }
+        m >>= 1;
+        b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
+    }
+    return p;
+}
+
+typedef struct {
+    uint32_t table[CRC_TABLES][256];
+    uint32_t x8pow[CHECKSUM_SEGMENT_BYTES + 1]; /* x^(8L) mod P: skipping L zero bytes */
+    uint32_t unpad[CRC_UNPAD];                  /* x^(-8p) mod P: taking p trailing zero bytes back */
+} crc_tables_t;
+
+__device__ __forceinline__ uint32_t crc_span16(const uint32_t (*T)[256], uint4 v)
+{
+    uint32_t r = 0;
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int j = 0; j < 16; j++) r ^= T[15 - j][(w[j / 4] >> (8 * (j % 4))) & 0xff];
+    return r;
+}
+
+__global__ void __launch_bounds__(CRC_WARPS * 32)
+    crc_segments_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
+                        uint32_t segment_end, const crc_tables_t *tables, uint32_t *crcs)
+{
+    __shared__ uint32_t T[CRC_TABLES][256];
+    for (uint32_t i = threadIdx.x; i < CRC_TABLES * 256; i += blockDim.x) T[i / 256][i % 256] = tables->table[i / 256][i % 256];
+    __syncthreads();
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * CRC_WARPS;
+    for (uint32_t g = segment_begin + blockIdx.x * CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
+        uint32_t lo = 0, hi = span_count - 1;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi + 1) / 2;
+            if (prefix[mid] <= g) lo = mid;
+            else hi = mid - 1;
+        }
+        const crc_span_t span = spans[lo];
+        const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
+        const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
+        const uintptr_t start = (uintptr_t)(span.data + offset), end = start + length, base = start & ~(uintptr_t)15;
+        const uint32_t stripes = (uint32_t)((end - base + 511) / 512);
+        uint32_t s = 0;
+        for (uint32_t k = 0; k < stripes; k++) {
+            const uintptr_t a = base + 512 * (uintptr_t)k + 16 * lane;
+            uint4 v;
+            if (a >= start && a + 16 <= end) {
+                v = __ldg((const uint4 *)a);
+            } else {
+                uint32_t w[4] = {0, 0, 0, 0};
+                for (int j = 0; j < 16; j++)
+                    if (a + j >= start && a + j < end) w[j / 4] |= (uint32_t)__ldg((const uint8_t *)(a + j)) << (8 * (j % 4));
+                v = make_uint4(w[0], w[1], w[2], w[3]);
+            }
+            s = T[16][s & 0xff] ^ T[17][(s >> 8) & 0xff] ^ T[18][(s >> 16) & 0xff] ^ T[19][s >> 24] ^ crc_span16(T, v);
+        }
+        /* Lane l's CRC stands at the end of its piece of the last stripe; fold pairs of lane
+         * groups together, shifting the lower group's CRC over the upper group's bytes. */
+#pragma unroll
+        for (int r = 0; r < 5; r++) {
+            const uint32_t o = 1u << r;
+            uint32_t other = __shfl_up_sync(0xffffffffu, s, o);
+            if ((lane & (2 * o - 1)) == 2 * o - 1) s ^= multmodp(tables->x8pow[16u << r], other);
+        }
+        if (lane == 31) {
+            const uint32_t pad = (uint32_t)(base + 512 * (uintptr_t)stripes - end);
+            uint32_t raw = multmodp(tables->unpad[pad], s);
+            crcs[g] = ~(raw ^ multmodp(tables->x8pow[length], 0xffffffffu));
+        }
+    }
+}
+
+#define XXH_PRIME1 0x9E3779B185EBCA87ULL
+#define XXH_PRIME2 0xC2B2AE3D27D4EB4FULL
+#define XXH_PRIME3 0x165667B19E3779F9ULL
+#define XXH_PRIME4 0x85EBCA77C2B2AE63ULL
+#define XXH_PRIME5 0x27D4EB2F165667C5ULL
+
+__device__ __forceinline__ uint64_t xxh_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+__device__ __forceinline__ uint64_t xxh_round(uint64_t acc, uint64_t input) { return xxh_rotl(acc + input * XXH_PRIME2, 31) * XXH_PRIME1; }
+__device__ __forceinline__ uint64_t xxh_merge(uint64_t acc, uint64_t lane) { return (acc ^ xxh_round(0, lane)) * XXH_PRIME1 + XXH_PRIME4; }
+
+/* XXH64 of `count` little-endian u32 values. */
+__device__ static uint64_t xxh64_words(const uint32_t *w, uint32_t count, uint64_t seed)
+{
+    const uint64_t size = 4 * (uint64_t)count;
+    uint32_t i = 0;
+    uint64_t hash;
+    if (size >= 32) {
+        uint64_t v1 = seed + XXH_PRIME1 + XXH_PRIME2, v2 = seed + XXH_PRIME2, v3 = seed, v4 = seed - XXH_PRIME1;
+        for (; i + 8 <= count; i += 8) {
+            v1 = xxh_round(v1, (uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
+            v2 = xxh_round(v2, (uint64_t)w[i + 2] | (uint64_t)w[i + 3] << 32);
+            v3 = xxh_round(v3, (uint64_t)w[i + 4] | (uint64_t)w[i + 5] << 32);
+            v4 = xxh_round(v4, (uint64_t)w[i + 6] | (uint64_t)w[i + 7] << 32);
+        }
+        hash = xxh_rotl(v1, 1) + xxh_rotl(v2, 7) + xxh_rotl(v3, 12) + xxh_rotl(v4, 18);
+        hash = xxh_merge(hash, v1);
+        hash = xxh_merge(hash, v2);
+        hash = xxh_merge(hash, v3);
+        hash = xxh_merge(hash, v4);
+    } else {
+        hash = seed + XXH_PRIME5;
+    }
+    hash += size;
+    for (; i + 2 <= count; i += 2) {
+        hash ^= xxh_round(0, (uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
+        hash = xxh_rotl(hash, 27) * XXH_PRIME1 + XXH_PRIME4;
+    }
+    if (i < count) {
+        hash ^= (uint64_t)w[i] * XXH_PRIME1;
+        hash = xxh_rotl(hash, 23) * XXH_PRIME2 + XXH_PRIME3;
+    }
+    hash ^= hash >> 33;
+    hash *= XXH_PRIME2;
+    hash ^= hash >> 29;
+    hash *= XXH_PRIME3;
+    hash ^= hash >> 32;
+    return hash;
+}
+
+__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint32_t *crcs,
+                              chunk_status_t *status)
+{
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= span_count) return;
+    const crc_span_t span = spans[i];
+    uint64_t expected = dev_le64(span.expected);
+    if (span.kind == SPAN_CONTENT && expected == 0) return;
+    uint64_t hash = xxh64_words(crcs + prefix[i], prefix[i + 1] - prefix[i], span.length * 0x9E3779B97F4A7C15ULL);
+    if (hash != expected) atomicOr(&status[span.chunk].checks, span.kind == SPAN_RECORD ? 1u : 2u);
+}
+
+/* The first failing chunk, with the CPU's order of checks inside a record. */
+__global__ void finalize_kernel(const chunk_status_t *status, uint32_t count, unsigned long long *first_error)
+{
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    chunk_status_t s = status[i];
+    uint32_t code = s.early          ? s.early
+                    : s.checks & 1   ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
+                    : s.code         ? s.code
+                    : s.checks & 2   ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
+                                     : 0u;
+    if (code) atomicMin(first_error, ((unsigned long long)i << 8) | code);
+}
+
+/* ---- Host side: per-context state -------------------------------------------------------- */
+
+/* Device scratch comes through this interface (a plain cudaMalloc allocator for now; SmartPool's
+ * CUDA source can stand in for it). */
+typedef struct {
+    saraphis_status_t (*allocate)(void *user, size_t size, void **pointer);
+    void (*release)(void *user, void *pointer);
+    void *user;
+} gpu_allocator_t;
+
+static saraphis_status_t plain_allocate(void *user, size_t size, void **pointer)
+{
+    (void)user;
+    cudaError_t error = cudaMalloc(pointer, size);
+    if (error != cudaSuccess) {
+        cudaGetLastError();
+        return error_set(error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU,
+                         "cudaMalloc of %zu bytes: %s", size, cudaGetErrorString(error));
+    }
+    return SARAPHIS_OK;
+}
+
+static void plain_release(void *user, void *pointer)
+{
+    (void)user;
+    if (pointer) cudaFree(pointer);
+}
+
+typedef struct {
+    int device;
+    int sm_count;
+    gpu_allocator_t allocator;
+    crc_tables_t *d_tables;
+    void *d_scratch;
+    size_t scratch_capacity;
+    void *h_staging; /* pinned */
+    size_t staging_capacity;
+} gpu_state_t;
+
+extern "C" void gpu_context_release(void *state_ptr)
+{
+    gpu_state_t *state = (gpu_state_t *)state_ptr;
+    if (!state) return;
+    int current = -1;
+    cudaGetDevice(&current);
+    cudaSetDevice(state->device);
+    state->allocator.release(state->allocator.user, state->d_tables);
+    state->allocator.release(state->allocator.user, state->d_scratch);
+    if (state->h_staging) cudaFreeHost(state->h_staging);
+    if (current >= 0) cudaSetDevice(current);
+    free(state);
+}
+
+static saraphis_status_t cuda_fail(cudaError_t error, const char *what)
+{
+    cudaGetLastError(); /* clear a sticky-free error so later calls start clean */
+    saraphis_status_t status = error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU;
+    return error_set(status, "%s: %s (%s)", what, cudaGetErrorString(error), cudaGetErrorName(error));
+}
+
+#define CUDA_TRY(call, what)                                    \
+    do {                                                        \
+        cudaError_t cuda_try_error_ = (call);                   \
+        if (cuda_try_error_ != cudaSuccess) return cuda_fail(cuda_try_error_, what); \
+    } while (0)
+
+static void build_crc_tables(crc_tables_t *t)
+{
+    /* T_k[b]: the CRC contribution of byte b followed by k zero bytes. */
+    static uint32_t all[512][256];
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t crc = b;
+        for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (CRC_POLY & (0u - (crc & 1)));
+        all[0][b] = crc;
+    }
+    for (int k = 1; k < 512; k++)
+        for (uint32_t b = 0; b < 256; b++) all[k][b] = (all[k - 1][b] >> 8) ^ all[0][all[k - 1][b] & 0xff];
+    for (int k = 0; k < 16; k++) memcpy(t->table[k], all[k], sizeof all[k]);
+    for (int j = 0; j < 4; j++) memcpy(t->table[16 + j], all[511 - j], sizeof all[0]);
+    const uint32_t x8 = 1u << (31 - 8);
+    t->x8pow[0] = 1u << 31;
+    for (int L = 1; L <= CHECKSUM_SEGMENT_BYTES; L++) t->x8pow[L] = multmodp(x8, t->x8pow[L - 1]);
+    /* x^-1 = x^31 + (P - 1) / x: in reflected bits, (POLY << 1) | 1. */
+    const uint32_t x_inverse = (CRC_POLY << 1) | 1u;
+    uint32_t x_inverse8 = 1u << 31;
+    for (int i = 0; i < 8; i++) x_inverse8 = multmodp(x_inverse, x_inverse8);
+    t->unpad[0] = 1u << 31;
+    for (int p = 1; p < CRC_UNPAD; p++) t->unpad[p] = multmodp(x_inverse8, t->unpad[p - 1]);
+}
+
+static saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
+{
+    int device_count = 0;
+    cudaError_t error = cudaGetDeviceCount(&device_count);
+    if (error != cudaSuccess || device_count == 0) {
+        cudaGetLastError();
+        return error_set(SARAPHIS_ERROR_GPU, "no CUDA device (%s)", error != cudaSuccess ? cudaGetErrorString(error) : "none visible");
+    }
+    int device = 0;
+    CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+    gpu_state_t *state = (gpu_state_t *)ctx->gpu;
+    if (state && state->device != device) {
+        gpu_context_release(state);
+        ctx->gpu = state = NULL;
+    }
+    if (!state) {
+        state = (gpu_state_t *)calloc(1, sizeof *state);
+        if (!state) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for the context state");
+        state->device = device;
+        state->allocator.allocate = plain_allocate;
+        state->allocator.release = plain_release;
+        cudaDeviceGetAttribute(&state->sm_count, cudaDevAttrMultiProcessorCount, device);
+        if (state->sm_count <= 0) state->sm_count = 1;
+        crc_tables_t *host = (crc_tables_t *)malloc(sizeof *host);
+        saraphis_status_t status = host ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for tables");
+        if (status == SARAPHIS_OK) {
+            build_crc_tables(host);
+            status = state->allocator.allocate(state->allocator.user, sizeof *host, (void **)&state->d_tables);
+        }
+        if (status == SARAPHIS_OK) {
+            error = cudaMemcpy(state->d_tables, host, sizeof *host, cudaMemcpyHostToDevice);
+            if (error != cudaSuccess) status = cuda_fail(error, "copying the checksum tables");
+        }
+        free(host);
+        if (status != SARAPHIS_OK) {
+            gpu_context_release(state);
+            return status;
+        }
+        ctx->gpu = state;
+    }
+    *out = state;
+    return SARAPHIS_OK;
+}
+
+static saraphis_status_t reserve_scratch(gpu_state_t *state, size_t size)
+{
+    if (state->scratch_capacity >= size) return SARAPHIS_OK;
+    state->allocator.release(state->allocator.user, state->d_scratch);
+    state->d_scratch = NULL;
+    state->scratch_capacity = 0;
+    size_t grown = size + size / 4;
+    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, &state->d_scratch));
+    state->scratch_capacity = grown;
+    return SARAPHIS_OK;
+}
+
+static saraphis_status_t reserve_staging(gpu_state_t *state, size_t size)
+{
+    if (state->staging_capacity >= size) return SARAPHIS_OK;
+    if (state->h_staging) cudaFreeHost(state->h_staging);
+    state->h_staging = NULL;
+    state->staging_capacity = 0;
+    size_t grown = size + size / 4;
+    CUDA_TRY(cudaMallocHost(&state->h_staging, grown), "cudaMallocHost (pinned staging)");
+    state->staging_capacity = grown;
+    return SARAPHIS_OK;
+}
+
+static size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+extern "C" int saraphis_gpu_available(void)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return count > 0;
+}
+
+/* ---- Host side: decode a batch ---------------------------------------------------------- */
+
+typedef struct {
+    saraphis_frame_info_t info;
+    uint64_t first_chunk;
+    int content_checksums;
+} frame_plan_t;
+
+static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 ? 1 : element == 4 ? 2 : 3; }
+
+extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, size_t count, const void *const *d_frames,
+                                                           const size_t *frame_sizes, void *const *d_dsts,
+                                                           const size_t *dst_capacities, size_t *dst_sizes, void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || (count && (!d_frames || !frame_sizes || !d_dsts || !dst_capacities)))
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: NULL argument");
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    if (count == 0) return SARAPHIS_OK;
+    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    for (size_t f = 0; f < count; f++) {
+        if (!d_frames[f]) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: frame %zu is NULL", f);
+        if (frame_sizes[f] < FRAME_HEADER_BYTES)
+            return error_set(SARAPHIS_ERROR_TRUNCATED, "gpu_decompress: frame %zu: %zu bytes, header needs %d", f, frame_sizes[f], FRAME_HEADER_BYTES);
+    }
+
+    /* 1. Headers, then size tables, back to the host (two small round trips for the batch). */
+    SPS_TRY(reserve_staging(state, count * FRAME_HEADER_BYTES));
+    uint8_t *headers = (uint8_t *)state->h_staging;
+    for (size_t f = 0; f < count; f++)
+        CUDA_TRY(cudaMemcpyAsync(headers + f * FRAME_HEADER_BYTES, d_frames[f], FRAME_HEADER_BYTES, cudaMemcpyDeviceToHost, stream), "reading a frame header");
+    CUDA_TRY(cudaStreamSynchronize(stream), "reading frame headers");
+    size_t *table_offset = (size_t *)malloc((count + 1) * sizeof *table_offset);
+    frame_plan_t *plans = (frame_plan_t *)calloc(count, sizeof *plans);
+    uint8_t *host_frames = NULL;
+    saraphis_status_t status = table_offset && plans ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory");
+    size_t total = 0;
+    for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
+        table_offset[f] = total;
+        uint32_t chunks = load_le32(headers + f * FRAME_HEADER_BYTES + 12);
+        if ((size_t)chunks > (frame_sizes[f] - FRAME_HEADER_BYTES) / 4)
+            status = error_set(SARAPHIS_ERROR_TRUNCATED, "gpu_decompress: frame %zu: %u chunk sizes do not fit in %zu bytes", f, chunks, frame_sizes[f]);
+        total += FRAME_HEADER_BYTES + 4 * (size_t)chunks;
+    }
+    if (status == SARAPHIS_OK) {
+        table_offset[count] = total;
+        host_frames = (uint8_t *)malloc(total);
+        if (!host_frames) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu header bytes", total);
+    }
+    if (status == SARAPHIS_OK) status = reserve_staging(state, total);
+    if (status == SARAPHIS_OK) {
+        uint8_t *staging = (uint8_t *)state->h_staging;
+        cudaError_t error = cudaSuccess;
+        for (size_t f = 0; f < count && error == cudaSuccess; f++)
+            error = cudaMemcpyAsync(staging + table_offset[f], d_frames[f], table_offset[f + 1] - table_offset[f], cudaMemcpyDeviceToHost, stream);
+        if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+        if (error != cudaSuccess) status = cuda_fail(error, "reading frame size tables");
+        else memcpy(host_frames, staging, total);
+    }
+    uint64_t chunk_total = 0;
+    for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
+        const uint8_t *frame = host_frames + table_offset[f];
+        status = saraphis_frame_info(frame, frame_sizes[f], &plans[f].info);
+        if (status != SARAPHIS_OK) {
+            error_wrap(status, "gpu_decompress: frame %zu: ", f);
+            break;
+        }
+        size_t element = saraphis_dtype_size(plans[f].info.dtype);
+        if (plans[f].info.raw_size > dst_capacities[f])
+            status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_decompress: frame %zu holds %llu bytes, destination %zu", f,
+                               (unsigned long long)plans[f].info.raw_size, dst_capacities[f]);
+        else if (plans[f].info.raw_size && (!d_dsts[f] || (uintptr_t)d_dsts[f] % element))
+            status = error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: destination %zu is NULL or not aligned to %zu bytes", f, element);
+        plans[f].first_chunk = chunk_total;
+        plans[f].content_checksums = frame[7] & 1;
+        chunk_total += plans[f].info.chunk_count;
+    }
+    if (status == SARAPHIS_OK && chunk_total >= (1ull << 32) / 2)
+        status = error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %llu chunks in one batch", (unsigned long long)chunk_total);
+
+    /* 2. The plan: chunk descriptors, decode tasks by element size, checksum spans. */
+    uint64_t task_count[4] = {0, 0, 0, 0}, span_count = 0, record_segments = 0, content_segments = 0;
+    for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
+        const frame_plan_t *p = &plans[f];
+        const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
+        size_t element = saraphis_dtype_size(p->info.dtype);
+        for (uint32_t c = 0; c < p->info.chunk_count; c++) {
+            uint64_t raw = p->info.raw_size - (uint64_t)c * p->info.chunk_bytes;
+            if (raw > p->info.chunk_bytes) raw = p->info.chunk_bytes;
+            uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
+            task_count[elem_kind((uint32_t)element)] += (tiles + DECODE_WARPS - 1) / DECODE_WARPS;
+            uint32_t record = load_le32(table + 4 * (size_t)c);
+            if (record >= CHUNK_HEADER_BYTES + 1) {
+                span_count++;
+                record_segments += (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+            }
+            if (p->content_checksums) {
+                span_count++;
+                content_segments += (raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+            }
+        }
+    }
+    uint64_t tasks_total = task_count[0] + task_count[1] + task_count[2] + task_count[3];
+    if (status == SARAPHIS_OK && (record_segments + content_segments >= (1ull << 32) || tasks_total >= (1ull << 31)))
+        status = error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: batch too large for one pass");
+    /* Upload block (host-built) then device-only arrays, all 16-byte aligned. */
+    size_t off_chunks = 0;
+    size_t off_tasks = align_up(off_chunks + chunk_total * sizeof(chunk_in_t), 16);
+    size_t off_spans = align_up(off_tasks + tasks_total * sizeof(decode_task_t), 16);
+    size_t off_prefix = align_up(off_spans + span_count * sizeof(crc_span_t), 16);
+    size_t upload = align_up(off_prefix + (span_count + 1) * sizeof(uint32_t), 16);
+    size_t off_descs = upload;
+    size_t off_status = align_up(off_descs + chunk_total * sizeof(chunk_desc_t), 16);
+    size_t off_crcs = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
+    size_t off_result = align_up(off_crcs + (record_segments + content_segments) * sizeof(uint32_t), 16);
+    size_t scratch_size = off_result + 16;
+    if (status == SARAPHIS_OK) status = reserve_staging(state, upload + 16);
+    if (status == SARAPHIS_OK) status = reserve_scratch(state, scratch_size);
+    if (status != SARAPHIS_OK) {
+        free(table_offset); free(plans); free(host_frames);
+        return status;
+    }
+    uint8_t *h = (uint8_t *)state->h_staging, *dev = (uint8_t *)state->d_scratch;
+    chunk_in_t *h_chunks = (chunk_in_t *)(h + off_chunks);
+    decode_task_t *h_tasks = (decode_task_t *)(h + off_tasks);
+    crc_span_t *h_spans = (crc_span_t *)(h + off_spans);
+    uint32_t *h_prefix = (uint32_t *)(h + off_prefix);
+    uint64_t task_next[4];
+    task_next[0] = 0;
+    for (int k = 1; k < 4; k++) task_next[k] = task_next[k - 1] + task_count[k - 1];
+    uint64_t record_span = 0, content_span = span_count;
+    /* Record spans first (segments [0, record_segments)), content spans after them. */
+    for (size_t f = 0; f < count; f++) {
+        const frame_plan_t *p = &plans[f];
+        const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
+        size_t element = saraphis_dtype_size(p->info.dtype);
+        uint64_t record_offset = FRAME_HEADER_BYTES + 4 * (uint64_t)p->info.chunk_count;
+        for (uint32_t c = 0; c < p->info.chunk_count; c++) {
+            uint64_t g = p->first_chunk + c;
+            uint64_t raw = p->info.raw_size - (uint64_t)c * p->info.chunk_bytes;
+            if (raw > p->info.chunk_bytes) raw = p->info.chunk_bytes;
+            uint32_t record = load_le32(table + 4 * (size_t)c);
+            chunk_in_t *ci = &h_chunks[g];
+            ci->record = (const uint8_t *)d_frames[f] + record_offset;
+            ci->dst = (uint8_t *)d_dsts[f] + (uint64_t)c * p->info.chunk_bytes;
+            ci->record_size = record;
+            ci->raw_size = (uint32_t)raw;
+            ci->dtype = (uint32_t)p->info.dtype;
+            ci->frame = (uint32_t)f;
+            uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
+            int kind = elem_kind((uint32_t)element);
+            for (uint64_t t = 0; t < tiles; t += DECODE_WARPS) {
+                h_tasks[task_next[kind]].chunk = (uint32_t)g;
+                h_tasks[task_next[kind]].first_tile = (uint32_t)t;
+                task_next[kind]++;
+            }
+            if (record >= CHUNK_HEADER_BYTES + 1) {
+                crc_span_t *s = &h_spans[record_span++];
+                s->data = ci->record + 8;
+                s->expected = ci->record;
+                s->length = record - 8;
+                s->chunk = (uint32_t)g;
+                s->kind = SPAN_RECORD;
+            }
+            record_offset += record;
+        }
+    }
+    content_span = record_span;
+    for (size_t f = 0; f < count; f++) {
+        const frame_plan_t *p = &plans[f];
+        if (!p->content_checksums) continue;
+        for (uint32_t c = 0; c < p->info.chunk_count; c++) {
+            uint64_t g = p->first_chunk + c;
+            crc_span_t *s = &h_spans[content_span++];
+            s->data = h_chunks[g].dst;
+            s->expected = h_chunks[g].record + 16;
+            s->length = h_chunks[g].raw_size;
+            s->chunk = (uint32_t)g;
+            s->kind = SPAN_CONTENT;
+        }
+    }
+    uint32_t segment = 0;
+    for (uint64_t s = 0; s < span_count; s++) {
+        h_prefix[s] = segment;
+        segment += (uint32_t)((h_spans[s].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
+    }
+    h_prefix[span_count] = segment;
+
+    /* 3. One upload, then the kernels, then the 8-byte verdict. */
+    chunk_in_t *d_chunks = (chunk_in_t *)(dev + off_chunks);
+    decode_task_t *d_tasks = (decode_task_t *)(dev + off_tasks);
+    crc_span_t *d_spans = (crc_span_t *)(dev + off_spans);
+    uint32_t *d_prefix = (uint32_t *)(dev + off_prefix);
+    chunk_desc_t *d_descs = (chunk_desc_t *)(dev + off_descs);
+    chunk_status_t *d_status = (chunk_status_t *)(dev + off_status);
+    uint32_t *d_crcs = (uint32_t *)(dev + off_crcs);
+    unsigned long long *d_result = (unsigned long long *)(dev + off_result);
+    unsigned long long *h_result = (unsigned long long *)(h + upload);
+    cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
+    if (error == cudaSuccess) error = cudaMemsetAsync(d_status, 0, chunk_total * sizeof(chunk_status_t), stream);
+    if (error == cudaSuccess) error = cudaMemsetAsync(d_result, 0xff, sizeof *d_result, stream);
+    const uint32_t crc_grid_cap = (uint32_t)state->sm_count * 4;
+    if (error == cudaSuccess && chunk_total) {
+        uint32_t chunks32 = (uint32_t)chunk_total;
+        if (record_segments) {
+            uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (record_segments + CRC_WARPS - 1) / CRC_WARPS);
+            crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, 0, (uint32_t)record_segments,
+                                                                    state->d_tables, d_crcs);
+        }
+        parse_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_descs, d_status, chunks32);
+        uint64_t first = 0;
+        if (task_count[0]) decode_kernel<1><<<(uint32_t)task_count[0], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        first += task_count[0];
+        if (task_count[1]) decode_kernel<2><<<(uint32_t)task_count[1], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        first += task_count[1];
+        if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        first += task_count[2];
+        if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        if (content_segments) {
+            uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
+            crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
+                                                                    (uint32_t)(record_segments + content_segments), state->d_tables, d_crcs);
+        }
+        if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_crcs, d_status);
+        finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);
+        error = cudaGetLastError();
+    }
+    if (error == cudaSuccess) error = cudaMemcpyAsync(h_result, d_result, sizeof *d_result, cudaMemcpyDeviceToHost, stream);
+    if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+    if (error != cudaSuccess) status = cuda_fail(error, "gpu_decompress: kernels");
+    if (status == SARAPHIS_OK && *h_result != ~0ull) {
+        uint64_t chunk = *h_result >> 8;
+        saraphis_status_t code = (saraphis_status_t)(*h_result & 0xff);
+        size_t f = h_chunks[chunk].frame;
+        const char *what = code == SARAPHIS_ERROR_CHECKSUM   ? "checksum mismatch (record or decoded bytes)"
+                           : code == SARAPHIS_ERROR_TRUNCATED ? "record or stream cut short"
+                           : code == SARAPHIS_ERROR_UNSUPPORTED ? "unknown chunk method"
+                                                                : "corrupt record (structure, table or rANS block)";
+        status = error_set(code, "gpu_decompress: frame %zu chunk %llu: %s (found on the GPU)", f,
+                           (unsigned long long)(chunk - plans[f].first_chunk), what);
+    }
+    if (status == SARAPHIS_OK && dst_sizes)
+        for (size_t f = 0; f < count; f++) dst_sizes[f] = plans[f].info.raw_size;
+    free(table_offset);
+    free(plans);
+    free(host_frames);
+    return status;
+}
+
+extern "C" saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const void *d_frame, size_t frame_size, void *d_dst,
+                                                     size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    if (!dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: NULL argument");
+    return saraphis_gpu_decompress_batch(ctx, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, cuda_stream);
+}
+
+/* ---- Encode ------------------------------------------------------------------------------ */
+
+/* For now: device -> pinned host (in slices), the CPU encoder, host -> device. The frame is the
+ * CPU's by construction; the kernels that encode on the device come next. */
+extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
+                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    uint8_t *host_src = (uint8_t *)malloc(src_size ? src_size : 1);
+    size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes);
+    uint8_t *host_dst = (uint8_t *)malloc(bound);
+    saraphis_status_t status = host_src && host_dst ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory");
+    cudaError_t error = cudaSuccess;
+    if (status == SARAPHIS_OK && src_size) {
+        error = cudaMemcpyAsync(host_src, d_src, src_size, cudaMemcpyDeviceToHost, stream);
+        if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+        if (error != cudaSuccess) status = cuda_fail(error, "gpu_compress: reading the input");
+    }
+    size_t written = 0;
+    if (status == SARAPHIS_OK) status = saraphis_compress(ctx, dtype, host_src, src_size, host_dst, bound, &written);
+    if (status == SARAPHIS_OK && written > dst_capacity)
+        status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %zu bytes, destination %zu", written, dst_capacity);
+    if (status == SARAPHIS_OK) {
+        error = cudaMemcpyAsync(d_dst, host_dst, written, cudaMemcpyHostToDevice, stream);
+        if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+        if (error != cudaSuccess) status = cuda_fail(error, "gpu_compress: writing the frame");
+    }
+    free(host_src);
+    free(host_dst);
+    if (status == SARAPHIS_OK) *dst_size = written;
+    return status;
+}

@@ -1,0 +1,365 @@
+/* The GPU codec against the CPU reference (needs a CUDA device; scripts/gpu_test.sh runs it).
+ *
+ *   1. generated data of every dtype, with adversarial bit patterns (random bits, NaN payloads,
+ *      signed zeros, subnormals, infinities, constant chunks, two-symbol chunks, F64 with a wide
+ *      exponent range, F32 holding BF16, tiny and odd sizes), several chunk sizes, content
+ *      checksums on and off, the STORED codec: the GPU decodes every CPU frame exactly, the GPU
+ *      encoder writes the CPU's frame byte for byte, and the CPU decodes it;
+ *   2. real weights (.bench/data/minilm_{f32,bf16,f16,f32_holding_bf16}.safetensors, or the
+ *      folder in SARAPHIS_GPU_DATA), whole data sections and tensor by tensor through the batch
+ *      API;
+ *   3. corruption: a flipped byte anywhere is CHECKSUM as on the CPU; records re-sealed with a
+ *      valid checksum after a change fail on the GPU exactly when they fail on the CPU (the codes
+ *      are compared and mismatches reported); truncated frames and short destinations.
+ * With no device it checks that the calls fail with SARAPHIS_ERROR_GPU and exits 0 ("skipped"). */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bits.h"
+#include "common/checksum.h"
+#include "container/safetensors.h"
+#include "saraphis.h"
+#include "testing.h"
+
+static saraphis_ctx_t *make_ctx(size_t chunk_bytes, int content_checksum, saraphis_codec_t codec)
+{
+    saraphis_ctx_t *ctx = saraphis_ctx_create();
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, (int64_t)chunk_bytes);
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, content_checksum);
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CODEC, codec);
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+    return ctx;
+}
+
+static void *device_copy(const void *host, size_t size)
+{
+    void *device = NULL;
+    if (cudaMalloc(&device, size ? size : 1) != cudaSuccess) return NULL;
+    if (size) cudaMemcpy(device, host, size, cudaMemcpyHostToDevice);
+    return device;
+}
+
+static int mismatched_codes;
+static int quick; /* --quick: small inputs only (for compute-sanitizer runs) */
+
+/* CPU frame -> GPU decode; GPU encode == CPU frame; CPU decode of the GPU frame. */
+static void round_trip(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const uint8_t *data, size_t size)
+{
+    size_t bound = saraphis_compress_bound(size, 0);
+    int64_t chunk_bytes = 0;
+    saraphis_ctx_get_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, &chunk_bytes);
+    bound = saraphis_compress_bound(size, (size_t)chunk_bytes);
+    uint8_t *frame = malloc(bound), *back = malloc(size ? size : 1), *gpu_frame = malloc(bound);
+    size_t frame_size = 0;
+    saraphis_status_t status = saraphis_compress(ctx, dtype, data, size, frame, bound, &frame_size);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: cpu compress: %s", label, saraphis_last_error());
+    void *d_frame = device_copy(frame, frame_size), *d_src = device_copy(data, size);
+    void *d_out = NULL, *d_gpu_frame = NULL;
+    cudaMalloc(&d_out, size ? size : 1);
+    cudaMalloc(&d_gpu_frame, bound);
+    cudaMemset(d_out, 0xA5, size ? size : 1);
+    size_t out_size = 0;
+    status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, size, &out_size, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: gpu decompress: %s", label, saraphis_last_error());
+    cudaMemcpy(back, d_out, size, cudaMemcpyDeviceToHost);
+    CHECK_MSG(out_size == size && memcmp(back, data, size) == 0, "%s: gpu decode differs from the input (%zu bytes)", label, size);
+    if (out_size == size && memcmp(back, data, size) != 0) {
+        for (size_t i = 0; i < size; i++)
+            if (back[i] != data[i]) { fprintf(stderr, "  first difference at byte %zu: %02x vs %02x\n", i, back[i], data[i]); break; }
+    }
+    size_t gpu_frame_size = 0;
+    status = saraphis_gpu_compress(ctx, dtype, d_src, size, d_gpu_frame, bound, &gpu_frame_size, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: gpu compress: %s", label, saraphis_last_error());
+    cudaMemcpy(gpu_frame, d_gpu_frame, gpu_frame_size, cudaMemcpyDeviceToHost);
+    CHECK_MSG(gpu_frame_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0, "%s: gpu frame differs from the cpu frame", label);
+    memset(back, 0, size);
+    status = saraphis_decompress(ctx, gpu_frame, gpu_frame_size, back, size, &out_size);
+    CHECK_MSG(status == SARAPHIS_OK && out_size == size && memcmp(back, data, size) == 0, "%s: cpu decode of the gpu frame", label);
+    cudaFree(d_frame); cudaFree(d_src); cudaFree(d_out); cudaFree(d_gpu_frame);
+    free(frame); free(back); free(gpu_frame);
+}
+
+/* ---- Generated data ----------------------------------------------------------------------- */
+
+static float gaussian(unsigned long long *state)
+{
+    double u = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0, v = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0;
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+static uint16_t to_bf16(float f) { uint32_t b; memcpy(&b, &f, 4); return (uint16_t)(b >> 16); }
+static uint16_t to_f16(float f)
+{
+    uint32_t b; memcpy(&b, &f, 4);
+    uint32_t sign = (b >> 16) & 0x8000, e = (b >> 23) & 0xff, m = b & 0x7fffff;
+    int ee = (int)e - 127 + 15;
+    if (ee <= 0) return (uint16_t)sign;
+    if (ee >= 31) return (uint16_t)(sign | 0x7c00);
+    return (uint16_t)(sign | (uint32_t)ee << 10 | m >> 13);
+}
+
+typedef enum { PAT_WEIGHTS, PAT_RANDOM_BITS, PAT_SPECIALS, PAT_CONSTANT, PAT_TWO_SYMBOLS, PAT_ZEROS, PAT_WIDE, PAT_COUNT } pattern_t;
+static const char *pattern_name[] = {"weights", "random-bits", "specials", "constant", "two-symbols", "zeros", "wide-range"};
+
+static void fill(uint8_t *p, size_t size, saraphis_dtype_t dtype, pattern_t pattern, unsigned long long seed)
+{
+    unsigned long long state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    size_t element = saraphis_dtype_size(dtype), n = size / element;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = test_random(&state);
+        float w = gaussian(&state) * 0.02f;
+        uint64_t v = 0;
+        switch (pattern) {
+        case PAT_WEIGHTS:
+            if (dtype == SARAPHIS_DTYPE_F32) memcpy(&v, &w, 4);
+            else if (dtype == SARAPHIS_DTYPE_BF16) v = to_bf16(w);
+            else if (dtype == SARAPHIS_DTYPE_F16) v = to_f16(w);
+            else if (dtype == SARAPHIS_DTYPE_F64) { double d = w; memcpy(&v, &d, 8); }
+            else v = (uint64_t)(int64_t)(w * 3000);
+            break;
+        case PAT_RANDOM_BITS: v = bits; break;
+        case PAT_SPECIALS: {
+            static const uint64_t f32[] = {0x7fc00001, 0xffc00000, 0x7f800000, 0xff800000, 0x80000000, 0, 1, 0x807fffff, 0x7f7fffff};
+            static const uint64_t h16[] = {0x7e01, 0xfe00, 0x7c00, 0xfc00, 0x8000, 0, 1, 0x83ff, 0x7bff, 0x7f81, 0xff80, 0x7f80};
+            static const uint64_t f64[] = {0x7ff8000000000001ull, 0xfff0000000000000ull, 0x8000000000000000ull, 1, 0x000fffffffffffffull, 0x7fefffffffffffffull};
+            if (element == 4) v = f32[bits % 9];
+            else if (element == 2) v = h16[bits % 12];
+            else if (element == 8) v = f64[bits % 6];
+            else v = bits & 0x81;
+            if ((bits >> 40) % 3 == 0) v ^= (bits >> 8) & 0xff; /* NaN payloads, subnormals */
+            break;
+        }
+        case PAT_CONSTANT: v = 0x3f80000040490fdbull; break;
+        case PAT_TWO_SYMBOLS: v = (bits & 1) ? 0x3c003c003c003c00ull : 0xbc00bc00bc00bc00ull; break;
+        case PAT_ZEROS: v = 0; break;
+        case PAT_WIDE: { double d = ldexp((double)w, (int)(bits % 1500) - 750); memcpy(&v, &d, 8); if (element != 8) v = bits; break; }
+        default: break;
+        }
+        memcpy(p + i * element, &v, element);
+    }
+}
+
+static void generated_tests(void)
+{
+    static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_F64,
+                                              SARAPHIS_DTYPE_I8, SARAPHIS_DTYPE_U16, SARAPHIS_DTYPE_I32, SARAPHIS_DTYPE_U64,
+                                              SARAPHIS_DTYPE_F8_E4M3, SARAPHIS_DTYPE_BOOL};
+    static const size_t sizes[] = {8, 64, 504, 4096, 65536 + 24, 1 << 20, (3 << 20) + 8};
+    const size_t size_count = quick ? 5 : sizeof sizes / sizeof sizes[0];
+    static const size_t chunks[] = {4096, 65536, 256 << 10, 1 << 20};
+    int case_index = 0;
+    for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
+        for (int pattern = 0; pattern < PAT_COUNT; pattern++) {
+            for (size_t s = 0; s < size_count; s++) {
+                size_t element = saraphis_dtype_size(dtypes[d]);
+                size_t size = sizes[s] / element * element;
+                size_t chunk = chunks[(case_index++) % 4];
+                int content = case_index % 3 != 0;
+                saraphis_codec_t codec = case_index % 17 == 0 ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS;
+                uint8_t *data = malloc(size ? size : 1);
+                fill(data, size, dtypes[d], (pattern_t)pattern, case_index);
+                if (pattern == PAT_WEIGHTS && dtypes[d] == SARAPHIS_DTYPE_F32 && s % 2) /* F32 holding BF16 */
+                    for (size_t i = 0; i + 4 <= size; i += 4) data[i] = data[i + 1] = 0;
+                char label[160];
+                snprintf(label, sizeof label, "%s/%s/%zu bytes/chunk %zu/content %d/codec %d", saraphis_dtype_name(dtypes[d]),
+                         pattern_name[pattern], size, chunk, content, (int)codec);
+                saraphis_ctx_t *ctx = make_ctx(chunk, content, codec);
+                round_trip(label, ctx, dtypes[d], data, size);
+                saraphis_ctx_free(ctx);
+                free(data);
+            }
+        }
+    }
+}
+
+/* ---- Real weights ------------------------------------------------------------------------ */
+
+static uint8_t *read_file(const char *path, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    fseek(file, 0, SEEK_END);
+    long length = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    uint8_t *bytes = malloc(length > 0 ? (size_t)length : 1);
+    if (bytes && fread(bytes, 1, (size_t)length, file) != (size_t)length) { free(bytes); bytes = NULL; }
+    fclose(file);
+    *size = (size_t)length;
+    return bytes;
+}
+
+static void batch_tensors(const char *name, const safetensors_file_t *file, const uint8_t *data)
+{
+    size_t count = file->tensor_count;
+    saraphis_ctx_t *ctx = make_ctx(256 << 10, 1, SARAPHIS_CODEC_LOSSLESS);
+    void **d_frames = calloc(count, sizeof *d_frames), **d_dsts = calloc(count, sizeof *d_dsts);
+    size_t *frame_sizes = calloc(count, sizeof *frame_sizes), *capacities = calloc(count, sizeof *capacities);
+    size_t *out_sizes = calloc(count, sizeof *out_sizes);
+    int ok = 1;
+    for (size_t t = 0; t < count; t++) {
+        const safetensors_tensor_t *tensor = &file->tensors[t];
+        size_t size = tensor->end - tensor->begin, bound = saraphis_compress_bound(size, 256 << 10);
+        uint8_t *frame = malloc(bound);
+        ok &= saraphis_compress(ctx, tensor->dtype, data + tensor->begin, size, frame, bound, &frame_sizes[t]) == SARAPHIS_OK;
+        d_frames[t] = device_copy(frame, frame_sizes[t]);
+        cudaMalloc(&d_dsts[t], size ? size : 1);
+        capacities[t] = size;
+        free(frame);
+    }
+    CHECK_MSG(ok, "%s: cpu compress of the tensors", name);
+    saraphis_status_t status = saraphis_gpu_decompress_batch(ctx, count, (const void *const *)d_frames, frame_sizes, d_dsts,
+                                                             capacities, out_sizes, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: batch decode of %zu tensors: %s", name, count, saraphis_last_error());
+    int same = 1;
+    for (size_t t = 0; t < count; t++) {
+        const safetensors_tensor_t *tensor = &file->tensors[t];
+        size_t size = tensor->end - tensor->begin;
+        uint8_t *back = malloc(size ? size : 1);
+        cudaMemcpy(back, d_dsts[t], size, cudaMemcpyDeviceToHost);
+        same &= out_sizes[t] == size && memcmp(back, data + tensor->begin, size) == 0;
+        free(back);
+        cudaFree(d_frames[t]);
+        cudaFree(d_dsts[t]);
+    }
+    CHECK_MSG(same, "%s: batch decode differs", name);
+    printf("  %s: %zu tensors decoded in one batch\n", name, count);
+    free(d_frames); free(d_dsts); free(frame_sizes); free(capacities); free(out_sizes);
+    saraphis_ctx_free(ctx);
+}
+
+static void real_weights(void)
+{
+    const char *folder = getenv("SARAPHIS_GPU_DATA");
+    char default_folder[1024];
+    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
+    if (!folder) folder = default_folder;
+    static const char *names[] = {"minilm_bf16", "minilm_f16", "minilm_f32", "minilm_f32_holding_bf16"};
+    for (size_t k = 0; k < 4; k++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
+        size_t size = 0;
+        uint8_t *bytes = read_file(path, &size);
+        if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
+        safetensors_file_t file;
+        memset(&file, 0, sizeof file);
+        if (safetensors_parse(bytes, size, size, path, &file) != SARAPHIS_OK || file.tensor_count == 0) {
+            CHECK_MSG(0, "%s: %s", path, saraphis_last_error());
+            free(bytes);
+            continue;
+        }
+        saraphis_dtype_t dtype = file.tensors[0].dtype;
+        const uint8_t *data = bytes + file.data_offset;
+        size_t data_size = (size_t)file.data_size / saraphis_dtype_size(dtype) * saraphis_dtype_size(dtype);
+        if (quick && data_size > (2u << 20)) data_size = 2u << 20;
+        static const size_t chunks[] = {256 << 10, 1 << 20, 4096};
+        for (int c = 0; c < (quick ? 1 : 3); c++) {
+            saraphis_ctx_t *ctx = make_ctx(chunks[c], 1, SARAPHIS_CODEC_LOSSLESS);
+            char label[300];
+            snprintf(label, sizeof label, "%s (whole data section, chunk %zu)", names[k], chunks[c]);
+            round_trip(label, ctx, dtype, data, c == 2 ? (data_size < (8u << 20) ? data_size : (8u << 20)) : data_size);
+            saraphis_ctx_free(ctx);
+        }
+        printf("  %s: %zu bytes of %s round-tripped\n", names[k], data_size, saraphis_dtype_name(dtype));
+        if (!quick) batch_tensors(names[k], &file, data);
+        safetensors_file_free(&file);
+        free(bytes);
+    }
+}
+
+/* ---- Corruption --------------------------------------------------------------------------- */
+
+static saraphis_status_t gpu_decode_status(saraphis_ctx_t *ctx, const uint8_t *frame, size_t frame_size, size_t raw, uint8_t *out)
+{
+    void *d_frame = device_copy(frame, frame_size), *d_out = NULL;
+    cudaMalloc(&d_out, raw ? raw : 1);
+    size_t out_size = 0;
+    saraphis_status_t status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, raw, &out_size, NULL);
+    if (out) cudaMemcpy(out, d_out, raw, cudaMemcpyDeviceToHost);
+    cudaFree(d_frame);
+    cudaFree(d_out);
+    return status;
+}
+
+static void corruption_tests(void)
+{
+    static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_F64, SARAPHIS_DTYPE_U16};
+    unsigned long long state = 99;
+    int resealed_trials = 0, resealed_failures = 0;
+    for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
+        size_t element = saraphis_dtype_size(dtypes[d]), size = (200000 / element) * element;
+        uint8_t *data = malloc(size), *cpu_out = malloc(size), *gpu_out = malloc(size);
+        fill(data, size, dtypes[d], PAT_WEIGHTS, d + 5);
+        saraphis_ctx_t *ctx = make_ctx(65536, 1, SARAPHIS_CODEC_LOSSLESS);
+        size_t bound = saraphis_compress_bound(size, 65536), frame_size = 0, out_size = 0;
+        uint8_t *frame = malloc(bound), *bad = malloc(bound);
+        CHECK(saraphis_compress(ctx, dtypes[d], data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        uint32_t chunks = load_le32(frame + 12);
+        size_t records = 32 + 4 * (size_t)chunks;
+        /* Plain flips: the record checksum (or the header checksum) catches them, as on the CPU. */
+        for (int trial = 0; trial < (quick ? 8 : 40); trial++) {
+            memcpy(bad, frame, frame_size);
+            size_t at = test_random(&state) % frame_size;
+            bad[at] ^= (uint8_t)(1u << (test_random(&state) % 8));
+            saraphis_status_t cpu = saraphis_decompress(ctx, bad, frame_size, cpu_out, size, &out_size);
+            saraphis_status_t gpu = gpu_decode_status(ctx, bad, frame_size, size, NULL);
+            CHECK_MSG(cpu != SARAPHIS_OK && gpu == cpu, "%s: flip at byte %zu: cpu %s, gpu %s (%s)", saraphis_dtype_name(dtypes[d]), at,
+                      saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
+        }
+        /* Re-sealed changes: the record checksum is made valid again, so only the decoder's own
+         * checks (structure, tables, rANS end states, content checksum) stand in the way. */
+        for (int trial = 0; trial < (quick ? 20 : 150); trial++) {
+            memcpy(bad, frame, frame_size);
+            uint32_t c = (uint32_t)(test_random(&state) % chunks);
+            size_t offset = records;
+            for (uint32_t k = 0; k < c; k++) offset += load_le32(frame + 32 + 4 * (size_t)k);
+            uint32_t record = load_le32(frame + 32 + 4 * (size_t)c);
+            size_t at = offset + 24 + test_random(&state) % (record - 24);
+            int content_too = trial % 2; /* also re-seal the content checksum: the decode must still be exact or fail */
+            bad[at] ^= (uint8_t)(1u + test_random(&state) % 255);
+            if (content_too) store_le64(bad + offset + 16, 0);
+            store_le64(bad + offset, checksum64(bad + offset + 8, record - 8, 0));
+            memset(cpu_out, 0, size);
+            saraphis_status_t cpu = saraphis_decompress(ctx, bad, frame_size, cpu_out, size, &out_size);
+            saraphis_status_t gpu = gpu_decode_status(ctx, bad, frame_size, size, gpu_out);
+            resealed_trials++;
+            CHECK_MSG((cpu == SARAPHIS_OK) == (gpu == SARAPHIS_OK), "%s: re-sealed change at %zu: cpu %s, gpu %s (%s)",
+                      saraphis_dtype_name(dtypes[d]), at, saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
+            if (cpu == SARAPHIS_OK && gpu == SARAPHIS_OK) CHECK_MSG(memcmp(cpu_out, gpu_out, size) == 0, "re-sealed change decodes differently");
+            if (cpu != SARAPHIS_OK) resealed_failures++;
+            if (cpu != gpu) mismatched_codes++;
+        }
+        /* Truncated frame and short destination. */
+        CHECK(gpu_decode_status(ctx, frame, frame_size - 1, size, NULL) == SARAPHIS_ERROR_TRUNCATED);
+        CHECK(gpu_decode_status(ctx, frame, 20, size, NULL) == SARAPHIS_ERROR_TRUNCATED);
+        CHECK(gpu_decode_status(ctx, frame, frame_size, size - 1, NULL) == SARAPHIS_ERROR_BUFFER_TOO_SMALL);
+        free(data); free(cpu_out); free(gpu_out); free(frame); free(bad);
+        saraphis_ctx_free(ctx);
+    }
+    printf("  corruption: %d re-sealed changes, %d rejected by the CPU, %d with a different error code on the GPU\n", resealed_trials,
+           resealed_failures, mismatched_codes);
+}
+
+int main(int argc, char **argv)
+{
+    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (!saraphis_gpu_available()) {
+        saraphis_ctx_t *ctx = saraphis_ctx_create();
+        size_t out = 0;
+        saraphis_status_t status = saraphis_gpu_decompress(ctx, (void *)16, 64, (void *)16, 64, &out, NULL);
+        CHECK(status == SARAPHIS_ERROR_GPU || status == SARAPHIS_ERROR_UNSUPPORTED);
+        saraphis_ctx_free(ctx);
+        printf("test_gpu_lossless: skipped (no CUDA device: %s)\n", saraphis_last_error());
+        return TEST_SUMMARY("test_gpu_lossless");
+    }
+    struct cudaDeviceProp prop;
+    cudaGetDeviceProperties(&prop, 0);
+    printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
+    generated_tests();
+    printf("  generated data: done\n");
+    real_weights();
+    corruption_tests();
+    return TEST_SUMMARY("test_gpu_lossless");
+}
