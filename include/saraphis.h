@@ -94,7 +94,9 @@ SARAPHIS_API saraphis_dtype_t saraphis_dtype_from_name(const char *name); /* cas
  * ------------------------------------------------------------------------------------------- */
 typedef enum {
     SARAPHIS_CODEC_LOSSLESS = 1, /* sign/exponent/mantissa channels, rANS on what carries entropy */
-    SARAPHIS_CODEC_STORED = 2    /* bytes kept as they are (still checksummed) */
+    SARAPHIS_CODEC_STORED = 2,   /* bytes kept as they are (still checksummed) */
+    SARAPHIS_CODEC_BOUNDED = 3   /* lossy with a guaranteed maximum error (p-adic, docs/padic.md);
+                                    set with saraphis_ctx_set_error_bound */
 } saraphis_codec_t;
 
 /* Parameters, set one by one; saraphis_param_bounds() tells each one's range. */
@@ -115,6 +117,35 @@ SARAPHIS_API saraphis_status_t saraphis_ctx_get_param(const saraphis_ctx_t *ctx,
                                                       saraphis_param_t param, int64_t *value);
 SARAPHIS_API saraphis_status_t saraphis_param_bounds(saraphis_param_t param, int64_t *lower,
                                                      int64_t *upper);
+
+/* Error-bounded compression (SARAPHIS_CODEC_BOUNDED): after decoding, every finite element x'
+ * of a float tensor (F32, F64, F16, BF16) differs from the original x by at most eps, and every
+ * other element (NaN, Inf, values the codec cannot code within eps) is restored exactly. eps
+ * comes from the bound per tensor:
+ *   ABSOLUTE        eps = bound
+ *   RELATIVE_RANGE  eps = bound * (max - min) of the tensor's finite elements
+ *   RELATIVE_STD    eps = bound * their standard deviation (population)
+ * A tensor whose range or deviation is 0 (constant), and every tensor of another dtype, is
+ * compressed LOSSLESS instead; the .sps index records the codec each tensor got. */
+typedef enum {
+    SARAPHIS_BOUND_ABSOLUTE = 1,
+    SARAPHIS_BOUND_RELATIVE_RANGE = 2,
+    SARAPHIS_BOUND_RELATIVE_STD = 3
+} saraphis_bound_mode_t;
+
+/* Sets the bound and switches the context's codec to SARAPHIS_CODEC_BOUNDED. prime: the base of
+ * the digits (0 = 251, the default; any prime from 2 to 251); precision: base-prime digits per
+ * value (0 = the smallest that holds each tensor's largest value at its eps; otherwise 1 to the
+ * prime's maximum, 6 for 251, 40 for 2; values beyond it are stored exactly). An unknown mode, a
+ * bound that is not a finite number > 0, a prime that is not a prime from 2 to 251 or a precision
+ * too large give SARAPHIS_ERROR_INVALID_ARGUMENT with a message naming the parameter, and leave
+ * the context as it was. */
+SARAPHIS_API saraphis_status_t saraphis_ctx_set_error_bound(saraphis_ctx_t *ctx, saraphis_bound_mode_t mode,
+                                                            double bound, unsigned prime, unsigned precision);
+/* What saraphis_ctx_set_error_bound set (prime as given, 0 = default); INVALID_ARGUMENT when no
+ * bound was set. Any pointer may be NULL. */
+SARAPHIS_API saraphis_status_t saraphis_ctx_get_error_bound(const saraphis_ctx_t *ctx, saraphis_bound_mode_t *mode,
+                                                            double *bound, unsigned *prime, unsigned *precision);
 
 /* Largest frame saraphis_compress can write for src_size input bytes. */
 SARAPHIS_API size_t saraphis_compress_bound(size_t src_size, size_t chunk_bytes);
@@ -191,6 +222,14 @@ typedef struct {
     uint64_t raw_size;
     uint64_t compressed_size;
     uint32_t chunk_count;
+    /* The bounded codec's parameters (codec SARAPHIS_CODEC_BOUNDED); all zero for exact codecs. */
+    saraphis_bound_mode_t error_bound_mode;
+    double error_bound; /* as requested (absolute, or the fraction of range / std) */
+    double eps;         /* the absolute bound every finite element meets */
+    double max_error;   /* the largest error measured over the tensor when it was written */
+    unsigned prime;
+    unsigned precision;
+    uint64_t escapes;   /* elements stored exactly inside bounded records */
 } saraphis_tensor_info_t;
 
 SARAPHIS_API saraphis_status_t saraphis_reader_open(saraphis_reader_t **reader, const char *path,
@@ -205,6 +244,17 @@ SARAPHIS_API saraphis_status_t saraphis_reader_find(const saraphis_reader_t *rea
 /* Decodes one tensor into dst (dst_capacity >= raw_size), reading only its chunks. */
 SARAPHIS_API saraphis_status_t saraphis_reader_read_tensor(saraphis_reader_t *reader, size_t index,
                                                            void *dst, size_t dst_capacity);
+/* Progressive read of a bounded tensor: decodes only the top `planes` base-prime digit planes
+ * (0 or >= the tensor's precision: all of them), reading from the file only the bytes of each
+ * record those planes need. *bound_out (may be NULL) gets the bound every finite element then
+ * meets: (2 * prime^(precision - planes) + 3) * eps, or eps for all planes, or 0 for a tensor
+ * stored exactly (which is read whole). A part of a record cannot be checked against the
+ * record's checksum, which covers the whole record: the codec's header checksum and the
+ * checksum of every plane read are checked instead (saraphis_reader_verify checks whole
+ * records). */
+SARAPHIS_API saraphis_status_t saraphis_reader_read_tensor_planes(saraphis_reader_t *reader, size_t index,
+                                                                  unsigned planes, void *dst,
+                                                                  size_t dst_capacity, double *bound_out);
 /* Decodes one tensor and writes it to fd at its current position, batch by batch. */
 SARAPHIS_API saraphis_status_t saraphis_reader_write_tensor_fd(saraphis_reader_t *reader,
                                                                size_t index, int fd);

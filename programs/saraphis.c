@@ -33,6 +33,11 @@ typedef struct {
     uint64_t raw_shape[SARAPHIS_MAX_DIMS];
     int have_shape;
     int reps;
+    double error_bound;              /* 0: exact codecs */
+    int have_error_bound;
+    saraphis_bound_mode_t bound_mode; /* --relative, else absolute */
+    unsigned prime, precision;       /* 0: defaults */
+    unsigned planes;                 /* decompress: top digit planes of bounded tensors; 0 all */
 } options_t;
 
 static const char *program = "saraphis";
@@ -68,12 +73,15 @@ static int finish_stats(int rc)
 static void print_help(FILE *out)
 {
     fprintf(out,
-            "Saraphis %s: lossless compression of neural-network tensors.\n"
+            "Saraphis %s: compression of neural-network tensors, lossless or error-bounded.\n"
             "\n"
             "Usage:\n"
             "  saraphis compress [options] INPUT        safetensors, .npy or raw -> .sps\n"
-            "  saraphis decompress [options] FILE.sps   .sps -> the original file, byte for byte\n"
-            "  saraphis info FILE.sps...                a row per tensor: dtype, shape, sizes, ratio, codec\n"
+            "  saraphis decompress [options] FILE.sps   .sps -> the original file, byte for byte (lossless);\n"
+            "                                           a bounded .sps gives a file of the same layout and\n"
+            "                                           dtypes whose values are within the bound\n"
+            "  saraphis info FILE.sps...                a row per tensor: dtype, shape, sizes, ratio, codec,\n"
+            "                                           bound and measured max error\n"
             "  saraphis verify FILE.sps...              check every checksum; writes nothing\n"
             "  saraphis bench [options] INPUT           in-memory ratio and speed, 1 thread and all\n"
             "\n"
@@ -83,6 +91,13 @@ static void print_help(FILE *out)
             "  -t, --threads N        worker threads (default: all cores; 1 = single-threaded)\n"
             "      --chunk-size SIZE  bytes per independent chunk, e.g. 256K, 1M (default 256K)\n"
             "      --codec NAME       lossless (default) or stored\n"
+            "      --error-bound X    lossy, every float value within X of the original (absolute\n"
+            "                         unless --relative); other dtypes stay lossless\n"
+            "      --relative range|std  X is a fraction of each tensor's range or standard deviation\n"
+            "      --prime P          digit base of the bounded codec, a prime from 2 to 251 (default 251)\n"
+            "      --precision N      base-P digits per value (default: the fewest each tensor needs)\n"
+            "      --planes K         decompress: only the top K digit planes of bounded tensors (reads\n"
+            "                         less; prints the coarser bound it guarantees)\n"
             "      --dtype NAME       raw input: element type (F32, BF16, F16, F64, I8, ...)\n"
             "      --shape D0,D1,...  raw input: shape (default: one dimension)\n"
             "  -f, --force            overwrite an existing output file\n"
@@ -99,6 +114,8 @@ static void print_help(FILE *out)
             "  saraphis info model.sps\n"
             "  saraphis verify model.sps && echo intact\n"
             "  saraphis compress --dtype BF16 --shape 4096,4096 weights.bin -o weights.sps\n"
+            "  saraphis compress --error-bound 0.01 --relative std model.safetensors\n"
+            "  saraphis decompress --planes 2 model.sps -o coarse.safetensors\n"
             "  saraphis bench -t 1 model.safetensors\n"
             "\n"
             "Exit status: 0 success, 1 usage error, otherwise the error's code (docs/cli.md).\n",
@@ -178,6 +195,8 @@ static saraphis_ctx_t *make_ctx(const options_t *options, saraphis_status_t *sta
     if (*status == SARAPHIS_OK && options->chunk_bytes)
         *status = saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, options->chunk_bytes);
     if (*status == SARAPHIS_OK) *status = saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CODEC, options->codec);
+    if (*status == SARAPHIS_OK && options->have_error_bound)
+        *status = saraphis_ctx_set_error_bound(ctx, options->bound_mode, options->error_bound, options->prime, options->precision);
     if (*status != SARAPHIS_OK) { saraphis_ctx_free(ctx); return NULL; }
     return ctx;
 }
@@ -416,6 +435,26 @@ static int command_compress(const char *input, const options_t *options)
 
 /* ---- decompress ---------------------------------------------------------------------------- */
 
+/* Writes one tensor to fd: whole, or with --planes only the top planes of a bounded tensor
+ * (decoded into memory, then written). *worst gets the largest bound guaranteed so far. */
+static saraphis_status_t write_tensor(saraphis_reader_t *reader, size_t index, int fd, const char *output,
+                                      const options_t *options, double *worst)
+{
+    saraphis_tensor_info_t info;
+    SPS_TRY(saraphis_reader_tensor_info(reader, index, &info));
+    if (info.codec == SARAPHIS_CODEC_BOUNDED && info.eps > *worst && !options->planes) *worst = info.eps;
+    if (!options->planes || info.codec != SARAPHIS_CODEC_BOUNDED) return saraphis_reader_write_tensor_fd(reader, index, fd);
+    if (info.raw_size > SIZE_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "tensor '%s' does not fit in memory", info.name);
+    uint8_t *buffer = malloc(info.raw_size ? (size_t)info.raw_size : 1);
+    if (!buffer) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "tensor '%s': no memory for %llu bytes", info.name, (unsigned long long)info.raw_size);
+    double bound = 0;
+    saraphis_status_t status = saraphis_reader_read_tensor_planes(reader, index, options->planes, buffer, (size_t)info.raw_size, &bound);
+    if (status == SARAPHIS_OK) status = file_write_full(fd, buffer, (size_t)info.raw_size, output);
+    free(buffer);
+    if (bound > *worst) *worst = bound;
+    return status;
+}
+
 static char *default_decompress_output(const char *input, const char *source_kind)
 {
     size_t length = strlen(input);
@@ -455,6 +494,7 @@ static int command_decompress(const char *input, const options_t *options)
     progress_start(&progress, use_progress(options), "decompress", total);
     saraphis_ctx_set_progress(ctx, progress_update, &progress);
     atomic_file_t file;
+    double worst_bound = 0;
     double started = progress_now();
     status = atomic_file_open(&file, output);
     if (status == SARAPHIS_OK && source_kind && strcmp(source_kind, "safetensors") == 0) {
@@ -490,7 +530,7 @@ static int command_decompress(const char *input, const options_t *options)
                 if (status == SARAPHIS_OK && info.raw_size != size)
                     status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' holds %llu bytes, the header says %llu", input, region.name,
                                        (unsigned long long)info.raw_size, (unsigned long long)size);
-                if (status == SARAPHIS_OK) status = saraphis_reader_write_tensor_fd(reader, index, file.fd);
+                if (status == SARAPHIS_OK) status = write_tensor(reader, index, file.fd, output, options, &worst_bound);
                 progress_next_tensor(&progress, size);
             }
             safetensors_file_free(&st);
@@ -510,7 +550,7 @@ static int command_decompress(const char *input, const options_t *options)
         for (size_t i = 0; status == SARAPHIS_OK && i < count; i++) {
             saraphis_tensor_info_t info;
             saraphis_reader_tensor_info(reader, i, &info);
-            status = saraphis_reader_write_tensor_fd(reader, i, file.fd);
+            status = write_tensor(reader, i, file.fd, output, options, &worst_bound);
             progress_next_tensor(&progress, info.raw_size);
         }
     }
@@ -520,9 +560,13 @@ static int command_decompress(const char *input, const options_t *options)
     progress_finish(&progress);
     int rc = 0;
     if (status != SARAPHIS_OK) rc = fail(status);
-    else if (!options->quiet)
+    else if (!options->quiet) {
         printf("%s -> %s: %llu bytes in %.2f s, %.1f MB/s\n", input, output, (unsigned long long)total, elapsed,
                elapsed > 0 ? total / elapsed / 1e6 : 0.0);
+        if (worst_bound > 0)
+            printf("bounded tensors%s: every finite value within %.6g of the original (largest bound over the tensors)\n",
+                   options->planes ? " (top planes only)" : "", worst_bound);
+    }
     free(output);
     saraphis_reader_free(reader);
     saraphis_ctx_free(ctx);
@@ -536,8 +580,18 @@ static const char *codec_name(saraphis_codec_t codec)
     switch (codec) {
     case SARAPHIS_CODEC_LOSSLESS: return "lossless";
     case SARAPHIS_CODEC_STORED: return "stored";
+    case SARAPHIS_CODEC_BOUNDED: return "bounded";
     }
     return "unknown";
+}
+
+/* "abs 1e-06", "range 0.001", "std 0.01"; "-" for exact codecs. */
+static void bound_text(const saraphis_tensor_info_t *info, char *text, size_t size)
+{
+    const char *mode = info->error_bound_mode == SARAPHIS_BOUND_RELATIVE_RANGE ? "range"
+                       : info->error_bound_mode == SARAPHIS_BOUND_RELATIVE_STD ? "std" : "abs";
+    if (info->codec != SARAPHIS_CODEC_BOUNDED) snprintf(text, size, "-");
+    else snprintf(text, size, "%s %g", mode, info->error_bound);
 }
 
 static int command_info(const char *input, const options_t *options)
@@ -551,7 +605,8 @@ static int command_info(const char *input, const options_t *options)
     size_t count = saraphis_reader_tensor_count(reader);
     const char *source_kind = saraphis_reader_metadata_get(reader, "saraphis.source");
     printf("%s: %zu tensors, source %s\n", input, count, source_kind ? source_kind : "unknown");
-    printf("%-48s %-7s %-20s %14s %14s %8s %-8s\n", "tensor", "dtype", "shape", "bytes", "compressed", "ratio", "codec");
+    printf("%-48s %-7s %-20s %14s %14s %8s %-8s %-12s %10s %10s\n", "tensor", "dtype", "shape", "bytes", "compressed", "ratio", "codec",
+           "bound", "eps", "max error");
     uint64_t raw_total = 0, compressed_total = 0;
     for (size_t i = 0; i < count; i++) {
         saraphis_tensor_info_t info;
@@ -563,9 +618,16 @@ static int command_info(const char *input, const options_t *options)
             if (strlen(shape) + strlen(dim) + 2 < sizeof shape) strcat(shape, dim);
         }
         strcat(shape, ")");
-        printf("%-48s %-7s %-20s %14llu %14llu %8.4f %-8s\n", info.name, saraphis_dtype_name(info.dtype), shape,
+        char bound[48], eps[24] = "-", max_error[24] = "-";
+        bound_text(&info, bound, sizeof bound);
+        if (info.codec == SARAPHIS_CODEC_BOUNDED) {
+            snprintf(eps, sizeof eps, "%.3g", info.eps);
+            snprintf(max_error, sizeof max_error, "%.3g", info.max_error);
+        }
+        printf("%-48s %-7s %-20s %14llu %14llu %8.4f %-8s %-12s %10s %10s\n", info.name, saraphis_dtype_name(info.dtype), shape,
                (unsigned long long)info.raw_size, (unsigned long long)info.compressed_size,
-               info.compressed_size ? (double)info.raw_size / (double)info.compressed_size : 0.0, codec_name(info.codec));
+               info.compressed_size ? (double)info.raw_size / (double)info.compressed_size : 0.0, codec_name(info.codec), bound, eps,
+               max_error);
         raw_total += info.raw_size;
         compressed_total += info.compressed_size;
     }
@@ -666,7 +728,8 @@ static int command_bench(const char *input, const options_t *options)
             for (size_t i = 0; status == SARAPHIS_OK && i < count; i++) {
                 size_t restored_size;
                 status = saraphis_decompress(ctx, frames[i], frame_sizes[i], restored, (size_t)largest, &restored_size);
-                if (status == SARAPHIS_OK && (restored_size != sizes[i] || memcmp(restored, data + position, restored_size) != 0)) {
+                if (status == SARAPHIS_OK && (restored_size != sizes[i] ||
+                                              (!options->have_error_bound && memcmp(restored, data + position, restored_size) != 0))) {
                     status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: round trip mismatch on tensor %zu", input, i);
                 }
                 position += sizes[i];
@@ -697,8 +760,10 @@ static int command_bench(const char *input, const options_t *options)
 
 int main(int argc, char **argv)
 {
-    options_t options = {.threads = 0, .codec = SARAPHIS_CODEC_LOSSLESS, .progress = -1, .reps = 5};
-    enum { OPT_CHUNK = 256, OPT_CODEC, OPT_DTYPE, OPT_SHAPE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_REPS, OPT_STATS };
+    options_t options = {.threads = 0, .codec = SARAPHIS_CODEC_LOSSLESS, .progress = -1, .reps = 5, .bound_mode = SARAPHIS_BOUND_ABSOLUTE};
+    int have_relative = 0, have_prime = 0, have_precision = 0;
+    enum { OPT_CHUNK = 256, OPT_CODEC, OPT_DTYPE, OPT_SHAPE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_REPS, OPT_STATS,
+           OPT_ERROR_BOUND, OPT_RELATIVE, OPT_PRIME, OPT_PRECISION, OPT_PLANES };
     static const struct option long_options[] = {
         {"output", required_argument, 0, 'o'},   {"threads", required_argument, 0, 't'},
         {"chunk-size", required_argument, 0, OPT_CHUNK}, {"codec", required_argument, 0, OPT_CODEC},
@@ -707,6 +772,9 @@ int main(int argc, char **argv)
         {"progress", no_argument, 0, OPT_PROGRESS}, {"no-progress", no_argument, 0, OPT_NO_PROGRESS},
         {"reps", required_argument, 0, OPT_REPS}, {"help", no_argument, 0, 'h'},
         {"stats", no_argument, 0, OPT_STATS},
+        {"error-bound", required_argument, 0, OPT_ERROR_BOUND}, {"relative", required_argument, 0, OPT_RELATIVE},
+        {"prime", required_argument, 0, OPT_PRIME}, {"precision", required_argument, 0, OPT_PRECISION},
+        {"planes", required_argument, 0, OPT_PLANES},
         {"version", no_argument, 0, 'V'},        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:t:fqhV", long_options, NULL)) != -1) {
@@ -736,6 +804,38 @@ int main(int argc, char **argv)
         case OPT_SHAPE:
             if (!parse_shape(optarg, &options)) return usage_error("--shape takes dimensions such as 4096,4096", optarg);
             break;
+        case OPT_ERROR_BOUND: {
+            /* The value's range (> 0, finite) is the library's to check: its message names the bound. */
+            char *end;
+            errno = 0;
+            options.error_bound = strtod(optarg, &end);
+            if (errno || end == optarg || *end) return usage_error("--error-bound takes a number such as 1e-3", optarg);
+            options.have_error_bound = 1;
+            break;
+        }
+        case OPT_RELATIVE:
+            if (strcmp(optarg, "range") == 0) options.bound_mode = SARAPHIS_BOUND_RELATIVE_RANGE;
+            else if (strcmp(optarg, "std") == 0) options.bound_mode = SARAPHIS_BOUND_RELATIVE_STD;
+            else return usage_error("--relative takes range or std", optarg);
+            have_relative = 1;
+            break;
+        case OPT_PRIME:
+        case OPT_PRECISION:
+        case OPT_PLANES: {
+            char *end;
+            errno = 0;
+            unsigned long number = strtoul(optarg, &end, 10);
+            const char *name = c == OPT_PRIME ? "--prime" : c == OPT_PRECISION ? "--precision" : "--planes";
+            if (errno || end == optarg || *end || *optarg == '-' || number > 1000000) {
+                char message[64];
+                snprintf(message, sizeof message, "%s takes a whole number", name);
+                return usage_error(message, optarg);
+            }
+            if (c == OPT_PRIME) { options.prime = (unsigned)number; have_prime = 1; }
+            else if (c == OPT_PRECISION) { options.precision = (unsigned)number; have_precision = 1; }
+            else options.planes = (unsigned)number;
+            break;
+        }
         case 'f': options.force = 1; break;
         case 'q': options.quiet = 1; break;
         case OPT_PROGRESS: options.progress = 1; break;
@@ -758,6 +858,12 @@ int main(int argc, char **argv)
     const char *command = argv[optind++];
     if (optind >= argc) return usage_error("no input file given", command);
     if (options.have_shape && options.raw_dtype == SARAPHIS_DTYPE_UNKNOWN) return usage_error("--shape needs --dtype", NULL);
+    if ((have_relative || have_prime || have_precision) && !options.have_error_bound)
+        return usage_error("--relative, --prime and --precision need --error-bound", NULL);
+    if (options.have_error_bound && options.prime == 0 && have_prime)
+        return usage_error("--prime takes a prime from 2 to 251", "0");
+    if (options.have_error_bound && options.precision == 0 && have_precision)
+        return usage_error("--precision takes a number of digits from 1 (0 is not one)", "0");
     int files = argc - optind;
     if (strcmp(command, "compress") == 0 || strcmp(command, "decompress") == 0 || strcmp(command, "bench") == 0) {
         if (files != 1) return usage_error("this command takes one input file", command);

@@ -209,6 +209,72 @@ static void test_npy_and_raw(void)
     free(data);
 }
 
+static int stdout_contains(const char *needle)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/stdout", folder);
+    char *text = read_text(path, NULL);
+    int found = text && strstr(text, needle) != NULL;
+    if (!found) fprintf(stderr, "stdout was: %s\n", text ? text : "(none)");
+    free(text);
+    return found;
+}
+
+/* --error-bound: a bounded .sps, its info columns, a safetensors file of the same layout back,
+ * a progressive decompression, and parameter errors naming the parameter. */
+static void test_bounded(void)
+{
+    const char *model = in_folder("bounded.safetensors");
+    const char *sps = in_folder("bounded.sps");
+    make_safetensors(model, 0);
+    char args[2048];
+    snprintf(args, sizeof args, "compress -q --error-bound 1e-3 '%s' -o '%s'", model, sps);
+    CHECK_MSG(run_tool(args) == 0, "compress --error-bound");
+    snprintf(args, sizeof args, "info '%s'", sps);
+    CHECK(run_tool(args) == 0);
+    CHECK(stdout_contains("bounded") && stdout_contains("abs 0.001") && stdout_contains("max error") && stdout_contains("lossless"));
+    snprintf(args, sizeof args, "verify '%s'", sps);
+    CHECK(run_tool(args) == 0);
+    const char *restored = in_folder("bounded-restored.safetensors");
+    snprintf(args, sizeof args, "decompress -q -f '%s' -o '%s'", sps, restored);
+    CHECK(run_tool(args) == 0);
+    size_t size_a = 0, size_b = 0;
+    char *a = read_text(model, &size_a), *b = read_text(restored, &size_b);
+    CHECK(a && b && size_a == size_b);
+    if (a && b && size_a == size_b && size_a > 8) {
+        uint64_t header = 0;
+        for (int i = 0; i < 8; i++) header |= (uint64_t)(uint8_t)a[i] << (8 * i);
+        CHECK(header + 8 <= size_a && memcmp(a, b, 8 + (size_t)header) == 0); /* same header, same layout */
+        safetensors_file_t st;
+        CHECK(safetensors_parse((const uint8_t *)b, 8 + (size_t)header, size_b, restored, &st) == SARAPHIS_OK);
+        safetensors_file_free(&st);
+    }
+    free(a);
+    free(b);
+    snprintf(args, sizeof args, "decompress -f --planes 1 '%s' -o '%s'", sps, in_folder("coarse.safetensors"));
+    CHECK(run_tool(args) == 0);
+    CHECK(stdout_contains("within"));
+    snprintf(args, sizeof args, "compress -q -f --error-bound 0.01 --relative std '%s' -o '%s'", model, sps);
+    CHECK(run_tool(args) == 0);
+    snprintf(args, sizeof args, "info '%s'", sps);
+    CHECK(run_tool(args) == 0);
+    CHECK(stdout_contains("std 0.01"));
+    snprintf(args, sizeof args, "compress -q -f --error-bound 1e-3 --prime 4 '%s' -o '%s'", model, in_folder("never.sps"));
+    CHECK(run_tool(args) != 0);
+    CHECK(stderr_contains("prime"));
+    snprintf(args, sizeof args, "compress -q -f --error-bound 0 '%s' -o '%s'", model, in_folder("never.sps"));
+    CHECK(run_tool(args) != 0);
+    CHECK(stderr_contains("error bound"));
+    snprintf(args, sizeof args, "compress -q -f --error-bound 1e-3 --precision 9 '%s' -o '%s'", model, in_folder("never.sps"));
+    CHECK(run_tool(args) != 0);
+    CHECK(stderr_contains("precision"));
+    snprintf(args, sizeof args, "compress -q -f --prime 3 '%s' -o '%s'", model, in_folder("never.sps"));
+    CHECK(run_tool(args) == 1);
+    CHECK(stderr_contains("--error-bound"));
+    struct stat info;
+    CHECK(stat(in_folder("never.sps"), &info) != 0);
+}
+
 static void test_usage(void)
 {
     CHECK(run_tool("--help") == 0);
@@ -231,6 +297,7 @@ int main(void)
     test_safetensors_round_trip(1);
     test_corruption();
     test_npy_and_raw();
+    test_bounded();
     test_usage();
     char command[600];
     snprintf(command, sizeof command, "rm -rf '%s'", folder);

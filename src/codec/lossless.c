@@ -69,6 +69,7 @@ void codec_scratch_release(codec_scratch_t *scratch)
     free(scratch->symbols);
     free(scratch->symbols2);
     for (int p = 0; p < LOSSLESS_MAX_PLANES; p++) free(scratch->planes[p]);
+    free(scratch->decoded);
     memset(scratch, 0, sizeof *scratch);
 }
 

@@ -23,6 +23,8 @@ typedef struct {
     uint8_t *symbols2; /* a second channel */
     uint8_t *planes[LOSSLESS_MAX_PLANES]; /* mantissa byte planes */
     size_t capacity;
+    uint8_t *decoded;         /* chunk layer: a lossy chunk decoded back, for its content checksum */
+    size_t decoded_capacity;
 } codec_scratch_t;
 
 saraphis_status_t codec_scratch_reserve(codec_scratch_t *scratch, size_t elements);

@@ -125,23 +125,25 @@ static saraphis_status_t check_dtype(saraphis_dtype_t dtype, size_t bytes, const
     return SARAPHIS_OK;
 }
 
-saraphis_status_t padic_resolve_bound(saraphis_dtype_t dtype, const void *data, size_t bytes, int mode,
-                                      double bound, double *eps)
+/* The statistics behind relative bounds, accumulated in element order (so a tensor scanned in
+ * batches gives bit for bit the same eps as one scanned whole). */
+void padic_scan_init(padic_scan_t *scan)
+{
+    scan->lo = INFINITY;
+    scan->hi = -INFINITY;
+    scan->sum = 0;
+    scan->squares = 0;
+    scan->finite = 0;
+}
+
+saraphis_status_t padic_scan_moments(padic_scan_t *scan, saraphis_dtype_t dtype, const void *data, size_t bytes)
 {
     SPS_TRY(check_dtype(dtype, bytes, "p-adic bound"));
-    if (!(bound > 0) || !isfinite(bound))
-        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound %g must be a finite number greater than 0", bound);
-    if (mode == PADIC_ABSOLUTE) {
-        *eps = bound;
-        return SARAPHIS_OK;
-    }
-    if (mode != PADIC_RELATIVE_RANGE && mode != PADIC_RELATIVE_STD)
-        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound mode %d is unknown (0 absolute, 1 relative to range, 2 relative to std)", mode);
     load_fn load = loader_for(dtype);
     size_t size = saraphis_dtype_size(dtype), n = bytes / size;
     const uint8_t *src = data;
-    double lo = INFINITY, hi = -INFINITY, sum = 0;
-    size_t finite = 0;
+    double lo = scan->lo, hi = scan->hi, sum = scan->sum;
+    uint64_t finite = scan->finite;
     for (size_t i = 0; i < n; i++) {
         double x = load(src + i * size);
         if (!isfinite(x)) continue;
@@ -150,19 +152,58 @@ saraphis_status_t padic_resolve_bound(saraphis_dtype_t dtype, const void *data, 
         sum += x;
         finite++;
     }
-    double scale = 0;
-    if (finite > 0 && mode == PADIC_RELATIVE_RANGE) scale = hi - lo;
-    if (finite > 0 && mode == PADIC_RELATIVE_STD) {
-        double mean = sum / (double)finite, squares = 0;
-        for (size_t i = 0; i < n; i++) {
-            double x = load(src + i * size);
-            if (isfinite(x)) squares += (x - mean) * (x - mean);
-        }
-        scale = sqrt(squares / (double)finite);
+    scan->lo = lo;
+    scan->hi = hi;
+    scan->sum = sum;
+    scan->finite = finite;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t padic_scan_squares(padic_scan_t *scan, saraphis_dtype_t dtype, const void *data, size_t bytes)
+{
+    SPS_TRY(check_dtype(dtype, bytes, "p-adic bound"));
+    if (scan->finite == 0) return SARAPHIS_OK;
+    load_fn load = loader_for(dtype);
+    size_t size = saraphis_dtype_size(dtype), n = bytes / size;
+    const uint8_t *src = data;
+    double mean = scan->sum / (double)scan->finite, squares = scan->squares;
+    for (size_t i = 0; i < n; i++) {
+        double x = load(src + i * size);
+        if (isfinite(x)) squares += (x - mean) * (x - mean);
     }
+    scan->squares = squares;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t padic_scan_eps(const padic_scan_t *scan, int mode, double bound, double *eps)
+{
+    if (!(bound > 0) || !isfinite(bound))
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound %g must be a finite number greater than 0", bound);
+    if (mode == PADIC_ABSOLUTE) {
+        *eps = bound;
+        return SARAPHIS_OK;
+    }
+    if (mode != PADIC_RELATIVE_RANGE && mode != PADIC_RELATIVE_STD)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound mode %d is unknown (0 absolute, 1 relative to range, 2 relative to std)", mode);
+    double scale = 0;
+    if (scan->finite > 0 && mode == PADIC_RELATIVE_RANGE) scale = scan->hi - scan->lo;
+    if (scan->finite > 0 && mode == PADIC_RELATIVE_STD) scale = sqrt(scan->squares / (double)scan->finite);
     double result = bound * scale;
     *eps = isfinite(result) && result >= DBL_MIN && isfinite(2 * result) ? result : 0;
     return SARAPHIS_OK;
+}
+
+saraphis_status_t padic_resolve_bound(saraphis_dtype_t dtype, const void *data, size_t bytes, int mode,
+                                      double bound, double *eps)
+{
+    SPS_TRY(check_dtype(dtype, bytes, "p-adic bound"));
+    padic_scan_t scan;
+    padic_scan_init(&scan);
+    if (bound > 0 && isfinite(bound) && (mode == PADIC_RELATIVE_RANGE || mode == PADIC_RELATIVE_STD)) {
+        SPS_TRY(padic_scan_moments(&scan, dtype, data, bytes));
+        if (mode == PADIC_RELATIVE_STD) SPS_TRY(padic_scan_squares(&scan, dtype, data, bytes));
+    }
+    return padic_scan_eps(&scan, mode, bound, eps);
 }
 
 /* ---- Exact division by invariant integers (Granlund & Montgomery) ------------------------ */

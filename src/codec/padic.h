@@ -61,6 +61,19 @@ saraphis_status_t padic_validate(const padic_params_t *params);
 saraphis_status_t padic_resolve_bound(saraphis_dtype_t dtype, const void *data, size_t bytes, int mode,
                                       double bound, double *eps);
 
+/* The same statistics over a tensor seen in batches (a file read piece by piece), in element
+ * order, so the eps equals padic_resolve_bound's on the whole tensor bit for bit:
+ * init; moments over every batch; for RELATIVE_STD squares over every batch again; then eps. */
+typedef struct {
+    double lo, hi, sum, squares;
+    uint64_t finite;
+} padic_scan_t;
+
+void padic_scan_init(padic_scan_t *scan);
+saraphis_status_t padic_scan_moments(padic_scan_t *scan, saraphis_dtype_t dtype, const void *data, size_t bytes);
+saraphis_status_t padic_scan_squares(padic_scan_t *scan, saraphis_dtype_t dtype, const void *data, size_t bytes);
+saraphis_status_t padic_scan_eps(const padic_scan_t *scan, int mode, double bound, double *eps);
+
 /* The smallest precision whose digits hold the lattice magnitude of every finite element of the
  * tensor at params->eps and params->prime (elements beyond 2^PADIC_MAGNITUDE_BITS lattice steps
  * are escapes whatever the precision, and do not count). At least 1. */

@@ -24,6 +24,12 @@
 #define SPS_MAX_TENSORS (1u << 24)
 #define SPS_MAX_METADATA_BYTES (256u << 20)
 
+/* Index entry flags (docs/format.md, "Tensor entry"). */
+#define SPS_FLAG_CODEC_PARAMS 0x01u /* a u16 size and the codec's parameter block follow the flags */
+/* The BOUNDED codec's parameter block: u8 mode, f64 bound, f64 eps, u16 prime, u8 precision,
+ * f64 max error, u64 escapes. */
+#define SPS_BOUNDED_PARAMS_BYTES 36u
+
 /* One tensor as the index describes it. */
 typedef struct {
     char *name;
@@ -37,6 +43,12 @@ typedef struct {
     uint64_t first_record;   /* file offset of chunk 0's record */
     uint32_t *record_sizes;  /* chunk_count entries; records are contiguous */
     uint64_t compressed_size;
+    uint8_t flags;           /* SPS_FLAG_* */
+    /* codec BOUNDED only (flags has SPS_FLAG_CODEC_PARAMS): */
+    saraphis_bound_mode_t bound_mode;
+    double bound, eps, max_error;
+    unsigned prime, precision;
+    uint64_t escapes;
 } sps_tensor_t;
 
 typedef struct {

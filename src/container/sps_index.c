@@ -1,10 +1,12 @@
 /* .sps index parser (sps_index.h). */
 #include "container/sps_index.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec/chunk.h"
+#include "codec/padic_values.h"
 #include "common/bits.h"
 #include "common/error.h"
 #include "engine/context.h"
@@ -50,6 +52,41 @@ static char *take_string(cursor_t *c, size_t n)
     return s;
 }
 
+/* The BOUNDED parameter block (docs/format.md): every value is checked, so a hostile index can
+ * make a reader promise no bound the records do not keep (the records' own headers are checked
+ * against these values when decoded). */
+static saraphis_status_t parse_bounded_params(cursor_t *c, const char *path, sps_tensor_t *t)
+{
+    uint8_t word[2], block[SPS_BOUNDED_PARAMS_BYTES];
+    if (!take(c, word, 2)) return error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s': index ends inside its codec parameters", path, t->name);
+    uint16_t size = load_le16(word);
+    if (size != SPS_BOUNDED_PARAMS_BYTES)
+        return error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s': bounded codec parameters of %u bytes (expected %u)", path, t->name, size,
+                         SPS_BOUNDED_PARAMS_BYTES);
+    if (!take(c, block, sizeof block)) return error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s': index ends inside its codec parameters", path, t->name);
+    t->bound_mode = (saraphis_bound_mode_t)block[0];
+    t->bound = padic_bits_double(load_le64(block + 1));
+    t->eps = padic_bits_double(load_le64(block + 9));
+    t->prime = load_le16(block + 17);
+    t->precision = block[19];
+    t->max_error = padic_bits_double(load_le64(block + 20));
+    t->escapes = load_le64(block + 28);
+    int float_dtype = t->dtype == SARAPHIS_DTYPE_F32 || t->dtype == SARAPHIS_DTYPE_F64 || t->dtype == SARAPHIS_DTYPE_F16 || t->dtype == SARAPHIS_DTYPE_BF16;
+    const char *bad = NULL;
+    padic_params_t params = {t->eps, t->prime, t->precision};
+    if (!float_dtype) bad = "dtype";
+    else if (ctx_padic_mode(t->bound_mode) < 0) bad = "mode";
+    else if (!(t->bound > 0) || !isfinite(t->bound)) bad = "bound";
+    else if (padic_validate(&params) != SARAPHIS_OK) bad = "eps, prime or precision";
+    else if (t->bound_mode == SARAPHIS_BOUND_ABSOLUTE && t->eps != t->bound) bad = "eps";
+    else if (!(t->max_error >= 0) || !(t->max_error <= t->eps)) bad = "max error";
+    if (bad) {
+        error_clear();
+        return error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s': bounded codec parameters hold an impossible %s", path, t->name, bad);
+    }
+    return SARAPHIS_OK;
+}
+
 saraphis_status_t sps_index_parse(const uint8_t *bytes, size_t size, uint64_t records_end, const char *path, sps_index_t *index)
 {
     memset(index, 0, sizeof *index);
@@ -83,8 +120,18 @@ saraphis_status_t sps_index_parse(const uint8_t *bytes, size_t size, uint64_t re
         t->codec = (saraphis_codec_t)fixed[1];
         t->ndim = fixed[2];
         if (saraphis_dtype_size(t->dtype) == 0) { status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' has unknown dtype %u", path, t->name, fixed[0]); goto fail; }
-        if (t->codec != SARAPHIS_CODEC_LOSSLESS && t->codec != SARAPHIS_CODEC_STORED) { status = error_set(SARAPHIS_ERROR_UNSUPPORTED, "%s: tensor '%s' uses codec %u, unknown to this build", path, t->name, fixed[1]); goto fail; }
-        if (t->ndim > SARAPHIS_MAX_DIMS || fixed[3] != 0) { status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' has %u dimensions / flags %u", path, t->name, t->ndim, fixed[3]); goto fail; }
+        if (t->codec != SARAPHIS_CODEC_LOSSLESS && t->codec != SARAPHIS_CODEC_STORED && t->codec != SARAPHIS_CODEC_BOUNDED) { status = error_set(SARAPHIS_ERROR_UNSUPPORTED, "%s: tensor '%s' uses codec %u, unknown to this build", path, t->name, fixed[1]); goto fail; }
+        t->flags = fixed[3];
+        /* Parameters follow exactly when the codec has them (BOUNDED); no other flag is defined. */
+        if (t->ndim > SARAPHIS_MAX_DIMS || (t->flags & ~SPS_FLAG_CODEC_PARAMS) ||
+            !(t->flags & SPS_FLAG_CODEC_PARAMS) != (t->codec != SARAPHIS_CODEC_BOUNDED)) {
+            status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s' has %u dimensions / flags %u with codec %u", path, t->name, t->ndim, fixed[3], fixed[1]);
+            goto fail;
+        }
+        if (t->flags & SPS_FLAG_CODEC_PARAMS) {
+            status = parse_bounded_params(&c, path, t);
+            if (status != SARAPHIS_OK) goto fail;
+        }
         uint64_t elements = 1;
         int overflow = 0;
         for (uint32_t d = 0; d < t->ndim; d++) {
@@ -102,6 +149,10 @@ saraphis_status_t sps_index_parse(const uint8_t *bytes, size_t size, uint64_t re
         size_t element = saraphis_dtype_size(t->dtype);
         if (overflow || elements > UINT64_MAX / element || elements * element != t->raw_size) {
             status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s': shape does not match its %llu bytes", path, t->name, (unsigned long long)t->raw_size);
+            goto fail;
+        }
+        if ((t->flags & SPS_FLAG_CODEC_PARAMS) && t->escapes > elements) {
+            status = error_set(SARAPHIS_ERROR_CORRUPT, "%s: tensor '%s': bounded codec parameters hold an impossible escapes count", path, t->name);
             goto fail;
         }
         if (t->chunk_bytes < CTX_MIN_CHUNK_BYTES || t->chunk_bytes > CTX_MAX_CHUNK_BYTES || t->chunk_bytes % 64 ||

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "container/sps_index.h"
+#include "container/sps_reader.h"
 #include "engine/context.h"
 
 struct saraphis_reader_s {
@@ -24,7 +25,26 @@ struct saraphis_reader_s {
     size_t records_capacity;
     uint8_t *raw;           /* one batch of decoded chunks (streaming output) */
     size_t raw_capacity;
+    _Atomic uint64_t record_bytes_read; /* bytes of records read so far (sps_reader_record_bytes_read) */
 };
+
+uint64_t sps_reader_record_bytes_read(const saraphis_reader_t *reader) { return reader ? reader->record_bytes_read : 0; }
+
+/* Reads record bytes, counting them. */
+static saraphis_status_t read_records(saraphis_reader_t *reader, uint8_t *dst, size_t size, uint64_t offset)
+{
+    SPS_TRY(file_pread_full(reader->fd, dst, size, offset, reader->path));
+    reader->record_bytes_read += size;
+    return SARAPHIS_OK;
+}
+
+/* The parameters a bounded tensor's records must carry; NULL for the exact codecs. */
+static const padic_params_t *tensor_params(const sps_tensor_t *t, padic_params_t *params)
+{
+    if (t->codec != SARAPHIS_CODEC_BOUNDED) return NULL;
+    *params = (padic_params_t){t->eps, t->prime, t->precision};
+    return params;
+}
 
 static saraphis_status_t read_and_check_header(saraphis_reader_t *reader)
 {
@@ -103,6 +123,13 @@ saraphis_status_t saraphis_reader_tensor_info(const saraphis_reader_t *reader, s
     info->raw_size = t->raw_size;
     info->compressed_size = t->compressed_size;
     info->chunk_count = t->chunk_count;
+    info->error_bound_mode = t->codec == SARAPHIS_CODEC_BOUNDED ? t->bound_mode : (saraphis_bound_mode_t)0;
+    info->error_bound = t->codec == SARAPHIS_CODEC_BOUNDED ? t->bound : 0;
+    info->eps = t->codec == SARAPHIS_CODEC_BOUNDED ? t->eps : 0;
+    info->max_error = t->codec == SARAPHIS_CODEC_BOUNDED ? t->max_error : 0;
+    info->prime = t->codec == SARAPHIS_CODEC_BOUNDED ? t->prime : 0;
+    info->precision = t->codec == SARAPHIS_CODEC_BOUNDED ? t->precision : 0;
+    info->escapes = t->codec == SARAPHIS_CODEC_BOUNDED ? t->escapes : 0;
     return SARAPHIS_OK;
 }
 
@@ -153,7 +180,10 @@ static saraphis_status_t decode_item(void *job_ptr, size_t item, unsigned worker
     const uint8_t *record = job->reader->records + job->record_offsets[item];
     size_t record_size = t->record_sizes[chunk];
     saraphis_status_t status;
-    if (job->dst) status = chunk_decode(t->dtype, record, record_size, job->dst + (size_t)item * t->chunk_bytes, raw, &job->reader->ctx->scratch[worker]);
+    padic_params_t params;
+    if (job->dst)
+        status = chunk_decode_expect(t->dtype, record, record_size, job->dst + (size_t)item * t->chunk_bytes, raw,
+                                     &job->reader->ctx->scratch[worker], tensor_params(t, &params));
     else status = chunk_verify(record, record_size, raw);
     if (status != SARAPHIS_OK) {
         uint64_t file_offset = t->first_record + (job->record_offsets[item] - job->record_offsets[0]);
@@ -188,7 +218,7 @@ static saraphis_status_t process_tensor(saraphis_reader_t *reader, size_t index,
             reader->records = grown;
             reader->records_capacity = bytes;
         }
-        saraphis_status_t status = file_pread_full(reader->fd, reader->records, bytes, file_position, reader->path);
+        saraphis_status_t status = read_records(reader, reader->records, bytes, file_position);
         if (status != SARAPHIS_OK) return error_wrap(status, "tensor '%s' chunk %u: ", t->name, first);
         file_position += bytes;
         uint64_t begin = (uint64_t)first * t->chunk_bytes;
@@ -253,5 +283,105 @@ saraphis_status_t saraphis_reader_verify(saraphis_reader_t *reader)
     error_clear();
     if (!reader) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "reader_verify: NULL argument");
     for (size_t i = 0; i < reader->index.tensor_count; i++) SPS_TRY(process_tensor(reader, i, NULL, 1, NULL, NULL));
+    return SARAPHIS_OK;
+}
+
+/* ---- Progressive reads -------------------------------------------------------------------- */
+
+typedef struct {
+    saraphis_reader_t *reader;
+    const sps_tensor_t *tensor;
+    unsigned planes;
+    uint32_t first_chunk;
+    const uint64_t *record_offsets; /* file offset of each record of the batch, count + 1 entries */
+    const uint64_t *slot_offsets;   /* where each record's bytes go in reader->records */
+    uint8_t *dst;
+    double *bounds;                 /* per item */
+} planes_job_t;
+
+/* One record: read the head (enough for the plane table), then the prefix the planes need,
+ * then decode. Workers pread disjoint slots of the batch buffer. */
+static saraphis_status_t planes_item(void *job_ptr, size_t item, unsigned worker)
+{
+    planes_job_t *job = job_ptr;
+    saraphis_reader_t *reader = job->reader;
+    const sps_tensor_t *t = job->tensor;
+    uint32_t chunk = job->first_chunk + (uint32_t)item;
+    uint64_t begin = (uint64_t)chunk * t->chunk_bytes;
+    size_t raw = (size_t)(t->raw_size - begin < t->chunk_bytes ? t->raw_size - begin : t->chunk_bytes);
+    size_t record_size = t->record_sizes[chunk];
+    uint64_t file_offset = job->record_offsets[item];
+    uint8_t *record = reader->records + job->slot_offsets[item];
+    /* The record header, method byte, p-adic header and plane table: all a prefix length needs. */
+    size_t probe = CHUNK_HEADER_BYTES + 1 + 24 + 12 * (size_t)t->precision;
+    if (probe > record_size) probe = record_size;
+    saraphis_status_t status = read_records(reader, record, probe, file_offset);
+    size_t prefix = 0;
+    if (status == SARAPHIS_OK) {
+        prefix = chunk_prefix_bytes(record, probe, record_size, job->planes);
+        if (prefix == 0) status = error_set(SARAPHIS_ERROR_CORRUPT, "record header or p-adic plane table is invalid");
+    }
+    if (status == SARAPHIS_OK && prefix > probe) status = read_records(reader, record + probe, prefix - probe, file_offset + probe);
+    padic_params_t params;
+    if (status == SARAPHIS_OK)
+        status = chunk_decode_prefix(t->dtype, record, prefix, record_size, job->dst + (size_t)item * t->chunk_bytes, raw, job->planes,
+                                     &reader->ctx->scratch[worker], tensor_params(t, &params), &job->bounds[item]);
+    if (status != SARAPHIS_OK)
+        return error_wrap(status, "%s: tensor '%s' chunk %u (record at offset %llu): ", reader->path, t->name, chunk, (unsigned long long)file_offset);
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t saraphis_reader_read_tensor_planes(saraphis_reader_t *reader, size_t index, unsigned planes, void *dst_ptr,
+                                                     size_t dst_capacity, double *bound_out)
+{
+    error_clear();
+    if (!reader || (!dst_ptr && dst_capacity)) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "read_tensor_planes: NULL argument");
+    if (index >= reader->index.tensor_count) return error_set(SARAPHIS_ERROR_NOT_FOUND, "%s: no tensor %zu", reader->path, index);
+    const sps_tensor_t *t = &reader->index.tensors[index];
+    if (t->raw_size > dst_capacity)
+        return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "%s: tensor '%s' needs %llu bytes, buffer holds %zu", reader->path, t->name,
+                         (unsigned long long)t->raw_size, dst_capacity);
+    if (t->codec != SARAPHIS_CODEC_BOUNDED || planes == 0 || planes >= t->precision) {
+        /* Every plane (or an exact tensor): the whole records, every checksum. */
+        static uint8_t empty;
+        SPS_TRY(process_tensor(reader, index, dst_ptr ? dst_ptr : &empty, 0, NULL, NULL));
+        if (bound_out) *bound_out = t->codec == SARAPHIS_CODEC_BOUNDED ? t->eps : 0;
+        return SARAPHIS_OK;
+    }
+    SPS_TRY(ctx_prepare(reader->ctx));
+    uint8_t *dst = dst_ptr;
+    size_t batch = (size_t)ctx_workers(reader->ctx) * 4;
+    if (batch > 1024) batch = 1024;
+    uint64_t record_offsets[1024 + 1], slot_offsets[1024 + 1];
+    double bounds[1024], worst = 0;
+    uint64_t file_position = t->first_record;
+    for (uint32_t first = 0; first < t->chunk_count; first += (uint32_t)batch) {
+        size_t count = t->chunk_count - first < batch ? t->chunk_count - first : batch;
+        record_offsets[0] = file_position;
+        slot_offsets[0] = 0;
+        for (size_t i = 0; i < count; i++) {
+            record_offsets[i + 1] = record_offsets[i] + t->record_sizes[first + i];
+            slot_offsets[i + 1] = slot_offsets[i] + t->record_sizes[first + i];
+        }
+        size_t bytes = (size_t)slot_offsets[count];
+        if (bytes > reader->records_capacity) {
+            uint8_t *grown = realloc(reader->records, bytes);
+            if (!grown) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "%s: no memory for %zu bytes of records", reader->path, bytes);
+            reader->records = grown;
+            reader->records_capacity = bytes;
+        }
+        uint64_t begin = (uint64_t)first * t->chunk_bytes;
+        planes_job_t job = {reader, t, planes, first, record_offsets, slot_offsets, dst + begin, bounds};
+        SPS_TRY(threadpool_run(reader->ctx->pool, count, planes_item, &job));
+        for (size_t i = 0; i < count; i++) worst = bounds[i] > worst ? bounds[i] : worst;
+        file_position = record_offsets[count];
+        if (reader->ctx->progress) {
+            uint64_t done = begin + (uint64_t)count * t->chunk_bytes;
+            reader->ctx->progress(reader->ctx->progress_user, done < t->raw_size ? done : t->raw_size, t->raw_size);
+        }
+    }
+    /* Every chunk carries the index's parameters (checked), so their bounds agree; an exact
+     * (stored) chunk reports 0. */
+    if (bound_out) *bound_out = worst > 0 ? worst : padic_progressive_bound(&(padic_params_t){t->eps, t->prime, t->precision}, planes);
     return SARAPHIS_OK;
 }

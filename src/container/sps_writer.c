@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "container/sps_format.h"
+#include "codec/padic_values.h"
 #include "engine/context.h"
 
 struct saraphis_writer_s {
@@ -23,6 +24,7 @@ struct saraphis_writer_s {
     uint8_t *input;       /* a batch of raw chunks read from a file descriptor */
     uint8_t *slots;       /* a batch of compressed records */
     size_t *slot_used;
+    padic_chunk_stats_t *slot_stats;
     size_t batch_chunks, slot_size;
     size_t chunk_bytes; /* fixed at open: every tensor of a file is chunked alike */
     int failed;
@@ -81,6 +83,7 @@ static saraphis_status_t validate_desc(const saraphis_tensor_desc_t *desc, uint6
 
 typedef struct {
     saraphis_writer_t *writer;
+    const chunk_method_t *method;
     saraphis_dtype_t dtype;
     const uint8_t *raw;     /* the batch's raw bytes */
     size_t raw_size;        /* bytes in this batch */
@@ -95,27 +98,107 @@ static saraphis_status_t encode_item(void *job_ptr, size_t item, unsigned worker
     size_t chunk_bytes = writer->chunk_bytes;
     size_t begin = item * chunk_bytes;
     size_t size = job->raw_size - begin < chunk_bytes ? job->raw_size - begin : chunk_bytes;
-    saraphis_status_t status = chunk_encode(writer->ctx->codec, job->dtype, job->raw + begin, size, writer->ctx->content_checksum,
-                                            writer->slots + item * writer->slot_size, writer->slot_size, &writer->slot_used[item],
-                                            &writer->ctx->scratch[worker]);
+    saraphis_status_t status = chunk_encode_with(job->method, job->dtype, job->raw + begin, size, writer->ctx->content_checksum,
+                                                 writer->slots + item * writer->slot_size, writer->slot_size, &writer->slot_used[item],
+                                                 &writer->ctx->scratch[worker], &writer->slot_stats[item]);
     if (status != SARAPHIS_OK) return error_wrap(status, "tensor '%s' chunk %zu: ", job->name, job->first_chunk + item);
     return SARAPHIS_OK;
 }
 
-static saraphis_status_t ensure_batch_buffers(saraphis_writer_t *writer, int need_input)
+/* slot_size: what one chunk's encoder needs (chunk_encode_capacity); slots grow to it. */
+static saraphis_status_t ensure_batch_buffers(saraphis_writer_t *writer, int need_input, size_t slot_size)
 {
     size_t chunk_bytes = writer->chunk_bytes;
-    if (!writer->slots) {
+    if (!writer->slot_used) {
         writer->batch_chunks = (size_t)ctx_workers(writer->ctx) * 4;
-        writer->slot_size = chunk_record_bound(chunk_bytes);
-        writer->slots = malloc(writer->batch_chunks * writer->slot_size);
         writer->slot_used = malloc(writer->batch_chunks * sizeof *writer->slot_used);
-        if (!writer->slots || !writer->slot_used) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "writer: no memory for %zu chunk slots", writer->batch_chunks);
+        writer->slot_stats = malloc(writer->batch_chunks * sizeof *writer->slot_stats);
+        if (!writer->slot_used || !writer->slot_stats) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "writer: no memory for %zu chunk slots", writer->batch_chunks);
+    }
+    if (!writer->slots || writer->slot_size < slot_size) {
+        free(writer->slots);
+        writer->slot_size = slot_size;
+        writer->slots = malloc(writer->batch_chunks * writer->slot_size);
+        if (!writer->slots) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "writer: no memory for %zu chunk slots", writer->batch_chunks);
     }
     if (need_input && !writer->input) {
         writer->input = malloc(writer->batch_chunks * chunk_bytes);
         if (!writer->input) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "writer: no memory for the input batch");
     }
+    return SARAPHIS_OK;
+}
+
+/* Reads a tensor batch by batch from memory or fd and hands each batch to visit. */
+typedef saraphis_status_t (*batch_visit_fn)(void *state, saraphis_dtype_t dtype, const void *bytes, size_t size);
+
+static saraphis_status_t visit_batches(saraphis_writer_t *writer, const saraphis_tensor_desc_t *desc, const uint8_t *data, int fd,
+                                       uint64_t offset, uint64_t size, batch_visit_fn visit, void *state)
+{
+    if (data || size == 0) return visit(state, desc->dtype, data ? data : writer->input, (size_t)size);
+    size_t batch_bytes = writer->batch_chunks * writer->chunk_bytes;
+    for (uint64_t begin = 0; begin < size; begin += batch_bytes) {
+        size_t bytes = (size_t)(size - begin < batch_bytes ? size - begin : batch_bytes);
+        saraphis_status_t status = file_pread_full(fd, writer->input, bytes, offset + begin, desc->name);
+        if (status != SARAPHIS_OK) return error_wrap(status, "reading tensor ");
+        SPS_TRY(visit(state, desc->dtype, writer->input, bytes));
+    }
+    return SARAPHIS_OK;
+}
+
+static saraphis_status_t visit_moments(void *scan, saraphis_dtype_t dtype, const void *bytes, size_t size)
+{
+    return padic_scan_moments(scan, dtype, bytes, size);
+}
+
+static saraphis_status_t visit_squares(void *scan, saraphis_dtype_t dtype, const void *bytes, size_t size)
+{
+    return padic_scan_squares(scan, dtype, bytes, size);
+}
+
+typedef struct {
+    padic_params_t params;
+    unsigned precision; /* the largest any batch needs */
+} precision_scan_t;
+
+static saraphis_status_t visit_precision(void *state, saraphis_dtype_t dtype, const void *bytes, size_t size)
+{
+    precision_scan_t *scan = state;
+    unsigned needed;
+    SPS_TRY(padic_required_precision(&scan->params, dtype, bytes, size, &needed));
+    if (needed > scan->precision) scan->precision = needed;
+    return SARAPHIS_OK;
+}
+
+/* The method a tensor is written with. Under BOUNDED, the pre-pass over the tensor (batch by
+ * batch for a file) resolves eps for relative bounds and the precision when it is automatic; the
+ * statistics accumulate in element order, so a file and the same bytes in memory give the same
+ * eps. Tensors the bounded codec cannot take go LOSSLESS (ctx_resolve_bound's rules). */
+static saraphis_status_t resolve_method(saraphis_writer_t *writer, const saraphis_tensor_desc_t *desc, const uint8_t *data, int fd,
+                                        uint64_t offset, uint64_t size, chunk_method_t *method)
+{
+    saraphis_ctx_t *ctx = writer->ctx;
+    memset(method, 0, sizeof *method);
+    method->codec = ctx->codec == SARAPHIS_CODEC_STORED ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS;
+    if (ctx->codec != SARAPHIS_CODEC_BOUNDED) return SARAPHIS_OK;
+    saraphis_dtype_t dtype = desc->dtype;
+    if (dtype != SARAPHIS_DTYPE_F32 && dtype != SARAPHIS_DTYPE_F64 && dtype != SARAPHIS_DTYPE_F16 && dtype != SARAPHIS_DTYPE_BF16)
+        return SARAPHIS_OK;
+    int mode = ctx_padic_mode(ctx->bound.mode);
+    padic_scan_t scan;
+    padic_scan_init(&scan);
+    if (mode != PADIC_ABSOLUTE) SPS_TRY(visit_batches(writer, desc, data, fd, offset, size, visit_moments, &scan));
+    if (mode == PADIC_RELATIVE_STD) SPS_TRY(visit_batches(writer, desc, data, fd, offset, size, visit_squares, &scan));
+    double eps;
+    SPS_TRY(padic_scan_eps(&scan, mode, ctx->bound.bound, &eps));
+    if (eps == 0) return SARAPHIS_OK;
+    ctx_bound_params(&ctx->bound, eps, &method->padic);
+    if (method->padic.precision == 0) {
+        precision_scan_t precision = {method->padic, 0};
+        SPS_TRY(visit_batches(writer, desc, data, fd, offset, size, visit_precision, &precision));
+        method->padic.precision = precision.precision;
+    }
+    SPS_TRY(padic_validate(&method->padic));
+    method->codec = SARAPHIS_CODEC_BOUNDED;
     return SARAPHIS_OK;
 }
 
@@ -130,6 +213,12 @@ static saraphis_status_t add_tensor(saraphis_writer_t *writer, const saraphis_te
     SPS_TRY(validate_desc(desc, size));
     SPS_TRY(ctx_prepare(writer->ctx));
     size_t chunk_bytes = writer->chunk_bytes;
+    chunk_method_t method;
+    saraphis_status_t status = ensure_batch_buffers(writer, data == NULL, chunk_record_bound(chunk_bytes));
+    if (status != SARAPHIS_OK) return writer_fail(writer, status);
+    SPS_TRY(resolve_method(writer, desc, data, fd, offset, size, &method));
+    status = ensure_batch_buffers(writer, data == NULL, chunk_encode_capacity(&method, desc->dtype, chunk_bytes));
+    if (status != SARAPHIS_OK) return writer_fail(writer, status);
     uint64_t chunk_count = (size + chunk_bytes - 1) / chunk_bytes;
     if (chunk_count > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "tensor '%s': %llu chunks exceed the limit", desc->name, (unsigned long long)chunk_count);
     if (writer->tensor_count >= SPS_MAX_TENSORS) return error_set(SARAPHIS_ERROR_LIMIT, "writer: more than %u tensors", SPS_MAX_TENSORS);
@@ -149,7 +238,15 @@ static saraphis_status_t add_tensor(saraphis_writer_t *writer, const saraphis_te
         return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "tensor '%s': no memory for its index entry", desc->name);
     }
     tensor->dtype = desc->dtype;
-    tensor->codec = writer->ctx->codec;
+    tensor->codec = method.codec;
+    if (method.codec == SARAPHIS_CODEC_BOUNDED) {
+        tensor->flags = SPS_FLAG_CODEC_PARAMS;
+        tensor->bound_mode = writer->ctx->bound.mode;
+        tensor->bound = writer->ctx->bound.bound;
+        tensor->eps = method.padic.eps;
+        tensor->prime = method.padic.prime;
+        tensor->precision = method.padic.precision;
+    }
     tensor->ndim = desc->ndim;
     memcpy(tensor->shape, desc->shape, sizeof tensor->shape);
     for (uint32_t d = desc->ndim; d < SARAPHIS_MAX_DIMS; d++) tensor->shape[d] = 0;
@@ -159,8 +256,6 @@ static saraphis_status_t add_tensor(saraphis_writer_t *writer, const saraphis_te
     tensor->first_record = writer->position;
     writer->tensor_count++; /* owned by the writer from here on, freed with it */
 
-    saraphis_status_t status = ensure_batch_buffers(writer, data == NULL);
-    if (status != SARAPHIS_OK) return writer_fail(writer, status);
     for (uint64_t first = 0; first < chunk_count; first += writer->batch_chunks) {
         size_t count = chunk_count - first < writer->batch_chunks ? (size_t)(chunk_count - first) : writer->batch_chunks;
         uint64_t begin = first * chunk_bytes;
@@ -170,7 +265,7 @@ static saraphis_status_t add_tensor(saraphis_writer_t *writer, const saraphis_te
             status = file_pread_full(fd, writer->input, batch_bytes, offset + begin, desc->name);
             if (status != SARAPHIS_OK) return writer_fail(writer, error_wrap(status, "reading tensor "));
         }
-        encode_job_t job = {writer, desc->dtype, raw, batch_bytes, desc->name, (uint32_t)first};
+        encode_job_t job = {writer, &method, desc->dtype, raw, batch_bytes, desc->name, (uint32_t)first};
         status = threadpool_run(writer->ctx->pool, count, encode_item, &job);
         if (status != SARAPHIS_OK) return writer_fail(writer, status);
         for (size_t i = 0; i < count; i++) {
@@ -179,6 +274,8 @@ static saraphis_status_t add_tensor(saraphis_writer_t *writer, const saraphis_te
             tensor->record_sizes[first + i] = (uint32_t)writer->slot_used[i];
             writer->position += writer->slot_used[i];
             tensor->compressed_size += writer->slot_used[i];
+            if (writer->slot_stats[i].max_error > tensor->max_error) tensor->max_error = writer->slot_stats[i].max_error;
+            tensor->escapes += writer->slot_stats[i].escapes;
         }
         if (writer->ctx->progress) writer->ctx->progress(writer->ctx->progress_user, begin + batch_bytes, size);
     }
@@ -263,6 +360,7 @@ static size_t index_size(const saraphis_writer_t *writer)
     for (size_t i = 0; i < writer->tensor_count; i++) {
         const sps_tensor_t *t = &writer->tensors[i];
         size += 2 + strlen(t->name) + 4 + 8 * (size_t)t->ndim + 8 + 4 + 4 + 8 + 4 * (size_t)t->chunk_count;
+        if (t->flags & SPS_FLAG_CODEC_PARAMS) size += 2 + SPS_BOUNDED_PARAMS_BYTES;
     }
     for (size_t i = 0; i < writer->metadata_count; i++) size += 8 + writer->metadata[i].key_size + writer->metadata[i].value_size;
     return size;
@@ -281,7 +379,17 @@ static void serialize_index(const saraphis_writer_t *writer, uint8_t *out)
         *p++ = (uint8_t)t->dtype;
         *p++ = (uint8_t)t->codec;
         *p++ = (uint8_t)t->ndim;
-        *p++ = 0; /* flags */
+        *p++ = t->flags;
+        if (t->flags & SPS_FLAG_CODEC_PARAMS) {
+            store_le16(p, SPS_BOUNDED_PARAMS_BYTES); p += 2;
+            *p++ = (uint8_t)t->bound_mode;
+            store_le64(p, padic_double_bits(t->bound)); p += 8;
+            store_le64(p, padic_double_bits(t->eps)); p += 8;
+            store_le16(p, (uint16_t)t->prime); p += 2;
+            *p++ = (uint8_t)t->precision;
+            store_le64(p, padic_double_bits(t->max_error)); p += 8;
+            store_le64(p, t->escapes); p += 8;
+        }
         for (uint32_t d = 0; d < t->ndim; d++) { store_le64(p, t->shape[d]); p += 8; }
         store_le64(p, t->raw_size); p += 8;
         store_le32(p, t->chunk_bytes); p += 4;
@@ -340,5 +448,6 @@ void saraphis_writer_free(saraphis_writer_t *writer)
     free(writer->input);
     free(writer->slots);
     free(writer->slot_used);
+    free(writer->slot_stats);
     free(writer);
 }

@@ -1,7 +1,10 @@
 /* Context parameters (saraphis.h) and the worker resources they imply. */
 #include "engine/context.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/error.h"
 #include "gpu/gpu.h"
@@ -13,7 +16,7 @@ typedef struct {
 } param_bounds_t;
 
 static const param_bounds_t param_table[] = {
-    {SARAPHIS_PARAM_CODEC, "codec", SARAPHIS_CODEC_LOSSLESS, SARAPHIS_CODEC_STORED},
+    {SARAPHIS_PARAM_CODEC, "codec", SARAPHIS_CODEC_LOSSLESS, SARAPHIS_CODEC_BOUNDED},
     {SARAPHIS_PARAM_CHUNK_BYTES, "chunk_bytes", CTX_MIN_CHUNK_BYTES, CTX_MAX_CHUNK_BYTES},
     {SARAPHIS_PARAM_THREADS, "threads", 0, 1024},
     {SARAPHIS_PARAM_CONTENT_CHECKSUM, "content_checksum", 0, 1},
@@ -73,7 +76,11 @@ saraphis_status_t saraphis_ctx_set_param(saraphis_ctx_t *ctx, saraphis_param_t p
         return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "parameter %s = %lld is outside [%lld, %lld]", bounds->name,
                          (long long)value, (long long)bounds->lower, (long long)bounds->upper);
     switch (param) {
-    case SARAPHIS_PARAM_CODEC: ctx->codec = (saraphis_codec_t)value; break;
+    case SARAPHIS_PARAM_CODEC:
+        if (value == SARAPHIS_CODEC_BOUNDED && !ctx->bound.set)
+            return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "parameter codec = bounded needs an error bound: call saraphis_ctx_set_error_bound");
+        ctx->codec = (saraphis_codec_t)value;
+        break;
     case SARAPHIS_PARAM_CHUNK_BYTES:
         if (value % 64) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "parameter chunk_bytes = %lld is not a multiple of 64", (long long)value);
         ctx->chunk_bytes = (size_t)value;
@@ -97,6 +104,69 @@ saraphis_status_t saraphis_ctx_get_param(const saraphis_ctx_t *ctx, saraphis_par
     case SARAPHIS_PARAM_CONTENT_CHECKSUM: *value = ctx->content_checksum; return SARAPHIS_OK;
     }
     return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "unknown parameter %d", (int)param);
+}
+
+int ctx_padic_mode(saraphis_bound_mode_t mode)
+{
+    switch (mode) {
+    case SARAPHIS_BOUND_ABSOLUTE: return PADIC_ABSOLUTE;
+    case SARAPHIS_BOUND_RELATIVE_RANGE: return PADIC_RELATIVE_RANGE;
+    case SARAPHIS_BOUND_RELATIVE_STD: return PADIC_RELATIVE_STD;
+    }
+    return -1;
+}
+
+saraphis_status_t saraphis_ctx_set_error_bound(saraphis_ctx_t *ctx, saraphis_bound_mode_t mode, double bound, unsigned prime,
+                                               unsigned precision)
+{
+    error_clear();
+    if (!ctx) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "set_error_bound: ctx is NULL");
+    if (ctx_padic_mode(mode) < 0)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound mode %d is unknown (1 absolute, 2 relative to range, 3 relative to std)", (int)mode);
+    if (!(bound > 0) || !isfinite(bound) || (mode == SARAPHIS_BOUND_ABSOLUTE && (bound < DBL_MIN || !isfinite(2 * bound))))
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "error bound %g must be a finite number greater than 0", bound);
+    /* Prime and precision are checked with a stand-in eps for relative modes. */
+    padic_params_t params = {mode == SARAPHIS_BOUND_ABSOLUTE ? bound : 1.0, prime ? prime : PADIC_PRIME_MAX, precision ? precision : 1};
+    SPS_TRY(padic_validate(&params));
+    ctx->bound = (ctx_bound_t){1, mode, bound, prime, precision};
+    ctx->codec = SARAPHIS_CODEC_BOUNDED;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t saraphis_ctx_get_error_bound(const saraphis_ctx_t *ctx, saraphis_bound_mode_t *mode, double *bound, unsigned *prime,
+                                               unsigned *precision)
+{
+    if (!ctx) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "get_error_bound: ctx is NULL");
+    if (!ctx->bound.set) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "get_error_bound: no error bound was set on this context");
+    if (mode) *mode = ctx->bound.mode;
+    if (bound) *bound = ctx->bound.bound;
+    if (prime) *prime = ctx->bound.prime;
+    if (precision) *precision = ctx->bound.precision;
+    return SARAPHIS_OK;
+}
+
+void ctx_bound_params(const ctx_bound_t *bound, double eps, padic_params_t *params)
+{
+    params->eps = eps;
+    params->prime = bound->prime ? bound->prime : PADIC_PRIME_MAX;
+    params->precision = bound->precision;
+}
+
+saraphis_status_t ctx_resolve_bound(const ctx_bound_t *bound, saraphis_dtype_t dtype, const void *data, size_t size,
+                                    padic_params_t *params, int *bounded)
+{
+    *bounded = 0;
+    memset(params, 0, sizeof *params);
+    if (dtype != SARAPHIS_DTYPE_F32 && dtype != SARAPHIS_DTYPE_F64 && dtype != SARAPHIS_DTYPE_F16 && dtype != SARAPHIS_DTYPE_BF16)
+        return SARAPHIS_OK;
+    double eps;
+    SPS_TRY(padic_resolve_bound(dtype, data, size, ctx_padic_mode(bound->mode), bound->bound, &eps));
+    if (eps == 0) return SARAPHIS_OK;
+    ctx_bound_params(bound, eps, params);
+    if (params->precision == 0) SPS_TRY(padic_required_precision(params, dtype, data, size, &params->precision));
+    SPS_TRY(padic_validate(params));
+    *bounded = 1;
+    return SARAPHIS_OK;
 }
 
 void saraphis_ctx_set_progress(saraphis_ctx_t *ctx, saraphis_progress_fn fn, void *user)

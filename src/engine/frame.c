@@ -27,6 +27,7 @@ size_t saraphis_compress_bound(size_t src_size, size_t chunk_bytes)
 
 typedef struct {
     saraphis_ctx_t *ctx;
+    const chunk_method_t *method;
     saraphis_dtype_t dtype;
     const uint8_t *src;
     size_t src_size;
@@ -42,9 +43,9 @@ static saraphis_status_t compress_item(void *job_ptr, size_t item, unsigned work
     size_t chunk = job->first_chunk + item;
     size_t begin = chunk * job->ctx->chunk_bytes;
     size_t size = job->src_size - begin < job->ctx->chunk_bytes ? job->src_size - begin : job->ctx->chunk_bytes;
-    saraphis_status_t status = chunk_encode(job->ctx->codec, job->dtype, job->src + begin, size, job->ctx->content_checksum,
-                                            job->slots + item * job->slot_size, job->slot_size, &job->slot_used[item],
-                                            &job->ctx->scratch[worker]);
+    saraphis_status_t status = chunk_encode_with(job->method, job->dtype, job->src + begin, size, job->ctx->content_checksum,
+                                                 job->slots + item * job->slot_size, job->slot_size, &job->slot_used[item],
+                                                 &job->ctx->scratch[worker], NULL);
     if (status != SARAPHIS_OK) return error_wrap(status, "chunk %zu: ", chunk);
     return SARAPHIS_OK;
 }
@@ -66,11 +67,20 @@ saraphis_status_t saraphis_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype,
     size_t table_end = FRAME_HEADER_BYTES + 4 * chunks;
     if (dst_capacity < table_end) return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "compress: destination holds %zu bytes, header needs %zu", dst_capacity, table_end);
     SPS_TRY(ctx_prepare(ctx));
+    /* The bounded codec resolves eps (relative modes) and precision over the whole tensor first;
+     * a tensor it cannot take (another dtype, a constant tensor under a relative bound) is
+     * compressed losslessly and the frame says so. */
+    chunk_method_t method = {ctx->codec == SARAPHIS_CODEC_STORED ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS, {0, 0, 0}};
+    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) {
+        int bounded;
+        SPS_TRY(ctx_resolve_bound(&ctx->bound, dtype, src, src_size, &method.padic, &bounded));
+        if (bounded) method.codec = SARAPHIS_CODEC_BOUNDED;
+    }
 
     uint8_t *dst = dst_ptr;
     size_t batch = (size_t)ctx_workers(ctx) * 4;
     if (batch > chunks) batch = chunks ? chunks : 1;
-    size_t slot_size = chunk_record_bound(chunk_bytes);
+    size_t slot_size = chunk_encode_capacity(&method, dtype, chunk_bytes);
     uint8_t *slots = malloc(batch * slot_size);
     size_t *slot_used = malloc(batch * sizeof *slot_used);
     if (!slots || !slot_used) {
@@ -81,7 +91,7 @@ saraphis_status_t saraphis_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype,
     size_t pos = table_end;
     for (size_t first = 0; first < chunks && status == SARAPHIS_OK; first += batch) {
         size_t count = chunks - first < batch ? chunks - first : batch;
-        compress_job_t job = {ctx, dtype, src, src_size, first, slots, slot_size, slot_used};
+        compress_job_t job = {ctx, &method, dtype, src, src_size, first, slots, slot_size, slot_used};
         status = threadpool_run(ctx->pool, count, compress_item, &job);
         for (size_t i = 0; i < count && status == SARAPHIS_OK; i++) {
             if (slot_used[i] > dst_capacity - pos) {
@@ -103,7 +113,7 @@ saraphis_status_t saraphis_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype,
     memcpy(dst, FRAME_MAGIC, 4);
     dst[4] = FRAME_VERSION;
     dst[5] = (uint8_t)dtype;
-    dst[6] = (uint8_t)ctx->codec;
+    dst[6] = (uint8_t)method.codec;
     dst[7] = ctx->content_checksum ? 1 : 0;
     store_le32(dst + 8, (uint32_t)chunk_bytes);
     store_le32(dst + 12, (uint32_t)chunks);
