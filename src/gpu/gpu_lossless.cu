@@ -9,9 +9,11 @@
  *   parse:  one thread per chunk walks its record (header, method, float header, every entropy
  *           stream's mode, frequency table and block sizes) with the CPU's checks, and writes the
  *           stream descriptors.
- *   decode: one CTA of 4 warps per 4 consecutive tiles (32768 elements, one rANS block of every
- *           stream) of a chunk. The warps first build each rANS stream's slot table in shared
- *           memory; then each warp decodes its tile: lane l owns symbol l of every group of 32, a
+ *   decode: one CTA per group of consecutive tiles (32768 elements, one rANS block of every
+ *           stream) of a chunk, one warp per tile (4 warps for 1- and 2-byte elements, 2 for 4-byte,
+ *           1 for 8-byte: a 256 KiB chunk's tiles). RAW channels are staged into shared memory one
+ *           window (1024 / element-size symbols) ahead with cp.async. The warps first build each
+ *           rANS stream's slot table in shared memory; then each warp decodes its tile: lane l owns symbol l of every group of 32, a
  *           lane needing a refill takes the word at (words consumed so far + refills of the lanes
  *           below it), a ballot and a popc; the words come from a three-window register queue.
  *           All streams of the chunk are decoded together and merged into the output elements as
@@ -44,7 +46,6 @@ extern "C" {
 
 #define FRAME_HEADER_BYTES 32
 #define TILE_SYMBOLS 32768u /* = RANS_BLOCK_SYMBOLS: one rANS block of every stream */
-#define DECODE_WARPS 4
 #define CRC_WARPS 8
 #define MAX_STREAMS 8
 
@@ -386,19 +387,73 @@ template <> struct element_type<2> { typedef uint16_t store; typedef uint32_t wo
 template <> struct element_type<4> { typedef uint32_t store; typedef uint32_t work; };
 template <> struct element_type<8> { typedef uint64_t store; typedef uint64_t work; };
 
+/* Warps per decode CTA by element size: one chunk of 256 KiB holds 256 KiB / ELEM / 32768 tiles
+ * (8, 4, 2, 1), so that a CTA's warps all have a tile. */
+__host__ __device__ constexpr uint32_t decode_warps(int elem) { return elem == 4 ? 2u : elem == 8 ? 1u : 4u; }
+/* Steps (32 symbols each) per staging window: the RAW channels of a window are copied into shared
+ * memory, 16-byte aligned pieces, one window ahead of the decoding (32 * STEPS bytes per stream). */
+__host__ __device__ constexpr uint32_t stage_steps(int elem) { return 32u / (uint32_t)elem; }
+template <int ELEM> struct stage_layout {
+    static const uint32_t steps = stage_steps(ELEM);
+    static const uint32_t window = steps * 32;        /* symbols per window */
+    static const uint32_t bytes = window + 16;        /* one buffer: window bytes plus misalignment */
+    static const uint32_t pieces = bytes / 16;
+};
+
+__device__ __forceinline__ void copy16_async(uint8_t *smem, const uint8_t *global)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    uint32_t address = (uint32_t)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global) : "memory");
+#else
+    *(uint4 *)smem = __ldg((const uint4 *)global);
+#endif
+}
+__device__ __forceinline__ void async_commit(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void async_wait_all(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+#endif
+}
+
+/* Stages one window of a RAW channel: the 16-byte aligned pieces covering bytes [from, from +
+ * window) go to buf (so byte from + j sits at buf[(from & 15) + j]). A piece reaching past `limit`
+ * (the record's end) is read byte by byte, bytes past it as zero. */
+template <int ELEM>
+__device__ __forceinline__ void stage_window(uint8_t *buf, const uint8_t *from, const uint8_t *limit, uint32_t lane)
+{
+    const uint8_t *base = (const uint8_t *)((uintptr_t)from & ~(uintptr_t)15);
+    for (uint32_t p = lane; p < stage_layout<ELEM>::pieces; p += 32) {
+        const uint8_t *a = base + 16 * p;
+        if (a + 16 <= limit) {
+            copy16_async(buf + 16 * p, a);
+        } else {
+            for (uint32_t j = 0; j < 16; j++) buf[16 * p + j] = a + j < limit ? __ldg(a + j) : 0;
+        }
+    }
+}
+
 /* One warp decodes tile `tile` of a chunk: every stream's block `tile`, merged into elements. */
 template <int ELEM>
-__device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, chunk_status_t *status, uint32_t tile, uint32_t lane,
-                                   uint8_t (*sym_table)[RANS_PROB_SCALE], uint32_t (*fc_table)[256])
+__device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, const uint8_t *record_end, chunk_status_t *status, uint32_t tile,
+                                   uint32_t lane, uint8_t (*sym_table)[RANS_PROB_SCALE], uint32_t (*fc_table)[256],
+                                   uint8_t (*stage)[2][stage_layout<ELEM>::bytes])
 {
     typedef typename element_type<ELEM>::work U;
     typedef typename element_type<ELEM>::store S;
+    typedef stage_layout<ELEM> L;
     const uint32_t begin = tile * TILE_SYMBOLS;
     const uint32_t count = min(TILE_SYMBOLS, d->n - begin);
     const uint32_t stream_count = d->stream_count;
     uint32_t x[ELEM], w0[ELEM], w1[ELEM], w2[ELEM], pos[ELEM], window[ELEM], word_count[ELEM];
     const uint8_t *words[ELEM];
-    uint32_t mode[ELEM], value[ELEM];
+    uint32_t mode[ELEM], value[ELEM], skew[ELEM];
     bool bad = false;
 #pragma unroll
     for (int s = 0; s < ELEM; s++) {
@@ -406,6 +461,7 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, chunk_st
         value[s] = (uint32_t)s < stream_count ? d->stream[s].value : 0;
         words[s] = (uint32_t)s < stream_count ? d->stream[s].data : NULL;
         x[s] = w0[s] = w1[s] = w2[s] = pos[s] = window[s] = word_count[s] = 0;
+        skew[s] = 0;
         if (mode[s] == STREAM_RANS) {
             const uint8_t *sizes = d->stream[s].sizes;
             uint64_t offset = 0;
@@ -421,9 +477,15 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, chunk_st
             w0[s] = load_word(words[s], word_count[s], lane);
             w1[s] = load_word(words[s], word_count[s], 32 + lane);
             w2[s] = load_word(words[s], word_count[s], 64 + lane);
+        } else if (mode[s] == STREAM_RAW) {
+            words[s] += begin; /* the tile's first symbol */
+            skew[s] = (uint32_t)((uintptr_t)words[s] & 15);
+            stage_window<ELEM>(stage[s][0], words[s], record_end, lane);
         }
     }
+    async_commit();
     if (__any_sync(0xffffffffu, bad)) {
+        async_wait_all();
         if (lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
         return;
     }
@@ -434,80 +496,99 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, chunk_st
     const uint32_t limit = (1u << d->exponent_bits) - 1 - base;
     const U field_mask = (U)(((U)1 << m) - 1), fold_mask = (1u << fold) - 1;
     S *out = (S *)dst + begin;
+    const uint32_t windows = (count + L::window - 1) / L::window;
 
-    for (uint32_t g = 0; g < count; g += 32) {
-        const uint32_t i = g + lane;
-        const bool active = i < count;
-        uint32_t sym[ELEM];
+    for (uint32_t wi = 0; wi < windows; wi++) {
+        /* Window wi's pieces have landed (each lane waits for its own, the barrier for the
+         * others'), and every lane is done with the other buffer: stage window wi + 1 into it. */
+        async_wait_all();
+        __syncwarp();
+        const uint32_t buffer = wi & 1;
+        if (wi + 1 < windows) {
 #pragma unroll
-        for (int s = 0; s < ELEM; s++) {
-            if (mode[s] == STREAM_RANS) {
-                uint32_t state = x[s];
-                bool need = false;
-                if (active) {
-                    uint32_t slot = state & (RANS_PROB_SCALE - 1);
-                    uint32_t symbol = sym_table[s][slot];
-                    uint32_t entry = fc_table[s][symbol];
-                    state = (entry & 0xffff) * (state >> RANS_PROB_BITS) + slot - (entry >> 16);
-                    need = state < RANS_STATE_LOWER;
-                    sym[s] = symbol;
+            for (int s = 0; s < ELEM; s++)
+                if (mode[s] == STREAM_RAW) stage_window<ELEM>(stage[s][buffer ^ 1], words[s] + (wi + 1) * L::window, record_end, lane);
+            async_commit();
+        }
+        const uint32_t window_end = min(count, (wi + 1) * L::window);
+#pragma unroll 2
+        for (uint32_t g = wi * L::window; g < window_end; g += 32) {
+            const uint32_t i = g + lane;
+            const bool active = i < count;
+            uint32_t sym[ELEM];
+#pragma unroll
+            for (int s = 0; s < ELEM; s++) {
+                if (mode[s] == STREAM_RANS) {
+                    uint32_t state = x[s];
+                    bool need = false;
+                    if (active) {
+                        uint32_t slot = state & (RANS_PROB_SCALE - 1);
+                        uint32_t symbol = sym_table[s][slot];
+                        uint32_t entry = fc_table[s][symbol];
+                        state = (entry & 0xffff) * (state >> RANS_PROB_BITS) + slot - (entry >> 16);
+                        need = state < RANS_STATE_LOWER;
+                        sym[s] = symbol;
+                    } else {
+                        sym[s] = 0;
+                    }
+                    uint32_t mask = __ballot_sync(0xffffffffu, need);
+                    if (mask) {
+                        uint32_t k = pos[s] + __popc(mask & lanemask_lt(lane));
+                        uint32_t r = k - window[s]; /* < 64: pos - window < 32 and at most 31 lanes below */
+                        uint32_t a = __shfl_sync(0xffffffffu, w0[s], r & 31);
+                        uint32_t b = __shfl_sync(0xffffffffu, w1[s], r & 31);
+                        if (need) {
+                            bad |= k >= word_count[s];
+                            state = (state << 16) | (r < 32 ? a : b);
+                        }
+                        pos[s] += __popc(mask);
+                        if (pos[s] - window[s] >= 32) {
+                            w0[s] = w1[s];
+                            w1[s] = w2[s];
+                            window[s] += 32;
+                            w2[s] = load_word(words[s], word_count[s], window[s] + 64 + lane);
+                        }
+                    }
+                    x[s] = state;
+                } else if (mode[s] == STREAM_RAW) {
+                    sym[s] = stage[s][buffer][skew[s] + (g - wi * L::window) + lane];
                 } else {
-                    sym[s] = 0;
+                    sym[s] = value[s];
                 }
-                uint32_t mask = __ballot_sync(0xffffffffu, need);
-                if (mask) {
-                    uint32_t k = pos[s] + __popc(mask & lanemask_lt(lane));
-                    uint32_t r = k - window[s]; /* < 64: pos - window < 32 and at most 31 lanes below */
-                    uint32_t a = __shfl_sync(0xffffffffu, w0[s], r & 31);
-                    uint32_t b = __shfl_sync(0xffffffffu, w1[s], r & 31);
-                    if (need) {
-                        bad |= k >= word_count[s];
-                        state = (state << 16) | (r < 32 ? a : b);
-                    }
-                    pos[s] += __popc(mask);
-                    if (pos[s] - window[s] >= 32) {
-                        w0[s] = w1[s];
-                        w1[s] = w2[s];
-                        window[s] += 32;
-                        w2[s] = load_word(words[s], word_count[s], window[s] + 64 + lane);
-                    }
+            }
+            U v;
+            if (is_float) {
+                uint32_t e = sym[0];
+                U exponent;
+                if (mode[0] == STREAM_PACKED) {
+                    exponent = active ? read_bits(words[0], 0xffffffffu, (uint64_t)(begin + i) * value[0], value[0]) : 0;
+                    e = 0;
+                } else {
+                    exponent = e >> fold;
+                    bad |= active && (uint32_t)exponent > limit;
                 }
-                x[s] = state;
-            } else if (mode[s] == STREAM_RAW) {
-                sym[s] = active ? __ldg(words[s] + begin + i) : 0;
-            } else {
-                sym[s] = value[s];
-            }
-        }
-        U v;
-        if (is_float) {
-            uint32_t e = sym[0];
-            U exponent;
-            if (mode[0] == STREAM_PACKED) {
-                exponent = active ? read_bits(words[0], 0xffffffffu, (uint64_t)(begin + i) * value[0], value[0]) : 0;
-                e = 0;
-            } else {
-                exponent = e >> fold;
-                bad |= active && (uint32_t)exponent > limit;
-            }
-            exponent += base;
-            bad |= active && mode[0] == STREAM_PACKED && exponent > 0x7ff;
-            uint32_t high = sym[1];
-            bad |= active && kr < 8 && (high >> kr) != 0;
-            U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
+                exponent += base;
+                bad |= active && mode[0] == STREAM_PACKED && exponent > 0x7ff;
+                uint32_t high = sym[1];
+                bad |= active && kr < 8 && (high >> kr) != 0;
+                U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
 #pragma unroll
-            for (int p = 0; p + 2 < ELEM; p++)
-                if ((uint32_t)p < plane_count) field |= (U)sym[2 + p] << (high_shift - 8 * (p + 1));
-            if (rest_bits) field |= active ? read_bits(d->rest, d->rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits) : 0;
-            v = ((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped);
-        } else {
-            v = 0;
+                for (int p = 0; p + 2 < ELEM; p++)
+                    if ((uint32_t)p < plane_count) field |= (U)sym[2 + p] << (high_shift - 8 * (p + 1));
+                if (rest_bits) field |= active ? read_bits(d->rest, d->rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits) : 0;
+                v = ((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped);
+            } else {
+                v = 0;
 #pragma unroll
-            for (int s = 0; s < ELEM; s++) v |= (U)sym[s] << (8 * s);
+                for (int s = 0; s < ELEM; s++) v |= (U)sym[s] << (8 * s);
+            }
+            if (active) out[i] = (S)v;
         }
-        if (active) out[i] = (S)v;
+        /* Decoding past a bad symbol stays in bounds (every read is checked), so the verdict is
+         * taken once per window. */
         if (__any_sync(0xffffffffu, bad)) break;
     }
+    async_wait_all();
 #pragma unroll
     for (int s = 0; s < ELEM; s++)
         if (mode[s] == STREAM_RANS) bad |= pos[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
@@ -523,11 +604,13 @@ __device__ static void copy_tile(const uint8_t *src, uint8_t *dst, uint64_t begi
 /* The packed F64 exponents use read_bits with an unbounded size: parse_float checked that the
  * channel holds ceil(n * width / 8) bytes, and element i needs only bytes up to that. */
 template <int ELEM>
-__global__ void __launch_bounds__(DECODE_WARPS * 32)
+__global__ void __launch_bounds__(decode_warps(ELEM) * 32)
     decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks)
 {
+    const uint32_t W = decode_warps(ELEM);
     __shared__ uint8_t sym_table[ELEM][RANS_PROB_SCALE];
     __shared__ uint32_t fc_table[ELEM][256];
+    __shared__ __align__(16) uint8_t stage[W][ELEM][2][stage_layout<ELEM>::bytes];
     const decode_task_t task = tasks[blockIdx.x];
     const uint32_t c = task.chunk;
     if (status[c].early | status[c].code) return;
@@ -542,11 +625,11 @@ __global__ void __launch_bounds__(DECODE_WARPS * 32)
         }
         return;
     }
-    for (uint32_t s = warp; s < d->stream_count; s += DECODE_WARPS)
+    for (uint32_t s = warp; s < d->stream_count; s += W)
         if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, sym_table[s], fc_table[s], lane);
     __syncthreads();
     if (tile >= tiles) return;
-    decode_tile<ELEM>(d, chunks[c].dst, &status[c], tile, lane, sym_table, fc_table);
+    decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, sym_table, fc_table, stage[warp]);
 }
 
 /* ---- Segmented CRC32C ------------------------------------------------------------------- */
@@ -971,7 +1054,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             uint64_t raw = p->info.raw_size - (uint64_t)c * p->info.chunk_bytes;
             if (raw > p->info.chunk_bytes) raw = p->info.chunk_bytes;
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
-            task_count[elem_kind((uint32_t)element)] += (tiles + DECODE_WARPS - 1) / DECODE_WARPS;
+            const uint32_t warps = decode_warps((int)element);
+            task_count[elem_kind((uint32_t)element)] += (tiles + warps - 1) / warps;
             uint32_t record = load_le32(table + 4 * (size_t)c);
             if (record >= CHUNK_HEADER_BYTES + 1) {
                 span_count++;
@@ -1032,7 +1116,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             ci->frame = (uint32_t)f;
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
             int kind = elem_kind((uint32_t)element);
-            for (uint64_t t = 0; t < tiles; t += DECODE_WARPS) {
+            for (uint64_t t = 0; t < tiles; t += decode_warps((int)element)) {
                 h_tasks[task_next[kind]].chunk = (uint32_t)g;
                 h_tasks[task_next[kind]].first_tile = (uint32_t)t;
                 task_next[kind]++;
@@ -1092,13 +1176,13 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         }
         parse_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_descs, d_status, chunks32);
         uint64_t first = 0;
-        if (task_count[0]) decode_kernel<1><<<(uint32_t)task_count[0], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        if (task_count[0]) decode_kernel<1><<<(uint32_t)task_count[0], decode_warps(1) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[0];
-        if (task_count[1]) decode_kernel<2><<<(uint32_t)task_count[1], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        if (task_count[1]) decode_kernel<2><<<(uint32_t)task_count[1], decode_warps(2) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[1];
-        if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[2];
-        if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         if (content_segments) {
             uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
             crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
