@@ -364,7 +364,10 @@ typedef struct {
  * else PADIC_UNSETTLED. Branch-free so that it vectorises; compiled for AVX2 too where the
  * compiler can clone functions (same IEEE operations, so the same codes). Returns the largest
  * accepted error's bits (non-negative doubles order as integers). */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+/* Not under sanitizers: function clones are resolved by ifuncs while the program is loaded,
+ * before ThreadSanitizer's runtime is ready, which crashes at start. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define PADIC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define PADIC_CLONES
