@@ -526,7 +526,7 @@ SARAPHIS_API saraphis_status_t saraphis_system_create(saraphis_system_t **system
                                                       const saraphis_config_t *config);
 
 /* Compresses one tensor. The tensor must be on a host-readable device (kDLCPU, kDLCUDAHost,
- * kDLCUDAManaged; kDLCUDA is UNSUPPORTED until the GPU codec lands) and stay valid until the
+ * kDLCUDAManaged; kDLCUDA input is UNSUPPORTED: compression reads host memory) and stay valid until the
  * call returns. Strided tensors are gathered into a compact copy first (negative strides are
  * refused). metadata_json: NULL or a JSON object; known keys model_name (string), layer
  * (integer or string), require_gpu, require_cpu (bool), size_mb (number, the size routing
@@ -545,9 +545,11 @@ SARAPHIS_API saraphis_status_t saraphis_system_compress_batch(
     saraphis_priority_t priority, const char *const *metadata_json, saraphis_result_t **results,
     saraphis_status_t *statuses);
 
-/* Decompresses a frame into a new tensor on `device` (kDLCPU; kDLCUDA is UNSUPPORTED until the
- * GPU codec lands). shape (ndim entries) may be NULL for a 1-D tensor; its element count must
- * match the frame's. The caller calls (*out)->deleter(*out) to free it. */
+/* Decompresses a frame into a new tensor on `device`: kDLCPU, or kDLCUDA in a CUDA build with a
+ * device (decoded on the GPU; bounded frames are decoded on the CPU and copied; the deleter
+ * cudaFree's); without a usable GPU, kDLCUDA is UNSUPPORTED naming the reason. shape (ndim
+ * entries) may be NULL for a 1-D tensor; its element count must match the frame's. The caller
+ * calls (*out)->deleter(*out) to free it. */
 SARAPHIS_API saraphis_status_t saraphis_system_decompress(saraphis_system_t *system,
                                                           const void *bytes, size_t size,
                                                           DLDevice device,
@@ -555,7 +557,7 @@ SARAPHIS_API saraphis_status_t saraphis_system_decompress(saraphis_system_t *sys
                                                           saraphis_priority_t priority,
                                                           DLManagedTensor **out);
 /* Decompresses into the caller's tensor (dtype and element count must match the frame's;
- * strided destinations are scattered into). */
+ * strided host destinations are scattered into; a kDLCUDA destination must be contiguous). */
 SARAPHIS_API saraphis_status_t saraphis_system_decompress_into(saraphis_system_t *system,
                                                                const void *bytes, size_t size,
                                                                const DLTensor *destination,

@@ -230,10 +230,111 @@ static void test_set_each_field(void)
     CHECK(saraphis_system_create(&system, config) == SARAPHIS_ERROR_INVALID_ARGUMENT && system == NULL);
     CHECK(saraphis_config_set(config, "swap_thresholds.low", "0.5") == SARAPHIS_OK);
     CHECK(saraphis_config_validate(config) == SARAPHIS_OK);
-    /* The bounded codec is parsed but not built. */
+    /* The bounded codec is built: a system with it starts (the seeds' defaults: prime 251,
+     * precision 64 = the prime's maximum). */
     CHECK(saraphis_config_set(config, "codec", "bounded") == SARAPHIS_OK);
-    CHECK(saraphis_system_create(&system, config) == SARAPHIS_ERROR_UNSUPPORTED);
-    CHECK(strstr(saraphis_last_error(), "bounded") && strstr(saraphis_last_error(), "not built"));
+    CHECK(saraphis_config_set(config, "cpu_workers", "1") == SARAPHIS_OK);
+    CHECK(saraphis_config_set(config, "enable_memory_pressure", "false") == SARAPHIS_OK);
+    CHECK_MSG(saraphis_system_create(&system, config) == SARAPHIS_OK, "%s", saraphis_last_error());
+    saraphis_system_free(system);
+    system = NULL;
+    saraphis_config_free(config);
+}
+
+/* error_bound, error_bound_mode and precision against prime. */
+static void test_bounded_fields(void)
+{
+    saraphis_config_t *config = saraphis_config_create();
+    char value[64];
+    CHECK(saraphis_config_get(config, "error_bound", value, sizeof value) == SARAPHIS_OK && strtod(value, NULL) == 1e-3);
+    CHECK(saraphis_config_get(config, "error_bound_mode", value, sizeof value) == SARAPHIS_OK &&
+          strcmp(value, "absolute") == 0);
+    /* error_bound: a finite number > 0. */
+    CHECK(saraphis_config_set(config, "error_bound", "0.05") == SARAPHIS_OK);
+    CHECK(saraphis_config_set(config, "error_bound", "1e-6") == SARAPHIS_OK);
+    static const char *const bad_bounds[] = {"0", "-0.001", "nan", "inf", "-inf", "1e31", "x", ""};
+    for (size_t i = 0; i < sizeof bad_bounds / sizeof bad_bounds[0]; i++) {
+        CHECK_MSG(saraphis_config_set(config, "error_bound", bad_bounds[i]) == SARAPHIS_ERROR_INVALID_ARGUMENT,
+                  "error_bound = '%s' accepted", bad_bounds[i]);
+        CHECK(strstr(saraphis_last_error(), "error_bound") && strstr(saraphis_last_error(), "allowed"));
+    }
+    CHECK(saraphis_config_get(config, "error_bound", value, sizeof value) == SARAPHIS_OK && strtod(value, NULL) == 1e-6);
+    /* error_bound_mode: absolute, range, std (any case). */
+    CHECK(saraphis_config_set(config, "error_bound_mode", "RANGE") == SARAPHIS_OK);
+    CHECK(saraphis_config_set(config, "error_bound_mode", "std") == SARAPHIS_OK);
+    CHECK(saraphis_config_set(config, "error_bound_mode", "relative") == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(saraphis_last_error(), "error_bound_mode") && strstr(saraphis_last_error(), "absolute|range|std"));
+    CHECK(saraphis_config_get(config, "error_bound_mode", value, sizeof value) == SARAPHIS_OK && strcmp(value, "std") == 0);
+    /* JSON: typed, all or nothing. */
+    const char *good = "{\"codec\": \"bounded\", \"error_bound\": 0.01, \"error_bound_mode\": \"range\"}";
+    CHECK_MSG(saraphis_config_parse_json(config, good, strlen(good)) == SARAPHIS_OK, "%s", saraphis_last_error());
+    saraphis_config_t *fresh = saraphis_config_create();
+    CHECK(saraphis_config_parse_json(fresh, good, strlen(good)) == SARAPHIS_OK);
+    CHECK(saraphis_config_get(fresh, "error_bound", value, sizeof value) == SARAPHIS_OK && strtod(value, NULL) == 0.01);
+    CHECK(saraphis_config_get(fresh, "error_bound_mode", value, sizeof value) == SARAPHIS_OK && strcmp(value, "range") == 0);
+    const char *zero = "{\"error_bound\": 0, \"prime\": 241}";
+    CHECK(saraphis_config_parse_json(fresh, zero, strlen(zero)) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(saraphis_last_error(), "error_bound") != NULL);
+    CHECK(saraphis_config_get(fresh, "prime", value, sizeof value) == SARAPHIS_OK && strcmp(value, "251") == 0);
+    const char *string_bound = "{\"error_bound\": \"0.01\"}";
+    CHECK(saraphis_config_parse_json(fresh, string_bound, strlen(string_bound)) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    const char *bad_mode = "{\"error_bound_mode\": \"relative\"}";
+    CHECK(saraphis_config_parse_json(fresh, bad_mode, strlen(bad_mode)) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(saraphis_last_error(), "error_bound_mode") != NULL);
+    saraphis_config_free(fresh);
+    /* Environment. */
+    setenv("SARAPHIS_ERROR_BOUND", "0.25", 1);
+    setenv("SARAPHIS_ERROR_BOUND_MODE", "Std", 1);
+    fresh = saraphis_config_create();
+    CHECK_MSG(saraphis_config_apply_env(fresh) == SARAPHIS_OK, "%s", saraphis_last_error());
+    CHECK(saraphis_config_get(fresh, "error_bound", value, sizeof value) == SARAPHIS_OK && strtod(value, NULL) == 0.25);
+    CHECK(saraphis_config_get(fresh, "error_bound_mode", value, sizeof value) == SARAPHIS_OK && strcmp(value, "std") == 0);
+    saraphis_config_source_t source;
+    CHECK(saraphis_config_source(fresh, "error_bound", &source) == SARAPHIS_OK && source == SARAPHIS_SOURCE_ENV);
+    saraphis_config_free(fresh);
+    setenv("SARAPHIS_ERROR_BOUND", "-1", 1);
+    fresh = saraphis_config_create();
+    CHECK(saraphis_config_apply_env(fresh) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(saraphis_last_error(), "SARAPHIS_ERROR_BOUND") && strstr(saraphis_last_error(), "error_bound"));
+    CHECK(saraphis_config_get(fresh, "error_bound_mode", value, sizeof value) == SARAPHIS_OK &&
+          strcmp(value, "absolute") == 0); /* all or nothing */
+    saraphis_config_free(fresh);
+    unsetenv("SARAPHIS_ERROR_BOUND");
+    unsetenv("SARAPHIS_ERROR_BOUND_MODE");
+    saraphis_config_free(config);
+
+    /* precision: 0 (auto), 1 to the prime's maximum (6 for 251, 40 for 2), or 64 (the maximum). */
+    config = saraphis_config_create();
+    CHECK(saraphis_config_validate(config) == SARAPHIS_OK); /* 251 / 64: the seeds' defaults */
+    static const char *const usable_251[] = {"0", "1", "6", "64"};
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(saraphis_config_set(config, "precision", usable_251[i]) == SARAPHIS_OK);
+        CHECK_MSG(saraphis_config_validate(config) == SARAPHIS_OK, "precision %s: %s", usable_251[i], saraphis_last_error());
+    }
+    CHECK(saraphis_config_set(config, "precision", "7") == SARAPHIS_OK); /* the field's own range is [0, 64] */
+    CHECK(saraphis_config_validate(config) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG(strstr(saraphis_last_error(), "'precision'") && strstr(saraphis_last_error(), "prime 251") &&
+                  strstr(saraphis_last_error(), "1 to 6"),
+              "%s", saraphis_last_error());
+    saraphis_system_t *system = NULL;
+    CHECK(saraphis_system_create(&system, config) == SARAPHIS_ERROR_INVALID_ARGUMENT && system == NULL);
+    CHECK(strstr(saraphis_last_error(), "precision") != NULL);
+    CHECK(saraphis_config_set(config, "prime", "2") == SARAPHIS_OK);
+    CHECK(saraphis_config_validate(config) == SARAPHIS_OK);
+    CHECK(saraphis_config_set(config, "precision", "40") == SARAPHIS_OK);
+    CHECK(saraphis_config_validate(config) == SARAPHIS_OK);
+    CHECK(saraphis_config_set(config, "precision", "41") == SARAPHIS_OK);
+    CHECK(saraphis_config_validate(config) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(saraphis_last_error(), "1 to 40") != NULL);
+    CHECK(saraphis_config_set(config, "precision", "65") == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(saraphis_config_set(config, "precision", "-1") == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    /* The check is on the pair, whatever the order the layers set them in. */
+    const char *pair = "{\"prime\": 3, \"precision\": 27}";
+    saraphis_config_t *json = saraphis_config_create();
+    CHECK(saraphis_config_parse_json(json, pair, strlen(pair)) == SARAPHIS_OK);
+    CHECK(saraphis_config_validate(json) == SARAPHIS_ERROR_INVALID_ARGUMENT); /* 26 digits for p = 3 */
+    CHECK(strstr(saraphis_last_error(), "1 to 26") != NULL);
+    saraphis_config_free(json);
     saraphis_config_free(config);
 }
 
@@ -425,10 +526,10 @@ static void test_precedence(void)
     saraphis_config_t *a = saraphis_config_create();
     CHECK(saraphis_config_parse_json(a, json, strlen(json)) == SARAPHIS_OK);
     CHECK(saraphis_config_apply_env(a) == SARAPHIS_OK);
-    CHECK(saraphis_config_set(a, "precision", "8") == SARAPHIS_OK);
+    CHECK(saraphis_config_set(a, "precision", "5") == SARAPHIS_OK);
     /* Order 2: API, environment, JSON. The result must be the same. */
     saraphis_config_t *b = saraphis_config_create();
-    CHECK(saraphis_config_set(b, "precision", "8") == SARAPHIS_OK);
+    CHECK(saraphis_config_set(b, "precision", "5") == SARAPHIS_OK);
     CHECK(saraphis_config_apply_env(b) == SARAPHIS_OK);
     CHECK(saraphis_config_parse_json(b, json, strlen(json)) == SARAPHIS_OK);
     saraphis_config_t *configs[2] = {a, b};
@@ -440,7 +541,7 @@ static void test_precedence(void)
         saraphis_config_source(configs[i], "prime", &source);
         CHECK(source == SARAPHIS_SOURCE_ENV);
         saraphis_config_get(configs[i], "precision", value, sizeof value);
-        CHECK_MSG(strcmp(value, "8") == 0, "API beats env: precision %s", value);
+        CHECK_MSG(strcmp(value, "5") == 0, "API beats env: precision %s", value);
         saraphis_config_source(configs[i], "precision", &source);
         CHECK(source == SARAPHIS_SOURCE_API);
         saraphis_config_get(configs[i], "chunk_size", value, sizeof value);
@@ -523,6 +624,7 @@ int main(void)
     if (!mkdtemp(temp_dir)) return 1;
     test_table();
     test_set_each_field();
+    test_bounded_fields();
     test_json();
     test_save_load();
     test_env();

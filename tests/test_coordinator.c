@@ -3,6 +3,7 @@
  * queued work, the bounded queue, batches, each strategy's settings and the ADAPTIVE rules,
  * the status JSON (parsed and checked field by field), the Prometheus text, and shutdown with
  * work in flight (nothing acknowledged is lost). */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,7 +305,7 @@ static void test_errors_and_retry(saraphis_system_t *system)
         CHECK_MSG(status == expected[i], "tensor case %d: %s: %s", i, saraphis_status_name(status), saraphis_last_error());
     }
     CHECK(strstr((saraphis_system_compress(system, &tensors[0], SARAPHIS_PRIORITY_MEDIUM, NULL, &result),
-                  saraphis_last_error()), "GPU codec") != NULL);
+                  saraphis_last_error()), "host") != NULL);
     CHECK(saraphis_system_compress(system, NULL, SARAPHIS_PRIORITY_MEDIUM, NULL, &result) == SARAPHIS_ERROR_INVALID_ARGUMENT);
     CHECK(saraphis_system_compress(system, &good, SARAPHIS_PRIORITY_MEDIUM, NULL, NULL) == SARAPHIS_ERROR_INVALID_ARGUMENT);
 
@@ -313,9 +314,38 @@ static void test_errors_and_retry(saraphis_system_t *system)
     const uint8_t *frame = saraphis_result_data(result);
     size_t size = saraphis_result_size(result);
     DLManagedTensor *out = NULL;
-    CHECK(saraphis_system_decompress(system, frame, size, (DLDevice){kDLCUDA, 0}, NULL, 0, SARAPHIS_PRIORITY_MEDIUM, &out) ==
-          SARAPHIS_ERROR_UNSUPPORTED);
-    CHECK(strstr(saraphis_last_error(), "kDLCUDA") && strstr(saraphis_last_error(), "GPU codec"));
+    if (!saraphis_gpu_available()) {
+        /* No GPU here: kDLCUDA output is refused, naming why (built without CUDA, or no device). */
+        CHECK(saraphis_system_decompress(system, frame, size, (DLDevice){kDLCUDA, 0}, NULL, 0, SARAPHIS_PRIORITY_MEDIUM,
+                                         &out) == SARAPHIS_ERROR_UNSUPPORTED);
+        CHECK_MSG(strstr(saraphis_last_error(), "kDLCUDA") && strstr(saraphis_last_error(), "no GPU"), "%s",
+                  saraphis_last_error());
+#ifndef SARAPHIS_WITH_CUDA
+        CHECK(strstr(saraphis_last_error(), "built without CUDA") != NULL);
+#endif
+        CHECK(out == NULL);
+        float device_values[64];
+        int64_t device_shape[1] = {(int64_t)(saraphis_result_raw_size(result) / 4)};
+        DLTensor device_destination = {device_values, {kDLCUDA, 0}, 1, {kDLFloat, 32, 1}, device_shape, NULL, 0};
+        CHECK(saraphis_system_decompress_into(system, frame, size, &device_destination, SARAPHIS_PRIORITY_MEDIUM) ==
+              SARAPHIS_ERROR_UNSUPPORTED);
+        CHECK(strstr(saraphis_last_error(), "decompress_into") && strstr(saraphis_last_error(), "no GPU"));
+    } else {
+        /* A GPU: the frame is decoded on it into a new device tensor (contents are checked by
+         * the GPU programs under tests/gpu/). */
+        CHECK_MSG(saraphis_system_decompress(system, frame, size, (DLDevice){kDLCUDA, 0}, NULL, 0,
+                                             SARAPHIS_PRIORITY_MEDIUM, &out) == SARAPHIS_OK,
+                  "%s", saraphis_last_error());
+        if (out) {
+            CHECK(out->dl_tensor.device.device_type == kDLCUDA && out->dl_tensor.data != NULL);
+            /* ... and decoded again into that device tensor (a contiguous kDLCUDA destination). */
+            CHECK_MSG(saraphis_system_decompress_into(system, frame, size, &out->dl_tensor, SARAPHIS_PRIORITY_MEDIUM) ==
+                          SARAPHIS_OK,
+                      "%s", saraphis_last_error());
+            out->deleter(out);
+            out = NULL;
+        }
+    }
     CHECK(saraphis_system_decompress(system, frame, size - 1, (DLDevice){kDLCPU, 0}, NULL, 0, SARAPHIS_PRIORITY_MEDIUM, &out) ==
           SARAPHIS_ERROR_TRUNCATED);
     uint8_t *corrupt = malloc(size);
@@ -362,6 +392,151 @@ static void test_errors_and_retry(saraphis_system_t *system)
     CHECK(uint_at(after, "errors", "by_kind", "dtype") >= 3);
     CHECK(uint_at(after, "errors", "total", NULL) >= failed_compress);
     json_free(after);
+}
+
+/* codec = bounded: every finite element within the bound, for each bound mode; integers stay
+ * exact (lossless frames); the status reports the codec in use. */
+static void test_bounded(void)
+{
+    static const struct {
+        const char *mode, *bound;
+    } cases[] = {{"absolute", "0.001"}, {"range", "0.01"}, {"std", "0.05"}};
+    enum { N = 50000 };
+    float *values = malloc(N * sizeof *values);
+    unsigned long long state = 77;
+    double lo = 1e300, hi = -1e300, sum = 0, squares = 0;
+    for (size_t i = 0; i < N; i++) {
+        /* Roughly N(0, 0.02): the sum of four uniforms, scaled; a few outliers. */
+        double u = 0;
+        for (int k = 0; k < 4; k++) u += (double)(test_random(&state) % 1000000) / 1e6 - 0.5;
+        values[i] = (float)(u * 0.035);
+        if (i % 9973 == 0) values[i] = (float)(i % 2 ? 3.5 : -2.25);
+    }
+    for (size_t i = 0; i < N; i++) {
+        lo = values[i] < lo ? values[i] : lo;
+        hi = values[i] > hi ? values[i] : hi;
+        sum += values[i];
+    }
+    double mean = sum / N;
+    for (size_t i = 0; i < N; i++) squares += (values[i] - mean) * (values[i] - mean);
+    double deviation = sqrt(squares / N);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *settings[] = {"codec", "bounded", "error_bound", cases[c].bound, "error_bound_mode", cases[c].mode,
+                                  "cpu_workers", "1", "enable_memory_pressure", "false", NULL};
+        saraphis_system_t *system = make_system(settings);
+        if (!system) continue;
+        double bound = strtod(cases[c].bound, NULL);
+        double eps = c == 0 ? bound : c == 1 ? bound * (hi - lo) : bound * deviation;
+        int64_t shape[2] = {N / 100, 100};
+        DLTensor tensor = host_tensor(values, (DLDataType){kDLFloat, 32, 1}, shape, 2, NULL);
+        saraphis_result_t *result = NULL;
+        CHECK_MSG(saraphis_system_compress(system, &tensor, SARAPHIS_PRIORITY_HIGH, NULL, &result) == SARAPHIS_OK, "%s: %s",
+                  cases[c].mode, saraphis_last_error());
+        if (!result) {
+            saraphis_system_free(system);
+            continue;
+        }
+        CHECK_MSG(strcmp(saraphis_result_codec(result), "bounded") == 0, "%s: codec %s", cases[c].mode,
+                  saraphis_result_codec(result));
+        CHECK(saraphis_result_mode(result) == SARAPHIS_MODE_CPU);
+        CHECK_MSG(saraphis_result_ratio(result) > 2.0, "%s: ratio %.2f", cases[c].mode, saraphis_result_ratio(result));
+        DLManagedTensor *out = NULL;
+        CHECK_MSG(saraphis_system_decompress(system, saraphis_result_data(result), saraphis_result_size(result),
+                                             (DLDevice){kDLCPU, 0}, shape, 2, SARAPHIS_PRIORITY_HIGH, &out) == SARAPHIS_OK,
+                  "%s", saraphis_last_error());
+        if (out) {
+            const float *back = out->dl_tensor.data;
+            double worst = 0;
+            size_t over = 0;
+            for (size_t i = 0; i < N; i++) {
+                double error = fabs((double)back[i] - (double)values[i]);
+                if (error > worst) worst = error;
+                if (!(error <= eps)) over++;
+            }
+            CHECK_MSG(over == 0, "%s: %zu elements beyond eps %g (worst %g)", cases[c].mode, over, eps, worst);
+            CHECK_MSG(worst > 0, "%s: a lossy codec that lost nothing?", cases[c].mode);
+            out->deleter(out);
+        }
+        /* decompress_into gives the same values. */
+        float *into = malloc(N * sizeof *into);
+        DLTensor destination = host_tensor(into, (DLDataType){kDLFloat, 32, 1}, shape, 2, NULL);
+        CHECK(saraphis_system_decompress_into(system, saraphis_result_data(result), saraphis_result_size(result),
+                                              &destination, SARAPHIS_PRIORITY_MEDIUM) == SARAPHIS_OK);
+        size_t over = 0;
+        for (size_t i = 0; i < N; i++) over += !(fabs((double)into[i] - (double)values[i]) <= eps);
+        CHECK(over == 0);
+        free(into);
+        /* Bounded frames to the GPU: refused here without a device, like any frame. */
+        if (!saraphis_gpu_available()) {
+            CHECK(saraphis_system_decompress(system, saraphis_result_data(result), saraphis_result_size(result),
+                                             (DLDevice){kDLCUDA, 0}, shape, 2, SARAPHIS_PRIORITY_MEDIUM, &out) ==
+                  SARAPHIS_ERROR_UNSUPPORTED);
+        }
+        saraphis_result_free(result);
+        /* An integer tensor under codec = bounded: stored losslessly, exact. */
+        int32_t integers[1000];
+        for (int i = 0; i < 1000; i++) integers[i] = i * 7919 - 3000000;
+        int64_t integer_shape[1] = {1000};
+        DLTensor integer_tensor = host_tensor(integers, (DLDataType){kDLInt, 32, 1}, integer_shape, 1, NULL);
+        CHECK(saraphis_system_compress(system, &integer_tensor, SARAPHIS_PRIORITY_MEDIUM, NULL, &result) == SARAPHIS_OK);
+        if (result) {
+            CHECK_MSG(strcmp(saraphis_result_codec(result), "lossless") == 0, "%s", saraphis_result_codec(result));
+            out = NULL;
+            CHECK(saraphis_system_decompress(system, saraphis_result_data(result), saraphis_result_size(result),
+                                             (DLDevice){kDLCPU, 0}, NULL, 0, SARAPHIS_PRIORITY_MEDIUM, &out) == SARAPHIS_OK);
+            if (out) {
+                CHECK(memcmp(out->dl_tensor.data, integers, sizeof integers) == 0);
+                out->deleter(out);
+            }
+            saraphis_result_free(result);
+        }
+        /* Status: the bounded codec is built, enabled and active, with the configuration in force. */
+        json_value_t *root = status_of(system);
+        const json_value_t *component = at(root, "components", "bounded_codec", NULL);
+        bool flag = false;
+        CHECK(json_get_bool(json_object_get(component, "built"), &flag) && flag);
+        CHECK(json_get_bool(json_object_get(component, "enabled"), &flag) && flag);
+        CHECK(strcmp(string_at(component, "state", NULL, NULL), "active") == 0);
+        CHECK_MSG(strstr(string_at(component, "reason", NULL, NULL), cases[c].mode) &&
+                      strstr(string_at(component, "reason", NULL, NULL), "precision 6"),
+                  "%s", string_at(component, "reason", NULL, NULL));
+        CHECK(double_at(root, "configuration", "error_bound", "value") == bound);
+        CHECK(strcmp(string_at(root, "configuration", "error_bound_mode", "value"), cases[c].mode) == 0);
+        CHECK(strcmp(string_at(root, "configuration", "codec", "value"), "bounded") == 0);
+        CHECK(uint_at(root, "statistics", "decompress_by_mode", "cpu") == 3);
+        json_free(root);
+        saraphis_system_free(system);
+    }
+    /* precision 0 (auto) and an explicit precision work too; one the prime cannot use is refused. */
+    const char *auto_settings[] = {"codec", "bounded", "precision", "0", "cpu_workers", "1", "enable_memory_pressure",
+                                   "false", NULL};
+    saraphis_system_t *system = make_system(auto_settings);
+    if (system) {
+        int64_t shape[1] = {N};
+        DLTensor tensor = host_tensor(values, (DLDataType){kDLFloat, 32, 1}, shape, 1, NULL);
+        saraphis_result_t *result = NULL;
+        CHECK(saraphis_system_compress(system, &tensor, SARAPHIS_PRIORITY_MEDIUM, NULL, &result) == SARAPHIS_OK);
+        if (result) {
+            float *into = malloc(N * sizeof *into);
+            DLTensor destination = host_tensor(into, (DLDataType){kDLFloat, 32, 1}, shape, 1, NULL);
+            CHECK(saraphis_system_decompress_into(system, saraphis_result_data(result), saraphis_result_size(result),
+                                                  &destination, SARAPHIS_PRIORITY_MEDIUM) == SARAPHIS_OK);
+            size_t over = 0;
+            for (size_t i = 0; i < N; i++) over += !(fabs((double)into[i] - (double)values[i]) <= 1e-3);
+            CHECK(over == 0);
+            free(into);
+            saraphis_result_free(result);
+        }
+        saraphis_system_free(system);
+    }
+    saraphis_config_t *config = saraphis_config_create();
+    saraphis_config_set(config, "codec", "bounded");
+    saraphis_config_set(config, "precision", "12");
+    system = NULL;
+    CHECK(saraphis_system_create(&system, config) == SARAPHIS_ERROR_INVALID_ARGUMENT && system == NULL);
+    CHECK(strstr(saraphis_last_error(), "precision") && strstr(saraphis_last_error(), "1 to 6"));
+    saraphis_config_free(config);
+    free(values);
 }
 
 static void test_metadata_kept(saraphis_system_t *system)
@@ -741,6 +916,8 @@ static void test_status(void)
     for (int p = 0; p < 5; p++)
         CHECK(uint_at(root, "statistics", "by_priority", saraphis_priority_name((saraphis_priority_t)p)) == (p == 2 ? 4u : 1u));
     CHECK(uint_at(root, "statistics", "by_mode", "cpu") == 5 && uint_at(root, "statistics", "by_mode", "gpu") == 0);
+    CHECK(uint_at(root, "statistics", "decompress_by_mode", "cpu") == 3 &&
+          uint_at(root, "statistics", "decompress_by_mode", "gpu") == 0);
     CHECK(uint_at(root, "statistics", "queue_depth", NULL) == 0 && uint_at(root, "statistics", "in_flight", NULL) == 0);
     CHECK(uint_at(root, "statistics", "workers", NULL) == 2);
     CHECK(uint_at(root, "errors", "total", NULL) == 2);
@@ -793,7 +970,14 @@ static void test_status(void)
         fields_reported += json_array_size(json_object_get(component, "fields"));
     }
     CHECK_MSG(fields_reported == saraphis_config_field_count(), "%zu fields under components", fields_reported);
-    CHECK(strcmp(string_at(components, "bounded_codec", "state", NULL), "not_built") == 0);
+    CHECK(strcmp(string_at(components, "bounded_codec", "state", NULL), "available") == 0); /* built, codec lossless */
+    CHECK(json_get_bool(at(components, "bounded_codec", "built", NULL), &flag) && flag);
+    CHECK(json_get_bool(at(components, "bounded_codec", "enabled", NULL), &flag) && !flag);
+#ifdef SARAPHIS_WITH_CUDA
+    CHECK(strcmp(string_at(components, "gpu_codec", "state", NULL), saraphis_gpu_available() ? "available" : "unavailable") == 0);
+#else
+    CHECK(strcmp(string_at(components, "gpu_codec", "state", NULL), "not_built") == 0);
+#endif
     CHECK(strcmp(string_at(components, "auto_swap", "state", NULL), "not_built") == 0);
     CHECK(strcmp(string_at(components, "cpu_bursting", "state", NULL), "not_built") == 0);
     CHECK(strcmp(string_at(components, "coordinator", "state", NULL), "active") == 0);
@@ -957,6 +1141,7 @@ int main(void)
     test_metadata_kept(system);
     test_batch(system);
     saraphis_system_free(system);
+    test_bounded();
     test_priorities();
     test_strategy_table();
     test_optimize();

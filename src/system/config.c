@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/fileio.h"
 #include "common/json.h"
+#include "codec/padic.h"
 
 typedef enum { TYPE_BOOL, TYPE_INT, TYPE_DOUBLE, TYPE_ENUM, TYPE_INT_LIST } field_type_t;
 typedef enum { RULE_NONE, RULE_NONZERO, RULE_PRIME, RULE_CHUNK } field_rule_t;
@@ -400,7 +401,24 @@ saraphis_status_t saraphis_config_validate(const saraphis_config_t *config)
                          "fields swap_thresholds.low/moderate/high/critical = %g/%g/%g/%g: must satisfy "
                          "low < moderate < high <= critical",
                          low, moderate, high, critical);
+    /* precision against prime: 0 (auto), 1 to the prime's maximum, or 64 (the prime's maximum).
+     * A value in between is one the codec could never use with this prime. */
+    int64_t prime = config_int(config, CFG_prime), precision = config_int(config, CFG_precision);
+    unsigned most = padic_max_precision((unsigned)prime);
+    if (precision != 0 && precision != CONFIG_PRECISION_PRIME_MAX && (uint64_t)precision > most)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT,
+                         "field 'precision' = '%lld': prime %lld allows at most %u base-%lld digits (allowed with "
+                         "prime %lld: 0 (auto), 1 to %u, or %d (the prime's maximum, %u))",
+                         (long long)precision, (long long)prime, most, (long long)prime, (long long)prime, most,
+                         CONFIG_PRECISION_PRIME_MAX, most);
     return SARAPHIS_OK;
+}
+
+unsigned config_bounded_precision(const saraphis_config_t *config)
+{
+    int64_t precision = config_int(config, CFG_precision);
+    if (precision == CONFIG_PRECISION_PRIME_MAX) return padic_max_precision((unsigned)config_int(config, CFG_prime));
+    return (unsigned)precision;
 }
 
 /* ---------------------------------------------------------------------------------------------

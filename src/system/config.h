@@ -28,6 +28,9 @@ struct saraphis_config_s {
 enum { CONFIG_CODEC_LOSSLESS = 0, CONFIG_CODEC_STORED = 1, CONFIG_CODEC_BOUNDED = 2 };
 enum { CONFIG_CHECKSUM_AUTO = 0, CONFIG_CHECKSUM_ON = 1, CONFIG_CHECKSUM_OFF = 2 };
 enum { CONFIG_PRESSURE_STATIC = 0, CONFIG_PRESSURE_ADAPTIVE = 1 };
+enum { CONFIG_BOUND_ABSOLUTE = 0, CONFIG_BOUND_RANGE = 1, CONFIG_BOUND_STD = 2 };
+/* precision = 64 (the field's maximum, the seeds' default) means the prime's maximum. */
+#define CONFIG_PRECISION_PRIME_MAX 64
 
 static inline int64_t config_int(const saraphis_config_t *config, config_field_id_t id)
 {
@@ -49,5 +52,8 @@ saraphis_status_t config_value_text(const saraphis_config_t *config, config_fiel
 const char *config_choice_name(config_field_id_t id, int64_t index, char *buffer,
                                size_t capacity);
 void config_defaults(saraphis_config_t *config);
+/* The precision handed to saraphis_ctx_set_error_bound: 0 (auto) as is, 64 as
+ * padic_max_precision(prime), any other value as is (saraphis_config_validate checks it). */
+unsigned config_bounded_precision(const saraphis_config_t *config);
 
 #endif

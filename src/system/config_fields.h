@@ -67,8 +67,18 @@
     /* P-adic (bounded) codec */                                                                   \
     CONFIG_FIELD(prime, "prime", INT, "251", 2, 251, NULL, PRIME, "SARAPHIS_PRIME",                \
                  "bounded_codec", "Prime p of the p-adic digits")                                  \
-    CONFIG_FIELD(precision, "precision", INT, "64", 1, 64, NULL, NONE, "SARAPHIS_PRECISION",       \
-                 "bounded_codec", "Base-p digits per magnitude")                                   \
+    CONFIG_FIELD(precision, "precision", INT, "64", 0, 64, NULL, NONE, "SARAPHIS_PRECISION",       \
+                 "bounded_codec",                                                                  \
+                 "Base-p digits per value: 0 auto (per tensor), 1 to the prime's maximum, or 64 "  \
+                 "(the prime's maximum)")                                                          \
+    CONFIG_FIELD(error_bound, "error_bound", DOUBLE, "0.001", 1e-300, 1e30, NULL, NONE,            \
+                 "SARAPHIS_ERROR_BOUND", "bounded_codec",                                          \
+                 "Largest error of every finite element under codec = bounded (see "               \
+                 "error_bound_mode)")                                                              \
+    CONFIG_FIELD(error_bound_mode, "error_bound_mode", ENUM, "absolute", 0, 0, "absolute|range|std", \
+                 NONE, "SARAPHIS_ERROR_BOUND_MODE", "bounded_codec",                               \
+                 "absolute: eps = error_bound; range: error_bound * (max - min); std: error_bound " \
+                 "* standard deviation (per tensor)")                                              \
     CONFIG_FIELD(chunk_size, "chunk_size", INT, "1000", 1, 16777216, NULL, NONE,                   \
                  "SARAPHIS_CHUNK_SIZE", "bounded_codec", "Elements per p-adic chunk")              \
     CONFIG_FIELD(enable_hybrid, "enable_hybrid", BOOL, "true", 0, 1, NULL, NONE,                   \
@@ -115,7 +125,7 @@
     /* The coordinator's own */                                                                    \
     CONFIG_FIELD(codec, "codec", ENUM, "lossless", 0, 0, "lossless|stored|bounded", NONE,          \
                  "SARAPHIS_CODEC", "coordinator",                                                  \
-                 "lossless (exact), stored (no entropy coding), bounded (p-adic, not built yet)")  \
+                 "lossless (exact), stored (no entropy coding), bounded (p-adic, error <= error_bound)")  \
     CONFIG_FIELD(queue_capacity, "queue_capacity", INT, "1024", 1, 1048576, NULL, NONE,            \
                  "SARAPHIS_QUEUE_CAPACITY", "coordinator",                                         \
                  "Requests waiting at most; callers block beyond it")                              \

@@ -24,6 +24,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "engine/threadpool.h"
+#include "system/gpu_output.h"
 #include "system/system.h"
 
 #define MAX_DEQUEUE 16
@@ -114,12 +115,23 @@ static request_t *heap_pop(saraphis_system_t *system)
 /* ---------------------------------------------------------------------------------------------
  * Codec slots
  * ------------------------------------------------------------------------------------------- */
+/* codec = bounded: the configured bound, prime and precision (config_bounded_precision) on ctx,
+ * which also switches its codec to SARAPHIS_CODEC_BOUNDED. */
+static saraphis_status_t set_error_bound(saraphis_ctx_t *ctx, const saraphis_config_t *config)
+{
+    saraphis_bound_mode_t mode = (saraphis_bound_mode_t)(SARAPHIS_BOUND_ABSOLUTE + config_int(config, CFG_error_bound_mode));
+    return saraphis_ctx_set_error_bound(ctx, mode, config_double(config, CFG_error_bound),
+                                        (unsigned)config_int(config, CFG_prime), config_bounded_precision(config));
+}
+
 static saraphis_status_t set_params(saraphis_ctx_t *ctx, const saraphis_system_t *system,
                                     const strategy_settings_t *settings, unsigned threads)
 {
-    int64_t codec = config_int(&system->config, CFG_codec) == CONFIG_CODEC_STORED ? SARAPHIS_CODEC_STORED
-                                                                                  : SARAPHIS_CODEC_LOSSLESS;
-    SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CODEC, codec));
+    int64_t choice = config_int(&system->config, CFG_codec);
+    if (choice == CONFIG_CODEC_BOUNDED) SPS_TRY(set_error_bound(ctx, &system->config));
+    else
+        SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CODEC,
+                                       choice == CONFIG_CODEC_STORED ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS));
     SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, (int64_t)settings->chunk_bytes));
     SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, settings->content_checksum));
     SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, threads));
@@ -186,9 +198,14 @@ static void capture_failure(request_t *request, saraphis_status_t status)
     snprintf(request->message, sizeof request->message, "%s", saraphis_last_error());
 }
 
-static const char *codec_label(int64_t codec_choice)
+/* The codec a frame was written with (a bounded configuration writes lossless frames for
+ * tensors the bounded codec does not take: integer dtypes, constant tensors under a relative
+ * bound). */
+static const char *codec_label(const uint8_t *frame, size_t size)
 {
-    return codec_choice == CONFIG_CODEC_STORED ? "stored" : "lossless";
+    saraphis_frame_info_t info;
+    if (saraphis_frame_info(frame, size, &info) != SARAPHIS_OK) return "lossless";
+    return info.codec == SARAPHIS_CODEC_BOUNDED ? "bounded" : info.codec == SARAPHIS_CODEC_STORED ? "stored" : "lossless";
 }
 
 static void run_compress(saraphis_system_t *system, request_t *request, codec_slot_t *slot,
@@ -241,7 +258,7 @@ static void run_compress(saraphis_system_t *system, request_t *request, codec_sl
     result->ndim = view->ndim;
     memcpy(result->shape, view->shape, sizeof result->shape);
     result->mode = request->mode;
-    result->codec = codec_label(config_int(&system->config, CFG_codec));
+    result->codec = codec_label(result->data, size);
     memcpy(result->route_reason, request->route_reason, sizeof result->route_reason);
     result->metadata_json = request->metadata_json;
     result->start_order = request->start_order;
@@ -258,10 +275,18 @@ static void run_decompress(saraphis_system_t *system, request_t *request, codec_
     saraphis_ctx_t *ctx = NULL;
     if (status == SARAPHIS_OK) status = slot_pick(slot, system, settings, info.raw_size, info.chunk_bytes, &ctx);
     size_t produced = 0;
+    request->mode = SARAPHIS_MODE_CPU;
     if (status == SARAPHIS_OK) {
         uint64_t t0 = system_now_ns();
-        status = saraphis_decompress(ctx, request->frame, request->frame_size, request->output, request->output_capacity,
-                                     &produced);
+        if (request->output_on_gpu) {
+            int on_gpu = 0;
+            status = gpu_output_decode(ctx, request->frame, request->frame_size, info.codec, request->output_device,
+                                       request->output, request->output_capacity, &produced, &on_gpu);
+            if (on_gpu) request->mode = SARAPHIS_MODE_GPU;
+        } else {
+            status = saraphis_decompress(ctx, request->frame, request->frame_size, request->output,
+                                         request->output_capacity, &produced);
+        }
         request->codec_ns = system_now_ns() - t0;
     }
     if (status == SARAPHIS_OK && produced != request->raw_size)
@@ -574,7 +599,8 @@ static saraphis_status_t route(saraphis_system_t *system, const metadata_t *meta
             if (status != SARAPHIS_OK) return error_wrap(status, "metadata require_gpu: ");
         }
         return error_set(SARAPHIS_ERROR_UNSUPPORTED,
-                         "metadata require_gpu: a GPU is present but the GPU codec has not landed in this build");
+                         "metadata require_gpu: a GPU is present but the coordinator compresses on the CPU only "
+                         "(GPU compression is not wired in yet)");
     }
     if (metadata->require_cpu) snprintf(request->route_reason, sizeof request->route_reason, "cpu: require_cpu");
     else if (!system->gpu_available)
@@ -584,7 +610,7 @@ static saraphis_status_t route(saraphis_system_t *system, const metadata_t *meta
                  saraphis_strategy_name(settings->strategy));
     else
         snprintf(request->route_reason, sizeof request->route_reason,
-                 "cpu: the GPU codec has not landed in this build");
+                 "cpu: the coordinator compresses on the CPU only (GPU compression is not wired in yet)");
     return SARAPHIS_OK;
 }
 
@@ -721,14 +747,15 @@ saraphis_status_t saraphis_system_compress_batch(saraphis_system_t *system, cons
 /* ---------------------------------------------------------------------------------------------
  * Decompression
  * ------------------------------------------------------------------------------------------- */
-static saraphis_status_t check_output_device(DLDevice device, const char *what)
+/* kDLCPU always; kDLCUDA when this build has CUDA and the device is usable (gpu_output_check
+ * names the reason otherwise). */
+static saraphis_status_t check_output_device(const saraphis_system_t *system, DLDevice device, const char *what)
 {
     if (device.device_type == kDLCPU) return SARAPHIS_OK;
     if (device.device_type == kDLCUDA)
-        return error_set(SARAPHIS_ERROR_UNSUPPORTED,
-                         "%s to kDLCUDA:%d: the GPU codec has not landed in this build; decompress to kDLCPU and copy",
-                         what, device.device_id);
-    return error_set(SARAPHIS_ERROR_UNSUPPORTED, "%s to device type %d: only kDLCPU is supported", what,
+        return gpu_output_check(system->gpu_available, system->gpu_available ? NULL : system->gpu_reason,
+                                device.device_id, what);
+    return error_set(SARAPHIS_ERROR_UNSUPPORTED, "%s to device type %d: only kDLCPU and kDLCUDA are supported", what,
                      (int)device.device_type);
 }
 
@@ -753,13 +780,16 @@ typedef struct {
     DLManagedTensor managed;
     int64_t shape[SARAPHIS_MAX_DIMS];
     void *data;
+    int on_gpu;      /* data is device memory (cudaMalloc) on gpu_device */
+    int gpu_device;
 } managed_block_t;
 
 static void managed_deleter(DLManagedTensor *self)
 {
     if (!self) return;
     managed_block_t *block = (managed_block_t *)self;
-    free(block->data);
+    if (block->on_gpu) gpu_output_free(block->gpu_device, block->data);
+    else free(block->data);
     free(block);
 }
 
@@ -773,7 +803,7 @@ saraphis_status_t saraphis_system_decompress(saraphis_system_t *system, const vo
     request_t request;
     saraphis_frame_info_t info;
     managed_block_t *block = NULL;
-    saraphis_status_t status = check_output_device(device, "decompress");
+    saraphis_status_t status = check_output_device(system, device, "decompress");
     if (status == SARAPHIS_OK) status = prepare_decompress(bytes, size, priority, &request, &info, "decompress");
     uint64_t elements = 0;
     size_t element_size = status == SARAPHIS_OK ? saraphis_dtype_size(info.dtype) : 1;
@@ -791,14 +821,28 @@ saraphis_status_t saraphis_system_decompress(saraphis_system_t *system, const vo
                                    (unsigned long long)elements);
         }
     }
+    int on_gpu = device.device_type == kDLCUDA;
     if (status == SARAPHIS_OK) {
         block = calloc(1, sizeof *block);
-        if (block && posix_memalign(&block->data, 64, info.raw_size ? (size_t)info.raw_size : 1) != 0) block->data = NULL;
-        if (!block || !block->data) {
-            if (block) free(block);
-            block = NULL;
-            status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "decompress: no memory for %llu bytes",
-                               (unsigned long long)info.raw_size);
+        if (!block) {
+            status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "decompress: no memory for a tensor");
+        } else if (on_gpu) {
+            block->on_gpu = 1;
+            block->gpu_device = device.device_id;
+            status = gpu_output_alloc(device.device_id, (size_t)info.raw_size, &block->data);
+            if (status != SARAPHIS_OK) {
+                free(block);
+                block = NULL;
+                status = error_wrap(status, "decompress: ");
+            }
+        } else {
+            if (posix_memalign(&block->data, 64, info.raw_size ? (size_t)info.raw_size : 1) != 0) block->data = NULL;
+            if (!block->data) {
+                free(block);
+                block = NULL;
+                status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "decompress: no memory for %llu bytes",
+                                   (unsigned long long)info.raw_size);
+            }
         }
     }
     if (status != SARAPHIS_OK) {
@@ -807,6 +851,8 @@ saraphis_status_t saraphis_system_decompress(saraphis_system_t *system, const vo
     }
     request.output = block->data;
     request.output_capacity = (size_t)info.raw_size;
+    request.output_on_gpu = on_gpu;
+    request.output_device = device.device_id;
     status = submit_and_wait(system, &request);
     if (status != SARAPHIS_OK) {
         managed_deleter(&block->managed);
@@ -814,7 +860,7 @@ saraphis_status_t saraphis_system_decompress(saraphis_system_t *system, const vo
     }
     DLTensor *tensor = &block->managed.dl_tensor;
     tensor->data = block->data;
-    tensor->device = (DLDevice){kDLCPU, 0};
+    tensor->device = on_gpu ? device : (DLDevice){kDLCPU, 0};
     tensor->dtype = saraphis_dtype_to_dlpack(info.dtype);
     if (shape) {
         memcpy(block->shape, shape, (size_t)ndim * sizeof *shape);
@@ -842,7 +888,12 @@ saraphis_status_t saraphis_system_decompress_into(saraphis_system_t *system, con
     tensor_view_t view;
     uint8_t *staging = NULL;
     saraphis_status_t status = prepare_decompress(bytes, size, priority, &request, &info, "decompress_into");
-    if (status == SARAPHIS_OK) status = tensor_view(destination, 1, "decompress_into destination", &view);
+    int on_gpu = status == SARAPHIS_OK && destination && destination->device.device_type == kDLCUDA;
+    if (on_gpu) status = check_output_device(system, destination->device, "decompress_into");
+    if (status == SARAPHIS_OK) status = tensor_view_ex(destination, 1, on_gpu, "decompress_into destination", &view);
+    if (status == SARAPHIS_OK && on_gpu && !view.contiguous)
+        status = error_set(SARAPHIS_ERROR_INVALID_ARGUMENT,
+                           "decompress_into: a kDLCUDA destination must be contiguous (row-major, compact strides)");
     if (status == SARAPHIS_OK && view.dtype != info.dtype)
         status = error_set(SARAPHIS_ERROR_DTYPE, "decompress_into: destination is %s, the frame holds %s",
                            saraphis_dtype_name(view.dtype), saraphis_dtype_name(info.dtype));
@@ -859,6 +910,8 @@ saraphis_status_t saraphis_system_decompress_into(saraphis_system_t *system, con
     }
     request.output = staging ? staging : (uint8_t *)view.data;
     request.output_capacity = view.bytes;
+    request.output_on_gpu = on_gpu;
+    request.output_device = on_gpu ? destination->device.device_id : 0;
     status = submit_and_wait(system, &request);
     if (status == SARAPHIS_OK && staging) tensor_scatter(&view, staging);
     free(staging);
@@ -1019,10 +1072,14 @@ saraphis_status_t saraphis_system_create(saraphis_system_t **out, const saraphis
     else config_defaults(&system->config);
     saraphis_status_t status = saraphis_config_apply_env(&system->config);
     if (status == SARAPHIS_OK) status = saraphis_config_validate(&system->config);
-    if (status == SARAPHIS_OK && config_int(&system->config, CFG_codec) == CONFIG_CODEC_BOUNDED)
-        status = error_set(SARAPHIS_ERROR_UNSUPPORTED,
-                           "field codec = 'bounded': the bounded (p-adic) codec is not built yet (src/codec/padic*); use "
-                           "'lossless'");
+    if (status == SARAPHIS_OK && config_int(&system->config, CFG_codec) == CONFIG_CODEC_BOUNDED) {
+        /* Check the bound on a scratch context now rather than at the first request. */
+        saraphis_ctx_t *scratch = saraphis_ctx_create();
+        if (!scratch) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "system_create: no memory for a codec context");
+        else status = set_error_bound(scratch, &system->config);
+        if (scratch && status != SARAPHIS_OK) status = error_wrap(status, "fields error_bound/prime/precision: ");
+        saraphis_ctx_free(scratch);
+    }
     if (status != SARAPHIS_OK) {
         free(system);
         return status;

@@ -78,6 +78,7 @@ void stats_record_request(saraphis_system_t *system, const request_t *request)
         if (!request->view.contiguous) stats->gathered++;
     } else {
         stats->decompressions++;
+        stats->decompress_by_mode[request->mode]++;
         stats->decompress_bytes_in += request->frame_size;
         stats->decompress_bytes_out += raw;
     }

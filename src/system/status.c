@@ -108,10 +108,10 @@ static void describe_components(const saraphis_system_t *system, const snapshot_
     component_t list[COMPONENT_COUNT] = {
         {"coordinator", 1, 1, running ? "active" : "stopped", ""},
         {"lossless_codec", 1, 1, running ? "active" : "stopped", ""},
-        {"bounded_codec", 0, config_int(c, CFG_codec) == CONFIG_CODEC_BOUNDED, "not_built", ""},
+        {"bounded_codec", 1, config_int(c, CFG_codec) == CONFIG_CODEC_BOUNDED, "", ""},
         {"memory_pressure", 1, config_bool(c, CFG_enable_memory_pressure), "", ""},
         {"gpu", cuda_built, 1, "", ""},
-        {"gpu_codec", 0, 1, "not_built", ""},
+        {"gpu_codec", cuda_built, 1, "", ""},
         {"smart_pool", 1, config_bool(c, CFG_enable_smart_pool), "", ""},
         {"auto_swap", 0, config_bool(c, CFG_enable_auto_swap), "not_built", ""},
         {"cpu_bursting", 0, config_bool(c, CFG_enable_cpu_bursting), "not_built", ""},
@@ -119,16 +119,35 @@ static void describe_components(const saraphis_system_t *system, const snapshot_
     snprintf(list[0].reason, sizeof list[0].reason, "%u workers, queue of %zu", system->worker_count,
              system->heap_capacity);
     snprintf(list[1].reason, sizeof list[1].reason, "codec '%s'",
-             config_int(c, CFG_codec) == CONFIG_CODEC_STORED ? "stored" : "lossless");
-    snprintf(list[2].reason, sizeof list[2].reason,
-             "the p-adic bounded codec is being built (src/codec/padic*); its fields are parsed and kept");
+             config_int(c, CFG_codec) == CONFIG_CODEC_STORED ? "stored" :
+             config_int(c, CFG_codec) == CONFIG_CODEC_BOUNDED ? "bounded (lossless for tensors it does not take)"
+                                                              : "lossless");
+    if (list[2].enabled) {
+        char mode[16];
+        list[2].state = running ? "active" : "stopped";
+        snprintf(list[2].reason, sizeof list[2].reason,
+                 "codec 'bounded': error_bound %g (%s), prime %lld, precision %u%s", config_double(c, CFG_error_bound),
+                 config_choice_name(CFG_error_bound_mode, config_int(c, CFG_error_bound_mode), mode, sizeof mode),
+                 (long long)config_int(c, CFG_prime), config_bounded_precision(c),
+                 config_bounded_precision(c) == 0 ? " (auto, per tensor)" : "");
+    } else {
+        list[2].state = "available";
+        snprintf(list[2].reason, sizeof list[2].reason, "built (src/codec/padic*); used when codec = bounded");
+    }
     if (!list[3].enabled) list[3].state = "disabled";
     else list[3].state = running ? "active" : "stopped";
     snprintf(list[3].reason, sizeof list[3].reason, "probe '%s'%s", system->probe_name,
              system->gpu_available ? "" : " (host memory: there is no GPU to watch)");
     list[4].state = system->gpu_available ? "available" : "unavailable";
     snprintf(list[4].reason, sizeof list[4].reason, "%s", system->gpu_reason);
-    snprintf(list[5].reason, sizeof list[5].reason, "compression runs on the CPU until the GPU codec lands");
+    if (!cuda_built) list[5].state = "not_built";
+    else list[5].state = system->gpu_available ? "available" : "unavailable";
+    snprintf(list[5].reason, sizeof list[5].reason, "%s",
+             !cuda_built ? "built without CUDA"
+             : !system->gpu_available
+                 ? "no GPU: decompression to kDLCUDA is refused"
+                 : "decompression to kDLCUDA decodes lossless/stored frames on the GPU (bounded frames on the CPU, then "
+                   "copied); compression runs on the CPU");
     if (!list[6].enabled) list[6].state = "disabled";
     else if (!system->gpu_available) list[6].state = "unavailable";
     else list[6].state = "not_integrated";
@@ -257,6 +276,10 @@ static void write_status(json_writer_t *w, saraphis_system_t *system, const snap
     json_write_key(w, "by_mode");
     json_write_object_begin(w);
     for (int i = 0; i < 3; i++) write_key_uint(w, saraphis_mode_name((saraphis_mode_t)i), st->by_mode[i]);
+    json_write_object_end(w);
+    json_write_key(w, "decompress_by_mode");
+    json_write_object_begin(w);
+    for (int i = 0; i < 3; i++) write_key_uint(w, saraphis_mode_name((saraphis_mode_t)i), st->decompress_by_mode[i]);
     json_write_object_end(w);
     json_write_object_end(w);
 
@@ -465,6 +488,11 @@ saraphis_status_t saraphis_system_metrics_prometheus(saraphis_system_t *system, 
     for (int i = 0; i < 3; i++)
         emit(&t, "saraphis_compressions_by_mode_total{mode=\"%s\"} %llu\n", saraphis_mode_name((saraphis_mode_t)i),
              (unsigned long long)st->by_mode[i]);
+    metric_header(&t, "saraphis_decompressions_by_mode_total", "counter",
+                  "Decompressions by processing mode (gpu: decoded on the GPU).");
+    for (int i = 0; i < 3; i++)
+        emit(&t, "saraphis_decompressions_by_mode_total{mode=\"%s\"} %llu\n", saraphis_mode_name((saraphis_mode_t)i),
+             (unsigned long long)st->decompress_by_mode[i]);
     metric_header(&t, "saraphis_queue_depth", "gauge", "Requests waiting in the queue.");
     emit(&t, "saraphis_queue_depth %zu\n", snap.queue_depth);
     metric_header(&t, "saraphis_in_flight", "gauge", "Requests running.");

@@ -42,9 +42,11 @@ typedef struct {
     /* decompress */
     const uint8_t *frame;
     size_t frame_size;
-    uint8_t *output;
+    uint8_t *output;                /* host memory, or device memory when output_on_gpu */
     size_t output_capacity;
     uint64_t raw_size;
+    int output_on_gpu;              /* output is on kDLCUDA:output_device */
+    int output_device;
     /* outcome */
     saraphis_status_t status;
     char message[SYSTEM_MESSAGE_CAPACITY];
@@ -89,7 +91,8 @@ typedef struct {
     double ratio_sum;               /* of per-compression ratios */
     uint64_t errors[SYSTEM_STATUS_KINDS];
     uint64_t by_priority[5];
-    uint64_t by_mode[3];
+    uint64_t by_mode[3];            /* completed compressions */
+    uint64_t decompress_by_mode[3]; /* completed decompressions (gpu: decoded on the GPU) */
     uint64_t gathered;              /* strided tensors gathered */
     /* Sample rings (last stats_window requests) for percentiles; sums over all requests. */
     double *latency_ms, *throughput_mb_s;

@@ -86,15 +86,22 @@ saraphis_status_t tensor_shape_elements(const int64_t *shape, int32_t ndim, uint
 
 saraphis_status_t tensor_view(const DLTensor *tensor, int writable, const char *what, tensor_view_t *view)
 {
+    return tensor_view_ex(tensor, writable, 0, what, view);
+}
+
+saraphis_status_t tensor_view_ex(const DLTensor *tensor, int writable, int allow_cuda, const char *what,
+                                 tensor_view_t *view)
+{
     if (!tensor) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "%s: tensor is NULL", what);
     switch (tensor->device.device_type) {
     case kDLCPU:
     case kDLCUDAHost:
     case kDLCUDAManaged: break;
     case kDLCUDA:
+        if (allow_cuda) break;
         return error_set(SARAPHIS_ERROR_UNSUPPORTED,
-                         "%s: tensor on kDLCUDA:%d: the GPU codec has not landed in this build; copy the tensor to "
-                         "the host (kDLCPU) first",
+                         "%s: tensor on kDLCUDA:%d: compression reads host memory only; copy the tensor to the host "
+                         "(kDLCPU) first",
                          what, tensor->device.device_id);
     default:
         return error_set(SARAPHIS_ERROR_UNSUPPORTED,

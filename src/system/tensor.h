@@ -23,6 +23,10 @@ typedef struct {
 /* Checks a tensor for reading (writable = 0) or writing (1). what names it in messages. */
 saraphis_status_t tensor_view(const DLTensor *tensor, int writable, const char *what,
                               tensor_view_t *view);
+/* The same, also accepting kDLCUDA when allow_cuda (the view is then only described: its data
+ * is a device pointer the caller must not read). */
+saraphis_status_t tensor_view_ex(const DLTensor *tensor, int writable, int allow_cuda, const char *what,
+                                 tensor_view_t *view);
 /* Copies a strided tensor's elements into dst (view->bytes), row-major. */
 void tensor_gather(const tensor_view_t *view, uint8_t *dst);
 /* The reverse: src (row-major, view->bytes) into the strided tensor. */
