@@ -39,50 +39,12 @@ static json_value_t *parse_ok_n(int line, const char *text, size_t length)
 }
 #define PARSE_OK(text) parse_ok_n(__LINE__, text, strlen(text))
 
-/* Writes a DOM back out through the writer (used to check parse -> write -> parse). */
-static void write_value(json_writer_t *writer, const json_value_t *value)
-{
-    size_t length;
-    switch (json_type(value)) {
-    case JSON_NULL: json_write_null(writer); break;
-    case JSON_BOOL: {
-        bool b = false;
-        json_get_bool(value, &b);
-        json_write_bool(writer, b);
-        break;
-    }
-    case JSON_NUMBER: {
-        const char *text = json_number_text(value, &length);
-        json_write_number_text(writer, text, length);
-        break;
-    }
-    case JSON_STRING: {
-        const char *text = json_get_string(value, &length);
-        json_write_stringn(writer, text, length);
-        break;
-    }
-    case JSON_ARRAY:
-        json_write_array_begin(writer);
-        for (size_t i = 0; i < json_array_size(value); i++) write_value(writer, json_array_at(value, i));
-        json_write_array_end(writer);
-        break;
-    case JSON_OBJECT:
-        json_write_object_begin(writer);
-        for (size_t i = 0; i < json_object_size(value); i++) {
-            const char *key = json_object_key_at(value, i, &length);
-            json_write_keyn(writer, key, length);
-            write_value(writer, json_object_value_at(value, i));
-        }
-        json_write_object_end(writer);
-        break;
-    }
-}
 
 static char *serialize(const json_value_t *value, unsigned indent, size_t *length)
 {
     json_writer_t writer;
     json_writer_init(&writer, indent);
-    write_value(&writer, value);
+    json_write_value(&writer, value);
     char *text = NULL;
     if (json_writer_finish(&writer, &text, length) != SARAPHIS_OK) return NULL;
     return text;

@@ -28,6 +28,32 @@ static inline uint64_t merge_round(uint64_t acc, uint64_t lane)
     return acc * PRIME1 + PRIME4;
 }
 
+/* The last (< 32) bytes and the avalanche, shared by the one-shot and streaming forms. */
+static uint64_t finish_tail(uint64_t hash, const uint8_t *p, const uint8_t *end)
+{
+    while (p + 8 <= end) {
+        hash ^= lane_round(0, load_le64(p));
+        hash = rotl64(hash, 27) * PRIME1 + PRIME4;
+        p += 8;
+    }
+    if (p + 4 <= end) {
+        hash ^= (uint64_t)load_le32(p) * PRIME1;
+        hash = rotl64(hash, 23) * PRIME2 + PRIME3;
+        p += 4;
+    }
+    while (p < end) {
+        hash ^= (*p) * PRIME5;
+        hash = rotl64(hash, 11) * PRIME1;
+        p++;
+    }
+    hash ^= hash >> 33;
+    hash *= PRIME2;
+    hash ^= hash >> 29;
+    hash *= PRIME3;
+    hash ^= hash >> 32;
+    return hash;
+}
+
 uint64_t xxh64(const void *data, size_t size, uint64_t seed)
 {
     const uint8_t *p = (const uint8_t *)data;
@@ -52,27 +78,7 @@ uint64_t xxh64(const void *data, size_t size, uint64_t seed)
         hash = seed + PRIME5;
     }
     hash += (uint64_t)size;
-    while (p + 8 <= end) {
-        hash ^= lane_round(0, load_le64(p));
-        hash = rotl64(hash, 27) * PRIME1 + PRIME4;
-        p += 8;
-    }
-    if (p + 4 <= end) {
-        hash ^= (uint64_t)load_le32(p) * PRIME1;
-        hash = rotl64(hash, 23) * PRIME2 + PRIME3;
-        p += 4;
-    }
-    while (p < end) {
-        hash ^= (*p) * PRIME5;
-        hash = rotl64(hash, 11) * PRIME1;
-        p++;
-    }
-    hash ^= hash >> 33;
-    hash *= PRIME2;
-    hash ^= hash >> 29;
-    hash *= PRIME3;
-    hash ^= hash >> 32;
-    return hash;
+    return finish_tail(hash, p, end);
 }
 
 /* ---- CRC32C (Castagnoli, reflected polynomial 0x82F63B78) ------------------------------------ */
@@ -232,27 +238,7 @@ static uint64_t xxh64_stream_digest(const xxh64_stream_t *st)
     }
     hash += st->total;
     const uint8_t *p = st->buffer, *end = st->buffer + st->buffered;
-    while (p + 8 <= end) {
-        hash ^= lane_round(0, load_le64(p));
-        hash = rotl64(hash, 27) * PRIME1 + PRIME4;
-        p += 8;
-    }
-    if (p + 4 <= end) {
-        hash ^= (uint64_t)load_le32(p) * PRIME1;
-        hash = rotl64(hash, 23) * PRIME2 + PRIME3;
-        p += 4;
-    }
-    while (p < end) {
-        hash ^= (*p) * PRIME5;
-        hash = rotl64(hash, 11) * PRIME1;
-        p++;
-    }
-    hash ^= hash >> 33;
-    hash *= PRIME2;
-    hash ^= hash >> 29;
-    hash *= PRIME3;
-    hash ^= hash >> 32;
-    return hash;
+    return finish_tail(hash, p, end);
 }
 
 static uint64_t segmented(const void *data, size_t size, uint64_t seed, segment_crc_fn fn)

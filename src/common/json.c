@@ -1321,3 +1321,42 @@ saraphis_status_t json_writer_finish(json_writer_t *writer, char **text, size_t 
     writer->size = writer->capacity = 0;
     return SARAPHIS_OK;
 }
+
+/* Writes a parsed value back out (numbers keep their exact text). */
+void json_write_value(json_writer_t *writer, const json_value_t *value)
+{
+    size_t length;
+    switch (json_type(value)) {
+    case JSON_NULL: json_write_null(writer); break;
+    case JSON_BOOL: {
+        bool b = false;
+        json_get_bool(value, &b);
+        json_write_bool(writer, b);
+        break;
+    }
+    case JSON_NUMBER: {
+        const char *text = json_number_text(value, &length);
+        json_write_number_text(writer, text, length);
+        break;
+    }
+    case JSON_STRING: {
+        const char *text = json_get_string(value, &length);
+        json_write_stringn(writer, text, length);
+        break;
+    }
+    case JSON_ARRAY:
+        json_write_array_begin(writer);
+        for (size_t i = 0; i < json_array_size(value); i++) json_write_value(writer, json_array_at(value, i));
+        json_write_array_end(writer);
+        break;
+    case JSON_OBJECT:
+        json_write_object_begin(writer);
+        for (size_t i = 0; i < json_object_size(value); i++) {
+            const char *key = json_object_key_at(value, i, &length);
+            json_write_keyn(writer, key, length);
+            json_write_value(writer, json_object_value_at(value, i));
+        }
+        json_write_object_end(writer);
+        break;
+    }
+}

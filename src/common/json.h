@@ -158,4 +158,7 @@ size_t json_utf8_valid_prefix(const uint8_t *bytes, size_t length);
  * \xNN, cut with "..." to fit capacity (which must be at least 4). */
 void json_quote_for_message(const char *bytes, size_t length, char *buffer, size_t capacity);
 
+/* Writes a parsed value (and everything below it) through the writer, numbers as their text. */
+void json_write_value(json_writer_t *writer, const json_value_t *value);
+
 #endif
