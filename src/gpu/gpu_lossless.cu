@@ -6,7 +6,7 @@
  *   host:   reads each frame's 32-byte header and size table back (small), validates them with the
  *           CPU's frame parser, and lays out one descriptor per chunk, the decode tasks and the
  *           checksum spans in pinned memory; one copy takes them to the device.
- *   parse:  one thread per chunk walks its record (header, method, float header, every entropy
+ *   parse:  one warp per chunk walks its record (header, method, float header, every entropy
  *           stream's mode, frequency table and block sizes) with the CPU's checks, and writes the
  *           stream descriptors.
  *   decode: one CTA per group of consecutive tiles (32768 elements, one rANS block of every
@@ -140,31 +140,63 @@ __host__ __device__ static inline uint32_t dtype_bytes(uint32_t dtype)
 
 /* ---- Parse: one thread per chunk, the CPU's checks in the CPU's order ---------------------- */
 
-/* rans_table_read: returns the table's byte count, 0 when invalid. */
-__device__ static uint32_t parse_table(const uint8_t *src, uint64_t size)
+/* Warp sums (every lane gets the total). */
+__device__ __forceinline__ uint32_t warp_sum32(uint32_t v)
+{
+#pragma unroll
+    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* rans_table_read: returns the table's byte count, 0 when invalid. Run by a whole warp (every lane
+ * gets the answer). Lane l looks at byte base + l of each 32-byte window; a byte starts an entry when
+ * the byte before it has no 0x80 bit. That rule and the CPU's sequential walk agree on every entry up
+ * to the first two-byte entry whose second byte has the 0x80 bit, and that entry's frequency is at
+ * least 2^14 >= RANS_PROB_SCALE, so both call the table invalid there: validity (the only outcome)
+ * is the same. */
+__device__ static uint32_t parse_table(const uint8_t *src, uint64_t size, uint32_t lane)
 {
     if (size < 2) return 0;
     uint32_t first = __ldg(src), last = __ldg(src + 1);
     if (last < first) return 0;
-    uint64_t pos = 2;
-    uint32_t total = 0, present = 0;
-    for (uint32_t s = first; s <= last; s++) {
-        if (pos >= size) return 0;
-        uint32_t f = __ldg(src + pos++);
-        if (f & 0x80) {
-            if (pos >= size) return 0;
-            f = (f & 0x7f) | ((uint32_t)__ldg(src + pos++) << 7);
+    const uint32_t count = last - first + 1;
+    const uint64_t limit = min(size, (uint64_t)2 + 2 * (uint64_t)count);
+    uint32_t running = 0, total = 0, present = 0, bad = 0, end = 0;
+    for (uint64_t base = 2; base < limit && running < count; base += 32) {
+        uint64_t q = base + lane;
+        bool valid = q < limit;
+        uint32_t byte = valid ? __ldg(src + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(src + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(0xffffffffu, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead && index < count) {
+            uint32_t f = byte, bytes = 1;
+            if (byte & 0x80) {
+                bytes = 2;
+                if (q + 1 >= size) bad = 1, f = 0;
+                else f = (byte & 0x7f) | ((uint32_t)__ldg(src + q + 1) << 7);
+            }
+            if (f >= RANS_PROB_SCALE) bad = 1;
+            total += f;
+            present += f != 0;
+            if (index == count - 1) end = (uint32_t)(q + bytes);
         }
-        if (f >= RANS_PROB_SCALE) return 0;
-        total += f;
-        present += f != 0;
     }
-    if (total != RANS_PROB_SCALE || present < 2) return 0;
-    return (uint32_t)pos;
+    if (running < count) return 0;
+    bad = __any_sync(0xffffffffu, bad);
+    total = warp_sum32(total);
+    present = warp_sum32(present);
+    end = warp_sum32(end);
+    if (bad || total != RANS_PROB_SCALE || present < 2) return 0;
+    return end;
 }
 
-/* entropy_decode's structure: returns a status, fills the descriptor and the stream's size. */
-__device__ static uint32_t parse_stream(const uint8_t *src, uint64_t size, uint32_t n, stream_desc_t *stream, uint64_t *consumed)
+/* entropy_decode's structure: returns a status, fills the descriptor and the stream's size. Run by a
+ * whole warp, every lane with the same arguments and the same result. */
+__device__ static uint32_t parse_stream(const uint8_t *src, uint64_t size, uint32_t n, stream_desc_t *stream, uint64_t *consumed,
+                                        uint32_t lane)
 {
     if (size < 1) return SARAPHIS_ERROR_TRUNCATED;
     uint32_t mode = __ldg(src);
@@ -182,7 +214,7 @@ __device__ static uint32_t parse_stream(const uint8_t *src, uint64_t size, uint3
         return SARAPHIS_OK;
     }
     if (mode != STREAM_RANS) return SARAPHIS_ERROR_CORRUPT;
-    uint32_t table_bytes = parse_table(src + 1, size - 1);
+    uint32_t table_bytes = parse_table(src + 1, size - 1, lane);
     if (table_bytes == 0) return SARAPHIS_ERROR_CORRUPT;
     uint64_t blocks = ((uint64_t)n + RANS_BLOCK_SYMBOLS - 1) / RANS_BLOCK_SYMBOLS;
     uint64_t header = 1 + (uint64_t)table_bytes + 4 * blocks;
@@ -191,18 +223,32 @@ __device__ static uint32_t parse_stream(const uint8_t *src, uint64_t size, uint3
     stream->table_bytes = (uint16_t)table_bytes;
     stream->sizes = src + 1 + table_bytes;
     stream->blocks = src + header;
+    /* The blocks 32 at a time: an inclusive prefix sum of their sizes gives each block's end; the
+     * first block that fails (cut short before bad size, as the CPU checks them) decides. */
     uint64_t pos = header;
-    for (uint64_t b = 0; b < blocks; b++) {
-        uint64_t block_size = dev_le32(stream->sizes + 4 * b);
-        if (block_size > size - pos) return SARAPHIS_ERROR_TRUNCATED;
-        if (block_size < RANS_BLOCK_HEADER_BYTES || ((block_size - RANS_BLOCK_HEADER_BYTES) & 1)) return SARAPHIS_ERROR_CORRUPT;
-        pos += block_size;
+    for (uint64_t b0 = 0; b0 < blocks; b0 += 32) {
+        uint64_t b = b0 + lane;
+        uint64_t block_size = b < blocks ? dev_le32(stream->sizes + 4 * b) : 0;
+        uint64_t inclusive = block_size;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            uint64_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
+            if (lane >= (uint32_t)o) inclusive += other;
+        }
+        uint32_t code = SARAPHIS_OK;
+        if (b < blocks) {
+            if (pos + inclusive > size) code = SARAPHIS_ERROR_TRUNCATED;
+            else if (block_size < RANS_BLOCK_HEADER_BYTES || ((block_size - RANS_BLOCK_HEADER_BYTES) & 1)) code = SARAPHIS_ERROR_CORRUPT;
+        }
+        uint32_t failing = __ballot_sync(0xffffffffu, code != SARAPHIS_OK);
+        if (failing) return __shfl_sync(0xffffffffu, code, __ffs(failing) - 1);
+        pos += __shfl_sync(0xffffffffu, inclusive, 31);
     }
     *consumed = pos;
     return SARAPHIS_OK;
 }
 
-__device__ static uint32_t parse_float(uint32_t dtype, const uint8_t *src, uint64_t size, uint32_t n, chunk_desc_t *d)
+__device__ static uint32_t parse_float(uint32_t dtype, const uint8_t *src, uint64_t size, uint32_t n, chunk_desc_t *d, uint32_t lane)
 {
     uint32_t E, M;
     float_bits(dtype, &E, &M);
@@ -229,7 +275,7 @@ __device__ static uint32_t parse_float(uint32_t dtype, const uint8_t *src, uint6
     uint64_t pos = 7, consumed = 0;
     uint32_t status;
     if (mode == 0) {
-        status = parse_stream(src + pos, size - pos, n, &d->stream[0], &consumed);
+        status = parse_stream(src + pos, size - pos, n, &d->stream[0], &consumed, lane);
         if (status) return status;
         pos += consumed;
     } else {
@@ -241,7 +287,7 @@ __device__ static uint32_t parse_float(uint32_t dtype, const uint8_t *src, uint6
         pos += bytes;
     }
     for (uint32_t s = 1; s < d->stream_count; s++) {
-        status = parse_stream(src + pos, size - pos, n, &d->stream[s], &consumed);
+        status = parse_stream(src + pos, size - pos, n, &d->stream[s], &consumed, lane);
         if (status) return status;
         pos += consumed;
     }
@@ -252,17 +298,22 @@ __device__ static uint32_t parse_float(uint32_t dtype, const uint8_t *src, uint6
     return SARAPHIS_OK;
 }
 
-__global__ void parse_kernel(const chunk_in_t *chunks, chunk_desc_t *descs, chunk_status_t *status, uint32_t count)
+/* One warp per chunk: every lane runs the same (uniform) walk; tables and block sizes are checked
+ * 32 entries at a time; lane 0 writes the results. */
+#define PARSE_WARPS 4
+__global__ void __launch_bounds__(PARSE_WARPS * 32) parse_kernel(const chunk_in_t *chunks, chunk_desc_t *descs, chunk_status_t *status, uint32_t count)
 {
-    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    uint32_t i = blockIdx.x * PARSE_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (i >= count) return;
     chunk_in_t c = chunks[i];
     chunk_desc_t d;
     memset(&d, 0, sizeof d);
     uint32_t code = SARAPHIS_OK;
     if (c.record_size < CHUNK_HEADER_BYTES + 1) {
-        status[i].early = SARAPHIS_ERROR_TRUNCATED;
-        descs[i] = d;
+        if (lane == 0) {
+            status[i].early = SARAPHIS_ERROR_TRUNCATED;
+            descs[i] = d;
+        }
         return;
     }
     const uint8_t *record = c.record;
@@ -287,13 +338,13 @@ __global__ void parse_kernel(const chunk_in_t *chunks, chunk_desc_t *descs, chun
             float_bits(c.dtype, &E, &M);
             if (element == 0 || c.raw_size % element) code = SARAPHIS_ERROR_CORRUPT;
             else if (size < 1) code = SARAPHIS_ERROR_TRUNCATED;
-            else if (__ldg(src) == 1 && E) code = parse_float(c.dtype, src, size, d.n, &d);
+            else if (__ldg(src) == 1 && E) code = parse_float(c.dtype, src, size, d.n, &d, lane);
             else if (__ldg(src) == 2) {
                 d.method = METHOD_PLANES;
                 d.stream_count = (uint8_t)element;
                 uint64_t pos = 1, consumed = 0;
                 for (uint32_t s = 0; s < element && code == SARAPHIS_OK; s++) {
-                    code = parse_stream(src + pos, size - pos, d.n, &d.stream[s], &consumed);
+                    code = parse_stream(src + pos, size - pos, d.n, &d.stream[s], &consumed, lane);
                     pos += consumed;
                 }
                 if (code == SARAPHIS_OK && pos != size) code = SARAPHIS_ERROR_CORRUPT;
@@ -302,8 +353,10 @@ __global__ void parse_kernel(const chunk_in_t *chunks, chunk_desc_t *descs, chun
             }
         }
     }
-    descs[i] = d;
-    if (code) status[i].code = code;
+    if (lane == 0) {
+        descs[i] = d;
+        if (code) status[i].code = code;
+    }
 }
 
 /* ---- Decode ------------------------------------------------------------------------------ */
@@ -830,6 +883,8 @@ typedef struct {
     size_t scratch_capacity;
     void *h_staging; /* pinned */
     size_t staging_capacity;
+    cudaStream_t side;        /* the record-checksum pass runs here, beside parse and decode */
+    cudaEvent_t fork, join;   /* side waits for the upload (fork); the digest waits for side (join) */
 } gpu_state_t;
 
 extern "C" void gpu_context_release(void *state_ptr)
@@ -842,6 +897,9 @@ extern "C" void gpu_context_release(void *state_ptr)
     state->allocator.release(state->allocator.user, state->d_tables);
     state->allocator.release(state->allocator.user, state->d_scratch);
     if (state->h_staging) cudaFreeHost(state->h_staging);
+    if (state->side) cudaStreamDestroy(state->side);
+    if (state->fork) cudaEventDestroy(state->fork);
+    if (state->join) cudaEventDestroy(state->join);
     if (current >= 0) cudaSetDevice(current);
     free(state);
 }
@@ -917,6 +975,12 @@ static saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
             if (error != cudaSuccess) status = cuda_fail(error, "copying the checksum tables");
         }
         free(host);
+        if (status == SARAPHIS_OK) {
+            error = cudaStreamCreateWithFlags(&state->side, cudaStreamNonBlocking);
+            if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->fork, cudaEventDisableTiming);
+            if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->join, cudaEventDisableTiming);
+            if (error != cudaSuccess) status = cuda_fail(error, "creating the checksum stream");
+        }
         if (status != SARAPHIS_OK) {
             gpu_context_release(state);
             return status;
@@ -1169,12 +1233,18 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     const uint32_t crc_grid_cap = (uint32_t)state->sm_count * 4;
     if (error == cudaSuccess && chunk_total) {
         uint32_t chunks32 = (uint32_t)chunk_total;
+        /* The record checksums need only the frame: they run on the side stream, beside parse and
+         * decode, and the digest waits for them. */
         if (record_segments) {
             uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (record_segments + CRC_WARPS - 1) / CRC_WARPS);
-            crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, 0, (uint32_t)record_segments,
-                                                                    state->d_tables, d_crcs);
+            error = cudaEventRecord(state->fork, stream);
+            if (error == cudaSuccess) error = cudaStreamWaitEvent(state->side, state->fork, 0);
+            if (error == cudaSuccess)
+                crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, state->side>>>(d_spans, d_prefix, (uint32_t)span_count, 0, (uint32_t)record_segments,
+                                                                             state->d_tables, d_crcs);
+            if (error == cudaSuccess) error = cudaEventRecord(state->join, state->side);
         }
-        parse_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_descs, d_status, chunks32);
+        parse_kernel<<<(chunks32 + PARSE_WARPS - 1) / PARSE_WARPS, PARSE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, chunks32);
         uint64_t first = 0;
         if (task_count[0]) decode_kernel<1><<<(uint32_t)task_count[0], decode_warps(1) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[0];
@@ -1188,9 +1258,11 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
                                                                     (uint32_t)(record_segments + content_segments), state->d_tables, d_crcs);
         }
+        if (error == cudaSuccess && record_segments) error = cudaStreamWaitEvent(stream, state->join, 0);
         if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_crcs, d_status);
         finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);
-        error = cudaGetLastError();
+        cudaError_t launched = cudaGetLastError();
+        if (error == cudaSuccess) error = launched;
     }
     if (error == cudaSuccess) error = cudaMemcpyAsync(h_result, d_result, sizeof *d_result, cudaMemcpyDeviceToHost, stream);
     if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
