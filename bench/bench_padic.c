@@ -4,7 +4,8 @@
  * of the lattice values cannot beat) and every progressive level's speed and measured error.
  *   bench_padic [--file PATH] [--dtype F32|F64|F16|BF16] [--synthetic N] [--sigma S]
  *               [--eps E[,E...]] [--prime P] [--precision D|0=auto] [--chunk-bytes B] [--reps R]
- *               [--cpu-time] [--no-entropy]
+ *               [--cpu-time] [--no-entropy] [--dump PREFIX]
+ * --dump writes each bound's payloads, concatenated, to PREFIX.<eps> (to compare builds).
  * The data is cut into chunks of --chunk-bytes (default 256 KiB), each coded on its own. */
 #include <math.h>
 #include <stdio.h>
@@ -86,7 +87,7 @@ typedef struct {
 
 int main(int argc, char **argv)
 {
-    const char *file = NULL, *eps_list = "1e-6,1e-5,1e-4,1e-3";
+    const char *file = NULL, *dump = NULL, *eps_list = "1e-6,1e-5,1e-4,1e-3";
     saraphis_dtype_t dtype = SARAPHIS_DTYPE_F32;
     size_t synthetic = 1 << 22, chunk_bytes = 256 << 10;
     double sigma = 0.05;
@@ -104,6 +105,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--cpu-time")) use_cpu_time = 1;
         else if (!strcmp(argv[i], "--no-entropy")) skip_entropy = 1;
+        else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--file PATH] [--dtype F32] [--synthetic N] [--sigma S] [--eps E,E] [--prime P] [--precision D] [--chunk-bytes B] [--reps R]\n", argv[0]);
             return 2;
@@ -179,6 +181,14 @@ int main(int argc, char **argv)
         double compress_s = median(samples, reps);
         size_t total = 0;
         for (size_t c = 0; c < chunks; c++) total += coded.size[c];
+        if (dump) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s.%s", dump, token);
+            FILE *out = fopen(path, "wb");
+            if (!out) { perror(path); return 2; }
+            for (size_t c = 0; c < chunks; c++) fwrite(coded.payload + coded.offset[c], 1, coded.size[c], out);
+            fclose(out);
+        }
         double measured[PADIC_MAX_PLANES + 1] = {0}, decode_s[PADIC_MAX_PLANES + 1] = {0}, bounds[PADIC_MAX_PLANES + 1] = {0};
         for (unsigned k = params.precision; k >= 1; k--) {
             for (int r = 0; r < reps; r++) {
@@ -195,6 +205,14 @@ int main(int argc, char **argv)
                 samples[r] = now() - t0;
             }
             decode_s[k] = median(samples, reps);
+            if (dump) { /* every progressive level's decoded data, appended */
+                char path[4096];
+                snprintf(path, sizeof path, "%s.%s.decoded", dump, token);
+                FILE *out = fopen(path, k == params.precision ? "wb" : "ab");
+                if (!out) { perror(path); return 2; }
+                fwrite(decoded, 1, raw, out);
+                fclose(out);
+            }
             double worst = 0;
             for (size_t i = 0; i < n; i++) {
                 double x = element(dtype, data + i * size), y = element(dtype, decoded + i * size);

@@ -70,6 +70,7 @@ void codec_scratch_release(codec_scratch_t *scratch)
     free(scratch->symbols2);
     for (int p = 0; p < LOSSLESS_MAX_PLANES; p++) free(scratch->planes[p]);
     free(scratch->decoded);
+    free(scratch->padic_work);
     memset(scratch, 0, sizeof *scratch);
 }
 

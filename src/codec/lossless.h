@@ -25,6 +25,8 @@ typedef struct {
     size_t capacity;
     uint8_t *decoded;         /* chunk layer: a lossy chunk decoded back, for its content checksum */
     size_t decoded_capacity;
+    uint8_t *padic_work;      /* p-adic codec: its per-chunk work area, kept between chunks */
+    size_t padic_work_capacity;
 } codec_scratch_t;
 
 saraphis_status_t codec_scratch_reserve(codec_scratch_t *scratch, size_t elements);

@@ -375,10 +375,11 @@ typedef struct {
 
 #define DEFINE_QUANTISE_FAST(NAME, SIZE, LOAD, ROUND)                                            \
     PADIC_CLONES static uint64_t NAME(const uint8_t *restrict src, size_t n, lattice_t lat,      \
-                                      uint64_t *restrict codes)                                   \
+                                      uint64_t *restrict codes, size_t *unsettled)                \
     {                                                                                             \
         const double magic = 0x1.8p52, t_limit = lat.limit + 2;                                   \
         int64_t worst = 0;                                                                        \
+        size_t misses = 0;                                                                        \
         for (size_t i = 0; i < n; i++) {                                                          \
             double x = LOAD(src + i * SIZE);                                                      \
             double t = x * lat.inverse_step;                                                      \
@@ -390,9 +391,11 @@ typedef struct {
             uint64_t magnitude = padic_double_bits(fabs(qd) + 0x1p52) - padic_double_bits(0x1p52); \
             uint64_t sign = padic_double_bits(qd) & PADIC_SIGN_BIT;                               \
             codes[i] = ok ? (magnitude | sign) : PADIC_UNSETTLED;                                 \
+            misses += !ok;                                                                        \
             int64_t err_bits = ok ? (int64_t)padic_double_bits(err) : 0;                          \
             worst = err_bits > worst ? err_bits : worst;                                          \
         }                                                                                         \
+        *unsettled = misses;                                                                      \
         return (uint64_t)worst;                                                                   \
     }
 
@@ -403,10 +406,12 @@ typedef struct {
     static size_t NAME(const uint8_t *restrict src, size_t n, const lattice_t *lat,              \
                        uint64_t *restrict codes, uint32_t *restrict escapes, double *max_error)  \
     {                                                                                             \
-        double worst = padic_bits_double(FAST(src, n, *lat, codes));                              \
+        size_t unsettled;                                                                         \
+        double worst = padic_bits_double(FAST(src, n, *lat, codes, &unsettled));                  \
         size_t escape_count = 0;                                                                  \
-        for (size_t i = 0; i < n; i++) {                                                          \
+        for (size_t i = 0; i < n && unsettled; i++) {                                             \
             if (codes[i] != PADIC_UNSETTLED) continue;                                            \
+            unsettled--;                                                                          \
             double x = LOAD(src + i * SIZE), t = x * lat->inverse_step;                           \
             codes[i] = 0;                                                                         \
             if (fabs(t) < lat->limit + 2) {                                                       \
@@ -455,21 +460,40 @@ static saraphis_status_t writer_stream(writer_t *w, const uint8_t *symbols, size
  *   codes, n x u64 | then, encoding: digits (n) | contexts (n) | sorted (n) | sign bits
  *   (n/8 + 16) | escape indices (n x u32); decoding: symbols (n) | sign bits (n/8 + 16) |
  *   escape indices (n x u32).
- * The block is the codec's own (codec_scratch_t holds the lossless codec's channel buffers; a
- * persistent p-adic work area there would save this allocation per chunk). */
+ * The block is kept in codec_scratch_t (padic_work) between chunks when a scratch is given. */
 typedef struct {
     uint64_t *codes;
     uint8_t *digits, *contexts, *sorted, *sign_bits;
     uint32_t *escapes;
+    uint8_t *digit_planes; /* prime 251, magnitudes < 2^31: the digit of place 251^k at k*n */
 } encode_work_t;
 
-static size_t work_bytes(size_t n) { return 16 * n + 128; }
+/* Encoding with prime 251 and magnitudes below 2^31 also keeps four digit planes (4n) there,
+ * after the rest (at 16n). */
+static size_t work_bytes(size_t n) { return 20 * n + 128; }
 
-static saraphis_status_t work_alloc(size_t n, uint8_t **block)
+/* The work area: the scratch's persistent one (grown when too small), or without a scratch a
+ * fresh block that work_done frees. */
+static saraphis_status_t work_alloc(size_t n, codec_scratch_t *scratch, uint8_t **block)
 {
-    *block = malloc(work_bytes(n));
+    size_t bytes = work_bytes(n);
+    if (scratch && scratch->padic_work && scratch->padic_work_capacity >= bytes) {
+        *block = scratch->padic_work;
+        return SARAPHIS_OK;
+    }
+    *block = malloc(bytes);
     if (!*block) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "p-adic: no memory for a %zu-element chunk's work area", n);
+    if (scratch) {
+        free(scratch->padic_work);
+        scratch->padic_work = *block;
+        scratch->padic_work_capacity = bytes;
+    }
     return SARAPHIS_OK;
+}
+
+static void work_done(codec_scratch_t *scratch, uint8_t *block)
+{
+    if (!scratch) free(block);
 }
 
 static encode_work_t encode_work(uint8_t *block, size_t n)
@@ -484,6 +508,7 @@ static encode_work_t encode_work(uint8_t *block, size_t n)
     /* 4-byte aligned: the region before it is 3n + n/8 + 16 bytes, rounded up. */
     size_t offset = (3 * n + n / 8 + 16 + 3) & ~(size_t)3;
     work.escapes = (uint32_t *)(void *)(rest + offset);
+    work.digit_planes = block + 16 * n + 64;
     return work;
 }
 
@@ -526,17 +551,43 @@ static saraphis_status_t write_escapes(writer_t *w, const uint8_t *src, size_t n
 typedef struct {
     unsigned prime, precision;
     int small; /* every magnitude is below 2^31: 64-bit division products */
+    int precomputed; /* prime 251 and small: digits extracted once into work->digit_planes */
 } digit_system_t;
 
 typedef struct {
     union {
         uint32_t hist[PADIC_MAX_CONTEXTS][256];
-        uint32_t hist_flat[PADIC_MAX_CONTEXTS * 256 + 8]; /* + 8 spare bins for zero digits */
+        /* + 8 spare bins for zero digits per context (plane_scan_small uses the first 8) */
+        uint32_t hist_flat[PADIC_MAX_CONTEXTS * 256 + PADIC_MAX_CONTEXTS * 8];
     };
     uint32_t context_count[4][PADIC_MAX_CONTEXTS];
     size_t sign_count, nonzero;
     unsigned max_context;
 } plane_scan_t;
+
+/* Appending sign bits (LSB first) to signs[]: gathered in a register, stored 64 at a time (a
+ * read-modify-write of the same byte per element would chain through store forwarding).
+ * sign_count counts the bits stored, sign_fill those held; SIGN_FLUSH stores the rest and makes
+ * sign_count the total. signs[] has room for n/8 + 16 bytes, so whole words always fit. */
+#define SIGN_STATE() uint64_t sign_acc = 0; unsigned sign_fill = 0
+#define SIGN_APPEND(BIT, STARTS)                                                                 \
+    do {                                                                                          \
+        unsigned starts_ = (STARTS);                                                              \
+        sign_acc |= ((uint64_t)(BIT) & starts_) << sign_fill;                                     \
+        sign_fill += starts_;                                                                     \
+        if (sign_fill == 64) {                                                                    \
+            store_le64(signs + (sign_count >> 3), sign_acc);                                      \
+            sign_count += 64;                                                                     \
+            sign_acc = 0;                                                                         \
+            sign_fill = 0;                                                                        \
+        }                                                                                         \
+    } while (0)
+#define SIGN_FLUSH()                                                                             \
+    do {                                                                                          \
+        if (sign_fill) store_le64(signs + (sign_count >> 3), sign_acc);                           \
+        sign_count += sign_fill;                                                                  \
+        sign_fill = 0;                                                                            \
+    } while (0)
 
 /* One pass over the codes for a plane: its digits and contexts (the digits above it, capped),
  * their histograms, and the sign bits of the elements whose magnitude starts in this plane. */
@@ -547,6 +598,7 @@ typedef struct {
     {                                                                                             \
         size_t sign_count = 0, nonzero = 0;                                                       \
         unsigned max_context = 0;                                                                 \
+        SIGN_STATE();                                                                             \
         for (size_t i = 0; i < n; i++) {                                                          \
             uint64_t code = codes[i], magnitude = code & PADIC_MAGNITUDE_MASK;                    \
             uint64_t high = place == 1 ? magnitude : DIVIDE(by_place, magnitude);                 \
@@ -564,9 +616,9 @@ typedef struct {
             nonzero += digit != 0;                                                                \
             /* Branch-free append of the sign when the magnitude starts here. */                  \
             unsigned starts = (prefix == 0) & (digit != 0);                                       \
-            signs[sign_count >> 3] |= (uint8_t)(((code >> 63) & starts) << (sign_count & 7));     \
-            sign_count += starts;                                                                 \
+            SIGN_APPEND(code >> 63, starts);                                                      \
         }                                                                                         \
+        SIGN_FLUSH();                                                                             \
         for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {                                       \
             uint32_t total = scan->context_count[0][c] + scan->context_count[1][c] +              \
                              scan->context_count[2][c] + scan->context_count[3][c], zeros = total; \
@@ -582,10 +634,73 @@ typedef struct {
 DEFINE_PLANE_SCAN(plane_scan_small, divide_small)
 DEFINE_PLANE_SCAN(plane_scan_large, divide_large)
 
+/* Prime 251, every magnitude below 2^31 (so at most 4 digits): all digits in one vectorisable
+ * pass, dividing by the constant. planes[k * n + i] is element i's digit of place 251^k. */
+PADIC_CLONES static void extract_digits_251(const uint64_t *restrict codes, size_t n, uint8_t *restrict planes)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t m = (uint32_t)(codes[i] & 0x7fffffffu);
+        uint32_t q1 = m / 251u, q2 = q1 / 251u, q3 = q2 / 251u;
+        planes[i] = (uint8_t)(m - q1 * 251u);
+        planes[n + i] = (uint8_t)(q1 - q2 * 251u);
+        planes[2 * n + i] = (uint8_t)(q2 - q3 * 251u);
+        planes[3 * n + i] = (uint8_t)q3; /* below 2^31 / 251^3 < 251 */
+    }
+}
+
+/* plane_scan_small's results from precomputed digits: contexts[] holds the previous plane's
+ * contexts (above holds its digits) and becomes this plane's (first: every prefix is 0). */
+static void plane_scan_digits(const uint64_t *restrict codes, size_t n, unsigned p, const uint8_t *restrict digits,
+                              const uint8_t *restrict above, int first, uint8_t *restrict contexts,
+                              uint8_t *restrict signs, plane_scan_t *scan)
+{
+    size_t sign_count = 0, nonzero = 0;
+    unsigned max_context = 0;
+    SIGN_STATE();
+    if (first) { /* every prefix is 0: context 0, and every non-zero digit starts a magnitude */
+        memset(contexts, 0, n);
+        for (size_t i = 0; i < n; i++) {
+            unsigned digit = digits[i], starts = digit != 0, keep = 0u - starts;
+            /* Branch-free bin: the digit's, or for a zero a spare one (cycled, so no chain). */
+            scan->hist_flat[(digit & keep) | ((PADIC_MAX_CONTEXTS * 256 + (unsigned)(i & 7)) & ~keep)]++;
+            SIGN_APPEND(codes[i] >> 63, starts);
+        }
+        nonzero = sign_count + sign_fill;
+    }
+    for (size_t i = 0; i < n && !first; i++) {
+        unsigned digit = digits[i];
+        unsigned wide = contexts[i] * p + above[i];
+        unsigned context = wide < PADIC_MAX_CONTEXTS - 1 ? wide : PADIC_MAX_CONTEXTS - 1;
+        contexts[i] = (uint8_t)context;
+        unsigned keep = 0u - (digit != 0);
+        /* Branch-free bin: the digit's, or for a zero one of the context's 8 spare ones. */
+        scan->hist_flat[((context * 256 + digit) & keep) |
+                        ((PADIC_MAX_CONTEXTS * 256 + context * 8 + (unsigned)(i & 7)) & ~keep)]++;
+        unsigned starts = (context == 0) & (digit != 0);
+        SIGN_APPEND(codes[i] >> 63, starts);
+    }
+    SIGN_FLUSH();
+    for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {
+        uint32_t zeros = 0, total;
+        for (unsigned b = 0; b < 8; b++) zeros += scan->hist_flat[PADIC_MAX_CONTEXTS * 256 + c * 8 + b];
+        total = zeros;
+        for (unsigned d = 1; d < p; d++) total += scan->hist[c][d];
+        scan->hist[c][0] = zeros;
+        scan->context_count[0][c] = total;
+        if (!first) nonzero += total - zeros; /* counted here, not per element */
+        if (total) max_context = c;
+    }
+    scan->sign_count = sign_count;
+    scan->nonzero = nonzero;
+    scan->max_context = max_context;
+}
+
 /* One plane: digits, contexts, sign bits of the elements that become non-zero here. */
 static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, unsigned plane, size_t n,
-                                      const encode_work_t *work, plane_scan_t *scan)
+                                      const encode_work_t *work_in, plane_scan_t *scan, int first)
 {
+    encode_work_t work_copy = *work_in;
+    const encode_work_t *work = &work_copy;
     const unsigned p = sys->prime;
     const uint64_t place = power_u64(p, sys->precision - 1 - plane); /* value of this plane's digit */
     const unsigned bits = sys->small ? 31 : PADIC_MAGNITUDE_BITS;
@@ -593,7 +708,12 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     memset(scan->context_count, 0, sizeof scan->context_count);
     memset(signs, 0, n / 8 + 16);
-    if (sys->small)
+    if (sys->precomputed) {
+        unsigned e = sys->precision - 1 - plane; /* below 4 for every plane scanned */
+        work_copy.digits = work_in->digit_planes + (size_t)e * n;
+        plane_scan_digits(work->codes, n, p, work_copy.digits, first ? work_copy.digits : work_copy.digits + n, first,
+                          work->contexts, signs, scan);
+    } else if (sys->small)
         plane_scan_small(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
     else
         plane_scan_large(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
@@ -606,6 +726,10 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         sparse_position_bytes = 0;
         size_t k = 0, last_nonzero = 0;
         for (size_t i = 0; i < n; i++) {
+            if (!(i & 7) && i + 8 <= n && !load_le64(work->digits + i)) { /* eight zero digits */
+                i += 7;
+                continue;
+            }
             if (!work->digits[i]) continue;
             sparse_position_bytes += varint_size((uint32_t)(k++ ? i - last_nonzero - 1 : i));
             last_nonzero = i;
@@ -665,6 +789,10 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         w->pos += 4;
         size_t k = 0, previous = 0;
         for (size_t i = 0; i < n; i++) {
+            if (!(i & 7) && i + 8 <= n && !load_le64(work->digits + i)) { /* eight zero digits */
+                i += 7;
+                continue;
+            }
             if (!work->digits[i]) continue;
             w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? i - previous - 1 : i));
             work->sorted[k++] = work->digits[i];
@@ -701,6 +829,16 @@ done:
 }
 
 static unsigned dtype_code(saraphis_dtype_t dtype) { return (unsigned)dtype; }
+
+PADIC_CLONES static uint64_t largest_magnitude(const uint64_t *restrict codes, size_t n)
+{
+    int64_t largest = 0; /* magnitudes are below 2^63: signed compares order them */
+    for (size_t i = 0; i < n; i++) {
+        int64_t magnitude = (int64_t)(codes[i] & PADIC_MAGNITUDE_MASK);
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    return (uint64_t)largest;
+}
 
 static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
                                      size_t n, uint8_t *dst, size_t capacity, size_t *written, uint8_t *block,
@@ -741,14 +879,13 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
     store_le32(dst + 20, (uint32_t)(w.pos - head));
 
     /* Planes above the largest magnitude's leading digit are all zero: skip their passes. */
-    uint64_t largest = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t magnitude = work.codes[i] & PADIC_MAGNITUDE_MASK;
-        largest = magnitude > largest ? magnitude : largest;
-    }
+    uint64_t largest = largest_magnitude(work.codes, n);
     unsigned used_digits = 0;
     for (uint64_t m = largest; m; m /= p) used_digits++;
-    digit_system_t sys = {p, P, largest < ((uint64_t)1 << 31)};
+    digit_system_t sys = {p, P, largest < ((uint64_t)1 << 31), 0};
+    sys.precomputed = sys.small && p == 251 && used_digits <= 4;
+    if (sys.precomputed) extract_digits_251(work.codes, n, work.digit_planes);
+    int first_plane = 1;
     plane_scan_t scan; /* 16 KiB of histograms */
     size_t plane_starts[PADIC_MAX_PLANES + 1];
     size_t head_checksum_at = w.pos;
@@ -762,7 +899,8 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
             store_le32(dst + w.pos + 1, 0);
             w.pos += 5;
         } else {
-            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan));
+            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan, first_plane));
+            first_plane = 0;
         }
         size_t plane_size = w.pos - plane_starts[plane];
         if (plane_size > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: plane %u exceeds 4 GiB", plane);
@@ -783,15 +921,14 @@ saraphis_status_t padic_encode_chunk(const padic_params_t *params, saraphis_dtyp
                                      size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
                                      codec_scratch_t *scratch, padic_chunk_stats_t *stats)
 {
-    (void)scratch;
     SPS_TRY(padic_validate(params));
     SPS_TRY(check_dtype(dtype, raw_bytes, "p-adic encode"));
     const size_t n = raw_bytes / saraphis_dtype_size(dtype);
     if (n > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: a chunk of %zu elements exceeds 2^32 - 1", n);
     uint8_t *block;
-    SPS_TRY(work_alloc(n, &block));
+    SPS_TRY(work_alloc(n, scratch, &block));
     saraphis_status_t status = encode_with(params, dtype, src, n, dst, capacity, written, block, stats);
-    free(block);
+    work_done(scratch, block);
     return status;
 }
 
@@ -926,6 +1063,74 @@ static saraphis_status_t read_escapes(const uint8_t *section, size_t size, const
 
 static inline unsigned sign_at(const uint8_t *bits, size_t k) { return (bits[k >> 3] >> (k & 7)) & 1u; }
 
+/* A dense plane whose digits are in element order (one context, or the first non-zero plane):
+ * codes[i] = code * p + digit, keeping the sign; symbols[i] becomes 1 where a magnitude starts
+ * (prefix 0, digit non-zero), else 0. Branch-free, so it vectorises. Returns non-zero when a
+ * digit is >= p. */
+PADIC_CLONES static unsigned apply_digits(uint64_t *restrict codes, uint8_t *restrict symbols, size_t n, unsigned p,
+                                          int all_zero)
+{
+    unsigned bad = 0;
+    if (all_zero) {
+        for (size_t i = 0; i < n; i++) {
+            unsigned digit = symbols[i];
+            bad |= digit >= p;
+            codes[i] = digit;
+            symbols[i] = digit != 0;
+        }
+    } else {
+        const uint64_t prime = p;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t code = codes[i], prefix = code & PADIC_MAGNITUDE_MASK;
+            unsigned digit = symbols[i];
+            bad |= digit >= p;
+            codes[i] = (code & PADIC_SIGN_BIT) | (prefix * prime + digit);
+            symbols[i] = (uint8_t)((prefix == 0) & (digit != 0));
+        }
+    }
+    return bad;
+}
+
+/* Gives the elements flagged in starts[] (0 or 1 each) the next sign bits, in order; returns how
+ * many were taken. Sign bits read past the decoded ones are zero (the caller clears n/8 + 16
+ * bytes), and the count is checked by the caller. With BMI2, eight elements at a time: their
+ * flags gathered into a byte, the next bits deposited onto it. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("bmi2,popcnt"))) static size_t assign_signs_bmi2(uint64_t *restrict codes, const uint8_t *restrict starts,
+                                                                        size_t n, const uint8_t *restrict signs, size_t *done)
+{
+    size_t k = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t flags;
+        memcpy(&flags, starts + i, 8);
+        unsigned mask = (unsigned)(((flags & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56);
+        if (!mask) continue;
+        unsigned bits = (unsigned)(load_le64(signs + (k >> 3)) >> (k & 7));
+        unsigned deposit = _pdep_u32(bits, mask);
+        k += (size_t)__builtin_popcount(mask);
+        for (unsigned j = 0; j < 8; j++) codes[i + j] |= (uint64_t)((deposit >> j) & 1u) << 63;
+    }
+    *done = i;
+    return k;
+}
+#define PADIC_HAVE_BMI2_PATH 1
+#endif
+
+static size_t assign_signs(uint64_t *restrict codes, const uint8_t *restrict starts, size_t n, const uint8_t *restrict signs)
+{
+    size_t k = 0, i = 0;
+#ifdef PADIC_HAVE_BMI2_PATH
+    if (__builtin_cpu_supports("bmi2")) k = assign_signs_bmi2(codes, starts, n, signs, &i);
+#endif
+    for (; i < n; i++) {
+        unsigned start = starts[i];
+        codes[i] |= (uint64_t)((signs[k >> 3] >> (k & 7)) & start) << 63;
+        k += start;
+    }
+    return k;
+}
+
 /* Decodes one plane: codes[i] = code[i] * p + digit, signs of newly non-zero elements set.
  * *all_zero tracks whether every magnitude is still 0 (then multiplying is skipped). */
 static saraphis_status_t decode_plane(const uint8_t *src, size_t size, unsigned plane, unsigned p, size_t n,
@@ -1014,23 +1219,9 @@ static saraphis_status_t decode_plane(const uint8_t *src, size_t size, unsigned 
          * sign bit. Reads past the decoded sign bytes see zeros (cleared above) and are caught
          * by the count check after the plane. */
         size_t k = 0;
-        if (*all_zero) {
-            for (size_t i = 0; i < n; i++) {
-                unsigned digit = symbols[i], starts = digit != 0;
-                bad |= digit >= p;
-                uint64_t bit = (uint64_t)((signs[k >> 3] >> (k & 7)) & starts);
-                k += starts;
-                codes[i] = bit << 63 | digit;
-            }
-        } else if (contexts == 1) {
-            for (size_t i = 0; i < n; i++) {
-                uint64_t code = codes[i], prefix = code & PADIC_MAGNITUDE_MASK;
-                unsigned digit = symbols[i], starts = (prefix == 0) & (digit != 0);
-                bad |= digit >= p;
-                uint64_t bit = (uint64_t)((signs[k >> 3] >> (k & 7)) & starts);
-                k += starts;
-                codes[i] = (code & PADIC_SIGN_BIT) | bit << 63 | (prefix * p + digit);
-            }
+        if (*all_zero || contexts == 1) {
+            bad = apply_digits(codes, work->symbols, n, p, *all_zero);
+            if (!bad) k = assign_signs(codes, work->symbols, n, signs);
         } else {
             for (size_t i = 0; i < n; i++) {
                 uint64_t code = codes[i], prefix = code & PADIC_MAGNITUDE_MASK;
@@ -1097,7 +1288,6 @@ saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src,
                                      size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
                                      double *bound_out)
 {
-    (void)scratch;
     SPS_TRY(check_dtype(dtype, raw_bytes, "p-adic decode"));
     header_t h;
     SPS_TRY(parse_header(src, size, &h));
@@ -1118,9 +1308,9 @@ saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src,
     if (!SARAPHIS_FUZZING && checksum64(src, h.planes_start - 8, 0) != head_checksum)
         return error_set(SARAPHIS_ERROR_CHECKSUM, "p-adic: header checksum mismatch");
     uint8_t *block;
-    SPS_TRY(work_alloc(n, &block));
+    SPS_TRY(work_alloc(n, scratch, &block));
     saraphis_status_t status = decode_with(&h, dtype, src, dst, n, k, block);
-    free(block);
+    work_done(scratch, block);
     if (status == SARAPHIS_OK && bound_out) *bound_out = padic_progressive_bound(&h.params, k);
     return status;
 }
