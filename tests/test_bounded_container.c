@@ -16,6 +16,7 @@
 #include "common/checksum.h"
 #include "container/sps_reader.h"
 #include "saraphis.h"
+#include "file_support.h"
 #include "testing.h"
 
 static char folder[256];
@@ -143,26 +144,6 @@ static saraphis_status_t write_model(const char *path, saraphis_ctx_t *ctx, int 
     if (status == SARAPHIS_OK) status = saraphis_writer_finish(writer);
     saraphis_writer_free(writer);
     return status;
-}
-
-static uint8_t *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *bytes = malloc(*size ? *size : 1);
-    if (fread(bytes, 1, *size, f) != *size) { free(bytes); bytes = NULL; }
-    fclose(f);
-    return bytes;
-}
-
-static void spill(const char *path, const uint8_t *bytes, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(bytes, 1, size, f);
-    fclose(f);
 }
 
 typedef struct {
@@ -390,15 +371,6 @@ static void test_hostile_parameters(void)
     free(copy);
     free(bytes);
     saraphis_ctx_free(ctx);
-}
-
-static saraphis_status_t open_and_verify(const char *path, saraphis_ctx_t *ctx)
-{
-    saraphis_reader_t *reader = NULL;
-    saraphis_status_t status = saraphis_reader_open(&reader, path, ctx);
-    if (status == SARAPHIS_OK) status = saraphis_reader_verify(reader);
-    saraphis_reader_free(reader);
-    return status;
 }
 
 static void test_every_byte_flip_detected(void)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "saraphis.h"
+#include "file_support.h"
 #include "testing.h"
 
 static char folder[256];
@@ -135,35 +136,6 @@ static void test_round_trip(void)
     CHECK_MSG(same, "files written with 3 threads and 1 thread differ");
     saraphis_ctx_free(single);
     saraphis_ctx_free(ctx);
-}
-
-static uint8_t *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *size = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *bytes = malloc(*size);
-    if (fread(bytes, 1, *size, f) != *size) { free(bytes); bytes = NULL; }
-    fclose(f);
-    return bytes;
-}
-
-static void spill(const char *path, const uint8_t *bytes, size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    fwrite(bytes, 1, size, f);
-    fclose(f);
-}
-
-static saraphis_status_t open_and_verify(const char *path, saraphis_ctx_t *ctx)
-{
-    saraphis_reader_t *reader = NULL;
-    saraphis_status_t status = saraphis_reader_open(&reader, path, ctx);
-    if (status == SARAPHIS_OK) status = saraphis_reader_verify(reader);
-    saraphis_reader_free(reader);
-    return status;
 }
 
 static void test_every_byte_flip_detected(void)
