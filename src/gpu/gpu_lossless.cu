@@ -26,8 +26,8 @@
  * state, a checksum) go into a status word per chunk; the first failing chunk's code and index come
  * back in one 8-byte copy.
  *
- * Encoding (saraphis_gpu_compress) is not yet done by kernels: it stages the tensor to the host,
- * runs the CPU encoder (so the frame is the CPU's by construction) and copies the frame back. */
+ * Encoding is in gpu_encode.cu, the per-context state in gpu_state.cu, the device helpers shared
+ * with them in gpu_device.cuh. */
 #include <cuda_runtime.h>
 
 #include <stdint.h>
@@ -43,6 +43,9 @@ extern "C" {
 #include "engine/context.h"
 #include "gpu/gpu.h"
 }
+
+#include "gpu/gpu_device.cuh"
+#include "gpu/gpu_internal.h"
 
 #define FRAME_HEADER_BYTES 32
 #define TILE_SYMBOLS 32768u /* = RANS_BLOCK_SYMBOLS: one rANS block of every stream */
@@ -105,14 +108,6 @@ typedef struct {
 
 /* ---- Device helpers ---------------------------------------------------------------------- */
 
-__device__ __forceinline__ uint32_t dev_le16(const uint8_t *p) { return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8; }
-__device__ __forceinline__ uint32_t dev_le32(const uint8_t *p)
-{
-    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8 | (uint32_t)__ldg(p + 2) << 16 | (uint32_t)__ldg(p + 3) << 24;
-}
-__device__ __forceinline__ uint64_t dev_le64(const uint8_t *p) { return (uint64_t)dev_le32(p) | (uint64_t)dev_le32(p + 4) << 32; }
-__device__ __forceinline__ uint32_t lanemask_lt(uint32_t lane) { return (1u << lane) - 1u; }
-
 __device__ __forceinline__ void set_code(chunk_status_t *status, uint32_t code) { atomicCAS(&status->code, 0u, code); }
 
 __host__ __device__ static inline void float_bits(uint32_t dtype, uint32_t *exponent_bits, uint32_t *mantissa_bits)
@@ -140,13 +135,6 @@ __host__ __device__ static inline uint32_t dtype_bytes(uint32_t dtype)
 
 /* ---- Parse: one thread per chunk, the CPU's checks in the CPU's order ---------------------- */
 
-/* Warp sums (every lane gets the total). */
-__device__ __forceinline__ uint32_t warp_sum32(uint32_t v)
-{
-#pragma unroll
-    for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 /* rans_table_read: returns the table's byte count, 0 when invalid. Run by a whole warp (every lane
  * gets the answer). Lane l looks at byte base + l of each 32-byte window; a byte starts an entry when
@@ -453,28 +441,6 @@ template <int ELEM> struct stage_layout {
     static const uint32_t pieces = bytes / 16;
 };
 
-__device__ __forceinline__ void copy16_async(uint8_t *smem, const uint8_t *global)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    uint32_t address = (uint32_t)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global) : "memory");
-#else
-    *(uint4 *)smem = __ldg((const uint4 *)global);
-#endif
-}
-__device__ __forceinline__ void async_commit(void)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.commit_group;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void async_wait_all(void)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
-#endif
-}
-
 /* Stages one window of a RAW channel: the 16-byte aligned pieces covering bytes [from, from +
  * window) go to buf (so byte from + j sits at buf[(from & 15) + j]). A piece reaching past `limit`
  * (the record's end) is read byte by byte, bytes past it as zero. */
@@ -685,42 +651,6 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32)
     decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, sym_table, fc_table, stage[warp]);
 }
 
-/* ---- Segmented CRC32C ------------------------------------------------------------------- */
-
-#define CRC_POLY 0x82F63B78u
-#define CRC_TABLES 20 /* T_0..T_15 (16 bytes at once), then T_511..T_508 (skip a 512-byte stripe) */
-#define CRC_UNPAD 512
-
-/* a * b mod P in the reflected representation (x^0 is the top bit), as zlib's multmodp. */
-__host__ __device__ static inline uint32_t multmodp(uint32_t a, uint32_t b)
-{
-    uint32_t m = 1u << 31, p = 0;
-    for (;;) {
-        if (a & m) {
-            p ^= b;
-            if ((a & (m - 1)) == 0) break;
-        }
-        m >>= 1;
-        b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
-    }
-    return p;
-}
-
-typedef struct {
-    uint32_t table[CRC_TABLES][256];
-    uint32_t x8pow[CHECKSUM_SEGMENT_BYTES + 1]; /* x^(8L) mod P: skipping L zero bytes */
-    uint32_t unpad[CRC_UNPAD];                  /* x^(-8p) mod P: taking p trailing zero bytes back */
-} crc_tables_t;
-
-__device__ __forceinline__ uint32_t crc_span16(const uint32_t (*T)[256], uint4 v)
-{
-    uint32_t r = 0;
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int j = 0; j < 16; j++) r ^= T[15 - j][(w[j / 4] >> (8 * (j % 4))) & 0xff];
-    return r;
-}
-
 __global__ void __launch_bounds__(CRC_WARPS * 32)
     crc_segments_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
                         uint32_t segment_end, const crc_tables_t *tables, uint32_t *crcs)
@@ -771,55 +701,6 @@ __global__ void __launch_bounds__(CRC_WARPS * 32)
     }
 }
 
-#define XXH_PRIME1 0x9E3779B185EBCA87ULL
-#define XXH_PRIME2 0xC2B2AE3D27D4EB4FULL
-#define XXH_PRIME3 0x165667B19E3779F9ULL
-#define XXH_PRIME4 0x85EBCA77C2B2AE63ULL
-#define XXH_PRIME5 0x27D4EB2F165667C5ULL
-
-__device__ __forceinline__ uint64_t xxh_rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-__device__ __forceinline__ uint64_t xxh_round(uint64_t acc, uint64_t input) { return xxh_rotl(acc + input * XXH_PRIME2, 31) * XXH_PRIME1; }
-__device__ __forceinline__ uint64_t xxh_merge(uint64_t acc, uint64_t lane) { return (acc ^ xxh_round(0, lane)) * XXH_PRIME1 + XXH_PRIME4; }
-
-/* XXH64 of `count` little-endian u32 values. */
-__device__ static uint64_t xxh64_words(const uint32_t *w, uint32_t count, uint64_t seed)
-{
-    const uint64_t size = 4 * (uint64_t)count;
-    uint32_t i = 0;
-    uint64_t hash;
-    if (size >= 32) {
-        uint64_t v1 = seed + XXH_PRIME1 + XXH_PRIME2, v2 = seed + XXH_PRIME2, v3 = seed, v4 = seed - XXH_PRIME1;
-        for (; i + 8 <= count; i += 8) {
-            v1 = xxh_round(v1, (uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
-            v2 = xxh_round(v2, (uint64_t)w[i + 2] | (uint64_t)w[i + 3] << 32);
-            v3 = xxh_round(v3, (uint64_t)w[i + 4] | (uint64_t)w[i + 5] << 32);
-            v4 = xxh_round(v4, (uint64_t)w[i + 6] | (uint64_t)w[i + 7] << 32);
-        }
-        hash = xxh_rotl(v1, 1) + xxh_rotl(v2, 7) + xxh_rotl(v3, 12) + xxh_rotl(v4, 18);
-        hash = xxh_merge(hash, v1);
-        hash = xxh_merge(hash, v2);
-        hash = xxh_merge(hash, v3);
-        hash = xxh_merge(hash, v4);
-    } else {
-        hash = seed + XXH_PRIME5;
-    }
-    hash += size;
-    for (; i + 2 <= count; i += 2) {
-        hash ^= xxh_round(0, (uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
-        hash = xxh_rotl(hash, 27) * XXH_PRIME1 + XXH_PRIME4;
-    }
-    if (i < count) {
-        hash ^= (uint64_t)w[i] * XXH_PRIME1;
-        hash = xxh_rotl(hash, 23) * XXH_PRIME2 + XXH_PRIME3;
-    }
-    hash ^= hash >> 33;
-    hash *= XXH_PRIME2;
-    hash ^= hash >> 29;
-    hash *= XXH_PRIME3;
-    hash ^= hash >> 32;
-    return hash;
-}
-
 __global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint32_t *crcs,
                               chunk_status_t *status)
 {
@@ -844,187 +725,6 @@ __global__ void finalize_kernel(const chunk_status_t *status, uint32_t count, un
                     : s.checks & 2   ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
                                      : 0u;
     if (code) atomicMin(first_error, ((unsigned long long)i << 8) | code);
-}
-
-/* ---- Host side: per-context state -------------------------------------------------------- */
-
-/* Device scratch comes through this interface (a plain cudaMalloc allocator for now; SmartPool's
- * CUDA source can stand in for it). */
-typedef struct {
-    saraphis_status_t (*allocate)(void *user, size_t size, void **pointer);
-    void (*release)(void *user, void *pointer);
-    void *user;
-} gpu_allocator_t;
-
-static saraphis_status_t plain_allocate(void *user, size_t size, void **pointer)
-{
-    (void)user;
-    cudaError_t error = cudaMalloc(pointer, size);
-    if (error != cudaSuccess) {
-        cudaGetLastError();
-        return error_set(error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU,
-                         "cudaMalloc of %zu bytes: %s", size, cudaGetErrorString(error));
-    }
-    return SARAPHIS_OK;
-}
-
-static void plain_release(void *user, void *pointer)
-{
-    (void)user;
-    if (pointer) cudaFree(pointer);
-}
-
-typedef struct {
-    int device;
-    int sm_count;
-    gpu_allocator_t allocator;
-    crc_tables_t *d_tables;
-    void *d_scratch;
-    size_t scratch_capacity;
-    void *h_staging; /* pinned */
-    size_t staging_capacity;
-    cudaStream_t side;        /* the record-checksum pass runs here, beside parse and decode */
-    cudaEvent_t fork, join;   /* side waits for the upload (fork); the digest waits for side (join) */
-} gpu_state_t;
-
-extern "C" void gpu_context_release(void *state_ptr)
-{
-    gpu_state_t *state = (gpu_state_t *)state_ptr;
-    if (!state) return;
-    int current = -1;
-    cudaGetDevice(&current);
-    cudaSetDevice(state->device);
-    state->allocator.release(state->allocator.user, state->d_tables);
-    state->allocator.release(state->allocator.user, state->d_scratch);
-    if (state->h_staging) cudaFreeHost(state->h_staging);
-    if (state->side) cudaStreamDestroy(state->side);
-    if (state->fork) cudaEventDestroy(state->fork);
-    if (state->join) cudaEventDestroy(state->join);
-    if (current >= 0) cudaSetDevice(current);
-    free(state);
-}
-
-static saraphis_status_t cuda_fail(cudaError_t error, const char *what)
-{
-    cudaGetLastError(); /* clear a sticky-free error so later calls start clean */
-    saraphis_status_t status = error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU;
-    return error_set(status, "%s: %s (%s)", what, cudaGetErrorString(error), cudaGetErrorName(error));
-}
-
-#define CUDA_TRY(call, what)                                    \
-    do {                                                        \
-        cudaError_t cuda_try_error_ = (call);                   \
-        if (cuda_try_error_ != cudaSuccess) return cuda_fail(cuda_try_error_, what); \
-    } while (0)
-
-static void build_crc_tables(crc_tables_t *t)
-{
-    /* T_k[b]: the CRC contribution of byte b followed by k zero bytes. */
-    static uint32_t all[512][256];
-    for (uint32_t b = 0; b < 256; b++) {
-        uint32_t crc = b;
-        for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (CRC_POLY & (0u - (crc & 1)));
-        all[0][b] = crc;
-    }
-    for (int k = 1; k < 512; k++)
-        for (uint32_t b = 0; b < 256; b++) all[k][b] = (all[k - 1][b] >> 8) ^ all[0][all[k - 1][b] & 0xff];
-    for (int k = 0; k < 16; k++) memcpy(t->table[k], all[k], sizeof all[k]);
-    for (int j = 0; j < 4; j++) memcpy(t->table[16 + j], all[511 - j], sizeof all[0]);
-    const uint32_t x8 = 1u << (31 - 8);
-    t->x8pow[0] = 1u << 31;
-    for (int L = 1; L <= CHECKSUM_SEGMENT_BYTES; L++) t->x8pow[L] = multmodp(x8, t->x8pow[L - 1]);
-    /* x^-1 = x^31 + (P - 1) / x: in reflected bits, (POLY << 1) | 1. */
-    const uint32_t x_inverse = (CRC_POLY << 1) | 1u;
-    uint32_t x_inverse8 = 1u << 31;
-    for (int i = 0; i < 8; i++) x_inverse8 = multmodp(x_inverse, x_inverse8);
-    t->unpad[0] = 1u << 31;
-    for (int p = 1; p < CRC_UNPAD; p++) t->unpad[p] = multmodp(x_inverse8, t->unpad[p - 1]);
-}
-
-static saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
-{
-    int device_count = 0;
-    cudaError_t error = cudaGetDeviceCount(&device_count);
-    if (error != cudaSuccess || device_count == 0) {
-        cudaGetLastError();
-        return error_set(SARAPHIS_ERROR_GPU, "no CUDA device (%s)", error != cudaSuccess ? cudaGetErrorString(error) : "none visible");
-    }
-    int device = 0;
-    CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
-    gpu_state_t *state = (gpu_state_t *)ctx->gpu;
-    if (state && state->device != device) {
-        gpu_context_release(state);
-        ctx->gpu = state = NULL;
-    }
-    if (!state) {
-        state = (gpu_state_t *)calloc(1, sizeof *state);
-        if (!state) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for the context state");
-        state->device = device;
-        state->allocator.allocate = plain_allocate;
-        state->allocator.release = plain_release;
-        cudaDeviceGetAttribute(&state->sm_count, cudaDevAttrMultiProcessorCount, device);
-        if (state->sm_count <= 0) state->sm_count = 1;
-        crc_tables_t *host = (crc_tables_t *)malloc(sizeof *host);
-        saraphis_status_t status = host ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for tables");
-        if (status == SARAPHIS_OK) {
-            build_crc_tables(host);
-            status = state->allocator.allocate(state->allocator.user, sizeof *host, (void **)&state->d_tables);
-        }
-        if (status == SARAPHIS_OK) {
-            error = cudaMemcpy(state->d_tables, host, sizeof *host, cudaMemcpyHostToDevice);
-            if (error != cudaSuccess) status = cuda_fail(error, "copying the checksum tables");
-        }
-        free(host);
-        if (status == SARAPHIS_OK) {
-            error = cudaStreamCreateWithFlags(&state->side, cudaStreamNonBlocking);
-            if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->fork, cudaEventDisableTiming);
-            if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->join, cudaEventDisableTiming);
-            if (error != cudaSuccess) status = cuda_fail(error, "creating the checksum stream");
-        }
-        if (status != SARAPHIS_OK) {
-            gpu_context_release(state);
-            return status;
-        }
-        ctx->gpu = state;
-    }
-    *out = state;
-    return SARAPHIS_OK;
-}
-
-static saraphis_status_t reserve_scratch(gpu_state_t *state, size_t size)
-{
-    if (state->scratch_capacity >= size) return SARAPHIS_OK;
-    state->allocator.release(state->allocator.user, state->d_scratch);
-    state->d_scratch = NULL;
-    state->scratch_capacity = 0;
-    size_t grown = size + size / 4;
-    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, &state->d_scratch));
-    state->scratch_capacity = grown;
-    return SARAPHIS_OK;
-}
-
-static saraphis_status_t reserve_staging(gpu_state_t *state, size_t size)
-{
-    if (state->staging_capacity >= size) return SARAPHIS_OK;
-    if (state->h_staging) cudaFreeHost(state->h_staging);
-    state->h_staging = NULL;
-    state->staging_capacity = 0;
-    size_t grown = size + size / 4;
-    CUDA_TRY(cudaMallocHost(&state->h_staging, grown), "cudaMallocHost (pinned staging)");
-    state->staging_capacity = grown;
-    return SARAPHIS_OK;
-}
-
-static size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
-
-extern "C" int saraphis_gpu_available(void)
-{
-    int count = 0;
-    if (cudaGetDeviceCount(&count) != cudaSuccess) {
-        cudaGetLastError();
-        return 0;
-    }
-    return count > 0;
 }
 
 /* ---- Host side: decode a batch ---------------------------------------------------------- */
@@ -1055,7 +755,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     }
 
     /* 1. Headers, then size tables, back to the host (two small round trips for the batch). */
-    SPS_TRY(reserve_staging(state, count * FRAME_HEADER_BYTES));
+    SPS_TRY(gpu_reserve_staging(state, count * FRAME_HEADER_BYTES));
     uint8_t *headers = (uint8_t *)state->h_staging;
     for (size_t f = 0; f < count; f++)
         CUDA_TRY(cudaMemcpyAsync(headers + f * FRAME_HEADER_BYTES, d_frames[f], FRAME_HEADER_BYTES, cudaMemcpyDeviceToHost, stream), "reading a frame header");
@@ -1077,14 +777,14 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         host_frames = (uint8_t *)malloc(total);
         if (!host_frames) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu header bytes", total);
     }
-    if (status == SARAPHIS_OK) status = reserve_staging(state, total);
+    if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, total);
     if (status == SARAPHIS_OK) {
         uint8_t *staging = (uint8_t *)state->h_staging;
         cudaError_t error = cudaSuccess;
         for (size_t f = 0; f < count && error == cudaSuccess; f++)
             error = cudaMemcpyAsync(staging + table_offset[f], d_frames[f], table_offset[f + 1] - table_offset[f], cudaMemcpyDeviceToHost, stream);
         if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
-        if (error != cudaSuccess) status = cuda_fail(error, "reading frame size tables");
+        if (error != cudaSuccess) status = gpu_cuda_fail(error, "reading frame size tables");
         else memcpy(host_frames, staging, total);
     }
     uint64_t chunk_total = 0;
@@ -1145,8 +845,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     size_t off_crcs = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
     size_t off_result = align_up(off_crcs + (record_segments + content_segments) * sizeof(uint32_t), 16);
     size_t scratch_size = off_result + 16;
-    if (status == SARAPHIS_OK) status = reserve_staging(state, upload + 16);
-    if (status == SARAPHIS_OK) status = reserve_scratch(state, scratch_size);
+    if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload + 16);
+    if (status == SARAPHIS_OK) status = gpu_reserve_scratch(state, scratch_size);
     if (status != SARAPHIS_OK) {
         free(table_offset); free(plans); free(host_frames);
         return status;
@@ -1266,7 +966,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     }
     if (error == cudaSuccess) error = cudaMemcpyAsync(h_result, d_result, sizeof *d_result, cudaMemcpyDeviceToHost, stream);
     if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
-    if (error != cudaSuccess) status = cuda_fail(error, "gpu_decompress: kernels");
+    if (error != cudaSuccess) status = gpu_cuda_fail(error, "gpu_decompress: kernels");
     if (status == SARAPHIS_OK && *h_result != ~0ull) {
         uint64_t chunk = *h_result >> 8;
         saraphis_status_t code = (saraphis_status_t)(*h_result & 0xff);
@@ -1291,41 +991,4 @@ extern "C" saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const 
 {
     if (!dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: NULL argument");
     return saraphis_gpu_decompress_batch(ctx, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, cuda_stream);
-}
-
-/* ---- Encode ------------------------------------------------------------------------------ */
-
-/* For now: device -> pinned host (in slices), the CPU encoder, host -> device. The frame is the
- * CPU's by construction; the kernels that encode on the device come next. */
-extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
-                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
-{
-    error_clear();
-    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
-    gpu_state_t *state;
-    SPS_TRY(gpu_state_get(ctx, &state));
-    cudaStream_t stream = (cudaStream_t)cuda_stream;
-    uint8_t *host_src = (uint8_t *)malloc(src_size ? src_size : 1);
-    size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes);
-    uint8_t *host_dst = (uint8_t *)malloc(bound);
-    saraphis_status_t status = host_src && host_dst ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory");
-    cudaError_t error = cudaSuccess;
-    if (status == SARAPHIS_OK && src_size) {
-        error = cudaMemcpyAsync(host_src, d_src, src_size, cudaMemcpyDeviceToHost, stream);
-        if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
-        if (error != cudaSuccess) status = cuda_fail(error, "gpu_compress: reading the input");
-    }
-    size_t written = 0;
-    if (status == SARAPHIS_OK) status = saraphis_compress(ctx, dtype, host_src, src_size, host_dst, bound, &written);
-    if (status == SARAPHIS_OK && written > dst_capacity)
-        status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %zu bytes, destination %zu", written, dst_capacity);
-    if (status == SARAPHIS_OK) {
-        error = cudaMemcpyAsync(d_dst, host_dst, written, cudaMemcpyHostToDevice, stream);
-        if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
-        if (error != cudaSuccess) status = cuda_fail(error, "gpu_compress: writing the frame");
-    }
-    free(host_src);
-    free(host_dst);
-    if (status == SARAPHIS_OK) *dst_size = written;
-    return status;
 }

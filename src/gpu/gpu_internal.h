@@ -1,0 +1,56 @@
+/* Host-side pieces shared by the GPU codec's translation units: the per-context state (device
+ * scratch, pinned staging, checksum tables, the side stream), the allocator interface scratch
+ * comes through, and CUDA error reporting as library codes. */
+#ifndef SARAPHIS_GPU_INTERNAL_H
+#define SARAPHIS_GPU_INTERNAL_H
+
+#include <cuda_runtime.h>
+#include <stddef.h>
+
+extern "C" {
+#include "common/error.h"
+#include "engine/context.h"
+}
+
+struct crc_tables_s;
+
+/* Device scratch comes through this interface (a plain cudaMalloc allocator for now; SmartPool's
+ * CUDA source can stand in for it). */
+typedef struct {
+    saraphis_status_t (*allocate)(void *user, size_t size, void **pointer);
+    void (*release)(void *user, void *pointer);
+    void *user;
+} gpu_allocator_t;
+
+typedef struct {
+    int device;
+    int sm_count;
+    gpu_allocator_t allocator;
+    struct crc_tables_s *d_tables;
+    void *d_scratch;
+    size_t scratch_capacity;
+    void *h_staging; /* pinned */
+    size_t staging_capacity;
+    cudaStream_t side;        /* the record-checksum pass runs here, beside parse and decode */
+    cudaEvent_t fork, join;   /* side waits for the upload (fork); the digest waits for side (join) */
+} gpu_state_t;
+
+/* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`
+ * and CUDA's name for it in the message; clears the error so later calls start clean. */
+saraphis_status_t gpu_cuda_fail(cudaError_t error, const char *what);
+
+#define CUDA_TRY(call, what)                                    \
+    do {                                                        \
+        cudaError_t cuda_try_error_ = (call);                   \
+        if (cuda_try_error_ != cudaSuccess) return gpu_cuda_fail(cuda_try_error_, what); \
+    } while (0)
+
+/* The context's GPU state for the current device, created on first use. */
+saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out);
+/* Grow-only device scratch and pinned staging (contents are not kept across growth). */
+saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size);
+saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size);
+
+static inline size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+#endif

@@ -1,0 +1,171 @@
+/* The GPU codec's per-context state (gpu_internal.h): created on a context's first GPU call,
+ * released with the context. */
+#include <cuda_runtime.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/gpu_device.cuh"
+#include "gpu/gpu_internal.h"
+
+extern "C" {
+#include "gpu/gpu.h"
+}
+
+/* ---- Per-context state -------------------------------------------------------- */
+
+
+static saraphis_status_t plain_allocate(void *user, size_t size, void **pointer)
+{
+    (void)user;
+    cudaError_t error = cudaMalloc(pointer, size);
+    if (error != cudaSuccess) {
+        cudaGetLastError();
+        return error_set(error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU,
+                         "cudaMalloc of %zu bytes: %s", size, cudaGetErrorString(error));
+    }
+    return SARAPHIS_OK;
+}
+
+static void plain_release(void *user, void *pointer)
+{
+    (void)user;
+    if (pointer) cudaFree(pointer);
+}
+
+
+extern "C" void gpu_context_release(void *state_ptr)
+{
+    gpu_state_t *state = (gpu_state_t *)state_ptr;
+    if (!state) return;
+    int current = -1;
+    cudaGetDevice(&current);
+    cudaSetDevice(state->device);
+    state->allocator.release(state->allocator.user, state->d_tables);
+    state->allocator.release(state->allocator.user, state->d_scratch);
+    if (state->h_staging) cudaFreeHost(state->h_staging);
+    if (state->side) cudaStreamDestroy(state->side);
+    if (state->fork) cudaEventDestroy(state->fork);
+    if (state->join) cudaEventDestroy(state->join);
+    if (current >= 0) cudaSetDevice(current);
+    free(state);
+}
+
+saraphis_status_t gpu_cuda_fail(cudaError_t error, const char *what)
+{
+    cudaGetLastError(); /* clear a sticky-free error so later calls start clean */
+    saraphis_status_t status = error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU;
+    return error_set(status, "%s: %s (%s)", what, cudaGetErrorString(error), cudaGetErrorName(error));
+}
+
+
+static void build_crc_tables(crc_tables_t *t)
+{
+    /* T_k[b]: the CRC contribution of byte b followed by k zero bytes. */
+    static uint32_t all[512][256];
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t crc = b;
+        for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (CRC_POLY & (0u - (crc & 1)));
+        all[0][b] = crc;
+    }
+    for (int k = 1; k < 512; k++)
+        for (uint32_t b = 0; b < 256; b++) all[k][b] = (all[k - 1][b] >> 8) ^ all[0][all[k - 1][b] & 0xff];
+    for (int k = 0; k < 16; k++) memcpy(t->table[k], all[k], sizeof all[k]);
+    for (int j = 0; j < 4; j++) memcpy(t->table[16 + j], all[511 - j], sizeof all[0]);
+    const uint32_t x8 = 1u << (31 - 8);
+    t->x8pow[0] = 1u << 31;
+    for (int L = 1; L <= CHECKSUM_SEGMENT_BYTES; L++) t->x8pow[L] = multmodp(x8, t->x8pow[L - 1]);
+    /* x^-1 = x^31 + (P - 1) / x: in reflected bits, (POLY << 1) | 1. */
+    const uint32_t x_inverse = (CRC_POLY << 1) | 1u;
+    uint32_t x_inverse8 = 1u << 31;
+    for (int i = 0; i < 8; i++) x_inverse8 = multmodp(x_inverse, x_inverse8);
+    t->unpad[0] = 1u << 31;
+    for (int p = 1; p < CRC_UNPAD; p++) t->unpad[p] = multmodp(x_inverse8, t->unpad[p - 1]);
+}
+
+saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
+{
+    int device_count = 0;
+    cudaError_t error = cudaGetDeviceCount(&device_count);
+    if (error != cudaSuccess || device_count == 0) {
+        cudaGetLastError();
+        return error_set(SARAPHIS_ERROR_GPU, "no CUDA device (%s)", error != cudaSuccess ? cudaGetErrorString(error) : "none visible");
+    }
+    int device = 0;
+    CUDA_TRY(cudaGetDevice(&device), "cudaGetDevice");
+    gpu_state_t *state = (gpu_state_t *)ctx->gpu;
+    if (state && state->device != device) {
+        gpu_context_release(state);
+        ctx->gpu = state = NULL;
+    }
+    if (!state) {
+        state = (gpu_state_t *)calloc(1, sizeof *state);
+        if (!state) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for the context state");
+        state->device = device;
+        state->allocator.allocate = plain_allocate;
+        state->allocator.release = plain_release;
+        cudaDeviceGetAttribute(&state->sm_count, cudaDevAttrMultiProcessorCount, device);
+        if (state->sm_count <= 0) state->sm_count = 1;
+        crc_tables_t *host = (crc_tables_t *)malloc(sizeof *host);
+        saraphis_status_t status = host ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for tables");
+        if (status == SARAPHIS_OK) {
+            build_crc_tables(host);
+            status = state->allocator.allocate(state->allocator.user, sizeof *host, (void **)&state->d_tables);
+        }
+        if (status == SARAPHIS_OK) {
+            error = cudaMemcpy(state->d_tables, host, sizeof *host, cudaMemcpyHostToDevice);
+            if (error != cudaSuccess) status = gpu_cuda_fail(error, "copying the checksum tables");
+        }
+        free(host);
+        if (status == SARAPHIS_OK) {
+            error = cudaStreamCreateWithFlags(&state->side, cudaStreamNonBlocking);
+            if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->fork, cudaEventDisableTiming);
+            if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->join, cudaEventDisableTiming);
+            if (error != cudaSuccess) status = gpu_cuda_fail(error, "creating the checksum stream");
+        }
+        if (status != SARAPHIS_OK) {
+            gpu_context_release(state);
+            return status;
+        }
+        ctx->gpu = state;
+    }
+    *out = state;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size)
+{
+    if (state->scratch_capacity >= size) return SARAPHIS_OK;
+    state->allocator.release(state->allocator.user, state->d_scratch);
+    state->d_scratch = NULL;
+    state->scratch_capacity = 0;
+    size_t grown = size + size / 4;
+    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, &state->d_scratch));
+    state->scratch_capacity = grown;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size)
+{
+    if (state->staging_capacity >= size) return SARAPHIS_OK;
+    if (state->h_staging) cudaFreeHost(state->h_staging);
+    state->h_staging = NULL;
+    state->staging_capacity = 0;
+    size_t grown = size + size / 4;
+    CUDA_TRY(cudaMallocHost(&state->h_staging, grown), "cudaMallocHost (pinned staging)");
+    state->staging_capacity = grown;
+    return SARAPHIS_OK;
+}
+
+
+extern "C" int saraphis_gpu_available(void)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return count > 0;
+}
+
