@@ -87,15 +87,21 @@ static uint8_t *load_data(const char *folder, const char *name, saraphis_dtype_t
 int main(int argc, char **argv)
 {
     size_t bytes = 256u << 20;
-    int runs = 20;
+    int runs = 20, encode = 1, nvcomp = 1;
+    const char *only = NULL; /* --only bf16|f16|f32: one dtype (for profilers) */
     const char *folder = getenv("SARAPHIS_GPU_DATA");
     char default_folder[1024];
     snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
     if (!folder) folder = default_folder;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(argv[i + 1], NULL, 0);
-        else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--data") == 0) folder = argv[i + 1];
+    for (int i = 1; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--no-encode") == 0) encode = 0;
+        else if (strcmp(argv[i], "--no-nvcomp") == 0) nvcomp = 0;
+        else if (!value) break;
+        else if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(value, NULL, 0), i++;
+        else if (strcmp(argv[i], "--runs") == 0) runs = atoi(value), i++;
+        else if (strcmp(argv[i], "--data") == 0) folder = value, i++;
+        else if (strcmp(argv[i], "--only") == 0) only = value, i++;
     }
     if (runs < 1) runs = 1;
     if (!saraphis_gpu_available()) {
@@ -141,6 +147,7 @@ int main(int argc, char **argv)
     static const struct { const char *file; saraphis_dtype_t dtype; } inputs[] = {
         {"minilm_bf16", SARAPHIS_DTYPE_BF16}, {"minilm_f16", SARAPHIS_DTYPE_F16}, {"minilm_f32", SARAPHIS_DTYPE_F32}};
     for (size_t k = 0; k < 3; k++) {
+        if (only && strcmp(only, inputs[k].file + 7) != 0) continue;
         int synthetic = 0;
         uint8_t *data = load_data(folder, inputs[k].file, inputs[k].dtype, bytes, &synthetic);
         if (!data) continue;
@@ -188,7 +195,7 @@ int main(int argc, char **argv)
                        exact ? "" : " [OUTPUT DIFFERS]");
             }
             /* Encode: fewer runs while it goes through the host. */
-            int encode_runs = runs < 3 ? runs : 3;
+            int encode_runs = !encode ? 0 : runs < 3 ? runs : 3;
             size_t gpu_frame_size = 0;
             status = SARAPHIS_OK;
             for (int r = 0; r < encode_runs && status == SARAPHIS_OK; r++) {
@@ -200,7 +207,8 @@ int main(int argc, char **argv)
                 cudaEventElapsedTime(&ms, start, stop);
                 times[r] = ms;
             }
-            if (status != SARAPHIS_OK) {
+            if (encode_runs == 0) {
+            } else if (status != SARAPHIS_OK) {
                 printf("%-22s %-5s %-8s failed: %s\n", label, dname, "encode", saraphis_last_error());
             } else {
                 uint8_t *back = malloc(gpu_frame_size);
@@ -222,6 +230,7 @@ int main(int argc, char **argv)
     free(times);
 
     /* nvCOMP on the same data, when its wheel is installed. */
+    if (!nvcomp) return 0;
     char command[2048];
     snprintf(command, sizeof command,
              "python3 -c 'import nvidia.nvcomp' 2>/dev/null && python3 %s/bench/gpu/bench_nvcomp.py --data '%s' --bytes %zu --runs %d "

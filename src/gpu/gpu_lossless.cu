@@ -9,15 +9,20 @@
  *   parse:  one warp per chunk walks its record (header, method, float header, every entropy
  *           stream's mode, frequency table and block sizes) with the CPU's checks, and writes the
  *           stream descriptors.
- *   decode: one CTA per group of consecutive tiles (32768 elements, one rANS block of every
- *           stream) of a chunk, one warp per tile (4 warps for 1- and 2-byte elements, 2 for 4-byte,
- *           1 for 8-byte: a 256 KiB chunk's tiles). RAW channels are staged into shared memory one
- *           window (1024 / element-size symbols) ahead with cp.async. The warps first build each
- *           rANS stream's slot table in shared memory; then each warp decodes its tile: lane l owns symbol l of every group of 32, a
- *           lane needing a refill takes the word at (words consumed so far + refills of the lanes
- *           below it), a ballot and a popc; the words come from a three-window register queue.
- *           All streams of the chunk are decoded together and merged into the output elements as
- *           they are produced, so no channel touches device memory twice.
+ *   decode: one CTA per group of consecutive tiles (32768 elements, one rANS block of every stream) of
+ *           a chunk, one warp per tile (4 warps for 1- and 2-byte elements, 2 for 4-byte, 1 for
+ *           8-byte: a 256 KiB chunk's tiles). Lane l owns symbol l of every group of 32; a lane
+ *           needing a refill takes the word at (words consumed so far + refills of the lanes below
+ *           it), a ballot and a popc; the words come from a register queue loaded ahead. Raw
+ *           channels are staged into shared memory one window ahead with cp.async. All streams of
+ *           the chunk are decoded together and merged into the output elements as they are produced,
+ *           so no channel touches device memory twice.
+ *           Two paths. The fast one (decode_tile_fast) takes the usual F16 and BF16 layouts
+ *           (exponent stream rANS, high stream rANS or raw): one packed 32-bit slot entry per
+ *           exponent step, no per-element mode branches, checks gathered over the tile, 64
+ *           registers and 26 KiB of shared memory so that eight CTAs share an SM. The generic one
+ *           (decode_tile) takes every other layout (F32 and F64, constant or packed streams, byte
+ *           planes of integer dtypes).
  *   crc:    the segmented CRC32C of docs/format.md: one warp per 4 KiB segment, lane l reads the
  *           16-byte piece l of every 512-byte stripe (coalesced), folds it into its own partial
  *           CRC, and the 32 partial CRCs are combined by multiplying with powers of x mod P.
@@ -614,6 +619,199 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, const ui
     if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
 }
 
+/* The fast path's table: one 32-bit entry per slot, symbol | freq << 8 | (slot - cum) << 20 (the
+ * CPU's rans_decoder_table_t), so a decoding step makes one shared-memory load. fc gets the
+ * per-symbol freq | cum << 16 on the way. */
+__device__ static void build_packed_table(const uint8_t *table, uint32_t table_bytes, uint32_t *packed, uint32_t *fc, uint32_t lane)
+{
+    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
+    __syncwarp();
+    uint32_t first = __ldg(table), running = 0;
+    for (uint32_t base = 2; base < table_bytes; base += 32) {
+        uint32_t q = base + lane;
+        bool valid = q < table_bytes;
+        uint32_t byte = valid ? __ldg(table + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(0xffffffffu, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead) {
+            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
+            fc[(first + index) & 255] = f;
+        }
+    }
+    __syncwarp();
+    uint32_t f8[8], local = 0;
+#pragma unroll
+    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
+    uint32_t inclusive = local;
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
+        if (lane >= (uint32_t)o) inclusive += other;
+    }
+    uint32_t run = inclusive - local;
+    __syncwarp();
+#pragma unroll
+    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
+    __syncwarp();
+    /* Lane l fills slots l, l + 32, ... (conflict-free stores); its walk over the symbols resumes
+     * where its previous slot's symbol was. */
+    uint32_t s = 0, end = fc[0] & 0xffff;
+    for (uint32_t slot = lane; slot < RANS_PROB_SCALE; slot += 32) {
+        while (slot >= end && s < 255) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
+        const uint32_t entry = fc[s], f = entry & 0xffff, cum = entry >> 16;
+        packed[slot] = s | (f & 0xfff) << 8 | (slot - cum) << 20;
+    }
+    __syncwarp();
+}
+
+/* The fast path for the common float layouts: the exponent channel is rANS, the high channel rANS
+ * (HIGH_RANS) or raw, every byte plane raw; the rest bits and the fold are general. It makes the
+ * checks of decode_tile, gathered over the tile instead of made per element: an exponent symbol
+ * beyond the dtype's range (the largest seen), a raw high byte with bits at or above kr (the OR of
+ * all), a block that runs out of words or does not end in its start state. Decoding past a bad
+ * symbol stays in bounds: every word read is checked against the block. */
+template <int ELEM, bool HIGH_RANS>
+__device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, const uint8_t *record_end, chunk_status_t *status, uint32_t tile,
+                                        uint32_t lane, const uint32_t *packed0, const uint8_t *sym1, const uint32_t *fc1,
+                                        uint8_t (*stage)[2][stage_layout<ELEM>::bytes])
+{
+    typedef typename element_type<ELEM>::work U;
+    typedef typename element_type<ELEM>::store S;
+    typedef stage_layout<ELEM> L;
+    const uint32_t NR = HIGH_RANS ? 2 : 1; /* rANS streams */
+    const uint32_t RAW_MAX = ELEM - 1;     /* raw streams: the high channel (unless rANS), the planes */
+    const uint32_t begin = tile * TILE_SYMBOLS;
+    const uint32_t count = min(TILE_SYMBOLS, d->n - begin);
+    /* Each rANS stream's words wait in a four-deep register queue (word window + 32 q + lane in
+     * register q), so a refill's word was loaded at least 64 words, several steps, earlier. */
+    uint32_t x[2], q0[2], q1[2], q2[2], q3[2], pos[2], window[2], word_count[2];
+    const uint8_t *words[2];
+    bool bad = false;
+#pragma unroll
+    for (uint32_t s = 0; s < NR; s++) {
+        const uint8_t *sizes = d->stream[s].sizes;
+        uint64_t offset = 0;
+        for (uint32_t j = lane; j < tile; j += 32) offset += dev_le32(sizes + 4 * (size_t)j);
+#pragma unroll
+        for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(0xffffffffu, offset, o);
+        const uint8_t *block = d->stream[s].blocks + offset;
+        const uint32_t block_size = dev_le32(sizes + 4 * (size_t)tile);
+        x[s] = dev_le32(block + 4 * lane);
+        bad |= x[s] < RANS_STATE_LOWER;
+        words[s] = block + RANS_BLOCK_HEADER_BYTES;
+        word_count[s] = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
+        pos[s] = window[s] = 0;
+        q0[s] = load_word(words[s], word_count[s], lane);
+        q1[s] = load_word(words[s], word_count[s], 32 + lane);
+        q2[s] = load_word(words[s], word_count[s], 64 + lane);
+        q3[s] = load_word(words[s], word_count[s], 96 + lane);
+    }
+    /* Raw channels, staged one window ahead into shared memory with cp.async. */
+    const uint32_t plane_count = d->plane_count;
+    const uint32_t raw_count = (HIGH_RANS ? 0 : 1) + plane_count;
+    const uint8_t *raw[RAW_MAX];
+    uint32_t skew[RAW_MAX];
+#pragma unroll
+    for (uint32_t j = 0; j < RAW_MAX; j++) {
+        raw[j] = j < raw_count ? d->stream[(HIGH_RANS ? 2 : 1) + j].data + begin : NULL;
+        skew[j] = (uint32_t)((uintptr_t)raw[j] & 15);
+        if (j < raw_count) stage_window<ELEM>(stage[j][0], raw[j], record_end, lane);
+    }
+    async_commit();
+    if (__any_sync(0xffffffffu, bad)) {
+        async_wait_all();
+        if (lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
+        return;
+    }
+    const uint32_t fold = d->fold, kr = d->kr, m = d->m, dropped = d->dropped, base = d->base;
+    const uint32_t M = d->mantissa_bits, sign_shift = d->mantissa_bits + d->exponent_bits;
+    const uint32_t high_shift = kr > 8 ? kr - 8 : 0, rest_bits = d->rest_bits;
+    const uint32_t limit = (1u << d->exponent_bits) - 1 - base;
+    const U field_mask = (U)(((U)1 << m) - 1);
+    const uint32_t fold_mask = (1u << fold) - 1;
+    const uint8_t *rest = d->rest;
+    const uint32_t rest_bytes = d->rest_bytes;
+    S *out = (S *)dst + begin;
+    uint32_t largest = 0, high_or = 0;
+
+    /* One group of 32 elements; `active` is false only for the lanes past the end of the last
+     * group of a tile whose size is not a multiple of 32. */
+    auto step = [&](uint32_t g, uint32_t offset, uint32_t buffer, bool active) __attribute__((always_inline)) {
+        const uint32_t i = g + lane;
+        uint32_t sym[2];
+#pragma unroll
+        for (uint32_t s = 0; s < NR; s++) {
+            uint32_t state = x[s], next;
+            if (s == 0) {
+                const uint32_t entry = packed0[state & (RANS_PROB_SCALE - 1)];
+                next = ((entry >> 8) & 0xfff) * (state >> RANS_PROB_BITS) + (entry >> 20);
+                sym[s] = entry & 0xff;
+            } else {
+                const uint32_t slot = state & (RANS_PROB_SCALE - 1), symbol = sym1[slot], entry = fc1[symbol];
+                next = (entry & 0xffff) * (state >> RANS_PROB_BITS) + slot - (entry >> 16);
+                sym[s] = symbol;
+            }
+            const bool need = active && next < RANS_STATE_LOWER;
+            if (active) state = next;
+            const uint32_t mask = __ballot_sync(0xffffffffu, need);
+            if (mask) {
+                const uint32_t r = pos[s] - window[s] + __popc(mask & lanemask_lt(lane)); /* < 64 */
+                const uint32_t a = __shfl_sync(0xffffffffu, q0[s], r & 31);
+                const uint32_t b = __shfl_sync(0xffffffffu, q1[s], r & 31);
+                if (need) state = (state << 16) | (r < 32 ? a : b);
+                pos[s] += __popc(mask);
+                if (pos[s] - window[s] >= 32) {
+                    q0[s] = q1[s];
+                    q1[s] = q2[s];
+                    q2[s] = q3[s];
+                    window[s] += 32;
+                    q3[s] = load_word(words[s], word_count[s], window[s] + 96 + lane);
+                }
+            }
+            x[s] = state;
+        }
+        if (!active) return;
+        const uint32_t e = sym[0];
+        const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)stage[0][buffer][skew[0] + offset + lane];
+        largest = max(largest, e >> fold);
+        high_or |= high;
+        U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
+#pragma unroll
+        for (uint32_t p = 0; p + 2 < (uint32_t)ELEM; p++) {
+            const uint32_t j = (HIGH_RANS ? 0 : 1) + p;
+            if (p < plane_count) field |= (U)stage[j][buffer][skew[j] + offset + lane] << (high_shift - 8 * (p + 1));
+        }
+        if (rest_bits) field |= read_bits(rest, rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits);
+        const U exponent = (U)((e >> fold) + base);
+        out[i] = (S)(((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped));
+    };
+
+    const uint32_t windows = (count + L::window - 1) / L::window;
+    for (uint32_t wi = 0; wi < windows; wi++) {
+        async_wait_all();
+        __syncwarp();
+        const uint32_t buffer = wi & 1;
+        if (wi + 1 < windows) {
+#pragma unroll
+            for (uint32_t j = 0; j < RAW_MAX; j++)
+                if (j < raw_count) stage_window<ELEM>(stage[j][buffer ^ 1], raw[j] + (wi + 1) * L::window, record_end, lane);
+            async_commit();
+        }
+        const uint32_t first = wi * L::window, window_end = min(count, first + L::window), full_end = first + ((window_end - first) & ~31u);
+#pragma unroll 4
+        for (uint32_t g = first; g < full_end; g += 32) step(g, g - first, buffer, true);
+        if (full_end < window_end) step(full_end, full_end - first, buffer, full_end + lane < count);
+    }
+    async_wait_all();
+    bad = largest > limit || (kr < 8 && (high_or >> kr) != 0);
+#pragma unroll
+    for (uint32_t s = 0; s < NR; s++) bad |= pos[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
+    if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
+}
+
 /* The STORED method: the tile's bytes are copied as they are. */
 __device__ static void copy_tile(const uint8_t *src, uint8_t *dst, uint64_t begin, uint64_t end, uint32_t lane)
 {
@@ -623,13 +821,31 @@ __device__ static void copy_tile(const uint8_t *src, uint8_t *dst, uint64_t begi
 /* The packed F64 exponents use read_bits with an unbounded size: parse_float checked that the
  * channel holds ceil(n * width / 8) bytes, and element i needs only bytes up to that. */
 template <int ELEM>
-__global__ void __launch_bounds__(decode_warps(ELEM) * 32)
+__global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
     decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks)
 {
     const uint32_t W = decode_warps(ELEM);
-    __shared__ uint8_t sym_table[ELEM][RANS_PROB_SCALE];
-    __shared__ uint32_t fc_table[ELEM][256];
-    __shared__ __align__(16) uint8_t stage[W][ELEM][2][stage_layout<ELEM>::bytes];
+    /* The generic path's tables and staging, or the fast path's packed tables: one or the other
+     * per chunk (the choice is uniform over the CTA). */
+    struct generic_smem {
+        uint8_t sym_table[ELEM][RANS_PROB_SCALE];
+        uint32_t fc_table[ELEM][256];
+        uint8_t stage[W][ELEM][2][stage_layout<ELEM>::bytes];
+    };
+    /* The exponent stream's table is packed (one load per step); a rANS high stream keeps the
+     * two-level form, which is a quarter of the size, so that eight CTAs fit on an SM. */
+    struct fast_smem {
+        uint32_t packed0[RANS_PROB_SCALE];
+        uint8_t sym1[RANS_PROB_SCALE];
+        uint32_t fc1[256];
+        union {
+            uint32_t fc0[256]; /* while the tables are built */
+            uint8_t stage[W][ELEM > 1 ? ELEM - 1 : 1][2][stage_layout<ELEM>::bytes];
+        };
+    };
+    __shared__ __align__(16) uint8_t smem_raw[sizeof(generic_smem) > sizeof(fast_smem) ? sizeof(generic_smem) : sizeof(fast_smem)];
+    generic_smem &gs = *reinterpret_cast<generic_smem *>(smem_raw);
+    fast_smem &fs = *reinterpret_cast<fast_smem *>(smem_raw);
     const decode_task_t task = tasks[blockIdx.x];
     const uint32_t c = task.chunk;
     if (status[c].early | status[c].code) return;
@@ -644,11 +860,27 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32)
         }
         return;
     }
+    if constexpr (ELEM == 2) { /* the fast path: F16 and BF16 in their usual layouts */
+        bool fast = d->method == METHOD_FLOAT && d->stream[0].mode == STREAM_RANS &&
+                    (d->stream[1].mode == STREAM_RANS || d->stream[1].mode == STREAM_RAW);
+        for (uint32_t s = 2; s < d->stream_count; s++) fast = fast && d->stream[s].mode == STREAM_RAW;
+        if (fast) {
+            const uint32_t rans = d->stream[1].mode == STREAM_RANS ? 2 : 1;
+            if (warp == 0) build_packed_table(d->stream[0].data, d->stream[0].table_bytes, fs.packed0, fs.fc0, lane);
+            if (rans == 2 && warp == (W > 1 ? 1 : 0)) build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
+            __syncthreads();
+            if (tile >= tiles) return;
+            const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
+            if (rans == 2) decode_tile_fast<ELEM, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+            else decode_tile_fast<ELEM, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+            return;
+        }
+    }
     for (uint32_t s = warp; s < d->stream_count; s += W)
-        if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, sym_table[s], fc_table[s], lane);
+        if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, gs.sym_table[s], gs.fc_table[s], lane);
     __syncthreads();
     if (tile >= tiles) return;
-    decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, sym_table, fc_table, stage[warp]);
+    decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, gs.sym_table, gs.fc_table, gs.stage[warp]);
 }
 
 __global__ void __launch_bounds__(CRC_WARPS * 32)
