@@ -1,6 +1,6 @@
 /* Checksums (checksum.h): XXH64 (four parallel lanes over 32-byte stripes, then a tail and an
- * avalanche; the constants are the algorithm's published primes) and CRC32C, portable and with
- * SSE4.2's crc32 instruction, combined into the segmented checksum. */
+ * avalanche; the constants are the algorithm's published primes) and the NH segment hash,
+ * portable and with AVX2, combined into the segmented checksum. */
 #include "common/checksum.h"
 
 #include "common/bits.h"
@@ -81,116 +81,102 @@ uint64_t xxh64(const void *data, size_t size, uint64_t seed)
     return finish_tail(hash, p, end);
 }
 
-/* ---- CRC32C (Castagnoli, reflected polynomial 0x82F63B78) ------------------------------------ */
+/* ---- Segment hashes ------------------------------------------------------------------------ */
 
 #include <pthread.h>
 
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
+/* NH over 8-byte pairs (checksum.h): key i is (i + 1) * 0x9E3779B1 mod 2^32, never zero. */
+static uint32_t segment_keys[CHECKSUM_SEGMENT_BYTES / 4];
+static pthread_once_t segment_keys_once = PTHREAD_ONCE_INIT;
 
-static void build_crc_table(void)
+static void build_segment_keys(void)
 {
-    for (uint32_t byte = 0; byte < 256; byte++) {
-        uint32_t crc = byte;
-        for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1)));
-        crc_table[0][byte] = crc;
+    for (uint32_t i = 0; i < CHECKSUM_SEGMENT_BYTES / 4; i++) segment_keys[i] = checksum_key(i);
+}
+
+uint64_t checksum_segment_hash(const void *data, size_t size)
+{
+    const uint8_t *p = data;
+    uint64_t sum = 0;
+    size_t j = 0;
+    for (; 8 * j + 8 <= size; j++) {
+        uint32_t a = load_le32(p + 8 * j) + checksum_key((uint32_t)(2 * j));
+        uint32_t b = load_le32(p + 8 * j + 4) + checksum_key((uint32_t)(2 * j + 1));
+        sum += (uint64_t)a * b;
     }
-    for (uint32_t byte = 0; byte < 256; byte++)
-        for (int k = 1; k < 8; k++) crc_table[k][byte] = (crc_table[k - 1][byte] >> 8) ^ crc_table[0][crc_table[k - 1][byte] & 0xff];
-}
-
-/* Slice-by-8 on a running (pre-inverted) CRC. */
-static uint32_t crc32c_update_portable(uint32_t crc, const uint8_t *p, size_t size)
-{
-    while (size >= 8) {
-        uint64_t word = load_le64(p) ^ crc;
-        crc = crc_table[7][word & 0xff] ^ crc_table[6][(word >> 8) & 0xff] ^ crc_table[5][(word >> 16) & 0xff] ^
-              crc_table[4][(word >> 24) & 0xff] ^ crc_table[3][(word >> 32) & 0xff] ^ crc_table[2][(word >> 40) & 0xff] ^
-              crc_table[1][(word >> 48) & 0xff] ^ crc_table[0][word >> 56];
-        p += 8;
-        size -= 8;
+    if (8 * j < size) { /* the last pair, zero-padded */
+        uint8_t tail[8] = {0};
+        memcpy(tail, p + 8 * j, size - 8 * j);
+        uint32_t a = load_le32(tail) + checksum_key((uint32_t)(2 * j));
+        uint32_t b = load_le32(tail + 4) + checksum_key((uint32_t)(2 * j + 1));
+        sum += (uint64_t)a * b;
     }
-    while (size--) crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xff];
-    return crc;
+    return sum;
 }
 
-uint32_t crc32c(const void *data, size_t size)
+/* Segment hashes are computed 512 at a time into a fixed buffer and streamed into the digest. */
+#define SEGMENT_HASH_STACK 512
+
+typedef void (*segment_hash_fn)(const uint8_t *data, size_t size, uint64_t *hashes, size_t segments);
+
+static void segment_hashes_portable(const uint8_t *data, size_t size, uint64_t *hashes, size_t segments)
 {
-    pthread_once(&crc_table_once, build_crc_table);
-    return ~crc32c_update_portable(0xFFFFFFFFu, data, size);
-}
-
-/* Segment CRCs are computed 512 at a time into a fixed buffer and streamed into the digest. */
-#define SEGMENT_CRC_STACK 512
-
-typedef void (*segment_crc_fn)(const uint8_t *data, size_t size, uint32_t *crcs, size_t segments);
-
-static void segment_crcs_portable(const uint8_t *data, size_t size, uint32_t *crcs, size_t segments)
-{
-    pthread_once(&crc_table_once, build_crc_table);
     for (size_t s = 0; s < segments; s++) {
         size_t begin = s * CHECKSUM_SEGMENT_BYTES;
         size_t length = size - begin < CHECKSUM_SEGMENT_BYTES ? size - begin : CHECKSUM_SEGMENT_BYTES;
-        crcs[s] = ~crc32c_update_portable(0xFFFFFFFFu, data + begin, length);
+        hashes[s] = checksum_segment_hash(data + begin, length);
     }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <nmmintrin.h>
+#include <immintrin.h>
 
-/* Four segments at a time: four independent crc32 chains hide the instruction's latency. */
-__attribute__((target("sse4.2"))) static void segment_crcs_sse42(const uint8_t *data, size_t size, uint32_t *crcs,
-                                                                  size_t segments)
+/* Four pairs per 32 bytes: add the keys to all eight words, move each pair's second word down,
+ * one 32x32->64 multiply per pair (vpmuludq), sum in four 64-bit lanes. */
+__attribute__((target("avx2"))) static void segment_hashes_avx2(const uint8_t *data, size_t size, uint64_t *hashes, size_t segments)
 {
-    size_t s = 0;
+    pthread_once(&segment_keys_once, build_segment_keys);
     const size_t full = size / CHECKSUM_SEGMENT_BYTES;
-    for (; s + 4 <= full; s += 4) {
-        const uint8_t *p0 = data + s * CHECKSUM_SEGMENT_BYTES;
-        const uint8_t *p1 = p0 + CHECKSUM_SEGMENT_BYTES, *p2 = p1 + CHECKSUM_SEGMENT_BYTES, *p3 = p2 + CHECKSUM_SEGMENT_BYTES;
-        uint64_t c0 = 0xFFFFFFFFu, c1 = 0xFFFFFFFFu, c2 = 0xFFFFFFFFu, c3 = 0xFFFFFFFFu;
-        for (size_t i = 0; i < CHECKSUM_SEGMENT_BYTES; i += 8) {
-            c0 = _mm_crc32_u64(c0, load_le64(p0 + i));
-            c1 = _mm_crc32_u64(c1, load_le64(p1 + i));
-            c2 = _mm_crc32_u64(c2, load_le64(p2 + i));
-            c3 = _mm_crc32_u64(c3, load_le64(p3 + i));
+    for (size_t s = 0; s < segments; s++) {
+        const uint8_t *p = data + s * CHECKSUM_SEGMENT_BYTES;
+        if (s >= full) {
+            hashes[s] = checksum_segment_hash(p, size - s * CHECKSUM_SEGMENT_BYTES);
+            continue;
         }
-        crcs[s] = ~(uint32_t)c0;
-        crcs[s + 1] = ~(uint32_t)c1;
-        crcs[s + 2] = ~(uint32_t)c2;
-        crcs[s + 3] = ~(uint32_t)c3;
-    }
-    for (; s < segments; s++) {
-        size_t begin = s * CHECKSUM_SEGMENT_BYTES;
-        size_t length = size - begin < CHECKSUM_SEGMENT_BYTES ? size - begin : CHECKSUM_SEGMENT_BYTES;
-        const uint8_t *p = data + begin;
-        uint64_t c = 0xFFFFFFFFu;
-        size_t i = 0;
-        for (; i + 8 <= length; i += 8) c = _mm_crc32_u64(c, load_le64(p + i));
-        uint32_t c32 = (uint32_t)c;
-        for (; i < length; i++) c32 = _mm_crc32_u8(c32, p[i]);
-        crcs[s] = ~c32;
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+        for (size_t i = 0; i < CHECKSUM_SEGMENT_BYTES; i += 64) {
+            __m256i s0 = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(p + i)),
+                                          _mm256_loadu_si256((const __m256i *)(segment_keys + i / 4)));
+            __m256i s1 = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(p + i + 32)),
+                                          _mm256_loadu_si256((const __m256i *)(segment_keys + i / 4 + 8)));
+            acc0 = _mm256_add_epi64(acc0, _mm256_mul_epu32(s0, _mm256_srli_epi64(s0, 32)));
+            acc1 = _mm256_add_epi64(acc1, _mm256_mul_epu32(s1, _mm256_srli_epi64(s1, 32)));
+        }
+        __m256i acc = _mm256_add_epi64(acc0, acc1);
+        __m128i half = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        hashes[s] = (uint64_t)_mm_cvtsi128_si64(half) + (uint64_t)_mm_extract_epi64(half, 1);
     }
 }
 
-static segment_crc_fn segment_crcs_best;
-static pthread_once_t segment_crcs_once = PTHREAD_ONCE_INIT;
+static segment_hash_fn segment_hashes_best;
+static pthread_once_t segment_hashes_once = PTHREAD_ONCE_INIT;
 
-static void choose_segment_crcs(void)
+static void choose_segment_hashes(void)
 {
     __builtin_cpu_init();
-    segment_crcs_best = __builtin_cpu_supports("sse4.2") ? segment_crcs_sse42 : segment_crcs_portable;
+    segment_hashes_best = __builtin_cpu_supports("avx2") ? segment_hashes_avx2 : segment_hashes_portable;
 }
 
-static segment_crc_fn segment_crcs(void)
+static segment_hash_fn segment_hashes(void)
 {
-    pthread_once(&segment_crcs_once, choose_segment_crcs);
-    return segment_crcs_best;
+    pthread_once(&segment_hashes_once, choose_segment_hashes);
+    return segment_hashes_best;
 }
 #else
-static segment_crc_fn segment_crcs(void) { return segment_crcs_portable; }
+static segment_hash_fn segment_hashes(void) { return segment_hashes_portable; }
 #endif
 
-/* Streaming XXH64 over the list of segment CRCs, so that any size needs only a fixed buffer:
+/* Streaming XXH64 over the list of segment hashes, so that any size needs only a fixed buffer:
  * the digest equals xxh64() of the whole list. */
 typedef struct {
     uint64_t v[4];
@@ -241,27 +227,27 @@ static uint64_t xxh64_stream_digest(const xxh64_stream_t *st)
     return finish_tail(hash, p, end);
 }
 
-static uint64_t segmented(const void *data, size_t size, uint64_t seed, segment_crc_fn fn)
+static uint64_t segmented(const void *data, size_t size, uint64_t seed, segment_hash_fn fn)
 {
     const uint8_t *bytes = data;
     size_t segments = (size + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
     xxh64_stream_t stream;
     xxh64_stream_init(&stream, seed ^ ((uint64_t)size * 0x9E3779B97F4A7C15ULL));
-    uint32_t crcs[SEGMENT_CRC_STACK];
-    for (size_t first = 0; first < segments; first += SEGMENT_CRC_STACK) {
-        size_t count = segments - first < SEGMENT_CRC_STACK ? segments - first : SEGMENT_CRC_STACK;
+    uint64_t hashes[SEGMENT_HASH_STACK];
+    for (size_t first = 0; first < segments; first += SEGMENT_HASH_STACK) {
+        size_t count = segments - first < SEGMENT_HASH_STACK ? segments - first : SEGMENT_HASH_STACK;
         size_t begin = first * CHECKSUM_SEGMENT_BYTES;
         size_t length = size - begin < count * CHECKSUM_SEGMENT_BYTES ? size - begin : count * CHECKSUM_SEGMENT_BYTES;
-        fn(bytes + begin, length, crcs, count);
-        for (size_t s = 0; s < count; s++) store_le32(&crcs[s], crcs[s]);
-        xxh64_stream_update(&stream, (const uint8_t *)crcs, count * sizeof *crcs);
+        fn(bytes + begin, length, hashes, count);
+        for (size_t s = 0; s < count; s++) store_le64(&hashes[s], hashes[s]);
+        xxh64_stream_update(&stream, (const uint8_t *)hashes, count * sizeof *hashes);
     }
     return xxh64_stream_digest(&stream);
 }
 
-uint64_t checksum64(const void *data, size_t size, uint64_t seed) { return segmented(data, size, seed, segment_crcs()); }
+uint64_t checksum64(const void *data, size_t size, uint64_t seed) { return segmented(data, size, seed, segment_hashes()); }
 
 uint64_t checksum64_portable(const void *data, size_t size, uint64_t seed)
 {
-    return segmented(data, size, seed, segment_crcs_portable);
+    return segmented(data, size, seed, segment_hashes_portable);
 }

@@ -16,7 +16,7 @@
 
 #define SPS_MAGIC "\x89SPS\r\n\x1a\n"
 #define SPS_END_MAGIC "SPSINDEX"
-#define SPS_VERSION_MAJOR 1
+#define SPS_VERSION_MAJOR 2
 #define SPS_VERSION_MINOR 0
 #define SPS_HEADER_BYTES 64
 #define SPS_FOOTER_BYTES 32

@@ -1,5 +1,5 @@
 /* Device helpers shared by the GPU codec's kernels (decode, encode, checksums): little-endian
- * loads, warp sums, cp.async staging, the segmented CRC32C's tables and XXH64 over CRC words.
+ * loads, warp sums, cp.async staging, the segment hash of the checksum and XXH64 over the hashes.
  * Header-only: every .cu file compiles its own copy (no relocatable device code). */
 #ifndef SARAPHIS_GPU_DEVICE_CUH
 #define SARAPHIS_GPU_DEVICE_CUH
@@ -49,40 +49,47 @@ __device__ __forceinline__ void async_wait_all(void)
 #endif
 }
 
-/* ---- Segmented CRC32C ------------------------------------------------------------------- */
+/* ---- The segment hash of the segmented checksum (common/checksum.h) ------------------------ */
 
-#define CRC_POLY 0x82F63B78u
-#define CRC_TABLES 20 /* T_0..T_15 (16 bytes at once), then T_511..T_508 (skip a 512-byte stripe) */
-#define CRC_UNPAD 512
-
-/* a * b mod P in the reflected representation (x^0 is the top bit), as zlib's multmodp. */
-__host__ __device__ static inline uint32_t multmodp(uint32_t a, uint32_t b)
+/* NH of one segment (length <= CHECKSUM_SEGMENT_BYTES bytes at start), by a whole warp; every
+ * lane gets the result. Lane l takes the 16 bytes at 16 l + 512 k (two pairs): one 16-byte load
+ * where aligned, else five aligned words and funnel shifts, byte loads (zeros past the end) for a
+ * piece too close to the end for those. */
+__device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t length, uint32_t lane)
 {
-    uint32_t m = 1u << 31, p = 0;
-    for (;;) {
-        if (a & m) {
-            p ^= b;
-            if ((a & (m - 1)) == 0) break;
-        }
-        m >>= 1;
-        b = b & 1 ? (b >> 1) ^ CRC_POLY : b >> 1;
-    }
-    return p;
-}
-
-typedef struct crc_tables_s {
-    uint32_t table[CRC_TABLES][256];
-    uint32_t x8pow[CHECKSUM_SEGMENT_BYTES + 1]; /* x^(8L) mod P: skipping L zero bytes */
-    uint32_t unpad[CRC_UNPAD];                  /* x^(-8p) mod P: taking p trailing zero bytes back */
-} crc_tables_t;
-
-__device__ __forceinline__ uint32_t crc_span16(const uint32_t (*T)[256], uint4 v)
-{
-    uint32_t r = 0;
-    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+    uint64_t sum = 0;
+    const uint32_t shift = (uint32_t)((uintptr_t)start & 3) * 8;
+    for (uint32_t u = 16 * lane; u < length; u += 512) {
+        const uint8_t *p = start + u;
+        uint32_t w[4];
+        if (u + 16 <= length && ((uintptr_t)p & 15) == 0) {
+            const uint4 v = __ldg((const uint4 *)p);
+            w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
+        } else if (u + 16 <= length && shift == 0) {
 #pragma unroll
-    for (int j = 0; j < 16; j++) r ^= T[15 - j][(w[j / 4] >> (8 * (j % 4))) & 0xff];
-    return r;
+            for (int j = 0; j < 4; j++) w[j] = __ldg((const uint32_t *)p + j);
+        } else if (u + 20 <= length) {
+            const uint32_t *base = (const uint32_t *)((uintptr_t)p & ~(uintptr_t)3);
+            uint32_t x[5];
+#pragma unroll
+            for (int j = 0; j < 5; j++) x[j] = __ldg(base + j);
+#pragma unroll
+            for (int j = 0; j < 4; j++) w[j] = __funnelshift_r(x[j], x[j + 1], shift);
+        } else {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                w[j] = 0;
+                for (uint32_t b = 0; b < 4; b++)
+                    if (u + 4 * j + b < length) w[j] |= (uint32_t)__ldg(p + 4 * j + b) << (8 * b);
+            }
+        }
+        const uint32_t i = u >> 2;
+        sum += (uint64_t)(w[0] + checksum_key(i)) * (uint32_t)(w[1] + checksum_key(i + 1));
+        if (u + 8 < length) sum += (uint64_t)(w[2] + checksum_key(i + 2)) * (uint32_t)(w[3] + checksum_key(i + 3));
+    }
+#pragma unroll
+    for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    return sum;
 }
 
 #define XXH_PRIME1 0x9E3779B185EBCA87ULL

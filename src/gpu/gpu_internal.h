@@ -12,8 +12,6 @@ extern "C" {
 #include "engine/context.h"
 }
 
-struct crc_tables_s;
-
 /* Device scratch comes through this interface (a plain cudaMalloc allocator for now; SmartPool's
  * CUDA source can stand in for it). */
 typedef struct {
@@ -26,7 +24,6 @@ typedef struct {
     int device;
     int sm_count;
     gpu_allocator_t allocator;
-    struct crc_tables_s *d_tables;
     void *d_scratch;
     size_t scratch_capacity;
     void *h_staging; /* pinned */

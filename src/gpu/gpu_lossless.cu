@@ -23,10 +23,11 @@
  *           registers and 26 KiB of shared memory so that eight CTAs share an SM. The generic one
  *           (decode_tile) takes every other layout (F32 and F64, constant or packed streams, byte
  *           planes of integer dtypes).
- *   crc:    the segmented CRC32C of docs/format.md: one warp per 4 KiB segment, lane l reads the
- *           16-byte piece l of every 512-byte stripe (coalesced), folds it into its own partial
- *           CRC, and the 32 partial CRCs are combined by multiplying with powers of x mod P.
- *   digest: one thread per checksummed span hashes its segment CRCs with XXH64 and compares.
+ *   hash:   the segment hashes of docs/format.md's checksum: one warp per 4 KiB segment, lane l
+ *           reads the 16 bytes at 16 l of every 512-byte stripe (coalesced) and sums its two NH
+ *           pairs; a warp sum gives the segment's hash. Record checksums run on a side stream,
+ *           beside parse and decode; content checksums after decode.
+ *   digest: one thread per checksummed span hashes its segment hashes with XXH64 and compares.
  * Errors found on the device (a record's structure, a table, a block not ending in its start
  * state, a checksum) go into a status word per chunk; the first failing chunk's code and index come
  * back in one 8-byte copy.
@@ -54,7 +55,7 @@ extern "C" {
 
 #define FRAME_HEADER_BYTES 32
 #define TILE_SYMBOLS 32768u /* = RANS_BLOCK_SYMBOLS: one rANS block of every stream */
-#define CRC_WARPS 8
+#define CRC_WARPS 8 /* warps per CTA of the segment-hash kernel */
 #define MAX_STREAMS 8
 
 enum { STREAM_RAW = 0, STREAM_RANS = 1, STREAM_CONSTANT = 2, STREAM_PACKED = 3 };
@@ -884,12 +885,9 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
 }
 
 __global__ void __launch_bounds__(CRC_WARPS * 32)
-    crc_segments_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
-                        uint32_t segment_end, const crc_tables_t *tables, uint32_t *crcs)
+    hash_segments_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
+                         uint32_t segment_end, uint64_t *hashes)
 {
-    __shared__ uint32_t T[CRC_TABLES][256];
-    for (uint32_t i = threadIdx.x; i < CRC_TABLES * 256; i += blockDim.x) T[i / 256][i % 256] = tables->table[i / 256][i % 256];
-    __syncthreads();
     const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * CRC_WARPS;
     for (uint32_t g = segment_begin + blockIdx.x * CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
         uint32_t lo = 0, hi = span_count - 1;
@@ -901,39 +899,12 @@ __global__ void __launch_bounds__(CRC_WARPS * 32)
         const crc_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
-        const uintptr_t start = (uintptr_t)(span.data + offset), end = start + length, base = start & ~(uintptr_t)15;
-        const uint32_t stripes = (uint32_t)((end - base + 511) / 512);
-        uint32_t s = 0;
-        for (uint32_t k = 0; k < stripes; k++) {
-            const uintptr_t a = base + 512 * (uintptr_t)k + 16 * lane;
-            uint4 v;
-            if (a >= start && a + 16 <= end) {
-                v = __ldg((const uint4 *)a);
-            } else {
-                uint32_t w[4] = {0, 0, 0, 0};
-                for (int j = 0; j < 16; j++)
-                    if (a + j >= start && a + j < end) w[j / 4] |= (uint32_t)__ldg((const uint8_t *)(a + j)) << (8 * (j % 4));
-                v = make_uint4(w[0], w[1], w[2], w[3]);
-            }
-            s = T[16][s & 0xff] ^ T[17][(s >> 8) & 0xff] ^ T[18][(s >> 16) & 0xff] ^ T[19][s >> 24] ^ crc_span16(T, v);
-        }
-        /* Lane l's CRC stands at the end of its piece of the last stripe; fold pairs of lane
-         * groups together, shifting the lower group's CRC over the upper group's bytes. */
-#pragma unroll
-        for (int r = 0; r < 5; r++) {
-            const uint32_t o = 1u << r;
-            uint32_t other = __shfl_up_sync(0xffffffffu, s, o);
-            if ((lane & (2 * o - 1)) == 2 * o - 1) s ^= multmodp(tables->x8pow[16u << r], other);
-        }
-        if (lane == 31) {
-            const uint32_t pad = (uint32_t)(base + 512 * (uintptr_t)stripes - end);
-            uint32_t raw = multmodp(tables->unpad[pad], s);
-            crcs[g] = ~(raw ^ multmodp(tables->x8pow[length], 0xffffffffu));
-        }
+        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane);
+        if (lane == 0) hashes[g] = hash;
     }
 }
 
-__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint32_t *crcs,
+__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint64_t *hashes,
                               chunk_status_t *status)
 {
     uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -941,7 +912,7 @@ __global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, u
     const crc_span_t span = spans[i];
     uint64_t expected = dev_le64(span.expected);
     if (span.kind == SPAN_CONTENT && expected == 0) return;
-    uint64_t hash = xxh64_words(crcs + prefix[i], prefix[i + 1] - prefix[i], span.length * 0x9E3779B97F4A7C15ULL);
+    uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
     if (hash != expected) atomicOr(&status[span.chunk].checks, span.kind == SPAN_RECORD ? 1u : 2u);
 }
 
@@ -1075,7 +1046,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     size_t off_descs = upload;
     size_t off_status = align_up(off_descs + chunk_total * sizeof(chunk_desc_t), 16);
     size_t off_crcs = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
-    size_t off_result = align_up(off_crcs + (record_segments + content_segments) * sizeof(uint32_t), 16);
+    size_t off_result = align_up(off_crcs + (record_segments + content_segments) * sizeof(uint64_t), 16);
     size_t scratch_size = off_result + 16;
     if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload + 16);
     if (status == SARAPHIS_OK) status = gpu_reserve_scratch(state, scratch_size);
@@ -1156,7 +1127,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     uint32_t *d_prefix = (uint32_t *)(dev + off_prefix);
     chunk_desc_t *d_descs = (chunk_desc_t *)(dev + off_descs);
     chunk_status_t *d_status = (chunk_status_t *)(dev + off_status);
-    uint32_t *d_crcs = (uint32_t *)(dev + off_crcs);
+    uint64_t *d_hashes = (uint64_t *)(dev + off_crcs);
     unsigned long long *d_result = (unsigned long long *)(dev + off_result);
     unsigned long long *h_result = (unsigned long long *)(h + upload);
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
@@ -1172,8 +1143,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             error = cudaEventRecord(state->fork, stream);
             if (error == cudaSuccess) error = cudaStreamWaitEvent(state->side, state->fork, 0);
             if (error == cudaSuccess)
-                crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, state->side>>>(d_spans, d_prefix, (uint32_t)span_count, 0, (uint32_t)record_segments,
-                                                                             state->d_tables, d_crcs);
+                hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, state->side>>>(d_spans, d_prefix, (uint32_t)span_count, 0,
+                                                                              (uint32_t)record_segments, d_hashes);
             if (error == cudaSuccess) error = cudaEventRecord(state->join, state->side);
         }
         parse_kernel<<<(chunks32 + PARSE_WARPS - 1) / PARSE_WARPS, PARSE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, chunks32);
@@ -1187,11 +1158,11 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         if (content_segments) {
             uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
-            crc_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
-                                                                    (uint32_t)(record_segments + content_segments), state->d_tables, d_crcs);
+            hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
+                                                                     (uint32_t)(record_segments + content_segments), d_hashes);
         }
         if (error == cudaSuccess && record_segments) error = cudaStreamWaitEvent(stream, state->join, 0);
-        if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_crcs, d_status);
+        if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_hashes, d_status);
         finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);
         cudaError_t launched = cudaGetLastError();
         if (error == cudaSuccess) error = launched;

@@ -42,7 +42,6 @@ extern "C" void gpu_context_release(void *state_ptr)
     int current = -1;
     cudaGetDevice(&current);
     cudaSetDevice(state->device);
-    state->allocator.release(state->allocator.user, state->d_tables);
     state->allocator.release(state->allocator.user, state->d_scratch);
     if (state->h_staging) cudaFreeHost(state->h_staging);
     if (state->side) cudaStreamDestroy(state->side);
@@ -59,30 +58,6 @@ saraphis_status_t gpu_cuda_fail(cudaError_t error, const char *what)
     return error_set(status, "%s: %s (%s)", what, cudaGetErrorString(error), cudaGetErrorName(error));
 }
 
-
-static void build_crc_tables(crc_tables_t *t)
-{
-    /* T_k[b]: the CRC contribution of byte b followed by k zero bytes. */
-    static uint32_t all[512][256];
-    for (uint32_t b = 0; b < 256; b++) {
-        uint32_t crc = b;
-        for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (CRC_POLY & (0u - (crc & 1)));
-        all[0][b] = crc;
-    }
-    for (int k = 1; k < 512; k++)
-        for (uint32_t b = 0; b < 256; b++) all[k][b] = (all[k - 1][b] >> 8) ^ all[0][all[k - 1][b] & 0xff];
-    for (int k = 0; k < 16; k++) memcpy(t->table[k], all[k], sizeof all[k]);
-    for (int j = 0; j < 4; j++) memcpy(t->table[16 + j], all[511 - j], sizeof all[0]);
-    const uint32_t x8 = 1u << (31 - 8);
-    t->x8pow[0] = 1u << 31;
-    for (int L = 1; L <= CHECKSUM_SEGMENT_BYTES; L++) t->x8pow[L] = multmodp(x8, t->x8pow[L - 1]);
-    /* x^-1 = x^31 + (P - 1) / x: in reflected bits, (POLY << 1) | 1. */
-    const uint32_t x_inverse = (CRC_POLY << 1) | 1u;
-    uint32_t x_inverse8 = 1u << 31;
-    for (int i = 0; i < 8; i++) x_inverse8 = multmodp(x_inverse, x_inverse8);
-    t->unpad[0] = 1u << 31;
-    for (int p = 1; p < CRC_UNPAD; p++) t->unpad[p] = multmodp(x_inverse8, t->unpad[p - 1]);
-}
 
 saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
 {
@@ -107,17 +82,7 @@ saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
         state->allocator.release = plain_release;
         cudaDeviceGetAttribute(&state->sm_count, cudaDevAttrMultiProcessorCount, device);
         if (state->sm_count <= 0) state->sm_count = 1;
-        crc_tables_t *host = (crc_tables_t *)malloc(sizeof *host);
-        saraphis_status_t status = host ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu: no memory for tables");
-        if (status == SARAPHIS_OK) {
-            build_crc_tables(host);
-            status = state->allocator.allocate(state->allocator.user, sizeof *host, (void **)&state->d_tables);
-        }
-        if (status == SARAPHIS_OK) {
-            error = cudaMemcpy(state->d_tables, host, sizeof *host, cudaMemcpyHostToDevice);
-            if (error != cudaSuccess) status = gpu_cuda_fail(error, "copying the checksum tables");
-        }
-        free(host);
+        saraphis_status_t status = SARAPHIS_OK;
         if (status == SARAPHIS_OK) {
             error = cudaStreamCreateWithFlags(&state->side, cudaStreamNonBlocking);
             if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->fork, cudaEventDisableTiming);
