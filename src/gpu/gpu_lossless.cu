@@ -26,7 +26,8 @@
  *   hash:   the segment hashes of docs/format.md's checksum: one warp per 4 KiB segment, lane l
  *           reads the 16 bytes at 16 l of every 512-byte stripe (coalesced) and sums its two NH
  *           pairs; a warp sum gives the segment's hash. Record checksums run on a side stream,
- *           beside parse and decode; content checksums after decode.
+ *           beside parse and decode; the decode kernel hashes each tile's output segments as soon
+ *           as the warp has written them (read back from L1/L2, not from device memory).
  *   digest: one thread per checksummed span hashes its segment hashes with XXH64 and compares.
  * Errors found on the device (a record's structure, a table, a block not ending in its start
  * state, a checksum) go into a status word per chunk; the first failing chunk's code and index come
@@ -70,8 +71,13 @@ typedef struct {
     uint32_t record_size;
     uint32_t raw_size;
     uint32_t dtype;
-    uint32_t frame; /* index in the batch, for messages */
+    uint32_t frame;         /* index in the batch, for messages */
+    uint32_t content_first; /* index of the chunk's first content segment hash; NO_CONTENT: none kept */
+    uint32_t pad;
+    uint64_t *hashes;       /* the batch's segment hashes */
 } chunk_in_t;
+
+#define NO_CONTENT 0xffffffffu
 
 typedef struct {
     const uint8_t *data;   /* RAW: the symbols; RANS: the serialized table; PACKED: the bits */
@@ -822,7 +828,11 @@ __device__ static void copy_tile(const uint8_t *src, uint8_t *dst, uint64_t begi
 /* The packed F64 exponents use read_bits with an unbounded size: parse_float checked that the
  * channel holds ceil(n * width / 8) bytes, and element i needs only bytes up to that. */
 template <int ELEM>
-__global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
+/* Eight 4-warp CTAs per SM for 2-byte elements: 64 registers a thread. */
+#ifndef DECODE_MIN_BLOCKS_2
+#define DECODE_MIN_BLOCKS_2 8
+#endif
+__global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MIN_BLOCKS_2 : 1)
     decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks)
 {
     const uint32_t W = decode_warps(ELEM);
@@ -859,29 +869,46 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
             uint64_t begin = (uint64_t)tile * TILE_SYMBOLS * ELEM, end = min((uint64_t)(tile + 1) * TILE_SYMBOLS, (uint64_t)n) * ELEM;
             copy_tile(d->stream[0].data, chunks[c].dst, begin, end, lane);
         }
-        return;
-    }
-    if constexpr (ELEM == 2) { /* the fast path: F16 and BF16 in their usual layouts */
-        bool fast = d->method == METHOD_FLOAT && d->stream[0].mode == STREAM_RANS &&
-                    (d->stream[1].mode == STREAM_RANS || d->stream[1].mode == STREAM_RAW);
-        for (uint32_t s = 2; s < d->stream_count; s++) fast = fast && d->stream[s].mode == STREAM_RAW;
-        if (fast) {
-            const uint32_t rans = d->stream[1].mode == STREAM_RANS ? 2 : 1;
-            if (warp == 0) build_packed_table(d->stream[0].data, d->stream[0].table_bytes, fs.packed0, fs.fc0, lane);
-            if (rans == 2 && warp == (W > 1 ? 1 : 0)) build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
+    } else {
+        bool fast = false;
+        if constexpr (ELEM == 2) { /* the fast path: F16 and BF16 in their usual layouts */
+            fast = d->method == METHOD_FLOAT && d->stream[0].mode == STREAM_RANS &&
+                   (d->stream[1].mode == STREAM_RANS || d->stream[1].mode == STREAM_RAW);
+            for (uint32_t s = 2; s < d->stream_count; s++) fast = fast && d->stream[s].mode == STREAM_RAW;
+            if (fast) {
+                const uint32_t rans = d->stream[1].mode == STREAM_RANS ? 2 : 1;
+                if (warp == 0) build_packed_table(d->stream[0].data, d->stream[0].table_bytes, fs.packed0, fs.fc0, lane);
+                if (rans == 2 && warp == (W > 1 ? 1 : 0)) build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
+                __syncthreads();
+                const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
+                if (tile < tiles && rans == 2)
+                    decode_tile_fast<ELEM, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                else if (tile < tiles)
+                    decode_tile_fast<ELEM, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+            }
+        }
+        if (!fast) {
+            for (uint32_t s = warp; s < d->stream_count; s += W)
+                if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, gs.sym_table[s], gs.fc_table[s], lane);
             __syncthreads();
-            if (tile >= tiles) return;
-            const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
-            if (rans == 2) decode_tile_fast<ELEM, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
-            else decode_tile_fast<ELEM, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
-            return;
+            if (tile < tiles)
+                decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, gs.sym_table, gs.fc_table, gs.stage[warp]);
         }
     }
-    for (uint32_t s = warp; s < d->stream_count; s += W)
-        if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, gs.sym_table[s], gs.fc_table[s], lane);
-    __syncthreads();
-    if (tile >= tiles) return;
-    decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, gs.sym_table, gs.fc_table, gs.stage[warp]);
+    /* The content checksum's segment hashes of the tile just written, while its bytes are still in
+     * L1/L2: a tile (32768 elements) is a whole number of segments. Plain loads, not __ldg: the
+     * bytes were written by this kernel. */
+    const uint32_t content_first = chunks[c].content_first;
+    if (content_first != NO_CONTENT && tile < tiles) {
+        __syncwarp();
+        const uint32_t tile_bytes = TILE_SYMBOLS * ELEM, chunk_bytes = chunks[c].raw_size;
+        const uint32_t from = tile * tile_bytes, to = min(chunk_bytes, from + tile_bytes);
+        uint64_t *hashes = chunks[c].hashes;
+        for (uint32_t at = from; at < to; at += CHECKSUM_SEGMENT_BYTES) {
+            const uint64_t hash = warp_segment_hash<false>(chunks[c].dst + at, min((uint32_t)CHECKSUM_SEGMENT_BYTES, to - at), lane);
+            if (lane == 0) hashes[content_first + at / CHECKSUM_SEGMENT_BYTES] = hash;
+        }
+    }
 }
 
 __global__ void __launch_bounds__(CRC_WARPS * 32)
@@ -899,7 +926,7 @@ __global__ void __launch_bounds__(CRC_WARPS * 32)
         const crc_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
-        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane);
+        const uint64_t hash = warp_segment_hash<true>(span.data + offset, length, lane);
         if (lane == 0) hashes[g] = hash;
     }
 }
@@ -1081,6 +1108,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             ci->raw_size = (uint32_t)raw;
             ci->dtype = (uint32_t)p->info.dtype;
             ci->frame = (uint32_t)f;
+            ci->content_first = NO_CONTENT;
+            ci->hashes = (uint64_t *)(dev + off_crcs);
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
             int kind = elem_kind((uint32_t)element);
             for (uint64_t t = 0; t < tiles; t += decode_warps((int)element)) {
@@ -1119,6 +1148,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         segment += (uint32_t)((h_spans[s].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
     }
     h_prefix[span_count] = segment;
+    /* Content segments are hashed by the decode kernel, as it writes them. */
+    for (uint64_t s = record_span; s < span_count; s++) h_chunks[h_spans[s].chunk].content_first = h_prefix[s];
 
     /* 3. One upload, then the kernels, then the 8-byte verdict. */
     chunk_in_t *d_chunks = (chunk_in_t *)(dev + off_chunks);
@@ -1156,11 +1187,6 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[2];
         if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
-        if (content_segments) {
-            uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
-            hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
-                                                                     (uint32_t)(record_segments + content_segments), d_hashes);
-        }
         if (error == cudaSuccess && record_segments) error = cudaStreamWaitEvent(stream, state->join, 0);
         if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_hashes, d_status);
         finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);
