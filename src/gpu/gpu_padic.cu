@@ -97,6 +97,13 @@ typedef struct {
     uint32_t first_item; /* within the chunk's round */
 } pstream_t;
 
+/* One 4 KiB checksum segment of a chunk's pieces (length 0: an unused slot). */
+typedef struct {
+    const uint8_t *data;
+    uint32_t length;
+    uint32_t pad;
+} segment_t;
+
 /* Device-built by the head kernel; the plane fields are rewritten each round. */
 typedef struct {
     const uint8_t *payload; /* after the record's method byte */
@@ -113,6 +120,8 @@ typedef struct {
     uint32_t n, escapes, escape_form, escape_list, escape_values, escape_bytes;
     uint32_t prime, precision, element, dtype, active;
     uint32_t hist[16]; /* elements by saturated prefix, for the next plane's context sizes */
+    uint32_t segment_hist[APPLY_WARPS][16]; /* the same per warp segment (see segment_of) */
+    uint32_t fused; /* the last plane was dense and wrote the output itself */
     uint32_t piece_count;
     uint32_t piece_segment[PIECES_MAX + 1]; /* first checksum segment of each piece within the chunk */
     /* the current round's plane */
@@ -369,13 +378,8 @@ __device__ static uint32_t check_header(const padic_in_t &in, const uint8_t *pay
     return SARAPHIS_OK;
 }
 
-__global__ void __launch_bounds__(HEAD_WARPS * 32)
-    head_kernel(const padic_in_t *ins, pchunk_t *chunks, uint32_t count, uint8_t *work, int decode, uint32_t *summary)
+__device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *work, int decode, uint32_t *summary, uint32_t lane)
 {
-    const uint32_t i = blockIdx.x * HEAD_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
-    if (i >= count) return;
-    const padic_in_t in = ins[i];
-    pchunk_t *d = &chunks[i];
     if (lane == 0) {
         d->key = KEY_NONE;
         d->active = 0;
@@ -386,6 +390,7 @@ __global__ void __launch_bounds__(HEAD_WARPS * 32)
         d->piece_count = 0;
         d->precision = 0;
         d->escape_form = ESCAPES_NONE;
+        d->fused = 0;
     }
     /* The caller's parse reported a record whose framing is wrong; only PADIC records are ours. */
     if (in.record_size < CHUNK_HEADER_BYTES + 1) return;
@@ -501,6 +506,51 @@ __global__ void __launch_bounds__(HEAD_WARPS * 32)
     if (lane == 0) d->escape_values = (uint32_t)(head + pos);
 }
 
+__device__ static void piece_span(const pchunk_t *d, uint32_t piece, const uint8_t **data, uint64_t *length)
+{
+    if (piece == 0) {
+        *data = d->payload;
+        *length = d->planes_start - 8;
+    } else {
+        *data = d->payload + d->plane_offset[piece - 1];
+        *length = d->plane_bytes[piece - 1];
+    }
+}
+
+/* Every slot of the chunk's checksum segments: the pieces' 4 KiB segments, then unused ones. */
+__device__ static void list_segments(const pchunk_t *d, segment_t *slots, uint32_t slot_count, uint32_t lane)
+{
+    const uint32_t used = d->active ? d->piece_segment[d->piece_count] : 0;
+    for (uint32_t k = lane; k < slot_count; k += 32) {
+        segment_t seg = {NULL, 0, 0};
+        if (k < used) {
+            uint32_t piece = 0;
+            while (d->piece_segment[piece + 1] <= k) piece++;
+            const uint8_t *data;
+            uint64_t length;
+            piece_span(d, piece, &data, &length);
+            const uint64_t offset = (uint64_t)(k - d->piece_segment[piece]) * CHECKSUM_SEGMENT_BYTES;
+            seg.data = data + offset;
+            seg.length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, length - offset);
+        }
+        slots[k] = seg;
+    }
+}
+
+__global__ void __launch_bounds__(HEAD_WARPS * 32) head_kernel(const padic_in_t *ins, pchunk_t *chunks, uint32_t count, uint8_t *work,
+                                                             int decode, uint32_t *summary, const uint32_t *segment_prefix,
+                                                             segment_t *segments)
+{
+    const uint32_t i = blockIdx.x * HEAD_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (i >= count) return;
+    const padic_in_t in = ins[i];
+    pchunk_t *d = &chunks[i];
+    head_chunk(in, d, work, decode, summary, lane);
+    if (!decode) return;
+    __syncwarp();
+    list_segments(d, segments + segment_prefix[i], segment_prefix[i + 1] - segment_prefix[i], lane);
+}
+
 /* ---- Checksums of the pieces ------------------------------------------------------------------- */
 
 /* The CRC32C of one segment on a warp: gpu_lossless.cu's segment kernel, lane l folding the
@@ -538,17 +588,6 @@ __device__ static uint32_t crc_segment(const uint32_t (*T)[256], const crc_table
     return __shfl_sync(FULL_MASK, crc, 31);
 }
 
-__device__ static void piece_span(const pchunk_t *d, uint32_t piece, const uint8_t **data, uint64_t *length)
-{
-    if (piece == 0) {
-        *data = d->payload;
-        *length = d->planes_start - 8;
-    } else {
-        *data = d->payload + d->plane_offset[piece - 1];
-        *length = d->plane_bytes[piece - 1];
-    }
-}
-
 __device__ static uint32_t find_owner(const uint32_t *prefix, uint32_t count, uint32_t g)
 {
     uint32_t lo = 0, hi = count - 1;
@@ -561,25 +600,16 @@ __device__ static uint32_t find_owner(const uint32_t *prefix, uint32_t count, ui
 }
 
 __global__ void __launch_bounds__(CRC_WARPS_PER_CTA * 32)
-    crc_kernel(const pchunk_t *chunks, const uint32_t *segment_prefix, uint32_t count, const crc_tables_t *tables, uint32_t *crcs)
+    crc_kernel(const segment_t *segments, uint32_t total, const crc_tables_t *tables, uint32_t *crcs)
 {
     __shared__ uint32_t T[CRC_TABLES][256];
     for (uint32_t k = threadIdx.x; k < CRC_TABLES * 256; k += blockDim.x) T[k / 256][k % 256] = tables->table[k / 256][k % 256];
     __syncthreads();
-    const uint32_t lane = threadIdx.x & 31, total = segment_prefix[count], warps = gridDim.x * CRC_WARPS_PER_CTA;
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * CRC_WARPS_PER_CTA;
     for (uint32_t g = blockIdx.x * CRC_WARPS_PER_CTA + (threadIdx.x >> 5); g < total; g += warps) {
-        const uint32_t c = find_owner(segment_prefix, count, g);
-        const pchunk_t *d = &chunks[c];
-        const uint32_t k = g - segment_prefix[c];
-        if (!d->active || k >= d->piece_segment[d->piece_count]) continue;
-        uint32_t piece = 0;
-        while (d->piece_segment[piece + 1] <= k) piece++;
-        const uint8_t *data;
-        uint64_t length;
-        piece_span(d, piece, &data, &length);
-        const uint64_t offset = (uint64_t)(k - d->piece_segment[piece]) * CHECKSUM_SEGMENT_BYTES;
-        const uint32_t bytes = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, length - offset);
-        const uint32_t crc = crc_segment(T, tables, data + offset, bytes, lane);
+        const segment_t seg = segments[g];
+        if (seg.length == 0) continue;
+        const uint32_t crc = crc_segment(T, tables, seg.data, seg.length, lane);
         if (lane == 0) crcs[g] = crc;
     }
 }
@@ -659,8 +689,8 @@ __device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t wor
 }
 
 /* rans_decode_block on a warp: lane l owns symbol l of every group of 32; a lane needing a refill
- * takes the word at (words used so far + refills of the lanes below it), from a three-window
- * register queue. Every read is bounds-checked; false when the block does not end exactly where
+ * takes the word at (words used so far + refills of the lanes below it), from a four-window
+ * register queue (a window's load has two shifts to land before it is read). Every read is bounds-checked; false when the block does not end exactly where
  * its words do with every state back at its start. */
 __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, uint32_t count, uint8_t *dst, const uint8_t *sym,
                                     const uint32_t *fc, uint32_t lane)
@@ -671,7 +701,7 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
     const uint8_t *words = block + RANS_BLOCK_HEADER_BYTES;
     const uint32_t word_count = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
     uint32_t w0 = load_word(words, word_count, lane), w1 = load_word(words, word_count, 32 + lane),
-             w2 = load_word(words, word_count, 64 + lane);
+             w2 = load_word(words, word_count, 64 + lane), w3 = load_word(words, word_count, 96 + lane);
     uint32_t pos = 0, window = 0;
     for (uint32_t g = 0; g < count; g += 32) {
         const uint32_t i = g + lane;
@@ -698,8 +728,9 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
             if (pos - window >= 32) {
                 w0 = w1;
                 w1 = w2;
+                w2 = w3;
                 window += 32;
-                w2 = load_word(words, word_count, window + 64 + lane);
+                w3 = load_word(words, word_count, window + 96 + lane);
             }
         }
         if (active) dst[i] = (uint8_t)symbol;
@@ -726,7 +757,21 @@ __global__ void __launch_bounds__(DECODE_WARPS * 32)
     const uint32_t item = k - st->first_item;
     const uint32_t begin = item * BLOCK_SYMBOLS, end = min(st->n, begin + BLOCK_SYMBOLS);
     if (st->mode == ENTROPY_RAW) {
-        for (uint32_t i = begin + lane; i < end; i += 32) st->dst[i] = __ldg(st->data + i);
+        /* Sixteen loads in flight per lane before their stores (one at a time, each store would
+         * wait for its load: the compiler cannot tell the buffers apart). */
+        for (uint32_t base = begin; base < end; base += 32 * 16) {
+            uint8_t v[16];
+#pragma unroll
+            for (uint32_t k = 0; k < 16; k++) {
+                const uint32_t i = base + 32 * k + lane;
+                v[k] = i < end ? __ldg(st->data + i) : 0;
+            }
+#pragma unroll
+            for (uint32_t k = 0; k < 16; k++) {
+                const uint32_t i = base + 32 * k + lane;
+                if (i < end) st->dst[i] = v[k];
+            }
+        }
     } else if (st->mode == ENTROPY_CONSTANT) {
         const uint8_t value = (uint8_t)st->value;
         for (uint32_t i = begin + lane; i < end; i += 32) st->dst[i] = value;
@@ -878,74 +923,161 @@ __device__ __forceinline__ uint32_t sign_bit(const uint8_t *signs, uint32_t k, u
     return k < sign_count ? (signs[k >> 3] >> (k & 7)) & 1u : 0u;
 }
 
-/* Gives every element its digit of the plane (one CTA per chunk), then counts the saturated
- * prefixes for the next plane's context sizes. */
+/* Warp w of a chunk's CTA owns elements [w * seg, (w + 1) * seg) (seg a multiple of 32), in
+ * every plane: the per-segment prefix counts one plane leaves give the next plane each warp's
+ * first symbol in every context, so a warp then walks its segment alone. */
+__host__ __device__ static inline void segment_of(uint32_t n, uint32_t warp, uint32_t *begin, uint32_t *end)
+{
+    const uint32_t seg = (uint32_t)(ceil_div(ceil_div(n, APPLY_WARPS), 32) * 32);
+    *begin = min(n, warp * seg);
+    *end = min(n, (warp + 1) * seg);
+}
+
+/* x' = R(+-(double)|q| * step), the sign put on after the product as on the CPU. */
+__device__ __forceinline__ double signed_value(uint64_t magnitude, double step, bool negative)
+{
+    double v = __dmul_rn(__ull2double_rn(magnitude), step);
+    if (negative) v = __longlong_as_double(__double_as_longlong(v) | (long long)0x8000000000000000ull);
+    return v;
+}
+
+__device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v);
+
+#define UNROLL 4 /* groups of 32 elements a warp has in flight */
+
+/* One plane of one chunk per CTA. Dense: each element takes the next symbol of its context
+ * (min(prefix, C - 1)) in element order, and a magnitude starting here (prefix 0, digit non-zero)
+ * the next sign bit. The last plane, when dense, writes the output itself; otherwise the plane's
+ * digits and the new saturated prefixes are kept, and their per-segment counts. */
 __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
 {
-    __shared__ uint32_t warp_count[APPLY_WARPS][16], warp_base[APPLY_WARPS][16], cursor[16];
-    __shared__ uint32_t sign_warp[APPLY_WARPS], sign_base[APPLY_WARPS], sign_cursor, bad_flag, hist[16];
+    __shared__ uint32_t run[APPLY_WARPS][16], counts[APPLY_WARPS][16], seg_hist[APPLY_WARPS][16];
+    __shared__ uint32_t warp_starts[APPLY_WARPS], sign_first[APPLY_WARPS], starts_total, sign_cursor, bad_flag;
     pchunk_t *d = &chunks[blockIdx.x];
     const uint32_t stage = stage_plane(plane);
     if (d->form == FORM_SKIP || d->key < key_make(stage, SUB_DIGITS, 0, 0)) return;
     const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = d->n, p = d->prime, form = d->form, sign_count = d->sign_count;
+    const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
+    const bool last_plane = plane + 1 == d->precision;
     uint8_t *state = d->state;
     const uint8_t *symbols = d->symbols, *signs = d->signs;
     uint8_t *out = digits + plane * plane_stride + d->ebase;
-    const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
+    uint32_t seg_begin, seg_end;
+    segment_of(n, warp, &seg_begin, &seg_end);
     if (tid == 0) {
+        starts_total = 0;
         sign_cursor = 0;
         bad_flag = 0;
     }
-    if (tid < 16) {
-        cursor[tid] = tid < d->contexts ? d->ctx_start[tid] : 0;
-        hist[tid] = 0;
+    if (tid < APPLY_WARPS * 16) {
+        const uint32_t w = tid / 16, b = tid % 16;
+        uint32_t wb, we;
+        segment_of(n, w, &wb, &we);
+        counts[w][b] = fresh ? (b == 0 ? we - wb : 0) : d->segment_hist[w][b];
+        seg_hist[w][b] = 0;
     }
     __syncthreads();
     uint32_t bad = 0;
     if (form == FORM_DENSE) {
-        const uint32_t last = d->contexts - 1, limit = d->ctx_start[d->contexts];
-        for (uint32_t t0 = 0; t0 < n; t0 += APPLY_THREADS) {
-            const uint32_t i = t0 + tid;
-            const bool active = i < n;
-            const uint32_t s = active && !fresh ? state[i] : 0, prefix = s & SATURATED;
-            const uint32_t c = active ? min(prefix, last) : 16u;
-            const uint32_t peers = __match_any_sync(FULL_MASK, c);
-            const uint32_t rank = __popc(peers & lanemask_lt(lane));
-            if (lane < 16) warp_count[warp][lane] = 0;
-            __syncwarp();
-            if (active && rank == 0) warp_count[warp][c] = __popc(peers);
-            __syncthreads();
-            if (warp <= last) { /* warp w scans context w over the warps */
-                const uint32_t v = lane < APPLY_WARPS ? warp_count[lane][warp] : 0;
-                const uint32_t inclusive = warp_inclusive32(v, lane), start = cursor[warp];
-                if (lane < APPLY_WARPS) warp_base[lane][warp] = start + inclusive - v;
+        const uint32_t contexts = d->contexts, last = contexts - 1, limit = d->ctx_start[contexts];
+        if (warp < contexts) { /* warp c: context c's first symbol for every segment */
+            uint32_t v = 0;
+            if (lane < APPLY_WARPS) {
+                if (warp < last) v = counts[lane][warp];
+                else
+                    for (uint32_t b = last; b < 16; b++) v += counts[lane][b];
+            }
+            const uint32_t inclusive = warp_inclusive32(v, lane);
+            if (lane < APPLY_WARPS) run[lane][warp] = d->ctx_start[warp] + inclusive - v;
+        }
+        __syncthreads();
+        /* The segment's first sign: magnitudes start only in context 0 (prefix 0), whose symbols
+         * for this segment are one run; with one context that run is the segment itself and the
+         * prefix must be looked at. */
+        {
+            uint32_t zero_count = 0;
+            if (last == 0) zero_count = seg_end - seg_begin;
+            else zero_count = counts[warp][0];
+            const uint32_t first = run[warp][0];
+            const bool look = last == 0 && !fresh;
+            uint32_t starts = 0;
+            for (uint32_t k0 = 0; k0 < zero_count; k0 += 32 * UNROLL) {
+                uint32_t sym[UNROLL];
+                bool zero[UNROLL];
+#pragma unroll
+                for (uint32_t u = 0; u < UNROLL; u++) {
+                    const uint32_t k = k0 + 32 * u + lane;
+                    const bool in = k < zero_count && first + k < limit;
+                    sym[u] = in ? symbols[first + k] : 0;
+                    zero[u] = !look || (in && (state[seg_begin + k] & SATURATED) == 0);
+                }
+#pragma unroll
+                for (uint32_t u = 0; u < UNROLL; u++) starts += __popc(__ballot_sync(FULL_MASK, sym[u] != 0 && zero[u]));
+            }
+            if (lane == 0) warp_starts[warp] = starts;
+        }
+        __syncthreads();
+        if (warp == 0) {
+            const uint32_t v = lane < APPLY_WARPS ? warp_starts[lane] : 0, inclusive = warp_inclusive32(v, lane);
+            if (lane < APPLY_WARPS) sign_first[lane] = inclusive - v;
+            if (lane == 31) starts_total = inclusive;
+        }
+        __syncthreads();
+        uint32_t sign_at = sign_first[warp];
+        const uint32_t dtype = d->dtype;
+        const double step = d->step;
+        const uint8_t *previous = digits + d->ebase;
+        uint8_t *dst = d->dst;
+        for (uint32_t base = seg_begin; base < seg_end; base += 32 * UNROLL) {
+            uint32_t st[UNROLL], at[UNROLL], digit[UNROLL];
+            uint64_t magnitude[UNROLL];
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = base + 32 * u + lane;
+                st[u] = i < seg_end && !fresh ? state[i] : 0;
+                magnitude[u] = 0;
+            }
+            if (last_plane)
+                for (uint32_t j = 0; j < plane; j++)
+#pragma unroll
+                    for (uint32_t u = 0; u < UNROLL; u++) {
+                        const uint32_t i = base + 32 * u + lane;
+                        magnitude[u] = magnitude[u] * p + (i < seg_end ? previous[j * plane_stride + i] : 0);
+                    }
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = base + 32 * u + lane;
+                const bool active = i < seg_end;
+                const uint32_t c = active ? min(st[u] & SATURATED, last) : 16u;
+                const uint32_t peers = __match_any_sync(FULL_MASK, c);
+                const uint32_t rank = __popc(peers & lanemask_lt(lane));
+                at[u] = active ? run[warp][c] + rank : limit;
                 __syncwarp();
-                if (lane == 31) cursor[warp] = start + inclusive;
-            }
-            __syncthreads();
-            uint32_t digit = 0;
-            if (active) {
-                const uint32_t at = warp_base[warp][c] + rank;
-                digit = at < limit ? symbols[at] : 0;
-            }
-            const bool starts = active && prefix == 0 && digit != 0;
-            const uint32_t smask = __ballot_sync(FULL_MASK, starts);
-            if (lane == 0) sign_warp[warp] = __popc(smask);
-            __syncthreads();
-            if (warp == 0) {
-                const uint32_t v = lane < APPLY_WARPS ? sign_warp[lane] : 0;
-                const uint32_t inclusive = warp_inclusive32(v, lane), start = sign_cursor;
-                if (lane < APPLY_WARPS) sign_base[lane] = start + inclusive - v;
+                if (active && rank == 0) run[warp][c] += __popc(peers);
                 __syncwarp();
-                if (lane == 31) sign_cursor = start + inclusive;
             }
-            __syncthreads();
-            if (active) {
-                bad |= digit >= p;
-                const uint32_t sign = starts ? sign_bit(signs, sign_base[warp] + __popc(smask & lanemask_lt(lane)), sign_count) : 0;
-                state[i] = (uint8_t)((s & SIGN_FLAG) | sign << 7 | min(prefix * p + digit, SATURATED));
-                out[i] = (uint8_t)digit;
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) digit[u] = at[u] < limit ? symbols[at[u]] : 0;
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = base + 32 * u + lane;
+                const bool active = i < seg_end;
+                const uint32_t prefix = st[u] & SATURATED;
+                const bool starts = active && prefix == 0 && digit[u] != 0;
+                const uint32_t smask = __ballot_sync(FULL_MASK, starts);
+                const uint32_t sign = starts ? sign_bit(signs, sign_at + __popc(smask & lanemask_lt(lane)), sign_count) : 0;
+                sign_at += __popc(smask);
+                if (active) {
+                    bad |= digit[u] >= p;
+                    const uint32_t flag = (st[u] & SIGN_FLAG) | sign << 7;
+                    if (last_plane) {
+                        store_value(dst, i, dtype, signed_value(magnitude[u] * p + digit[u], step, flag != 0));
+                    } else {
+                        state[i] = (uint8_t)(flag | min(prefix * p + digit[u], SATURATED));
+                        out[i] = (uint8_t)digit[u];
+                    }
+                }
             }
         }
     } else {
@@ -988,11 +1120,26 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
     }
     if (bad) atomicOr(&bad_flag, 1u);
     __syncthreads();
-    if (tid == 0 && (bad_flag || sign_cursor != sign_count)) report(d, key_make(stage, SUB_DIGITS, 0, SARAPHIS_ERROR_CORRUPT));
-    if (plane + 1 < d->precision) {
-        for (uint32_t i = tid; i < n; i += APPLY_THREADS) atomicAdd(&hist[state[i] & SATURATED], 1u);
+    if (tid == 0) {
+        const uint32_t signs_used = form == FORM_DENSE ? starts_total : sign_cursor;
+        if (bad_flag || signs_used != sign_count) report(d, key_make(stage, SUB_DIGITS, 0, SARAPHIS_ERROR_CORRUPT));
+        d->fused = form == FORM_DENSE && last_plane;
+    }
+    if (!last_plane) {
+        /* The new prefixes counted per segment, for the next plane. */
+        for (uint32_t base = seg_begin; base < seg_end; base += 32) {
+            const uint32_t i = base + lane;
+            const uint32_t b = i < seg_end ? state[i] & SATURATED : 16u;
+            const uint32_t peers = __match_any_sync(FULL_MASK, b);
+            if (i < seg_end && __popc(peers & lanemask_lt(lane)) == 0) atomicAdd(&seg_hist[warp][b], __popc(peers));
+        }
         __syncthreads();
-        if (tid < 16) d->hist[tid] = hist[tid];
+        if (tid < APPLY_WARPS * 16) d->segment_hist[tid / 16][tid % 16] = seg_hist[tid / 16][tid % 16];
+        if (tid < 16) {
+            uint32_t total = 0;
+            for (uint32_t w = 0; w < APPLY_WARPS; w++) total += seg_hist[w][tid];
+            d->hist[tid] = total;
+        }
     }
 }
 
@@ -1011,7 +1158,7 @@ __device__ __forceinline__ double round_mantissa(double a, unsigned dropped)
     return __longlong_as_double((long long)bits);
 }
 
-__device__ __forceinline__ void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v)
+__device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v)
 {
     switch (dtype) {
     case SARAPHIS_DTYPE_F32: {
@@ -1051,12 +1198,12 @@ __device__ __forceinline__ void store_value(uint8_t *dst, uint64_t i, uint32_t d
     }
 }
 
-/* x' = R(+-(double)|q| * step), |q| from the digit planes by Horner (below p^P < 2^48, so exact
- * in a double); the sign goes on after the product, as on the CPU. */
+/* After a zero or sparse last plane: |q| from the digit planes by Horner (below p^P < 2^48, so
+ * exact in a double), then x' as the dense last plane computes it. */
 __global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk_t *chunks, const uint8_t *digits, uint64_t plane_stride)
 {
     const pchunk_t *d = &chunks[blockIdx.x];
-    if (!d->active || d->key != KEY_NONE) return;
+    if (!d->active || d->key != KEY_NONE || d->fused) return;
     const uint32_t n = d->n, P = d->precision, dtype = d->dtype;
     const uint64_t p = d->prime;
     const double step = d->step;
@@ -1065,9 +1212,7 @@ __global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk
     for (uint32_t i = threadIdx.x; i < n; i += APPLY_THREADS) {
         uint64_t magnitude = 0;
         for (uint32_t j = 0; j < P; j++) magnitude = magnitude * p + first[j * plane_stride + i];
-        double v = __dmul_rn(__ull2double_rn(magnitude), step);
-        if (state[i] & SIGN_FLAG) v = __longlong_as_double(__double_as_longlong(v) | (long long)0x8000000000000000ull);
-        store_value(dst, i, dtype, v);
+        store_value(dst, i, dtype, signed_value(magnitude, step, (state[i] & SIGN_FLAG) != 0));
     }
 }
 
@@ -1190,7 +1335,8 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const size_t upload = off_summary + 16;
     const size_t off_chunks = align_up(upload, 256);
     const size_t off_crcs = align_up(off_chunks + count * sizeof(pchunk_t), 256);
-    const size_t off_work = align_up(off_crcs + segments * sizeof(uint32_t), 256);
+    const size_t off_slots = align_up(off_crcs + segments * sizeof(uint32_t), 256);
+    const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
     /* Without decoding, only the descriptors are written. */
     SPS_TRY(reserve_device(state, 0, decode ? off_work + work : off_crcs));
     SPS_TRY(reserve_host(state, upload + 16));
@@ -1227,13 +1373,14 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     uint32_t *d_summary = (uint32_t *)(dev + off_summary);
     pchunk_t *d_chunks = (pchunk_t *)(dev + off_chunks);
     uint32_t *d_crcs = (uint32_t *)(dev + off_crcs);
+    segment_t *d_slots = (segment_t *)(dev + off_slots);
     uint8_t *d_work = dev + off_work;
     const uint32_t chunk_count = (uint32_t)count;
     const uint32_t chunk_grid = (chunk_count + HEAD_WARPS - 1) / HEAD_WARPS;
     const uint32_t finalize_grid = (chunk_count + 127) / 128;
 
     CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream), "gpu_decompress: bounded chunk plan");
-    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, decode, d_summary);
+    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, decode, d_summary, d_segments, d_slots);
     if (!decode) {
         finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
         CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
@@ -1253,7 +1400,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     uint8_t *d_digits = (uint8_t *)state->d_padic[1];
     const uint32_t crc_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + CRC_WARPS_PER_CTA - 1) / CRC_WARPS_PER_CTA);
     const uint32_t stream_grid = (item_at + DECODE_WARPS - 1) / DECODE_WARPS;
-    if (crc_grid) crc_kernel<<<crc_grid, CRC_WARPS_PER_CTA * 32, 0, stream>>>(d_chunks, d_segments, chunk_count, state->d_tables, d_crcs);
+    if (crc_grid) crc_kernel<<<crc_grid, CRC_WARPS_PER_CTA * 32, 0, stream>>>(d_slots, segment_at, state->d_tables, d_crcs);
     digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, stream>>>(d_chunks, d_segments, chunk_count, d_crcs);
     if (bitmaps) {
         stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, 1);
