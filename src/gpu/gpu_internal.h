@@ -37,6 +37,8 @@ typedef struct {
     size_t padic_capacity[2];
     void *h_padic;            /* its pinned upload and read-back block */
     size_t h_padic_capacity;
+    cudaStream_t padic_side;  /* its piece checksums run here, beside the plane rounds */
+    cudaEvent_t padic_fork, padic_join;
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`

@@ -9,21 +9,27 @@
  *             walked 32 bytes at a time; a bitmap's stream is parsed for decoding) and lists the
  *             checksummed pieces (head, each plane).
  *   checksum: the segmented CRC32C of every piece (one warp per 4 KiB segment), then XXH64 over
- *             the CRCs per piece, as checksum64 does.
+ *             the CRCs per piece, as checksum64 does; on a side stream, beside the rounds.
  *   rounds:   per plane, one warp per chunk parses the plane (form, sign stream, context streams
  *             sized by the histogram); one warp per 32768-symbol rANS block (or 32 KiB of a raw /
  *             constant stream) decodes every stream into the chunk's work area; one CTA per chunk
- *             then gives each element its digit by its rank among the elements of its context
- *             (match_any within a warp, a scan over the warps), its sign by its rank among the
- *             magnitudes starting there, and keeps the plane's digits and a 4-bit saturated prefix
- *             (all a context needs: min(prefix, C - 1) with C <= 16).
- *   output:   one CTA per chunk: Horner over the digit planes, x' = R((double)q * step) with the
- *             CPU's roundings written out with explicit round-to-nearest intrinsics (no fused
- *             multiply-add), then the escapes' bytes over their elements.
+ *             then gives each element its digit by its rank among the elements of its context and
+ *             its sign by its rank among the magnitudes starting there: each warp owns a segment
+ *             of the chunk whose first symbol in every context follows from the per-segment prefix
+ *             counts the plane before left (match_any ranks within the warp, no barrier per
+ *             element group). It keeps the plane's digits and a 4-bit saturated prefix per element
+ *             (all a context needs: min(prefix, C - 1) with C <= 16); a zero plane stores nothing.
+ *   output:   the last plane, when dense, writes x' = R((double)q * step) itself (q by Horner over
+ *             the digit planes), with the CPU's roundings written out as explicit round-to-nearest
+ *             intrinsics (no fused multiply-add); otherwise one more pass does; then the escapes'
+ *             bytes go over their elements.
  * Errors: each check has a key (stage, step within it, rANS block, code) ordered as the CPU meets
  * them: stage 0 the header (then its checksum), 1 the escapes, 2 + 2j plane j's checksum, 3 + 2j
- * its decoding. A chunk keeps the smallest key (atomicMin per chunk, never per element); a stage
- * runs only while no earlier stage has failed, so the smallest key is the CPU's first error. */
+ * its decoding. A chunk keeps the smallest key (atomicMin per chunk, never per element), which is
+ * the CPU's first error: a stage's checks run whenever the stages before it have not failed (the
+ * rounds skip a chunk whose key is below them), and may run even when they have (the checksums
+ * run beside the rounds), so every decoder is safe on any bytes, and a later failure's key never
+ * wins over an earlier one's. */
 #include <cuda_runtime.h>
 
 #include <float.h>
@@ -122,6 +128,7 @@ typedef struct {
     uint32_t hist[16]; /* elements by saturated prefix, for the next plane's context sizes */
     uint32_t segment_hist[APPLY_WARPS][16]; /* the same per warp segment (see segment_of) */
     uint32_t fused; /* the last plane was dense and wrote the output itself */
+    uint64_t zero_planes; /* bit j: plane j is a zero plane (its digits are never stored or read) */
     uint32_t piece_count;
     uint32_t piece_segment[PIECES_MAX + 1]; /* first checksum segment of each piece within the chunk */
     /* the current round's plane */
@@ -291,7 +298,7 @@ __device__ static uint32_t parse_entropy(const uint8_t *src, uint64_t size, uint
 template <typename Visit>
 __device__ static bool walk_varints(const uint8_t *p, uint64_t limit, uint32_t count, uint32_t lane, uint64_t *bytes, Visit visit)
 {
-    uint32_t done = 0;
+    uint32_t done = 0, previous = 0x80u;
     int64_t last_end = -1;
     uint64_t running = 0;
     *bytes = 0;
@@ -308,9 +315,17 @@ __device__ static bool walk_varints(const uint8_t *p, uint64_t limit, uint32_t c
         const int64_t start = below ? (int64_t)(base + 31 - __clz(below)) + 1 : last_end + 1;
         const uint64_t length = mine ? (uint64_t)((int64_t)q - start + 1) : 0;
         const bool bad = mine && (length > 5 || (length == 5 && byte > 15));
+        /* A valid entry's bytes lie in this window or the 4 bytes before it: taken from the lanes
+         * that read them (this window's or the previous one's). */
         uint64_t value = 0;
-        if (mine && !bad)
-            for (uint64_t k = 0; k < length; k++) value |= (uint64_t)(__ldg(p + start + k) & 0x7f) << (7 * k);
+#pragma unroll
+        for (uint32_t k = 0; k < 5; k++) {
+            const int64_t from = start + k - (int64_t)base; /* in [-4, 32) for a valid entry */
+            const uint32_t here = __shfl_sync(FULL_MASK, byte, (uint32_t)from & 31);
+            const uint32_t before = __shfl_sync(FULL_MASK, previous, (uint32_t)from & 31);
+            if (mine && !bad && k < length) value |= (uint64_t)((from >= 0 ? here : before) & 0x7f) << (7 * k);
+        }
+        previous = byte;
         const uint64_t inclusive = warp_inclusive64(mine ? value + 1 : 0, lane);
         if (__any_sync(FULL_MASK, bad)) return false;
         if (!visit(mine, done + rank, running + inclusive - 1)) return false;
@@ -391,6 +406,7 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->precision = 0;
         d->escape_form = ESCAPES_NONE;
         d->fused = 0;
+        d->zero_planes = 0;
     }
     /* The caller's parse reported a record whose framing is wrong; only PADIC records are ours. */
     if (in.record_size < CHUNK_HEADER_BYTES + 1) return;
@@ -688,9 +704,12 @@ __device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t wor
     return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8;
 }
 
+#define WORD_WINDOWS 8 /* windows of 32 words in the register queue: a load has six shifts to land */
+
 /* rans_decode_block on a warp: lane l owns symbol l of every group of 32; a lane needing a refill
- * takes the word at (words used so far + refills of the lanes below it), from a four-window
- * register queue (a window's load has two shifts to land before it is read). Every read is bounds-checked; false when the block does not end exactly where
+ * takes the word at (words used so far + refills of the lanes below it), from a register queue of
+ * WORD_WINDOWS windows, the block first prefetched into L2: one warp decodes one block alone, so
+ * nothing else would cover the words' memory latency. Every read is bounds-checked; false when the block does not end exactly where
  * its words do with every state back at its start. */
 __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, uint32_t count, uint8_t *dst, const uint8_t *sym,
                                     const uint32_t *fc, uint32_t lane)
@@ -700,8 +719,11 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
     if (__any_sync(FULL_MASK, bad)) return false;
     const uint8_t *words = block + RANS_BLOCK_HEADER_BYTES;
     const uint32_t word_count = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
-    uint32_t w0 = load_word(words, word_count, lane), w1 = load_word(words, word_count, 32 + lane),
-             w2 = load_word(words, word_count, 64 + lane), w3 = load_word(words, word_count, 96 + lane);
+    for (uint32_t offset = 128 * lane; offset < block_size; offset += 128 * 32)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(block + offset));
+    uint32_t w[WORD_WINDOWS];
+#pragma unroll
+    for (uint32_t k = 0; k < WORD_WINDOWS; k++) w[k] = load_word(words, word_count, 32 * k + lane);
     uint32_t pos = 0, window = 0;
     for (uint32_t g = 0; g < count; g += 32) {
         const uint32_t i = g + lane;
@@ -719,18 +741,17 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
         if (mask) {
             const uint32_t k = pos + __popc(mask & lanemask_lt(lane));
             const uint32_t r = k - window; /* < 64: pos - window < 32 and at most 31 lanes below */
-            const uint32_t a = __shfl_sync(FULL_MASK, w0, r & 31), b = __shfl_sync(FULL_MASK, w1, r & 31);
+            const uint32_t a = __shfl_sync(FULL_MASK, w[0], r & 31), b = __shfl_sync(FULL_MASK, w[1], r & 31);
             if (need) {
                 bad |= k >= word_count;
                 x = (x << 16) | (r < 32 ? a : b);
             }
             pos += __popc(mask);
             if (pos - window >= 32) {
-                w0 = w1;
-                w1 = w2;
-                w2 = w3;
+#pragma unroll
+                for (uint32_t k = 0; k + 1 < WORD_WINDOWS; k++) w[k] = w[k + 1];
                 window += 32;
-                w3 = load_word(words, word_count, window + 96 + lane);
+                w[WORD_WINDOWS - 1] = load_word(words, word_count, window + 32 * (WORD_WINDOWS - 1) + lane);
             }
         }
         if (active) dst[i] = (uint8_t)symbol;
@@ -965,6 +986,7 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
     uint8_t *out = digits + plane * plane_stride + d->ebase;
     uint32_t seg_begin, seg_end;
     segment_of(n, warp, &seg_begin, &seg_end);
+    const uint32_t segment = (uint32_t)(ceil_div(ceil_div(n, APPLY_WARPS), 32) * 32);
     if (tid == 0) {
         starts_total = 0;
         sign_cursor = 0;
@@ -1028,6 +1050,7 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
         const uint32_t dtype = d->dtype;
         const double step = d->step;
         const uint8_t *previous = digits + d->ebase;
+        const uint64_t zero_planes = d->zero_planes;
         uint8_t *dst = d->dst;
         for (uint32_t base = seg_begin; base < seg_end; base += 32 * UNROLL) {
             uint32_t st[UNROLL], at[UNROLL], digit[UNROLL];
@@ -1039,12 +1062,14 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
                 magnitude[u] = 0;
             }
             if (last_plane)
-                for (uint32_t j = 0; j < plane; j++)
+                for (uint32_t j = 0; j < plane; j++) {
+                    const bool zero = (zero_planes >> j) & 1;
 #pragma unroll
                     for (uint32_t u = 0; u < UNROLL; u++) {
                         const uint32_t i = base + 32 * u + lane;
-                        magnitude[u] = magnitude[u] * p + (i < seg_end ? previous[j * plane_stride + i] : 0);
+                        magnitude[u] = magnitude[u] * p + (i < seg_end && !zero ? previous[j * plane_stride + i] : 0);
                     }
+                }
 #pragma unroll
             for (uint32_t u = 0; u < UNROLL; u++) {
                 const uint32_t i = base + 32 * u + lane;
@@ -1068,23 +1093,48 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
                 const uint32_t smask = __ballot_sync(FULL_MASK, starts);
                 const uint32_t sign = starts ? sign_bit(signs, sign_at + __popc(smask & lanemask_lt(lane)), sign_count) : 0;
                 sign_at += __popc(smask);
+                const uint32_t next = min(prefix * p + digit[u], SATURATED);
                 if (active) {
                     bad |= digit[u] >= p;
                     const uint32_t flag = (st[u] & SIGN_FLAG) | sign << 7;
                     if (last_plane) {
                         store_value(dst, i, dtype, signed_value(magnitude[u] * p + digit[u], step, flag != 0));
                     } else {
-                        state[i] = (uint8_t)(flag | min(prefix * p + digit[u], SATURATED));
+                        state[i] = (uint8_t)(flag | next);
                         out[i] = (uint8_t)digit[u];
                     }
+                }
+                if (!last_plane) { /* the new prefixes, counted for the next plane */
+                    const uint32_t bin = active ? next : 16u, peers = __match_any_sync(FULL_MASK, bin);
+                    if (active && __popc(peers & lanemask_lt(lane)) == 0) atomicAdd(&seg_hist[warp][bin], __popc(peers));
                 }
             }
         }
     } else {
-        for (uint32_t i = tid; i < n; i += APPLY_THREADS) {
-            const uint32_t s = fresh ? 0 : state[i];
-            state[i] = (uint8_t)((s & SIGN_FLAG) | min((s & SATURATED) * p, SATURATED));
-            out[i] = 0;
+        /* Every prefix times p (a zero digit); a zero plane's digits are not stored. Loads first,
+         * then stores, so that each thread has UNROLL loads in flight. */
+        const bool sparse = form == FORM_SPARSE;
+        for (uint32_t i0 = tid; i0 < n; i0 += APPLY_THREADS * UNROLL) {
+            uint32_t st[UNROLL];
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = i0 + APPLY_THREADS * u;
+                st[u] = i < n && !fresh ? state[i] : 0;
+            }
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = i0 + APPLY_THREADS * u;
+                if (i < n) {
+                    state[i] = (uint8_t)((st[u] & SIGN_FLAG) | min((st[u] & SATURATED) * p, SATURATED));
+                    if (sparse) out[i] = 0;
+                }
+            }
+        }
+        /* The counts move with the prefixes: bin b goes to min(b * p, 15) (the sparse entries
+         * move their elements once more below). */
+        if (!last_plane && tid < APPLY_WARPS * 16) {
+            const uint32_t w = tid / 16, b = tid % 16;
+            if (counts[w][b]) atomicAdd(&seg_hist[w][min(b * p, SATURATED)], counts[w][b]);
         }
         __syncthreads();
         if (form == FORM_SPARSE && warp == 0) {
@@ -1106,8 +1156,14 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
                                        if (__any_sync(FULL_MASK, starts && sk >= sign_count)) return false;
                                        if (mine) {
                                            const uint32_t sign = starts ? sign_bit(signs, sk, sign_count) : 0;
-                                           state[index] = (uint8_t)((s & SIGN_FLAG) | sign << 7 | min((s & SATURATED) + digit, SATURATED));
+                                           const uint32_t next = min((s & SATURATED) + digit, SATURATED);
+                                           state[index] = (uint8_t)((s & SIGN_FLAG) | sign << 7 | next);
                                            out[index] = (uint8_t)digit;
+                                           if (!last_plane && next != (s & SATURATED)) {
+                                               const uint32_t w = (uint32_t)index / segment;
+                                               atomicSub(&seg_hist[w][s & SATURATED], 1u);
+                                               atomicAdd(&seg_hist[w][next], 1u);
+                                           }
                                        }
                                        used += __popc(smask);
                                        return true;
@@ -1124,16 +1180,9 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
         const uint32_t signs_used = form == FORM_DENSE ? starts_total : sign_cursor;
         if (bad_flag || signs_used != sign_count) report(d, key_make(stage, SUB_DIGITS, 0, SARAPHIS_ERROR_CORRUPT));
         d->fused = form == FORM_DENSE && last_plane;
+        if (form == FORM_ZERO) d->zero_planes |= 1ull << plane;
     }
     if (!last_plane) {
-        /* The new prefixes counted per segment, for the next plane. */
-        for (uint32_t base = seg_begin; base < seg_end; base += 32) {
-            const uint32_t i = base + lane;
-            const uint32_t b = i < seg_end ? state[i] & SATURATED : 16u;
-            const uint32_t peers = __match_any_sync(FULL_MASK, b);
-            if (i < seg_end && __popc(peers & lanemask_lt(lane)) == 0) atomicAdd(&seg_hist[warp][b], __popc(peers));
-        }
-        __syncthreads();
         if (tid < APPLY_WARPS * 16) d->segment_hist[tid / 16][tid % 16] = seg_hist[tid / 16][tid % 16];
         if (tid < 16) {
             uint32_t total = 0;
@@ -1208,10 +1257,11 @@ __global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk
     const uint64_t p = d->prime;
     const double step = d->step;
     const uint8_t *state = d->state, *first = digits + d->ebase;
+    const uint64_t zero_planes = d->zero_planes;
     uint8_t *dst = d->dst;
     for (uint32_t i = threadIdx.x; i < n; i += APPLY_THREADS) {
         uint64_t magnitude = 0;
-        for (uint32_t j = 0; j < P; j++) magnitude = magnitude * p + first[j * plane_stride + i];
+        for (uint32_t j = 0; j < P; j++) magnitude = magnitude * p + ((zero_planes >> j) & 1 ? 0 : first[j * plane_stride + i]);
         store_value(dst, i, dtype, signed_value(magnitude, step, (state[i] & SIGN_FLAG) != 0));
     }
 }
@@ -1309,6 +1359,19 @@ void gpu_padic_release(gpu_state_t *state)
     if (state->h_padic) cudaFreeHost(state->h_padic);
     state->h_padic = NULL;
     state->h_padic_capacity = 0;
+    if (state->padic_side) cudaStreamDestroy(state->padic_side);
+    if (state->padic_fork) cudaEventDestroy(state->padic_fork);
+    if (state->padic_join) cudaEventDestroy(state->padic_join);
+    state->padic_side = NULL;
+    state->padic_fork = state->padic_join = NULL;
+}
+
+static saraphis_status_t side_stream(gpu_state_t *state)
+{
+    if (!state->padic_side) CUDA_TRY(cudaStreamCreateWithFlags(&state->padic_side, cudaStreamNonBlocking), "gpu_decompress: a stream");
+    if (!state->padic_fork) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_fork, cudaEventDisableTiming), "gpu_decompress: an event");
+    if (!state->padic_join) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_join, cudaEventDisableTiming), "gpu_decompress: an event");
+    return SARAPHIS_OK;
 }
 
 saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count, int decode)
@@ -1397,11 +1460,18 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         return SARAPHIS_OK;
     }
     SPS_TRY(reserve_device(state, 1, (size_t)planes * elements + 16));
+    SPS_TRY(side_stream(state));
     uint8_t *d_digits = (uint8_t *)state->d_padic[1];
     const uint32_t crc_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + CRC_WARPS_PER_CTA - 1) / CRC_WARPS_PER_CTA);
     const uint32_t stream_grid = (item_at + DECODE_WARPS - 1) / DECODE_WARPS;
-    if (crc_grid) crc_kernel<<<crc_grid, CRC_WARPS_PER_CTA * 32, 0, stream>>>(d_slots, segment_at, state->d_tables, d_crcs);
-    digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, stream>>>(d_chunks, d_segments, chunk_count, d_crcs);
+    /* The piece checksums only lower chunks' error keys (a failing stage's key is below those of
+     * the stages after it, whatever ran), so they go beside the rounds; finalize waits for them. */
+    cudaStream_t side = state->padic_side;
+    CUDA_TRY(cudaEventRecord(state->padic_fork, stream), "gpu_decompress: fork");
+    CUDA_TRY(cudaStreamWaitEvent(side, state->padic_fork, 0), "gpu_decompress: fork");
+    if (crc_grid) crc_kernel<<<crc_grid, CRC_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, state->d_tables, d_crcs);
+    digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_crcs);
+    CUDA_TRY(cudaEventRecord(state->padic_join, side), "gpu_decompress: join");
     if (bitmaps) {
         stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, 1);
         bitmap_check_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
@@ -1413,6 +1483,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     }
     reconstruct_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements);
     escape_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
+    CUDA_TRY(cudaStreamWaitEvent(stream, state->padic_join, 0), "gpu_decompress: join");
     finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
     CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
     return SARAPHIS_OK;
