@@ -30,6 +30,12 @@ typedef struct {
     size_t staging_capacity;
     cudaStream_t side;        /* the record-checksum pass runs here, beside parse and decode */
     cudaEvent_t fork, join;   /* side waits for the upload (fork); the digest waits for side (join) */
+    void *d_padic[2];         /* the p-adic decoder's work areas (gpu_padic.cu): descriptors, digits */
+    size_t padic_capacity[2];
+    void *h_padic;            /* its pinned upload and read-back block */
+    size_t h_padic_capacity;
+    cudaStream_t padic_side;  /* its piece checksums run here, beside the plane rounds */
+    cudaEvent_t padic_fork, padic_join;
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`

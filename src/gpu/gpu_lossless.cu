@@ -53,6 +53,7 @@ extern "C" {
 
 #include "gpu/gpu_device.cuh"
 #include "gpu/gpu_internal.h"
+#include "gpu/gpu_padic.h"
 
 #define FRAME_HEADER_BYTES 32
 #define TILE_SYMBOLS 32768u /* = RANS_BLOCK_SYMBOLS: one rANS block of every stream */
@@ -60,7 +61,7 @@ extern "C" {
 #define MAX_STREAMS 8
 
 enum { STREAM_RAW = 0, STREAM_RANS = 1, STREAM_CONSTANT = 2, STREAM_PACKED = 3 };
-enum { METHOD_STORED = 0, METHOD_FLOAT = 1, METHOD_PLANES = 2 };
+enum { METHOD_STORED = 0, METHOD_FLOAT = 1, METHOD_PLANES = 2, METHOD_PADIC = 3 };
 enum { SPAN_RECORD = 0, SPAN_CONTENT = 1 };
 
 /* ---- Descriptors shared by host and device ----------------------------------------------- */
@@ -329,6 +330,11 @@ __global__ void __launch_bounds__(PARSE_WARPS * 32) parse_kernel(const chunk_in_
             if (payload_size - 1 != c.raw_size) code = SARAPHIS_ERROR_CORRUPT;
             d.method = METHOD_STORED;
             d.stream[0].data = payload + 1;
+        } else if (method == CHUNK_PADIC) {
+            /* ---- p-adic hook: gpu_padic.cu decodes (and checks) the record after the decode
+             * kernels; with no elements here those kernels have no tile of it. */
+            d.method = METHOD_PADIC;
+            d.n = 0;
         } else if (method != CHUNK_LOSSLESS) {
             code = SARAPHIS_ERROR_UNSUPPORTED;
         } else {
@@ -967,6 +973,30 @@ typedef struct {
 
 static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 ? 1 : element == 4 ? 2 : 3; }
 
+/* ---- p-adic hook: every chunk goes to gpu_padic.cu, which decodes the CHUNK_PADIC ones (and,
+ * in a batch with no frame written by the bounded codec, only reports them as UNSUPPORTED, so
+ * that lossless batches never wait for it). Its errors go to the chunks' status words. */
+static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const frame_plan_t *plans, size_t frames,
+                                      const chunk_in_t *chunks, chunk_status_t *d_status, uint64_t chunk_total)
+{
+    int bounded = 0;
+    for (size_t f = 0; f < frames; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
+    gpu_padic_chunk_t *list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *list);
+    if (!list) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
+    for (uint64_t g = 0; g < chunk_total; g++) {
+        list[g].record = chunks[g].record;
+        list[g].dst = chunks[g].dst;
+        list[g].code = &d_status[g].code;
+        list[g].record_size = chunks[g].record_size;
+        list[g].raw_size = chunks[g].raw_size;
+        list[g].dtype = chunks[g].dtype;
+        list[g].pad = 0;
+    }
+    saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total, bounded);
+    free(list);
+    return status;
+}
+
 extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, size_t count, const void *const *d_frames,
                                                            const size_t *frame_sizes, void *const *d_dsts,
                                                            const size_t *dst_capacities, size_t *dst_sizes, void *cuda_stream)
@@ -1187,6 +1217,17 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[2];
         if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels.
+         * The decode kernel hashed only the tiles it wrote, so in a batch with bounded frames the
+         * content segments are hashed again, after it, by the segment kernel. */
+        if (error == cudaSuccess) status = decode_padic(state, stream, plans, count, h_chunks, d_status, chunk_total);
+        int bounded = 0;
+        for (size_t f = 0; f < count; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
+        if (bounded && content_segments) {
+            uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
+            hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
+                                                                     (uint32_t)(record_segments + content_segments), d_hashes);
+        }
         if (error == cudaSuccess && record_segments) error = cudaStreamWaitEvent(stream, state->join, 0);
         if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_hashes, d_status);
         finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);

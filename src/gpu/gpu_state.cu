@@ -8,6 +8,7 @@
 
 #include "gpu/gpu_device.cuh"
 #include "gpu/gpu_internal.h"
+#include "gpu/gpu_padic.h"
 
 extern "C" {
 #include "gpu/gpu.h"
@@ -43,6 +44,7 @@ extern "C" void gpu_context_release(void *state_ptr)
     cudaGetDevice(&current);
     cudaSetDevice(state->device);
     state->allocator.release(state->allocator.user, state->d_scratch);
+    gpu_padic_release(state);
     if (state->h_staging) cudaFreeHost(state->h_staging);
     if (state->side) cudaStreamDestroy(state->side);
     if (state->fork) cudaEventDestroy(state->fork);

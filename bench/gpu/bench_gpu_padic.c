@@ -1,0 +1,215 @@
+/* GPU benchmark of the bounded (p-adic) codec's decoder: Saraphis GPU decode of F32 weights at
+ * absolute bounds 1e-3 and 1e-4 beside the CPU decoder on the same frame (every core, and one),
+ * and a device-to-device copy (the ceiling).
+ *
+ * Data: the data section of .bench/data/minilm_f32.safetensors (or the folder in
+ * SARAPHIS_GPU_DATA), repeated to --bytes (default 256 MiB) so that the working set exceeds L2;
+ * synthetic Gaussian weights (sd 0.02) when the file is missing (marked "synthetic").
+ *
+ * Figures: GB/s of uncompressed bytes; GPU: the median of --runs timed calls (CUDA events around
+ * the whole API call, host work and its synchronisations included); CPU: the median of 3 calls of
+ * saraphis_decompress (wall clock). The GPU's output is compared with the CPU's once.
+ * Benchmarks measure; they never fail (exit 0 unless nothing could run). */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "container/safetensors.h"
+#include "saraphis.h"
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *values, int count)
+{
+    qsort(values, (size_t)count, sizeof *values, compare_double);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* The float tensors of a safetensors file, concatenated and repeated to `bytes`. */
+static uint8_t *load_weights(const char *folder, size_t bytes, int *synthetic)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/minilm_f32.safetensors", folder);
+    uint8_t *out = malloc(bytes);
+    if (!out) return NULL;
+    *synthetic = 1;
+    FILE *file = fopen(path, "rb");
+    if (file) {
+        fseek(file, 0, SEEK_END);
+        size_t size = (size_t)ftell(file);
+        fseek(file, 0, SEEK_SET);
+        uint8_t *whole = malloc(size);
+        safetensors_file_t st;
+        memset(&st, 0, sizeof st);
+        if (whole && fread(whole, 1, size, file) == size && safetensors_parse(whole, size, size, path, &st) == SARAPHIS_OK) {
+            size_t filled = 0;
+            for (int pass = 0; filled < bytes && pass < 1000; pass++) {
+                size_t before = filled;
+                for (size_t t = 0; t < st.tensor_count && filled < bytes; t++) {
+                    if (st.tensors[t].dtype != SARAPHIS_DTYPE_F32) continue;
+                    size_t length = st.tensors[t].end - st.tensors[t].begin;
+                    if (length > bytes - filled) length = bytes - filled;
+                    memcpy(out + filled, whole + st.data_offset + st.tensors[t].begin, length);
+                    filled += length;
+                }
+                if (filled == before) break;
+            }
+            if (filled == bytes) *synthetic = 0;
+            safetensors_file_free(&st);
+        }
+        free(whole);
+        fclose(file);
+    }
+    if (*synthetic) {
+        unsigned long long s = 12345;
+        float *f = (float *)out;
+        for (size_t i = 0; i < bytes / 4; i++) {
+            s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+            double u = (((s * 0x2545F4914F6CDD1DULL) >> 11) + 0.5) / 9007199254740992.0;
+            s ^= s >> 12; s ^= s << 25; s ^= s >> 27;
+            double v = (((s * 0x2545F4914F6CDD1DULL) >> 11) + 0.5) / 9007199254740992.0;
+            f[i] = (float)(0.02 * sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+        }
+    }
+    return out;
+}
+
+static double cpu_decode_gbs(saraphis_ctx_t *ctx, const uint8_t *frame, size_t frame_size, uint8_t *out, size_t bytes, int threads)
+{
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, threads);
+    double times[3];
+    size_t out_size = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now_ms();
+        if (saraphis_decompress(ctx, frame, frame_size, out, bytes, &out_size) != SARAPHIS_OK) return 0;
+        times[r] = now_ms() - t0;
+    }
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+    return bytes / median(times, 3) / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    size_t bytes = 256u << 20;
+    int runs = 20;
+    const char *folder = getenv("SARAPHIS_GPU_DATA");
+    char default_folder[1024];
+    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
+    if (!folder) folder = default_folder;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(argv[i + 1], NULL, 0);
+        else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--data") == 0) folder = argv[i + 1];
+    }
+    if (runs < 1) runs = 1;
+    bytes = bytes / 4 * 4;
+    if (!saraphis_gpu_available()) {
+        printf("bench_gpu_padic: no CUDA device, nothing to measure\n");
+        return 0;
+    }
+    struct cudaDeviceProp prop;
+    int device = 0;
+    cudaGetDevice(&device);
+    cudaGetDeviceProperties(&prop, device);
+    int synthetic = 0;
+    uint8_t *data = load_weights(folder, bytes, &synthetic);
+    uint8_t *cpu_out = malloc(bytes), *gpu_out = malloc(bytes);
+    if (!data || !cpu_out || !gpu_out) return 0;
+    printf("device: %s (%d SMs); %zu MiB of F32 %s, 256 KiB chunks; GPU: median of %d runs\n", prop.name, prop.multiProcessorCount,
+           bytes >> 20, synthetic ? "synthetic weights" : "weights (minilm_f32, repeated)", runs);
+
+    cudaStream_t stream;
+    cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    double *times = malloc(sizeof(double) * (size_t)(runs + 2));
+    void *d_a = NULL, *d_b = NULL;
+    if (cudaMalloc(&d_a, bytes) != cudaSuccess || cudaMalloc(&d_b, bytes) != cudaSuccess) {
+        printf("bench_gpu_padic: cannot allocate 2 x %zu bytes\n", bytes);
+        return 0;
+    }
+    for (int r = 0; r < runs + 2; r++) {
+        cudaEventRecord(start, stream);
+        cudaMemcpyAsync(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream);
+        cudaEventRecord(stop, stream);
+        cudaEventSynchronize(stop);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, start, stop);
+        if (r >= 2) times[r - 2] = ms;
+    }
+    printf("%-24s %6s %8s %10s  %s\n", "decoder", "eps", "ratio", "GB/s", "note");
+    printf("%-24s %6s %8s %10.1f  %s\n", "device-to-device copy", "-", "-", bytes / median(times, runs) / 1e6, "the ceiling");
+    cudaFree(d_b);
+
+    static const double bounds[] = {1e-3, 1e-4};
+    for (int b = 0; b < 2; b++) {
+        for (int content = 1; content >= 0; content--) {
+            saraphis_ctx_t *ctx = saraphis_ctx_create();
+            saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+            saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, content);
+            saraphis_ctx_set_error_bound(ctx, SARAPHIS_BOUND_ABSOLUTE, bounds[b], 0, 0);
+            size_t bound = saraphis_compress_bound(bytes, 0), frame_size = 0, out_size = 0;
+            uint8_t *frame = malloc(bound);
+            if (saraphis_compress(ctx, SARAPHIS_DTYPE_F32, data, bytes, frame, bound, &frame_size) != SARAPHIS_OK) {
+                printf("cpu compress failed: %s\n", saraphis_last_error());
+                free(frame);
+                saraphis_ctx_free(ctx);
+                continue;
+            }
+            double ratio = (double)bytes / frame_size;
+            const char *note = content ? "content checksums on (default)" : "content checksums off";
+            if (content) {
+                printf("%-24s %6.0e %8.3f %10.2f  %s\n", "cpu (all cores)", bounds[b], ratio,
+                       cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 0), note);
+                printf("%-24s %6.0e %8.3f %10.2f  %s\n", "cpu (1 thread)", bounds[b], ratio,
+                       cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 1), note);
+            }
+            saraphis_decompress(ctx, frame, frame_size, cpu_out, bytes, &out_size);
+            void *d_frame = NULL;
+            cudaMalloc(&d_frame, frame_size);
+            cudaMemcpy(d_frame, frame, frame_size, cudaMemcpyHostToDevice);
+            saraphis_status_t status = SARAPHIS_OK;
+            for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
+                cudaEventRecord(start, stream);
+                status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_a, bytes, &out_size, stream);
+                cudaEventRecord(stop, stream);
+                cudaEventSynchronize(stop);
+                float ms = 0;
+                cudaEventElapsedTime(&ms, start, stop);
+                if (r >= 2) times[r - 2] = ms;
+            }
+            if (status != SARAPHIS_OK) {
+                printf("%-24s %6.0e failed: %s\n", "saraphis-gpu", bounds[b], saraphis_last_error());
+            } else {
+                cudaMemcpy(gpu_out, d_a, bytes, cudaMemcpyDeviceToHost);
+                int same = memcmp(gpu_out, cpu_out, bytes) == 0;
+                printf("%-24s %6.0e %8.3f %10.1f  %s%s\n", "saraphis-gpu", bounds[b], ratio, bytes / median(times, runs) / 1e6, note,
+                       same ? "" : " [OUTPUT DIFFERS FROM THE CPU'S]");
+            }
+            cudaFree(d_frame);
+            free(frame);
+            saraphis_ctx_free(ctx);
+        }
+    }
+    cudaFree(d_a);
+    free(times);
+    free(data);
+    free(cpu_out);
+    free(gpu_out);
+    return 0;
+}

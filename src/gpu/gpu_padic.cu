@@ -1,0 +1,1451 @@
+/* The p-adic codec's chunks (CHUNK_PADIC, docs/padic.md) decoded on a CUDA device, chunk-parallel,
+ * with padic_decode_chunk's bytes out and its error codes (src/codec/padic.c is the reference;
+ * every check below mirrors one there, in the same order).
+ *
+ * A chunk's planes depend on each other (the symbol counts of plane j's context streams are the
+ * histogram of the prefixes the planes above leave), so the planes go one round at a time, every
+ * chunk of the batch in each round:
+ *   head:     one warp per chunk checks the header, the plane table, the escape section (varints
+ *             walked 32 bytes at a time; a bitmap's stream is parsed for decoding) and lists the
+ *             checksummed pieces (head, each plane).
+ *   checksum: the segment hashes of every piece (one warp per 4 KiB segment, gpu_device.cuh), then
+ *             XXH64 over them per piece, as checksum64 does; on a side stream, beside the rounds.
+ *   rounds:   per plane, one warp per chunk parses the plane (form, sign stream, context streams
+ *             sized by the histogram); one warp per 32768-symbol rANS block (or 32 KiB of a raw /
+ *             constant stream) decodes every stream into the chunk's work area; one CTA per chunk
+ *             then gives each element its digit by its rank among the elements of its context and
+ *             its sign by its rank among the magnitudes starting there: each warp owns a segment
+ *             of the chunk whose first symbol in every context follows from the per-segment prefix
+ *             counts the plane before left (match_any ranks within the warp, no barrier per
+ *             element group). It keeps the plane's digits and a 4-bit saturated prefix per element
+ *             (all a context needs: min(prefix, C - 1) with C <= 16); a zero plane stores nothing.
+ *   output:   the last plane, when dense, writes x' = R((double)q * step) itself (q by Horner over
+ *             the digit planes), with the CPU's roundings written out as explicit round-to-nearest
+ *             intrinsics (no fused multiply-add); otherwise one more pass does; then the escapes'
+ *             bytes go over their elements.
+ * Errors: each check has a key (stage, step within it, rANS block, code) ordered as the CPU meets
+ * them: stage 0 the header (then its checksum), 1 the escapes, 2 + 2j plane j's checksum, 3 + 2j
+ * its decoding. A chunk keeps the smallest key (atomicMin per chunk, never per element), which is
+ * the CPU's first error: a stage's checks run whenever the stages before it have not failed (the
+ * rounds skip a chunk whose key is below them), and may run even when they have (the checksums
+ * run beside the rounds), so every decoder is safe on any bytes, and a later failure's key never
+ * wins over an earlier one's. */
+#include <cuda_runtime.h>
+
+#include <float.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "codec/chunk.h"
+#include "codec/padic.h"
+#include "codec/padic_values.h"
+#include "codec/rans.h"
+#include "common/checksum.h"
+#include "common/error.h"
+}
+
+#include "gpu/gpu_device.cuh"
+#include "gpu/gpu_internal.h"
+#include "gpu/gpu_padic.h"
+
+#define FULL_MASK 0xffffffffu
+#define BLOCK_SYMBOLS ((uint32_t)RANS_BLOCK_SYMBOLS)
+#define STREAMS_MAX (PADIC_MAX_CONTEXTS + 2) /* a plane's sign stream and its context streams */
+#define PIECES_MAX (PADIC_MAX_PLANES + 1)    /* the head and every plane */
+#define HEAD_WARPS 4
+#define DECODE_WARPS 4
+#define CRC_WARPS_PER_CTA 8
+#define APPLY_THREADS 512 /* 16 warps: one per context in the scan */
+#define APPLY_WARPS (APPLY_THREADS / 32)
+#define KEY_NONE 0xffffffffffffffffull
+#define SATURATED 15u /* prefixes are kept as min(prefix, 15): context min(prefix, C - 1) needs no more */
+#define SIGN_FLAG 0x80u
+
+enum { FORM_ZERO = 0, FORM_DENSE = 1, FORM_SPARSE = 2, FORM_SKIP = 255 };
+enum { ESCAPES_NONE = 0, ESCAPES_DELTAS = 1, ESCAPES_BITMAP = 2 };
+enum { ENTROPY_RAW = 0, ENTROPY_RANS = 1, ENTROPY_CONSTANT = 2 };
+/* Steps within a plane's stage, in the CPU's order. */
+enum { SUB_FORM = 0, SUB_SIGNS = 1, SUB_LAYOUT = 2, SUB_STREAMS = 3, SUB_TRAILING = SUB_STREAMS + PADIC_MAX_CONTEXTS, SUB_DIGITS };
+/* Steps within the head and escape stages. */
+enum { SUB_HEADER = 0, SUB_HEAD_CHECKSUM = 1 };
+enum { SUB_ESCAPE_LIST = 0, SUB_ESCAPE_COUNT = 1, SUB_ESCAPE_VALUES = 2 };
+
+__host__ __device__ static inline unsigned long long key_make(uint32_t stage, uint32_t sub, uint32_t block, uint32_t code)
+{
+    return (unsigned long long)stage << 48 | (unsigned long long)sub << 40 | (unsigned long long)block << 8 | code;
+}
+__host__ __device__ static inline uint32_t stage_checksum(uint32_t plane) { return 2 + 2 * plane; }
+__host__ __device__ static inline uint32_t stage_plane(uint32_t plane) { return 3 + 2 * plane; }
+
+/* ---- Descriptors ---------------------------------------------------------------------------- */
+
+/* Host-built, one per chunk. */
+typedef struct {
+    const uint8_t *record;
+    uint8_t *dst;
+    uint32_t *code;
+    uint64_t work;  /* byte offset of the chunk's work area */
+    uint64_t ebase; /* element offset of the chunk in each digit plane */
+    uint32_t record_size, raw_size, dtype, n;
+} padic_in_t;
+
+/* One entropy stream to decode into the work area. */
+typedef struct {
+    const uint8_t *data;   /* RAW: the symbols; RANS: the serialized table */
+    const uint8_t *sizes;  /* RANS: u32 block sizes */
+    const uint8_t *blocks; /* RANS: the first block */
+    uint8_t *dst;
+    unsigned long long key; /* stage and step of the stream, for its blocks' errors */
+    uint32_t n, mode, value, table_bytes;
+    uint32_t items;      /* RANS: blocks to decode (those before the first one the parse rejected); else 32 KiB pieces */
+    uint32_t first_item; /* within the chunk's round */
+} pstream_t;
+
+/* One 4 KiB checksum segment of a chunk's pieces (length 0: an unused slot). */
+typedef struct {
+    const uint8_t *data;
+    uint32_t length;
+    uint32_t pad;
+} segment_t;
+
+/* Device-built by the head kernel; the plane fields are rewritten each round. */
+typedef struct {
+    const uint8_t *payload; /* after the record's method byte */
+    uint8_t *dst;
+    uint32_t *code;
+    uint8_t *state; /* per element: saturated prefix (bits 0-3), sign (bit 7) */
+    uint8_t *symbols, *signs, *bitmap;
+    unsigned long long key;
+    double step;
+    uint64_t ebase;
+    uint64_t planes_start;
+    uint64_t plane_offset[PADIC_MAX_PLANES];
+    uint32_t plane_bytes[PADIC_MAX_PLANES];
+    uint32_t n, escapes, escape_form, escape_list, escape_values, escape_bytes;
+    uint32_t prime, precision, element, dtype, active;
+    uint32_t hist[16]; /* elements by saturated prefix, for the next plane's context sizes */
+    uint32_t segment_hist[APPLY_WARPS][16]; /* the same per warp segment (see segment_of) */
+    uint32_t fused; /* the last plane was dense and wrote the output itself */
+    uint64_t zero_planes; /* bit j: plane j is a zero plane (its digits are never stored or read) */
+    uint32_t piece_count;
+    uint32_t piece_segment[PIECES_MAX + 1]; /* first checksum segment of each piece within the chunk */
+    /* the current round's plane */
+    uint32_t form, sign_count, contexts, sparse_count, positions;
+    uint32_t ctx_start[PADIC_MAX_CONTEXTS + 1];
+    uint32_t stream_count, item_total;
+    pstream_t stream[STREAMS_MAX];
+} pchunk_t;
+
+__device__ __forceinline__ void report(pchunk_t *d, unsigned long long key) { atomicMin(&d->key, key); }
+
+__host__ __device__ static inline uint32_t padic_element(uint32_t dtype)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: return 4;
+    case SARAPHIS_DTYPE_F64: return 8;
+    case SARAPHIS_DTYPE_F16: case SARAPHIS_DTYPE_BF16: return 2;
+    default: return 0;
+    }
+}
+
+__host__ __device__ static inline uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+/* Upper bounds the host sizes the launches with; the device never exceeds them (see the parse). */
+__host__ __device__ static inline uint32_t item_cap(uint32_t n)
+{
+    return (uint32_t)(ceil_div(ceil_div(n, 8), BLOCK_SYMBOLS) + ceil_div(n, BLOCK_SYMBOLS) + PADIC_MAX_CONTEXTS + 1);
+}
+__host__ __device__ static inline uint32_t segment_cap(uint32_t record_size)
+{
+    return (uint32_t)(ceil_div(record_size, CHECKSUM_SEGMENT_BYTES) + PIECES_MAX);
+}
+__host__ __device__ static inline uint64_t work_bytes(uint32_t n) { return ((2 * (uint64_t)n + 2 * ((uint64_t)n / 8 + 16)) + 15) & ~(uint64_t)15; }
+
+/* ---- Warp helpers ---------------------------------------------------------------------------- */
+
+__device__ __forceinline__ uint64_t warp_inclusive64(uint64_t v, uint32_t lane)
+{
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        uint64_t other = __shfl_up_sync(FULL_MASK, v, o);
+        if (lane >= (uint32_t)o) v += other;
+    }
+    return v;
+}
+__device__ __forceinline__ uint32_t warp_inclusive32(uint32_t v, uint32_t lane)
+{
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        uint32_t other = __shfl_up_sync(FULL_MASK, v, o);
+        if (lane >= (uint32_t)o) v += other;
+    }
+    return v;
+}
+
+/* rans_table_read on a warp (as gpu_lossless.cu's parse): the table's byte count, 0 when invalid. */
+__device__ static uint32_t parse_table(const uint8_t *src, uint64_t size, uint32_t lane)
+{
+    if (size < 2) return 0;
+    uint32_t first = __ldg(src), last = __ldg(src + 1);
+    if (last < first) return 0;
+    const uint32_t count = last - first + 1;
+    const uint64_t limit = min(size, (uint64_t)2 + 2 * (uint64_t)count);
+    uint32_t running = 0, total = 0, present = 0, bad = 0, end = 0;
+    for (uint64_t base = 2; base < limit && running < count; base += 32) {
+        uint64_t q = base + lane;
+        bool valid = q < limit;
+        uint32_t byte = valid ? __ldg(src + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(src + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(FULL_MASK, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead && index < count) {
+            uint32_t f = byte, bytes = 1;
+            if (byte & 0x80) {
+                bytes = 2;
+                if (q + 1 >= size) bad = 1, f = 0;
+                else f = (byte & 0x7f) | ((uint32_t)__ldg(src + q + 1) << 7);
+            }
+            if (f >= RANS_PROB_SCALE) bad = 1;
+            total += f;
+            present += f != 0;
+            if (index == count - 1) end = (uint32_t)(q + bytes);
+        }
+    }
+    if (running < count) return 0;
+    bad = __any_sync(FULL_MASK, bad);
+    total = warp_sum32(total);
+    present = warp_sum32(present);
+    end = warp_sum32(end);
+    if (bad || total != RANS_PROB_SCALE || present < 2) return 0;
+    return end;
+}
+
+/* entropy_decode's structure on a warp (every lane gets the same answer): fills the stream with
+ * what its blocks need. On an error, *fail_block is the rANS block where the CPU stops (0 for the
+ * stream's own header) and the stream keeps the blocks before it, which the CPU decodes first: a
+ * block among them that fails has the smaller key. */
+__device__ static uint32_t parse_entropy(const uint8_t *src, uint64_t size, uint32_t n, pstream_t *st, uint64_t *consumed,
+                                         uint32_t *fail_block, uint32_t lane)
+{
+    *fail_block = 0;
+    st->n = n;
+    st->items = 0;
+    st->mode = ENTROPY_RAW;
+    st->value = 0;
+    st->table_bytes = 0;
+    st->data = st->sizes = st->blocks = NULL;
+    if (size < 1) return SARAPHIS_ERROR_TRUNCATED;
+    const uint32_t mode = __ldg(src);
+    st->mode = mode;
+    if (mode == ENTROPY_RAW) {
+        if (size - 1 < n) return SARAPHIS_ERROR_TRUNCATED;
+        st->data = src + 1;
+        st->items = (uint32_t)ceil_div(n, BLOCK_SYMBOLS);
+        *consumed = 1 + (uint64_t)n;
+        return SARAPHIS_OK;
+    }
+    if (mode == ENTROPY_CONSTANT) {
+        if (size < 2) return SARAPHIS_ERROR_TRUNCATED;
+        st->value = __ldg(src + 1);
+        st->items = (uint32_t)ceil_div(n, BLOCK_SYMBOLS);
+        *consumed = 2;
+        return SARAPHIS_OK;
+    }
+    if (mode != ENTROPY_RANS) return SARAPHIS_ERROR_CORRUPT;
+    const uint32_t table_bytes = parse_table(src + 1, size - 1, lane);
+    if (table_bytes == 0) return SARAPHIS_ERROR_CORRUPT;
+    const uint64_t blocks = ceil_div(n, BLOCK_SYMBOLS);
+    const uint64_t header = 1 + (uint64_t)table_bytes + 4 * blocks;
+    if (header > size) return SARAPHIS_ERROR_TRUNCATED;
+    st->data = src + 1;
+    st->table_bytes = table_bytes;
+    st->sizes = src + 1 + table_bytes;
+    st->blocks = src + header;
+    uint64_t pos = header;
+    for (uint64_t b0 = 0; b0 < blocks; b0 += 32) {
+        const uint64_t b = b0 + lane;
+        const uint64_t block_size = b < blocks ? dev_le32(st->sizes + 4 * b) : 0;
+        const uint64_t inclusive = warp_inclusive64(block_size, lane);
+        uint32_t code = SARAPHIS_OK;
+        if (b < blocks) {
+            if (pos + inclusive > size) code = SARAPHIS_ERROR_TRUNCATED;
+            else if (block_size < RANS_BLOCK_HEADER_BYTES || ((block_size - RANS_BLOCK_HEADER_BYTES) & 1)) code = SARAPHIS_ERROR_CORRUPT;
+        }
+        const uint32_t failing = __ballot_sync(FULL_MASK, code != SARAPHIS_OK);
+        if (failing) {
+            const uint32_t f = __ffs(failing) - 1;
+            *fail_block = (uint32_t)(b0 + f);
+            st->items = (uint32_t)(b0 + f);
+            return __shfl_sync(FULL_MASK, code, f);
+        }
+        pos += __shfl_sync(FULL_MASK, inclusive, 31);
+    }
+    st->items = (uint32_t)blocks;
+    *consumed = pos;
+    return SARAPHIS_OK;
+}
+
+/* Walks `count` LEB128 varints (at most 5 bytes and 32 bits each, varint_get's rule) in
+ * p[0, limit), 32 bytes at a time: a byte without the 0x80 bit ends a varint. Entry k's index is
+ * gap_0 + sum_{0 < i <= k} (1 + gap_i), escape form 1's and sparse positions' rule. visit(mine, k,
+ * index) runs on the whole warp for each window (mine: the lane holds entry k) and returns false
+ * (uniformly) to stop. Returns false when an entry is malformed or the bytes run out; *bytes gets
+ * the bytes the entries take. */
+template <typename Visit>
+__device__ static bool walk_varints(const uint8_t *p, uint64_t limit, uint32_t count, uint32_t lane, uint64_t *bytes, Visit visit)
+{
+    uint32_t done = 0, previous = 0x80u;
+    int64_t last_end = -1;
+    uint64_t running = 0;
+    *bytes = 0;
+    for (uint64_t base = 0; done < count; base += 32) {
+        if (base >= limit) return false;
+        const uint64_t q = base + lane;
+        const bool valid = q < limit;
+        const uint32_t byte = valid ? __ldg(p + q) : 0x80u;
+        const bool ends = valid && !(byte & 0x80);
+        const uint32_t mask = __ballot_sync(FULL_MASK, ends);
+        const uint32_t below = mask & lanemask_lt(lane);
+        const uint32_t rank = __popc(below);
+        const bool mine = ends && done + rank < count;
+        const int64_t start = below ? (int64_t)(base + 31 - __clz(below)) + 1 : last_end + 1;
+        const uint64_t length = mine ? (uint64_t)((int64_t)q - start + 1) : 0;
+        const bool bad = mine && (length > 5 || (length == 5 && byte > 15));
+        /* A valid entry's bytes lie in this window or the 4 bytes before it: taken from the lanes
+         * that read them (this window's or the previous one's). */
+        uint64_t value = 0;
+#pragma unroll
+        for (uint32_t k = 0; k < 5; k++) {
+            const int64_t from = start + k - (int64_t)base; /* in [-4, 32) for a valid entry */
+            const uint32_t here = __shfl_sync(FULL_MASK, byte, (uint32_t)from & 31);
+            const uint32_t before = __shfl_sync(FULL_MASK, previous, (uint32_t)from & 31);
+            if (mine && !bad && k < length) value |= (uint64_t)((from >= 0 ? here : before) & 0x7f) << (7 * k);
+        }
+        previous = byte;
+        const uint64_t inclusive = warp_inclusive64(mine ? value + 1 : 0, lane);
+        if (__any_sync(FULL_MASK, bad)) return false;
+        if (!visit(mine, done + rank, running + inclusive - 1)) return false;
+        running += __shfl_sync(FULL_MASK, inclusive, 31);
+        const uint32_t taken = min((uint32_t)__popc(mask), count - done);
+        if (done + taken == count) {
+            const uint32_t last = __ballot_sync(FULL_MASK, mine && done + rank == count - 1);
+            *bytes = base + (__ffs(last) - 1) + 1;
+        }
+        done += taken;
+        if (mask) last_end = (int64_t)(base + 31 - __clz(mask));
+    }
+    return true;
+}
+
+/* ---- Head: one warp per chunk ------------------------------------------------------------------ */
+
+__device__ static bool prime_ok(uint32_t p)
+{
+    if (p < 2) return false;
+    for (uint32_t d = 2; d * d <= p; d++)
+        if (p % d == 0) return false;
+    return true;
+}
+
+__device__ static uint32_t max_precision(uint32_t prime)
+{
+    uint32_t precision = 1;
+    uint64_t power = 1;
+    while (power * prime < ((uint64_t)1 << PADIC_MAGNITUDE_BITS)) {
+        power *= prime;
+        precision++;
+    }
+    return precision;
+}
+
+/* padic_decode_chunk's checks up to the head checksum (stage 0), in its order. */
+__device__ static uint32_t check_header(const padic_in_t &in, const uint8_t *payload, uint64_t size, uint32_t *precision_out,
+                                        uint64_t *planes_start_out, uint64_t *head_out)
+{
+    const uint32_t element = padic_element(in.dtype);
+    if (!element || in.raw_size % element) return SARAPHIS_ERROR_DTYPE;
+    if (size < 24) return SARAPHIS_ERROR_TRUNCATED;
+    if (__ldg(payload) != PADIC_FORMAT_VERSION) return SARAPHIS_ERROR_UNSUPPORTED;
+    const uint32_t dtype = __ldg(payload + 1), prime = __ldg(payload + 2), precision = __ldg(payload + 3);
+    const double eps = __longlong_as_double((long long)dev_le64(payload + 4));
+    const uint32_t elements = dev_le32(payload + 12), escapes = dev_le32(payload + 16), escape_bytes = dev_le32(payload + 20);
+    if (!padic_element(dtype)) return SARAPHIS_ERROR_CORRUPT;
+    if (prime < 2 || prime > PADIC_PRIME_MAX || !prime_ok(prime)) return SARAPHIS_ERROR_CORRUPT;
+    if (!(eps > 0) || !isfinite(eps) || !isfinite(2 * eps) || eps < DBL_MIN) return SARAPHIS_ERROR_CORRUPT;
+    if (precision < 1 || precision > max_precision(prime)) return SARAPHIS_ERROR_CORRUPT;
+    if (escapes > elements) return SARAPHIS_ERROR_CORRUPT;
+    const uint64_t head = 24 + 12 * (uint64_t)precision;
+    if (size < head) return SARAPHIS_ERROR_TRUNCATED;
+    const uint64_t planes_start = head + escape_bytes + 8;
+    if (dtype != in.dtype) return SARAPHIS_ERROR_CORRUPT;
+    if (elements != in.n) return SARAPHIS_ERROR_CORRUPT;
+    uint64_t needed = planes_start;
+    for (uint32_t j = 0; j < precision; j++) needed += dev_le32(payload + 24 + 12 * j);
+    if (needed > size) return SARAPHIS_ERROR_TRUNCATED;
+    if (needed != size) return SARAPHIS_ERROR_CORRUPT;
+    *precision_out = precision;
+    *planes_start_out = planes_start;
+    *head_out = head;
+    return SARAPHIS_OK;
+}
+
+__device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *work, int decode, uint32_t *summary, uint32_t lane)
+{
+    if (lane == 0) {
+        d->key = KEY_NONE;
+        d->active = 0;
+        d->code = in.code;
+        d->form = FORM_SKIP;
+        d->stream_count = 0;
+        d->item_total = 0;
+        d->piece_count = 0;
+        d->precision = 0;
+        d->escape_form = ESCAPES_NONE;
+        d->fused = 0;
+        d->zero_planes = 0;
+    }
+    /* The caller's parse reported a record whose framing is wrong; only PADIC records are ours. */
+    if (in.record_size < CHUNK_HEADER_BYTES + 1) return;
+    const uint32_t payload_size = dev_le32(in.record + 8);
+    if ((uint64_t)payload_size + CHUNK_HEADER_BYTES != in.record_size || dev_le32(in.record + 12) != in.raw_size) return;
+    if (__ldg(in.record + CHUNK_HEADER_BYTES) != CHUNK_PADIC) return;
+    if (!decode) {
+        if (lane == 0) d->key = key_make(0, SUB_HEADER, 0, SARAPHIS_ERROR_UNSUPPORTED);
+        return;
+    }
+    const uint8_t *payload = in.record + CHUNK_HEADER_BYTES + 1;
+    const uint64_t size = payload_size - 1;
+    uint32_t precision = 0;
+    uint64_t planes_start = 0, head = 0;
+    const uint32_t code = check_header(in, payload, size, &precision, &planes_start, &head);
+    if (code) {
+        if (lane == 0) d->key = key_make(0, SUB_HEADER, 0, code);
+        return;
+    }
+    const uint32_t n = in.n, element = padic_element(in.dtype);
+    uint8_t *state = work + in.work;
+    if (lane == 0) {
+        d->payload = payload;
+        d->dst = in.dst;
+        d->state = state;
+        d->symbols = state + n;
+        d->signs = state + 2 * (uint64_t)n;
+        d->bitmap = d->signs + n / 8 + 16;
+        d->ebase = in.ebase;
+        d->planes_start = planes_start;
+        d->n = n;
+        d->escapes = dev_le32(payload + 16);
+        d->escape_bytes = dev_le32(payload + 20);
+        d->prime = __ldg(payload + 2);
+        d->precision = precision;
+        d->element = element;
+        d->dtype = in.dtype;
+        d->step = 2 * __longlong_as_double((long long)dev_le64(payload + 4));
+        d->active = 1;
+        for (uint32_t k = 0; k < 16; k++) d->hist[k] = k == 0 ? n : 0;
+        /* The checksummed pieces: the head (seed 0), then plane j (seed j). */
+        uint64_t offset = planes_start;
+        uint32_t segments = (uint32_t)ceil_div(planes_start - 8, CHECKSUM_SEGMENT_BYTES);
+        d->piece_segment[0] = 0;
+        for (uint32_t j = 0; j < precision; j++) {
+            const uint32_t bytes = dev_le32(payload + 24 + 12 * j);
+            d->plane_offset[j] = offset;
+            d->plane_bytes[j] = bytes;
+            offset += bytes;
+            d->piece_segment[1 + j] = segments;
+            segments += (uint32_t)ceil_div(bytes, CHECKSUM_SEGMENT_BYTES);
+        }
+        d->piece_segment[1 + precision] = segments;
+        d->piece_count = 1 + precision;
+        atomicMax(&summary[0], precision);
+    }
+
+    /* read_escapes (stage 1). */
+    const uint8_t *section = payload + head;
+    const uint64_t section_size = dev_le32(payload + 20);
+    const uint32_t escapes = dev_le32(payload + 16);
+    if (section_size < 1) {
+        if (lane == 0) report(d, key_make(1, SUB_ESCAPE_LIST, 0, SARAPHIS_ERROR_CORRUPT));
+        return;
+    }
+    const uint32_t form = __ldg(section);
+    uint64_t pos = 1;
+    if (lane == 0) {
+        d->escape_form = form;
+        d->escape_list = (uint32_t)(head + 1);
+    }
+    if (form == ESCAPES_NONE) {
+        if (escapes != 0) {
+            if (lane == 0) report(d, key_make(1, SUB_ESCAPE_LIST, 0, SARAPHIS_ERROR_CORRUPT));
+            return;
+        }
+    } else if (form == ESCAPES_DELTAS) {
+        uint64_t bytes = 0;
+        bool ok = walk_varints(section + 1, section_size - 1, escapes, lane, &bytes,
+                               [&](bool mine, uint32_t, uint64_t index) { return !__any_sync(FULL_MASK, mine && index >= n); });
+        if (!ok) {
+            if (lane == 0) report(d, key_make(1, SUB_ESCAPE_LIST, 0, SARAPHIS_ERROR_CORRUPT));
+            return;
+        }
+        pos += bytes;
+    } else if (form == ESCAPES_BITMAP) {
+        pstream_t st;
+        uint64_t consumed = 0;
+        uint32_t fail_block = 0;
+        const uint32_t status = parse_entropy(section + 1, section_size - 1, (uint32_t)ceil_div(n, 8), &st, &consumed, &fail_block, lane);
+        st.dst = d->bitmap;
+        st.key = key_make(1, SUB_ESCAPE_LIST, 0, 0);
+        st.first_item = 0;
+        if (lane == 0) {
+            d->stream[0] = st;
+            d->stream_count = 1;
+            d->item_total = st.items;
+            if (st.items) summary[1] = 1;
+        }
+        if (status) {
+            if (lane == 0) report(d, key_make(1, SUB_ESCAPE_LIST, fail_block, status));
+            return;
+        }
+        pos += consumed;
+    } else {
+        if (lane == 0) report(d, key_make(1, SUB_ESCAPE_LIST, 0, SARAPHIS_ERROR_CORRUPT));
+        return;
+    }
+    if (section_size - pos != (uint64_t)escapes * element) {
+        if (lane == 0) report(d, key_make(1, SUB_ESCAPE_VALUES, 0, SARAPHIS_ERROR_CORRUPT));
+        return;
+    }
+    if (lane == 0) d->escape_values = (uint32_t)(head + pos);
+}
+
+__device__ static void piece_span(const pchunk_t *d, uint32_t piece, const uint8_t **data, uint64_t *length)
+{
+    if (piece == 0) {
+        *data = d->payload;
+        *length = d->planes_start - 8;
+    } else {
+        *data = d->payload + d->plane_offset[piece - 1];
+        *length = d->plane_bytes[piece - 1];
+    }
+}
+
+/* Every slot of the chunk's checksum segments: the pieces' 4 KiB segments, then unused ones. */
+__device__ static void list_segments(const pchunk_t *d, segment_t *slots, uint32_t slot_count, uint32_t lane)
+{
+    const uint32_t used = d->active ? d->piece_segment[d->piece_count] : 0;
+    for (uint32_t k = lane; k < slot_count; k += 32) {
+        segment_t seg = {NULL, 0, 0};
+        if (k < used) {
+            uint32_t piece = 0;
+            while (d->piece_segment[piece + 1] <= k) piece++;
+            const uint8_t *data;
+            uint64_t length;
+            piece_span(d, piece, &data, &length);
+            const uint64_t offset = (uint64_t)(k - d->piece_segment[piece]) * CHECKSUM_SEGMENT_BYTES;
+            seg.data = data + offset;
+            seg.length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, length - offset);
+        }
+        slots[k] = seg;
+    }
+}
+
+__global__ void __launch_bounds__(HEAD_WARPS * 32) head_kernel(const padic_in_t *ins, pchunk_t *chunks, uint32_t count, uint8_t *work,
+                                                             int decode, uint32_t *summary, const uint32_t *segment_prefix,
+                                                             segment_t *segments)
+{
+    const uint32_t i = blockIdx.x * HEAD_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (i >= count) return;
+    const padic_in_t in = ins[i];
+    pchunk_t *d = &chunks[i];
+    head_chunk(in, d, work, decode, summary, lane);
+    if (!decode) return;
+    __syncwarp();
+    list_segments(d, segments + segment_prefix[i], segment_prefix[i + 1] - segment_prefix[i], lane);
+}
+
+/* ---- Checksums of the pieces ------------------------------------------------------------------- */
+
+__device__ static uint32_t find_owner(const uint32_t *prefix, uint32_t count, uint32_t g)
+{
+    uint32_t lo = 0, hi = count - 1;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if (prefix[mid] <= g) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
+
+__global__ void __launch_bounds__(CRC_WARPS_PER_CTA * 32) hash_kernel(const segment_t *segments, uint32_t total, uint64_t *hashes)
+{
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * CRC_WARPS_PER_CTA;
+    for (uint32_t g = blockIdx.x * CRC_WARPS_PER_CTA + (threadIdx.x >> 5); g < total; g += warps) {
+        const segment_t seg = segments[g];
+        if (seg.length == 0) continue;
+        const uint64_t hash = warp_segment_hash<true>(seg.data, seg.length, lane);
+        if (lane == 0) hashes[g] = hash;
+    }
+}
+
+/* One thread per (chunk, piece): XXH64 of the piece's segment hashes, seeded as checksum64 seeds it. */
+__global__ void digest_kernel(pchunk_t *chunks, const uint32_t *segment_prefix, uint32_t count, const uint64_t *hashes)
+{
+    const uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    const uint32_t c = (uint32_t)(t / PIECES_MAX), piece = (uint32_t)(t % PIECES_MAX);
+    if (c >= count) return;
+    pchunk_t *d = &chunks[c];
+    if (!d->active || piece >= d->piece_count) return;
+    const uint8_t *data;
+    uint64_t length;
+    piece_span(d, piece, &data, &length);
+    const uint64_t seed = piece == 0 ? 0 : piece - 1;
+    const uint32_t first = d->piece_segment[piece], segments = d->piece_segment[piece + 1] - first;
+    const uint64_t hash = xxh64_words((const uint32_t *)(hashes + segment_prefix[c] + first), 2 * segments, seed ^ (length * 0x9E3779B97F4A7C15ULL));
+    const uint8_t *stored = piece == 0 ? d->payload + d->planes_start - 8 : d->payload + 24 + 12 * (piece - 1) + 4;
+    if (hash != dev_le64(stored))
+        report(d, piece == 0 ? key_make(0, SUB_HEAD_CHECKSUM, 0, SARAPHIS_ERROR_CHECKSUM)
+                             : key_make(stage_checksum(piece - 1), 0, 0, SARAPHIS_ERROR_CHECKSUM));
+}
+
+/* ---- Streams: one warp per rANS block or 32 KiB of a raw / constant stream ------------------- */
+
+/* The slot table of a validated serialized table (gpu_lossless.cu's build_tables): sym[slot] is
+ * the symbol of each of the 4096 slots, fc[symbol] = freq | cum << 16. */
+__device__ static void build_tables(const uint8_t *table, uint32_t table_bytes, uint8_t *sym, uint32_t *fc, uint32_t lane)
+{
+    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
+    __syncwarp();
+    uint32_t first = __ldg(table), running = 0;
+    for (uint32_t base = 2; base < table_bytes; base += 32) {
+        uint32_t q = base + lane;
+        bool valid = q < table_bytes;
+        uint32_t byte = valid ? __ldg(table + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(FULL_MASK, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead) {
+            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
+            fc[(first + index) & 255] = f;
+        }
+    }
+    __syncwarp();
+    uint32_t f8[8], local = 0;
+#pragma unroll
+    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
+    uint32_t run = warp_inclusive32(local, lane) - local;
+    __syncwarp();
+#pragma unroll
+    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
+    __syncwarp();
+    uint32_t slot = lane * 128, lo = 0, hi = 255;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if ((fc[mid] >> 16) <= slot) lo = mid;
+        else hi = mid - 1;
+    }
+    uint32_t s = lo, end = (fc[s] >> 16) + (fc[s] & 0xffff);
+    for (uint32_t k = 0; k < 128; k++, slot++) {
+        while (slot >= end) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
+        sym[slot] = (uint8_t)s;
+    }
+    __syncwarp();
+}
+
+__device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t word_count, uint32_t j)
+{
+    if (j >= word_count) return 0;
+    const uint8_t *p = words + 2 * (size_t)j;
+    if (((uintptr_t)p & 1) == 0) return __ldg((const unsigned short *)p);
+    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8;
+}
+
+#define WORD_WINDOWS 8 /* windows of 32 words in the register queue: a load has six shifts to land */
+
+/* rans_decode_block on a warp: lane l owns symbol l of every group of 32; a lane needing a refill
+ * takes the word at (words used so far + refills of the lanes below it), from a register queue of
+ * WORD_WINDOWS windows, the block first prefetched into L2: one warp decodes one block alone, so
+ * nothing else would cover the words' memory latency. Every read is bounds-checked; false when the block does not end exactly where
+ * its words do with every state back at its start. */
+__device__ static bool decode_block(const uint8_t *block, uint32_t block_size, uint32_t count, uint8_t *dst, const uint8_t *sym,
+                                    const uint32_t *fc, uint32_t lane)
+{
+    uint32_t x = dev_le32(block + 4 * lane);
+    bool bad = x < RANS_STATE_LOWER;
+    if (__any_sync(FULL_MASK, bad)) return false;
+    const uint8_t *words = block + RANS_BLOCK_HEADER_BYTES;
+    const uint32_t word_count = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
+    for (uint32_t offset = 128 * lane; offset < block_size; offset += 128 * 32)
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(block + offset));
+    uint32_t w[WORD_WINDOWS];
+#pragma unroll
+    for (uint32_t k = 0; k < WORD_WINDOWS; k++) w[k] = load_word(words, word_count, 32 * k + lane);
+    uint32_t pos = 0, window = 0;
+    for (uint32_t g = 0; g < count; g += 32) {
+        const uint32_t i = g + lane;
+        const bool active = i < count;
+        bool need = false;
+        uint32_t symbol = 0;
+        if (active) {
+            const uint32_t slot = x & (RANS_PROB_SCALE - 1);
+            symbol = sym[slot];
+            const uint32_t entry = fc[symbol];
+            x = (entry & 0xffff) * (x >> RANS_PROB_BITS) + slot - (entry >> 16);
+            need = x < RANS_STATE_LOWER;
+        }
+        const uint32_t mask = __ballot_sync(FULL_MASK, need);
+        if (mask) {
+            const uint32_t k = pos + __popc(mask & lanemask_lt(lane));
+            const uint32_t r = k - window; /* < 64: pos - window < 32 and at most 31 lanes below */
+            const uint32_t a = __shfl_sync(FULL_MASK, w[0], r & 31), b = __shfl_sync(FULL_MASK, w[1], r & 31);
+            if (need) {
+                bad |= k >= word_count;
+                x = (x << 16) | (r < 32 ? a : b);
+            }
+            pos += __popc(mask);
+            if (pos - window >= 32) {
+#pragma unroll
+                for (uint32_t k = 0; k + 1 < WORD_WINDOWS; k++) w[k] = w[k + 1];
+                window += 32;
+                w[WORD_WINDOWS - 1] = load_word(words, word_count, window + 32 * (WORD_WINDOWS - 1) + lane);
+            }
+        }
+        if (active) dst[i] = (uint8_t)symbol;
+    }
+    bad |= pos != word_count || x != RANS_STATE_LOWER;
+    return !__any_sync(FULL_MASK, bad);
+}
+
+__global__ void __launch_bounds__(DECODE_WARPS * 32)
+    stream_kernel(pchunk_t *chunks, const uint32_t *item_prefix, uint32_t count, uint32_t stage)
+{
+    __shared__ uint8_t sym_table[DECODE_WARPS][RANS_PROB_SCALE];
+    __shared__ uint32_t fc_table[DECODE_WARPS][256];
+    const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const uint32_t g = blockIdx.x * DECODE_WARPS + warp;
+    if (g >= item_prefix[count]) return;
+    const uint32_t c = find_owner(item_prefix, count, g);
+    pchunk_t *d = &chunks[c];
+    const uint32_t k = g - item_prefix[c];
+    if (!d->active || k >= d->item_total || d->key < key_make(stage, 0, 0, 0)) return;
+    uint32_t s = 0;
+    while (s + 1 < d->stream_count && d->stream[s + 1].first_item <= k) s++;
+    const pstream_t *st = &d->stream[s];
+    const uint32_t item = k - st->first_item;
+    const uint32_t begin = item * BLOCK_SYMBOLS, end = min(st->n, begin + BLOCK_SYMBOLS);
+    if (st->mode == ENTROPY_RAW) {
+        /* Sixteen loads in flight per lane before their stores (one at a time, each store would
+         * wait for its load: the compiler cannot tell the buffers apart). */
+        for (uint32_t base = begin; base < end; base += 32 * 16) {
+            uint8_t v[16];
+#pragma unroll
+            for (uint32_t k = 0; k < 16; k++) {
+                const uint32_t i = base + 32 * k + lane;
+                v[k] = i < end ? __ldg(st->data + i) : 0;
+            }
+#pragma unroll
+            for (uint32_t k = 0; k < 16; k++) {
+                const uint32_t i = base + 32 * k + lane;
+                if (i < end) st->dst[i] = v[k];
+            }
+        }
+    } else if (st->mode == ENTROPY_CONSTANT) {
+        const uint8_t value = (uint8_t)st->value;
+        for (uint32_t i = begin + lane; i < end; i += 32) st->dst[i] = value;
+    } else {
+        build_tables(st->data, st->table_bytes, sym_table[warp], fc_table[warp], lane);
+        uint64_t offset = 0;
+        for (uint32_t j = lane; j < item; j += 32) offset += dev_le32(st->sizes + 4 * (size_t)j);
+#pragma unroll
+        for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(FULL_MASK, offset, o);
+        const uint32_t block_size = dev_le32(st->sizes + 4 * (size_t)item);
+        if (!decode_block(st->blocks + offset, block_size, end - begin, st->dst + begin, sym_table[warp], fc_table[warp], lane) && lane == 0)
+            report(d, st->key | key_make(0, 0, item, SARAPHIS_ERROR_CORRUPT));
+    }
+}
+
+/* ---- Escape bitmap checks (form 2): one CTA per chunk ------------------------------------------- */
+
+__global__ void __launch_bounds__(APPLY_THREADS) bitmap_check_kernel(pchunk_t *chunks)
+{
+    __shared__ uint32_t total, tail;
+    pchunk_t *d = &chunks[blockIdx.x];
+    if (!d->active || d->escape_form != ESCAPES_BITMAP || d->key < key_make(1, SUB_ESCAPE_COUNT, 0, 0)) return;
+    if (threadIdx.x == 0) total = tail = 0;
+    __syncthreads();
+    const uint32_t n = d->n, bytes = (n + 7) / 8;
+    uint32_t count = 0, past = 0;
+    for (uint32_t b = threadIdx.x; b < bytes; b += APPLY_THREADS) {
+        uint32_t byte = d->bitmap[b];
+        if (b == n / 8 && n % 8) {
+            past |= byte >> (n % 8);
+            byte &= (1u << (n % 8)) - 1;
+        }
+        count += __popc(byte);
+    }
+    count = warp_sum32(count);
+    if ((threadIdx.x & 31) == 0) atomicAdd(&total, count);
+    if (past) atomicOr(&tail, 1u);
+    __syncthreads();
+    if (threadIdx.x == 0 && (total != d->escapes || tail)) report(d, key_make(1, SUB_ESCAPE_COUNT, 0, SARAPHIS_ERROR_CORRUPT));
+}
+
+/* ---- Plane rounds ---------------------------------------------------------------------------- */
+
+/* decode_plane's parsing on a warp per chunk: fills the round's streams. */
+__global__ void __launch_bounds__(HEAD_WARPS * 32) plane_parse_kernel(pchunk_t *chunks, uint32_t count, uint32_t plane)
+{
+    const uint32_t i = blockIdx.x * HEAD_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (i >= count) return;
+    pchunk_t *d = &chunks[i];
+    if (lane == 0) {
+        d->form = FORM_SKIP;
+        d->stream_count = 0;
+        d->item_total = 0;
+    }
+    const uint32_t stage = stage_plane(plane);
+    if (!d->active || plane >= d->precision || d->key < key_make(stage, 0, 0, 0)) return;
+    const uint8_t *src = d->payload + d->plane_offset[plane];
+    const uint64_t size = d->plane_bytes[plane];
+    const uint32_t n = d->n;
+#define PLANE_FAIL(sub, block, code)                                   \
+    do {                                                               \
+        if (lane == 0) report(d, key_make(stage, sub, block, code));  \
+        return;                                                        \
+    } while (0)
+    if (size < 5) PLANE_FAIL(SUB_FORM, 0, SARAPHIS_ERROR_CORRUPT);
+    const uint32_t form = __ldg(src), sign_count = dev_le32(src + 1);
+    uint64_t pos = 5, consumed = 0;
+    if (form == FORM_ZERO) {
+        if (sign_count || size != 5) PLANE_FAIL(SUB_FORM, 0, SARAPHIS_ERROR_CORRUPT);
+        if (lane == 0) {
+            d->form = FORM_ZERO;
+            d->sign_count = 0;
+        }
+        return;
+    }
+    if (form != FORM_DENSE && form != FORM_SPARSE) PLANE_FAIL(SUB_FORM, 0, SARAPHIS_ERROR_CORRUPT);
+    if (sign_count > n) PLANE_FAIL(SUB_FORM, 0, SARAPHIS_ERROR_CORRUPT);
+    uint32_t streams = 0, items = 0, fail_block = 0, status;
+    pstream_t st;
+    /* Registers a parsed stream (also one that failed: its blocks before the failure). */
+#define PLANE_STREAM(sub, target)                                  \
+    do {                                                           \
+        st.dst = (target);                                         \
+        st.key = key_make(stage, sub, 0, 0);                       \
+        st.first_item = items;                                     \
+        if (lane == 0) d->stream[streams] = st;                    \
+        streams++;                                                 \
+        items += st.items;                                         \
+        if (lane == 0) {                                           \
+            d->stream_count = streams;                             \
+            d->item_total = items;                                 \
+        }                                                          \
+        if (status) PLANE_FAIL(sub, fail_block, status);           \
+    } while (0)
+    if (sign_count) {
+        status = parse_entropy(src + pos, size - pos, (sign_count + 7) / 8, &st, &consumed, &fail_block, lane);
+        PLANE_STREAM(SUB_SIGNS, d->signs);
+        pos += consumed;
+    }
+    if (form == FORM_SPARSE) {
+        if (size - pos < 4) PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
+        const uint32_t m = dev_le32(src + pos);
+        pos += 4;
+        if (m > n) PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
+        uint64_t bytes = 0;
+        if (!walk_varints(src + pos, size - pos, m, lane, &bytes, [](bool, uint32_t, uint64_t) { return true; }))
+            PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
+        if (lane == 0) {
+            d->sparse_count = m;
+            d->positions = (uint32_t)(d->plane_offset[plane] + pos);
+        }
+        pos += bytes;
+        status = parse_entropy(src + pos, size - pos, m, &st, &consumed, &fail_block, lane);
+        PLANE_STREAM(SUB_STREAMS, d->symbols);
+        pos += consumed;
+    } else {
+        if (size - pos < 1) PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
+        const uint32_t contexts = __ldg(src + pos);
+        pos++;
+        if (contexts < 1 || contexts > PADIC_MAX_CONTEXTS) PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
+        uint32_t start = 0;
+        for (uint32_t c = 0; c < contexts; c++) {
+            uint32_t symbols = 0;
+            if (c + 1 < contexts) symbols = d->hist[c];
+            else
+                for (uint32_t b = c; b < 16; b++) symbols += d->hist[b];
+            if (lane == 0) d->ctx_start[c] = start;
+            status = parse_entropy(src + pos, size - pos, symbols, &st, &consumed, &fail_block, lane);
+            PLANE_STREAM(SUB_STREAMS + c, d->symbols + start);
+            pos += consumed;
+            start += symbols;
+        }
+        if (lane == 0) {
+            d->ctx_start[contexts] = start;
+            d->contexts = contexts;
+        }
+    }
+    if (pos != size) PLANE_FAIL(SUB_TRAILING, 0, SARAPHIS_ERROR_CORRUPT);
+    if (lane == 0) {
+        d->form = form;
+        d->sign_count = sign_count;
+    }
+#undef PLANE_STREAM
+#undef PLANE_FAIL
+}
+
+__device__ __forceinline__ uint32_t sign_bit(const uint8_t *signs, uint32_t k, uint32_t sign_count)
+{
+    return k < sign_count ? (signs[k >> 3] >> (k & 7)) & 1u : 0u;
+}
+
+/* Warp w of a chunk's CTA owns elements [w * seg, (w + 1) * seg) (seg a multiple of 32), in
+ * every plane: the per-segment prefix counts one plane leaves give the next plane each warp's
+ * first symbol in every context, so a warp then walks its segment alone. */
+__host__ __device__ static inline void segment_of(uint32_t n, uint32_t warp, uint32_t *begin, uint32_t *end)
+{
+    const uint32_t seg = (uint32_t)(ceil_div(ceil_div(n, APPLY_WARPS), 32) * 32);
+    *begin = min(n, warp * seg);
+    *end = min(n, (warp + 1) * seg);
+}
+
+/* x' = R(+-(double)|q| * step), the sign put on after the product as on the CPU. */
+__device__ __forceinline__ double signed_value(uint64_t magnitude, double step, bool negative)
+{
+    double v = __dmul_rn(__ull2double_rn(magnitude), step);
+    if (negative) v = __longlong_as_double(__double_as_longlong(v) | (long long)0x8000000000000000ull);
+    return v;
+}
+
+__device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v);
+
+#define UNROLL 4 /* groups of 32 elements a warp has in flight */
+
+/* One plane of one chunk per CTA. Dense: each element takes the next symbol of its context
+ * (min(prefix, C - 1)) in element order, and a magnitude starting here (prefix 0, digit non-zero)
+ * the next sign bit. The last plane, when dense, writes the output itself; otherwise the plane's
+ * digits and the new saturated prefixes are kept, and their per-segment counts. */
+__global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
+{
+    __shared__ uint32_t run[APPLY_WARPS][16], counts[APPLY_WARPS][16], seg_hist[APPLY_WARPS][16];
+    __shared__ uint32_t warp_starts[APPLY_WARPS], sign_first[APPLY_WARPS], starts_total, sign_cursor, bad_flag;
+    pchunk_t *d = &chunks[blockIdx.x];
+    const uint32_t stage = stage_plane(plane);
+    if (d->form == FORM_SKIP || d->key < key_make(stage, SUB_DIGITS, 0, 0)) return;
+    const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const uint32_t n = d->n, p = d->prime, form = d->form, sign_count = d->sign_count;
+    const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
+    const bool last_plane = plane + 1 == d->precision;
+    uint8_t *state = d->state;
+    const uint8_t *symbols = d->symbols, *signs = d->signs;
+    uint8_t *out = digits + plane * plane_stride + d->ebase;
+    uint32_t seg_begin, seg_end;
+    segment_of(n, warp, &seg_begin, &seg_end);
+    const uint32_t segment = (uint32_t)(ceil_div(ceil_div(n, APPLY_WARPS), 32) * 32);
+    if (tid == 0) {
+        starts_total = 0;
+        sign_cursor = 0;
+        bad_flag = 0;
+    }
+    if (tid < APPLY_WARPS * 16) {
+        const uint32_t w = tid / 16, b = tid % 16;
+        uint32_t wb, we;
+        segment_of(n, w, &wb, &we);
+        counts[w][b] = fresh ? (b == 0 ? we - wb : 0) : d->segment_hist[w][b];
+        seg_hist[w][b] = 0;
+    }
+    __syncthreads();
+    uint32_t bad = 0;
+    if (form == FORM_DENSE) {
+        const uint32_t contexts = d->contexts, last = contexts - 1, limit = d->ctx_start[contexts];
+        if (warp < contexts) { /* warp c: context c's first symbol for every segment */
+            uint32_t v = 0;
+            if (lane < APPLY_WARPS) {
+                if (warp < last) v = counts[lane][warp];
+                else
+                    for (uint32_t b = last; b < 16; b++) v += counts[lane][b];
+            }
+            const uint32_t inclusive = warp_inclusive32(v, lane);
+            if (lane < APPLY_WARPS) run[lane][warp] = d->ctx_start[warp] + inclusive - v;
+        }
+        __syncthreads();
+        /* The segment's first sign: magnitudes start only in context 0 (prefix 0), whose symbols
+         * for this segment are one run; with one context that run is the segment itself and the
+         * prefix must be looked at. */
+        {
+            uint32_t zero_count = 0;
+            if (last == 0) zero_count = seg_end - seg_begin;
+            else zero_count = counts[warp][0];
+            const uint32_t first = run[warp][0];
+            const bool look = last == 0 && !fresh;
+            uint32_t starts = 0;
+            for (uint32_t k0 = 0; k0 < zero_count; k0 += 32 * UNROLL) {
+                uint32_t sym[UNROLL];
+                bool zero[UNROLL];
+#pragma unroll
+                for (uint32_t u = 0; u < UNROLL; u++) {
+                    const uint32_t k = k0 + 32 * u + lane;
+                    const bool in = k < zero_count && first + k < limit;
+                    sym[u] = in ? symbols[first + k] : 0;
+                    zero[u] = !look || (in && (state[seg_begin + k] & SATURATED) == 0);
+                }
+#pragma unroll
+                for (uint32_t u = 0; u < UNROLL; u++) starts += __popc(__ballot_sync(FULL_MASK, sym[u] != 0 && zero[u]));
+            }
+            if (lane == 0) warp_starts[warp] = starts;
+        }
+        __syncthreads();
+        if (warp == 0) {
+            const uint32_t v = lane < APPLY_WARPS ? warp_starts[lane] : 0, inclusive = warp_inclusive32(v, lane);
+            if (lane < APPLY_WARPS) sign_first[lane] = inclusive - v;
+            if (lane == 31) starts_total = inclusive;
+        }
+        __syncthreads();
+        uint32_t sign_at = sign_first[warp];
+        const uint32_t dtype = d->dtype;
+        const double step = d->step;
+        const uint8_t *previous = digits + d->ebase;
+        const uint64_t zero_planes = d->zero_planes;
+        uint8_t *dst = d->dst;
+        for (uint32_t base = seg_begin; base < seg_end; base += 32 * UNROLL) {
+            uint32_t st[UNROLL], at[UNROLL], digit[UNROLL];
+            uint64_t magnitude[UNROLL];
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = base + 32 * u + lane;
+                st[u] = i < seg_end && !fresh ? state[i] : 0;
+                magnitude[u] = 0;
+            }
+            if (last_plane)
+                for (uint32_t j = 0; j < plane; j++) {
+                    const bool zero = (zero_planes >> j) & 1;
+#pragma unroll
+                    for (uint32_t u = 0; u < UNROLL; u++) {
+                        const uint32_t i = base + 32 * u + lane;
+                        magnitude[u] = magnitude[u] * p + (i < seg_end && !zero ? previous[j * plane_stride + i] : 0);
+                    }
+                }
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = base + 32 * u + lane;
+                const bool active = i < seg_end;
+                const uint32_t c = active ? min(st[u] & SATURATED, last) : 16u;
+                const uint32_t peers = __match_any_sync(FULL_MASK, c);
+                const uint32_t rank = __popc(peers & lanemask_lt(lane));
+                at[u] = active ? run[warp][c] + rank : limit;
+                __syncwarp();
+                if (active && rank == 0) run[warp][c] += __popc(peers);
+                __syncwarp();
+            }
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) digit[u] = at[u] < limit ? symbols[at[u]] : 0;
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = base + 32 * u + lane;
+                const bool active = i < seg_end;
+                const uint32_t prefix = st[u] & SATURATED;
+                const bool starts = active && prefix == 0 && digit[u] != 0;
+                const uint32_t smask = __ballot_sync(FULL_MASK, starts);
+                const uint32_t sign = starts ? sign_bit(signs, sign_at + __popc(smask & lanemask_lt(lane)), sign_count) : 0;
+                sign_at += __popc(smask);
+                const uint32_t next = min(prefix * p + digit[u], SATURATED);
+                if (active) {
+                    bad |= digit[u] >= p;
+                    const uint32_t flag = (st[u] & SIGN_FLAG) | sign << 7;
+                    if (last_plane) {
+                        store_value(dst, i, dtype, signed_value(magnitude[u] * p + digit[u], step, flag != 0));
+                    } else {
+                        state[i] = (uint8_t)(flag | next);
+                        out[i] = (uint8_t)digit[u];
+                    }
+                }
+                if (!last_plane) { /* the new prefixes, counted for the next plane */
+                    const uint32_t bin = active ? next : 16u, peers = __match_any_sync(FULL_MASK, bin);
+                    if (active && __popc(peers & lanemask_lt(lane)) == 0) atomicAdd(&seg_hist[warp][bin], __popc(peers));
+                }
+            }
+        }
+    } else {
+        /* Every prefix times p (a zero digit); a zero plane's digits are not stored. Loads first,
+         * then stores, so that each thread has UNROLL loads in flight. */
+        const bool sparse = form == FORM_SPARSE;
+        for (uint32_t i0 = tid; i0 < n; i0 += APPLY_THREADS * UNROLL) {
+            uint32_t st[UNROLL];
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = i0 + APPLY_THREADS * u;
+                st[u] = i < n && !fresh ? state[i] : 0;
+            }
+#pragma unroll
+            for (uint32_t u = 0; u < UNROLL; u++) {
+                const uint32_t i = i0 + APPLY_THREADS * u;
+                if (i < n) {
+                    state[i] = (uint8_t)((st[u] & SIGN_FLAG) | min((st[u] & SATURATED) * p, SATURATED));
+                    if (sparse) out[i] = 0;
+                }
+            }
+        }
+        /* The counts move with the prefixes: bin b goes to min(b * p, 15) (the sparse entries
+         * move their elements once more below). */
+        if (!last_plane && tid < APPLY_WARPS * 16) {
+            const uint32_t w = tid / 16, b = tid % 16;
+            if (counts[w][b]) atomicAdd(&seg_hist[w][min(b * p, SATURATED)], counts[w][b]);
+        }
+        __syncthreads();
+        if (form == FORM_SPARSE && warp == 0) {
+            /* Entries in order; indices strictly increase, so no two lanes touch one element. The
+             * prefix test sees the plane's zero already applied: prefix * p is 0 only for 0. */
+            uint32_t used = 0;
+            uint64_t bytes = 0;
+            const uint32_t m = d->sparse_count;
+            const uint64_t limit = d->plane_offset[plane] + d->plane_bytes[plane] - d->positions;
+            bool ok = walk_varints(d->payload + d->positions, limit, m,
+                                   lane, &bytes, [&](bool mine, uint32_t k, uint64_t index) {
+                                       const uint32_t digit = mine ? symbols[k] : 0;
+                                       const bool invalid = mine && (index >= n || digit == 0 || digit >= p);
+                                       if (__any_sync(FULL_MASK, invalid)) return false;
+                                       const uint32_t s = mine ? state[index] : 0;
+                                       const bool starts = mine && (s & SATURATED) == 0;
+                                       const uint32_t smask = __ballot_sync(FULL_MASK, starts);
+                                       const uint32_t sk = used + __popc(smask & lanemask_lt(lane));
+                                       if (__any_sync(FULL_MASK, starts && sk >= sign_count)) return false;
+                                       if (mine) {
+                                           const uint32_t sign = starts ? sign_bit(signs, sk, sign_count) : 0;
+                                           const uint32_t next = min((s & SATURATED) + digit, SATURATED);
+                                           state[index] = (uint8_t)((s & SIGN_FLAG) | sign << 7 | next);
+                                           out[index] = (uint8_t)digit;
+                                           if (!last_plane && next != (s & SATURATED)) {
+                                               const uint32_t w = (uint32_t)index / segment;
+                                               atomicSub(&seg_hist[w][s & SATURATED], 1u);
+                                               atomicAdd(&seg_hist[w][next], 1u);
+                                           }
+                                       }
+                                       used += __popc(smask);
+                                       return true;
+                                   });
+            if (lane == 0) {
+                if (!ok) bad = 1;
+                sign_cursor = used;
+            }
+        }
+    }
+    if (bad) atomicOr(&bad_flag, 1u);
+    __syncthreads();
+    if (tid == 0) {
+        const uint32_t signs_used = form == FORM_DENSE ? starts_total : sign_cursor;
+        if (bad_flag || signs_used != sign_count) report(d, key_make(stage, SUB_DIGITS, 0, SARAPHIS_ERROR_CORRUPT));
+        d->fused = form == FORM_DENSE && last_plane;
+        if (form == FORM_ZERO) d->zero_planes |= 1ull << plane;
+    }
+    if (!last_plane) {
+        if (tid < APPLY_WARPS * 16) d->segment_hist[tid / 16][tid % 16] = seg_hist[tid / 16][tid % 16];
+        if (tid < 16) {
+            uint32_t total = 0;
+            for (uint32_t w = 0; w < APPLY_WARPS; w++) total += seg_hist[w][tid];
+            d->hist[tid] = total;
+        }
+    }
+}
+
+/* ---- Output ------------------------------------------------------------------------------------- */
+
+/* padic_values.h's roundings, with every product and sum rounded on its own. */
+__device__ __forceinline__ double round_to_quantum(double a, double quantum, double inverse)
+{
+    return __dmul_rn(__dsub_rn(__dadd_rn(__dmul_rn(a, inverse), 0x1p52), 0x1p52), quantum);
+}
+__device__ __forceinline__ double round_mantissa(double a, unsigned dropped)
+{
+    uint64_t bits = (uint64_t)__double_as_longlong(a);
+    uint64_t half = ((uint64_t)1 << (dropped - 1)) - 1 + ((bits >> dropped) & 1);
+    bits = (bits + half) & ~(((uint64_t)1 << dropped) - 1);
+    return __longlong_as_double((long long)bits);
+}
+
+__device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: {
+        if (v > FLT_MAX) v = FLT_MAX;
+        else if (v < -FLT_MAX) v = -FLT_MAX;
+        ((float *)dst)[i] = __double2float_rn(v);
+        return;
+    }
+    case SARAPHIS_DTYPE_F64: ((double *)dst)[i] = v; return;
+    case SARAPHIS_DTYPE_F16: {
+        const double a = fabs(v);
+        double r;
+        if (!(a < PADIC_F16_MAX)) r = PADIC_F16_MAX;
+        else if (a < 0x1p-14) r = round_to_quantum(a, 0x1p-24, 0x1p24);
+        else r = round_mantissa(a, 42);
+        uint32_t h = signbit(v) ? 0x8000u : 0u;
+        if (r < 0x1p-14) {
+            h |= (uint32_t)(uint16_t)__dmul_rn(r, 0x1p24);
+        } else {
+            const uint64_t bits = (uint64_t)__double_as_longlong(r);
+            const uint32_t exponent = (uint32_t)(bits >> 52) - 1023u + 15u;
+            h |= (exponent << 10 | (uint32_t)((bits >> 42) & 0x3ffu)) & 0xffffu;
+        }
+        ((uint16_t *)dst)[i] = (uint16_t)h;
+        return;
+    }
+    default: { /* BF16 */
+        const double a = fabs(v);
+        double r;
+        if (!(a < PADIC_BF16_MAX)) r = PADIC_BF16_MAX;
+        else if (a < 0x1p-126) r = round_to_quantum(a, 0x1p-133, 0x1p133);
+        else r = round_mantissa(a, 45);
+        const float f = __double2float_rn(signbit(v) ? -r : r);
+        ((uint16_t *)dst)[i] = (uint16_t)(__float_as_uint(f) >> 16);
+        return;
+    }
+    }
+}
+
+/* After a zero or sparse last plane: |q| from the digit planes by Horner (below p^P < 2^48, so
+ * exact in a double), then x' as the dense last plane computes it. */
+__global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk_t *chunks, const uint8_t *digits, uint64_t plane_stride)
+{
+    const pchunk_t *d = &chunks[blockIdx.x];
+    if (!d->active || d->key != KEY_NONE || d->fused) return;
+    const uint32_t n = d->n, P = d->precision, dtype = d->dtype;
+    const uint64_t p = d->prime;
+    const double step = d->step;
+    const uint8_t *state = d->state, *first = digits + d->ebase;
+    const uint64_t zero_planes = d->zero_planes;
+    uint8_t *dst = d->dst;
+    for (uint32_t i = threadIdx.x; i < n; i += APPLY_THREADS) {
+        uint64_t magnitude = 0;
+        for (uint32_t j = 0; j < P; j++) magnitude = magnitude * p + ((zero_planes >> j) & 1 ? 0 : first[j * plane_stride + i]);
+        store_value(dst, i, dtype, signed_value(magnitude, step, (state[i] & SIGN_FLAG) != 0));
+    }
+}
+
+/* The escapes' bytes over their elements, after the reconstruction. */
+__global__ void __launch_bounds__(APPLY_THREADS) escape_kernel(const pchunk_t *chunks)
+{
+    __shared__ uint32_t warp_total[APPLY_WARPS], warp_start[APPLY_WARPS], cursor;
+    const pchunk_t *d = &chunks[blockIdx.x];
+    if (!d->active || d->key != KEY_NONE || d->escapes == 0) return;
+    const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, element = d->element, n = d->n;
+    const uint8_t *values = d->payload + d->escape_values;
+    uint8_t *dst = d->dst;
+    if (d->escape_form == ESCAPES_DELTAS) {
+        if (warp != 0) return;
+        uint64_t bytes = 0;
+        walk_varints(d->payload + d->escape_list, d->escape_values - d->escape_list, d->escapes, lane, &bytes,
+                     [&](bool mine, uint32_t k, uint64_t index) {
+                         if (mine)
+                             for (uint32_t b = 0; b < element; b++) dst[index * element + b] = __ldg(values + (uint64_t)k * element + b);
+                         return true;
+                     });
+        return;
+    }
+    /* Bitmap: a set bit's rank among the set bits is its value's index. */
+    if (tid == 0) cursor = 0;
+    __syncthreads();
+    const uint32_t bytes = (n + 7) / 8;
+    for (uint32_t b0 = 0; b0 < bytes; b0 += APPLY_THREADS) {
+        const uint32_t b = b0 + tid;
+        uint32_t byte = b < bytes ? d->bitmap[b] : 0;
+        if (b == n / 8 && n % 8) byte &= (1u << (n % 8)) - 1;
+        const uint32_t bits = __popc(byte), inclusive = warp_inclusive32(bits, lane);
+        if (lane == 31) warp_total[warp] = inclusive;
+        __syncthreads();
+        if (warp == 0) {
+            const uint32_t v = lane < APPLY_WARPS ? warp_total[lane] : 0, scan = warp_inclusive32(v, lane);
+            if (lane < APPLY_WARPS) warp_start[lane] = cursor + scan - v;
+        }
+        __syncthreads();
+        uint32_t k = warp_start[warp] + inclusive - bits;
+        for (uint32_t bit = 0; bit < 8; bit++) {
+            if (!(byte >> bit & 1)) continue;
+            const uint64_t index = (uint64_t)b * 8 + bit;
+            for (uint32_t e = 0; e < element; e++) dst[index * element + e] = __ldg(values + (uint64_t)k * element + e);
+            k++;
+        }
+        __syncthreads();
+        if (tid == APPLY_THREADS - 1) cursor = warp_start[warp] + inclusive;
+        __syncthreads();
+    }
+}
+
+__global__ void finalize_kernel(const pchunk_t *chunks, uint32_t count)
+{
+    const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    const unsigned long long key = chunks[i].key;
+    if (key != KEY_NONE) atomicCAS(chunks[i].code, 0u, (uint32_t)(key & 0xff));
+}
+
+/* ---- Host ---------------------------------------------------------------------------------------- */
+
+static saraphis_status_t reserve_device(gpu_state_t *state, int which, size_t size)
+{
+    if (state->padic_capacity[which] >= size) return SARAPHIS_OK;
+    state->allocator.release(state->allocator.user, state->d_padic[which]);
+    state->d_padic[which] = NULL;
+    state->padic_capacity[which] = 0;
+    size_t grown = size + size / 4;
+    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, &state->d_padic[which]));
+    state->padic_capacity[which] = grown;
+    return SARAPHIS_OK;
+}
+
+static saraphis_status_t reserve_host(gpu_state_t *state, size_t size)
+{
+    if (state->h_padic_capacity >= size) return SARAPHIS_OK;
+    if (state->h_padic) cudaFreeHost(state->h_padic);
+    state->h_padic = NULL;
+    state->h_padic_capacity = 0;
+    size_t grown = size + size / 4;
+    CUDA_TRY(cudaMallocHost(&state->h_padic, grown), "gpu_decompress: pinned memory for the bounded chunks");
+    state->h_padic_capacity = grown;
+    return SARAPHIS_OK;
+}
+
+void gpu_padic_release(gpu_state_t *state)
+{
+    for (int k = 0; k < 2; k++) {
+        if (state->d_padic[k]) state->allocator.release(state->allocator.user, state->d_padic[k]);
+        state->d_padic[k] = NULL;
+        state->padic_capacity[k] = 0;
+    }
+    if (state->h_padic) cudaFreeHost(state->h_padic);
+    state->h_padic = NULL;
+    state->h_padic_capacity = 0;
+    if (state->padic_side) cudaStreamDestroy(state->padic_side);
+    if (state->padic_fork) cudaEventDestroy(state->padic_fork);
+    if (state->padic_join) cudaEventDestroy(state->padic_join);
+    state->padic_side = NULL;
+    state->padic_fork = state->padic_join = NULL;
+}
+
+static saraphis_status_t side_stream(gpu_state_t *state)
+{
+    if (!state->padic_side) CUDA_TRY(cudaStreamCreateWithFlags(&state->padic_side, cudaStreamNonBlocking), "gpu_decompress: a stream");
+    if (!state->padic_fork) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_fork, cudaEventDisableTiming), "gpu_decompress: an event");
+    if (!state->padic_join) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_join, cudaEventDisableTiming), "gpu_decompress: an event");
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count, int decode)
+{
+    if (count == 0) return SARAPHIS_OK;
+    if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
+    /* Sizes from the host's knowledge (the frames' dtypes and chunk sizes): the work areas, the
+     * stream work items and checksum segments any record of that size can need. */
+    uint64_t elements = 0, work = 0, items = 0, segments = 0;
+    for (size_t c = 0; c < count; c++) {
+        const uint32_t element = padic_element(chunks[c].dtype);
+        const uint32_t n = element && chunks[c].raw_size % element == 0 ? chunks[c].raw_size / element : 0;
+        elements += n;
+        work += work_bytes(n);
+        items += item_cap(n);
+        segments += segment_cap(chunks[c].record_size);
+    }
+    if (items >= (1ull << 31) || segments >= (1ull << 31))
+        return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: bounded chunks too large for one pass");
+    const size_t off_ins = 0;
+    const size_t off_items = align_up(off_ins + count * sizeof(padic_in_t), 16);
+    const size_t off_segments = align_up(off_items + (count + 1) * sizeof(uint32_t), 16);
+    const size_t off_summary = align_up(off_segments + (count + 1) * sizeof(uint32_t), 16);
+    const size_t upload = off_summary + 16;
+    const size_t off_chunks = align_up(upload, 256);
+    const size_t off_crcs = align_up(off_chunks + count * sizeof(pchunk_t), 256);
+    const size_t off_slots = align_up(off_crcs + segments * sizeof(uint64_t), 256);
+    const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
+    /* Without decoding, only the descriptors are written. */
+    SPS_TRY(reserve_device(state, 0, decode ? off_work + work : off_crcs));
+    SPS_TRY(reserve_host(state, upload + 16));
+    uint8_t *h = (uint8_t *)state->h_padic, *dev = (uint8_t *)state->d_padic[0];
+    padic_in_t *h_ins = (padic_in_t *)(h + off_ins);
+    uint32_t *h_items = (uint32_t *)(h + off_items), *h_segments = (uint32_t *)(h + off_segments);
+    uint64_t work_at = 0, element_at = 0;
+    uint32_t item_at = 0, segment_at = 0;
+    for (size_t c = 0; c < count; c++) {
+        const uint32_t element = padic_element(chunks[c].dtype);
+        const uint32_t n = element && chunks[c].raw_size % element == 0 ? chunks[c].raw_size / element : 0;
+        padic_in_t *in = &h_ins[c];
+        in->record = chunks[c].record;
+        in->dst = chunks[c].dst;
+        in->code = chunks[c].code;
+        in->work = work_at;
+        in->ebase = element_at;
+        in->record_size = chunks[c].record_size;
+        in->raw_size = chunks[c].raw_size;
+        in->dtype = chunks[c].dtype;
+        in->n = n;
+        h_items[c] = item_at;
+        h_segments[c] = segment_at;
+        work_at += work_bytes(n);
+        element_at += n;
+        item_at += item_cap(n);
+        segment_at += segment_cap(chunks[c].record_size);
+    }
+    h_items[count] = item_at;
+    h_segments[count] = segment_at;
+    memset(h + off_summary, 0, 16);
+    const padic_in_t *d_ins = (const padic_in_t *)(dev + off_ins);
+    const uint32_t *d_items = (const uint32_t *)(dev + off_items), *d_segments = (const uint32_t *)(dev + off_segments);
+    uint32_t *d_summary = (uint32_t *)(dev + off_summary);
+    pchunk_t *d_chunks = (pchunk_t *)(dev + off_chunks);
+    uint64_t *d_hashes = (uint64_t *)(dev + off_crcs);
+    segment_t *d_slots = (segment_t *)(dev + off_slots);
+    uint8_t *d_work = dev + off_work;
+    const uint32_t chunk_count = (uint32_t)count;
+    const uint32_t chunk_grid = (chunk_count + HEAD_WARPS - 1) / HEAD_WARPS;
+    const uint32_t finalize_grid = (chunk_count + 127) / 128;
+
+    CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream), "gpu_decompress: bounded chunk plan");
+    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, decode, d_summary, d_segments, d_slots);
+    if (!decode) {
+        finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
+        CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
+        return SARAPHIS_OK;
+    }
+    /* The one synchronisation: the largest precision sets the rounds and the digit planes' size. */
+    uint32_t *h_summary = (uint32_t *)(h + upload);
+    CUDA_TRY(cudaMemcpyAsync(h_summary, d_summary, 8, cudaMemcpyDeviceToHost, stream), "gpu_decompress: bounded chunk summary");
+    CUDA_TRY(cudaStreamSynchronize(stream), "gpu_decompress: bounded chunk headers");
+    const uint32_t planes = h_summary[0], bitmaps = h_summary[1];
+    if (planes == 0) {
+        finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
+        CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
+        return SARAPHIS_OK;
+    }
+    SPS_TRY(reserve_device(state, 1, (size_t)planes * elements + 16));
+    SPS_TRY(side_stream(state));
+    uint8_t *d_digits = (uint8_t *)state->d_padic[1];
+    const uint32_t crc_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + CRC_WARPS_PER_CTA - 1) / CRC_WARPS_PER_CTA);
+    const uint32_t stream_grid = (item_at + DECODE_WARPS - 1) / DECODE_WARPS;
+    /* The piece checksums only lower chunks' error keys (a failing stage's key is below those of
+     * the stages after it, whatever ran), so they go beside the rounds; finalize waits for them. */
+    cudaStream_t side = state->padic_side;
+    CUDA_TRY(cudaEventRecord(state->padic_fork, stream), "gpu_decompress: fork");
+    CUDA_TRY(cudaStreamWaitEvent(side, state->padic_fork, 0), "gpu_decompress: fork");
+    if (crc_grid) hash_kernel<<<crc_grid, CRC_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, d_hashes);
+    digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
+    CUDA_TRY(cudaEventRecord(state->padic_join, side), "gpu_decompress: join");
+    if (bitmaps) {
+        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, 1);
+        bitmap_check_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
+    }
+    for (uint32_t j = 0; j < planes; j++) {
+        plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, j);
+        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, stage_plane(j));
+        plane_apply_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
+    }
+    reconstruct_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements);
+    escape_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
+    CUDA_TRY(cudaStreamWaitEvent(stream, state->padic_join, 0), "gpu_decompress: join");
+    finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
+    CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
+    return SARAPHIS_OK;
+}

@@ -1,0 +1,37 @@
+/* The GPU decoder of the p-adic (bounded) codec's chunks, CHUNK_PADIC records (docs/padic.md),
+ * called by the batch decoder in gpu_lossless.cu after its own decode kernels and before the
+ * content checksums, on the same stream. Its output is byte for byte padic_decode_chunk's, and a
+ * record the CPU rejects gets the CPU's error code (the first error in the CPU's order of checks). */
+#ifndef SARAPHIS_GPU_PADIC_H
+#define SARAPHIS_GPU_PADIC_H
+
+#include <cuda_runtime.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/gpu_internal.h"
+
+/* One chunk of the batch, device addresses inside. The record's framing (its size, payload size
+ * and raw size) has been checked by the caller's parse; a record that failed there is skipped. */
+typedef struct {
+    const uint8_t *record;
+    uint8_t *dst;
+    uint32_t *code; /* the chunk's error word: the first error's code goes here if it is still 0 */
+    uint32_t record_size;
+    uint32_t raw_size;
+    uint32_t dtype; /* the frame's dtype */
+    uint32_t pad;
+} gpu_padic_chunk_t;
+
+/* Decodes the CHUNK_PADIC records among `count` chunks (a host array); other records are left
+ * alone. decode = 0: no frame of the batch was written with the bounded codec, so a CHUNK_PADIC
+ * record in it is reported UNSUPPORTED without decoding (one small kernel, no synchronisation).
+ * decode = 1 synchronises `stream` once (the largest precision in the batch sizes the work).
+ * Returns a library status for host and CUDA failures; decoding errors go to the chunks' words. */
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
+                                   int decode);
+
+/* Frees the decoder's device work areas held in the state (gpu_context_release calls it). */
+void gpu_padic_release(gpu_state_t *state);
+
+#endif
