@@ -26,8 +26,9 @@
  *   hash:   the segment hashes of docs/format.md's checksum: one warp per 4 KiB segment, lane l
  *           reads the 16 bytes at 16 l of every 512-byte stripe (coalesced) and sums its two NH
  *           pairs; a warp sum gives the segment's hash. Record checksums run on a side stream,
- *           beside parse and decode; the decode kernel hashes each tile's output segments as soon
- *           as the warp has written them (read back from L1/L2, not from device memory).
+ *           beside parse and decode; content checksums after decode. (Hashing each tile's output
+ *           inside the decode kernel, from L1/L2, measured slower: the kernel is issue-bound and
+ *           the extra code cost the decode loop registers.)
  *   digest: one thread per checksummed span hashes its segment hashes with XXH64 and compares.
  * Errors found on the device (a record's structure, a table, a block not ending in its start
  * state, a checksum) go into a status word per chunk; the first failing chunk's code and index come
@@ -73,12 +74,7 @@ typedef struct {
     uint32_t raw_size;
     uint32_t dtype;
     uint32_t frame;         /* index in the batch, for messages */
-    uint32_t content_first; /* index of the chunk's first content segment hash; NO_CONTENT: none kept */
-    uint32_t pad;
-    uint64_t *hashes;       /* the batch's segment hashes */
 } chunk_in_t;
-
-#define NO_CONTENT 0xffffffffu
 
 typedef struct {
     const uint8_t *data;   /* RAW: the symbols; RANS: the serialized table; PACKED: the bits */
@@ -901,20 +897,6 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MI
                 decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, gs.sym_table, gs.fc_table, gs.stage[warp]);
         }
     }
-    /* The content checksum's segment hashes of the tile just written, while its bytes are still in
-     * L1/L2: a tile (32768 elements) is a whole number of segments. Plain loads, not __ldg: the
-     * bytes were written by this kernel. */
-    const uint32_t content_first = chunks[c].content_first;
-    if (content_first != NO_CONTENT && tile < tiles) {
-        __syncwarp();
-        const uint32_t tile_bytes = TILE_SYMBOLS * ELEM, chunk_bytes = chunks[c].raw_size;
-        const uint32_t from = tile * tile_bytes, to = min(chunk_bytes, from + tile_bytes);
-        uint64_t *hashes = chunks[c].hashes;
-        for (uint32_t at = from; at < to; at += CHECKSUM_SEGMENT_BYTES) {
-            const uint64_t hash = warp_segment_hash<false>(chunks[c].dst + at, min((uint32_t)CHECKSUM_SEGMENT_BYTES, to - at), lane);
-            if (lane == 0) hashes[content_first + at / CHECKSUM_SEGMENT_BYTES] = hash;
-        }
-    }
 }
 
 __global__ void __launch_bounds__(CRC_WARPS * 32)
@@ -1138,8 +1120,6 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             ci->raw_size = (uint32_t)raw;
             ci->dtype = (uint32_t)p->info.dtype;
             ci->frame = (uint32_t)f;
-            ci->content_first = NO_CONTENT;
-            ci->hashes = (uint64_t *)(dev + off_crcs);
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
             int kind = elem_kind((uint32_t)element);
             for (uint64_t t = 0; t < tiles; t += decode_warps((int)element)) {
@@ -1178,8 +1158,6 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         segment += (uint32_t)((h_spans[s].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
     }
     h_prefix[span_count] = segment;
-    /* Content segments are hashed by the decode kernel, as it writes them. */
-    for (uint64_t s = record_span; s < span_count; s++) h_chunks[h_spans[s].chunk].content_first = h_prefix[s];
 
     /* 3. One upload, then the kernels, then the 8-byte verdict. */
     chunk_in_t *d_chunks = (chunk_in_t *)(dev + off_chunks);
@@ -1217,13 +1195,10 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         first += task_count[2];
         if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
-        /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels.
-         * The decode kernel hashed only the tiles it wrote, so in a batch with bounded frames the
-         * content segments are hashed again, after it, by the segment kernel. */
+        /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
+         * before the content checksums, which cover its output. */
         if (error == cudaSuccess) status = decode_padic(state, stream, plans, count, h_chunks, d_status, chunk_total);
-        int bounded = 0;
-        for (size_t f = 0; f < count; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
-        if (bounded && content_segments) {
+        if (content_segments) {
             uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
             hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
                                                                      (uint32_t)(record_segments + content_segments), d_hashes);
