@@ -1,28 +1,608 @@
-/* GPU encode (saraphis_gpu_compress). */
+/* GPU encode (saraphis_gpu_compress): the frame of saraphis_compress (engine/frame.c), byte for
+ * byte, built on the device. Every choice the CPU makes is made here by the same code: the device
+ * gathers the statistics, the host decides through lossless_plan.h (float_plan) and entropy.c
+ * (entropy_plan, rans_normalize, entropy_rans_smaller), and the device writes the bytes.
+ *
+ * A tile is 32768 elements of a chunk (one rANS block of each of its streams). Phases, each one
+ * launch over the whole tensor:
+ *   stats:     per tile, the mantissa OR and the smallest and largest exponent, merged per chunk
+ *              with atomics (float dtypes);
+ *   histogram: per tile, every entropy stream's symbols (float_plan of the chunk's statistics)
+ *              counted in shared memory, merged per chunk; stats and histograms go to the host;
+ *   host:      per chunk (on the context's thread pool), float_plan and entropy_plan of each
+ *              stream: CONSTANT, RAW or a rANS candidate with its normalised table;
+ *   encode:    one warp per tile encodes every rANS candidate stream's block, last group of 32
+ *              first; lane l owns the symbols i = l mod 32; the lanes that shed a 16-bit word
+ *              store it below the cursor in descending lane order (ballot + popc), which is the
+ *              order rans_encode_block_portable writes them. Blocks go to per-tile slots in
+ *              scratch; their sizes go to the host;
+ *   host:      final stream modes (a candidate whose coded size reaches raw + 1 is RAW), record
+ *              sizes (a payload beyond the raw size is STORED), the size table, the frame header
+ *              and every small piece of every record (headers, tables, block sizes) in one blob;
+ *   assemble:  copies (blob pieces, rANS blocks, STORED bytes), RAW channels and packed bits
+ *              (rest bits, wide F64 exponents) written straight from the source;
+ *   checksums: segmented CRC32C + XXH64 (gpu_device.cuh): content checksums of the source chunks,
+ *              then record checksums over the finished records.
+ * Nothing is written to the destination before its size is known to fit. Three host round trips
+ * in all (statistics, block sizes, the end). */
 #include <cuda_runtime.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu/gpu_internal.h"
-
 extern "C" {
+#include "codec/chunk.h"
+#include "codec/entropy.h"
+#include "codec/lossless_plan.h"
+#include "codec/rans.h"
+#include "common/bits.h"
+#include "common/bitstream.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "engine/context.h"
+#include "engine/threadpool.h"
 #include "saraphis.h"
 }
 
-/* ---- Encode ------------------------------------------------------------------------------ */
+#include "gpu/gpu_device.cuh"
+#include "gpu/gpu_internal.h"
 
-/* For now: device -> pinned host (in slices), the CPU encoder, host -> device. The frame is the
- * CPU's by construction; the kernels that encode on the device come next. */
-extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
-                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+/* docs/format.md, section 3 (engine/frame.c writes the same). */
+#define FRAME_MAGIC "SPSF"
+#define FRAME_VERSION 1
+#define FRAME_HEADER_BYTES 32
+
+#define ENC_TILE 32768u /* = RANS_BLOCK_SYMBOLS */
+#define ENC_MAX_STREAMS 8
+#define ENC_THREADS 256
+#define ENC_FULL_SLOT (RANS_BLOCK_HEADER_BYTES + 2 * ENC_TILE) /* a block of a full tile, at most */
+#define ENC_COPY_PIECE 65536u                                  /* copy spans are cut to this */
+#define ENC_PACKED_PIECE 32768u                                /* packed-bits tasks: output bytes each */
+#define ENC_CRC_WARPS 8
+
+/* Stream modes: ENTROPY_RAW, ENTROPY_RANS, ENTROPY_CONSTANT, and the raw-packed F64 exponents. */
+enum { STREAM_PACKED = 3 };
+
+/* ---- Shapes shared by host and device ----------------------------------------------------- */
+
+typedef struct {
+    uint64_t src_size;
+    uint32_t chunk_bytes, chunk_count, tiles_per_chunk, is_float;
+    float_layout_t layout;
+} enc_geometry_t;
+
+typedef struct {
+    uint32_t not_min; /* ~(smallest exponent): atomicMax from zero */
+    uint32_t max;
+    unsigned long long mantissa_or;
+} chunk_stats_t;
+
+typedef struct {
+    float_plan_t plan;
+    uint64_t src;                         /* byte offset of the chunk in the source */
+    uint64_t slot[ENC_MAX_STREAMS];       /* rANS candidates: scratch offset of tile 0's slot */
+    uint32_t table[ENC_MAX_STREAMS];      /* rANS candidates: index of the frequency table */
+    uint32_t size_index[ENC_MAX_STREAMS]; /* rANS candidates: index of tile 0's block size */
+    uint32_t n, raw, tiles;
+    uint8_t mode[ENC_MAX_STREAMS];
+    uint8_t stream_count, stored, pad[2];
+} enc_chunk_t;
+
+typedef struct {
+    uint32_t chunk, first_tile;
+} enc_task_t;
+
+typedef struct {
+    const uint8_t *src;
+    uint64_t dst;
+    uint32_t length, pad;
+} copy_span_t;
+
+typedef struct {
+    uint64_t dst; /* the channel's first byte in the destination (RAW: the tile's first symbol) */
+    uint32_t chunk, stream; /* packed tasks: stream 0 = rest bits, 1 = exponents */
+    uint32_t begin, end;    /* RAW: the tile; packed: output bytes [begin, end) */
+} channel_task_t;
+
+typedef struct {
+    const uint8_t *data;
+    uint8_t *out; /* where the 8-byte checksum goes */
+    uint64_t length;
+} crc_span_t;
+
+/* ---- Symbols ------------------------------------------------------------------------------ */
+
+/* The split of lossless.c (split_generic) for one element, from the chunk's plan. */
+typedef struct {
+    uint32_t is_float, M, exponent_mask, sign_shift, m, dropped, base, fold, kr, high_shift, rest_bits, stream_count;
+    uint64_t mantissa_mask;
+} sym_params_t;
+
+__host__ __device__ static inline sym_params_t sym_params(uint32_t is_float, uint32_t element, float_layout_t layout,
+                                                          const float_plan_t &plan)
 {
-    error_clear();
-    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
-    gpu_state_t *state;
-    SPS_TRY(gpu_state_get(ctx, &state));
-    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    sym_params_t p;
+    memset(&p, 0, sizeof p);
+    p.is_float = is_float;
+    if (!is_float) {
+        p.stream_count = element;
+        return p;
+    }
+    p.M = layout.mantissa_bits;
+    p.exponent_mask = (1u << layout.exponent_bits) - 1;
+    p.sign_shift = layout.mantissa_bits + layout.exponent_bits;
+    p.mantissa_mask = ((uint64_t)1 << layout.mantissa_bits) - 1;
+    p.m = plan.field.m;
+    p.dropped = plan.field.dropped;
+    p.base = plan.base;
+    p.fold = plan.field.fold;
+    p.kr = plan.field.kr;
+    p.high_shift = plan.field.kr > 8 ? plan.field.kr - 8 : 0;
+    p.rest_bits = plan.field.rest_bits;
+    p.stream_count = 2 + plan.field.plane_count;
+    return p;
+}
+
+template <int ELEM> struct enc_word;
+template <> struct enc_word<1> { typedef uint8_t store; typedef uint32_t work; };
+template <> struct enc_word<2> { typedef uint16_t store; typedef uint32_t work; };
+template <> struct enc_word<4> { typedef uint32_t store; typedef uint32_t work; };
+template <> struct enc_word<8> { typedef uint64_t store; typedef uint64_t work; };
+
+template <int ELEM>
+__device__ __forceinline__ typename enc_word<ELEM>::work load_element(const uint8_t *chunk, uint32_t i)
+{
+    return (typename enc_word<ELEM>::work)__ldg((const typename enc_word<ELEM>::store *)chunk + i);
+}
+
+/* Stream s's symbol of element v: s = 0 exponent (with the fold), 1 high, 2.. planes; or byte s. */
+template <typename U>
+__device__ __forceinline__ uint32_t symbol_of(const sym_params_t &p, U v, uint32_t s)
+{
+    if (!p.is_float) return (uint32_t)(v >> (8 * s)) & 0xff;
+    U field = ((v >> p.sign_shift) << p.m) | ((v & (U)p.mantissa_mask) >> p.dropped);
+    if (s == 0) return (uint32_t)(((((v >> p.M) & p.exponent_mask) - p.base) << p.fold) | (field >> p.kr)) & 0xff;
+    field &= ((U)1 << p.kr) - 1;
+    return (uint32_t)(field >> (p.high_shift - 8 * (s - 1))) & 0xff;
+}
+
+/* The packed channels: rest bits (kind 0) and the raw F64 exponents (kind 1). */
+template <typename U>
+__device__ __forceinline__ uint64_t packed_value(const sym_params_t &p, U v, uint32_t kind)
+{
+    if (kind) return (uint64_t)(((v >> p.M) & p.exponent_mask) - p.base);
+    U field = (v & (U)p.mantissa_mask) >> p.dropped;
+    return (uint64_t)(field & (((U)1 << p.rest_bits) - 1));
+}
+
+__device__ __forceinline__ uint32_t chunk_raw(const enc_geometry_t &g, uint32_t c)
+{
+    uint64_t begin = (uint64_t)c * g.chunk_bytes;
+    return (uint32_t)min((uint64_t)g.chunk_bytes, g.src_size - begin);
+}
+
+/* ---- Phase 1: statistics and histograms -------------------------------------------------- */
+
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, chunk_stats_t *stats)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const uint32_t c = blockIdx.x / g.tiles_per_chunk, tile = blockIdx.x % g.tiles_per_chunk;
+    const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
+    const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
+    const uint32_t M = g.layout.mantissa_bits, exponent_mask = (1u << g.layout.exponent_bits) - 1;
+    const U mantissa_mask = (U)(((uint64_t)1 << M) - 1);
+    U or_acc = 0;
+    uint32_t lo = exponent_mask, hi = 0;
+    for (uint32_t i = begin + threadIdx.x; i < end; i += ENC_THREADS) {
+        U v = load_element<ELEM>(chunk, i);
+        or_acc |= v & mantissa_mask;
+        uint32_t e = (uint32_t)(v >> M) & exponent_mask;
+        lo = min(lo, e);
+        hi = max(hi, e);
+    }
+    uint64_t o = or_acc;
+#pragma unroll
+    for (int k = 16; k; k >>= 1) {
+        o |= __shfl_xor_sync(0xffffffffu, o, k);
+        lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, k));
+        hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, k));
+    }
+    if ((threadIdx.x & 31) == 0 && begin + (threadIdx.x & ~31u) < end) {
+        atomicMax(&stats[c].not_min, ~lo);
+        atomicMax(&stats[c].max, hi);
+        if (o) atomicOr(&stats[c].mantissa_or, (unsigned long long)o);
+    }
+}
+
+__device__ __forceinline__ float_plan_t plan_from_stats(const enc_geometry_t &g, const chunk_stats_t &s, uint32_t n)
+{
+    return float_plan(g.layout, n, s.mantissa_or, ~s.not_min, s.max);
+}
+
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, const chunk_stats_t *stats,
+                                                                uint32_t *histograms)
+{
+    typedef typename enc_word<ELEM>::work U;
+    __shared__ uint32_t counts[ELEM][256];
+    const uint32_t c = blockIdx.x / g.tiles_per_chunk, tile = blockIdx.x % g.tiles_per_chunk;
+    const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
+    const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
+    float_plan_t plan;
+    memset(&plan, 0, sizeof plan);
+    if (g.is_float) plan = plan_from_stats(g, stats[c], n);
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, plan);
+    /* The raw-packed exponents are no entropy stream: stream 0 is skipped for them. */
+    const uint32_t first = g.is_float && plan.exponent_raw ? 1 : 0;
+    for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) (&counts[0][0])[j] = 0;
+    __syncthreads();
+    for (uint32_t i = begin + threadIdx.x; i < end; i += ENC_THREADS) {
+        U v = load_element<ELEM>(chunk, i);
+#pragma unroll
+        for (uint32_t s = 0; s < ELEM; s++)
+            if (s >= first && s < p.stream_count) atomicAdd(&counts[s][symbol_of<U>(p, v, s)], 1u);
+    }
+    __syncthreads();
+    uint32_t *out = histograms + (size_t)c * ELEM * 256;
+    for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) {
+        uint32_t v = (&counts[0][0])[j];
+        if (v) atomicAdd(&out[j], v);
+    }
+}
+
+/* ---- Phase 2: rANS blocks ------------------------------------------------------------------ */
+
+__host__ __device__ constexpr uint32_t encode_warps(int elem) { return elem == 4 ? 2u : elem == 8 ? 1u : 4u; }
+
+__host__ __device__ static inline uint32_t slot_bytes(uint32_t count) { return (uint32_t)((RANS_BLOCK_HEADER_BYTES + 2 * (uint64_t)count + 15) & ~15ull); }
+
+/* One CTA per group of consecutive tiles of a chunk, one warp per tile. The frequency tables
+ * become (freq | cum << 16) and the reciprocals of rans_encoder_table_init in shared memory. */
+template <int ELEM>
+__global__ void __launch_bounds__(encode_warps(ELEM) * 32)
+    encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, const enc_task_t *tasks,
+                  uint8_t *scratch, uint32_t *block_sizes)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const uint32_t W = encode_warps(ELEM);
+    __shared__ uint32_t freq_cum[ELEM][256];
+    __shared__ unsigned long long reciprocal[ELEM][256];
+    const enc_task_t task = tasks[blockIdx.x];
+    const enc_chunk_t *d = &chunks[task.chunk];
+    const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const uint32_t stream_count = d->stream_count;
+    for (uint32_t s = warp; s < stream_count; s += W) {
+        if (d->mode[s] != ENTROPY_RANS) continue;
+        const uint16_t *freq = tables + (size_t)d->table[s] * 256;
+        uint32_t f8[8], local = 0;
+#pragma unroll
+        for (int k = 0; k < 8; k++) { f8[k] = freq[8 * lane + k]; local += f8[k]; }
+        uint32_t inclusive = local;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
+            if (lane >= (uint32_t)o) inclusive += other;
+        }
+        uint32_t cum = inclusive - local;
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+            uint32_t f = f8[k], sym = 8 * lane + k;
+            freq_cum[s][sym] = f | cum << 16;
+            reciprocal[s][sym] = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
+            cum += f;
+        }
+    }
+    __syncthreads();
+    const uint32_t tile = task.first_tile + warp;
+    if (tile >= d->tiles) return;
+    const uint32_t begin = tile * ENC_TILE, count = min(ENC_TILE, d->n - begin);
+    const uint8_t *chunk = src + d->src + (uint64_t)begin * ELEM;
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
+    uint32_t x[ELEM], cursor[ELEM];
+    uint16_t *words[ELEM];
+    const uint32_t end_word = slot_bytes(count) / 2;
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        x[s] = RANS_STATE_LOWER;
+        cursor[s] = end_word;
+        words[s] = (uint16_t *)(scratch + (s < (int)stream_count && d->mode[s] == ENTROPY_RANS ? d->slot[s] + (uint64_t)tile * ENC_FULL_SLOT : 0));
+    }
+    const uint32_t groups = (count + 31) / 32;
+    for (uint32_t gi = groups; gi-- > 0;) {
+        const uint32_t i = gi * 32 + lane;
+        const bool active = i < count;
+        const U v = active ? load_element<ELEM>(chunk, i) : 0;
+#pragma unroll
+        for (int s = 0; s < ELEM; s++) {
+            if (s >= (int)stream_count || d->mode[s] != ENTROPY_RANS) continue;
+            const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
+            const uint32_t fc = freq_cum[s][sym], f = fc & 0xffff;
+            uint32_t state = x[s];
+            const bool shed = active && state >= (f << (32 - RANS_PROB_BITS));
+            const uint32_t mask = __ballot_sync(0xffffffffu, shed);
+            const uint32_t low = cursor[s] - __popc(mask);
+            if (shed) {
+                words[s][low + __popc(mask & lanemask_lt(lane))] = (uint16_t)state;
+                state >>= 16;
+            }
+            cursor[s] = low;
+            if (active) {
+                uint32_t q = f > 1 ? (uint32_t)__umul64hi((unsigned long long)state, reciprocal[s][sym]) : state;
+                state = state + q * (RANS_PROB_SCALE - f) + (fc >> 16);
+            }
+            x[s] = state;
+        }
+    }
+    /* The block: the 32 final states just below the words, so it is one contiguous span. */
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        if (s >= (int)stream_count || d->mode[s] != ENTROPY_RANS) continue;
+        const uint32_t start = 2 * cursor[s] - RANS_BLOCK_HEADER_BYTES;
+        uint16_t *state_words = (uint16_t *)((uint8_t *)words[s] + start) + 2 * lane;
+        state_words[0] = (uint16_t)x[s];
+        state_words[1] = (uint16_t)(x[s] >> 16);
+        if (lane == 0) block_sizes[d->size_index[s] + tile] = 2 * end_word - start;
+    }
+}
+
+/* ---- Phase 3: assembly --------------------------------------------------------------------- */
+
+/* One CTA per span (at most ENC_COPY_PIECE bytes): byte copies, eight in flight per thread. */
+__global__ void __launch_bounds__(ENC_THREADS) copy_kernel(const copy_span_t *spans, uint8_t *dst)
+{
+    const copy_span_t span = spans[blockIdx.x];
+    uint8_t *out = dst + span.dst;
+    const uint32_t step = ENC_THREADS * 8;
+    uint32_t i = threadIdx.x;
+    for (; i + 7 * ENC_THREADS < span.length; i += step) {
+        uint8_t b[8];
+#pragma unroll
+        for (int k = 0; k < 8; k++) b[k] = __ldg(span.src + i + k * ENC_THREADS);
+#pragma unroll
+        for (int k = 0; k < 8; k++) out[i + k * ENC_THREADS] = b[k];
+    }
+    for (; i < span.length; i += ENC_THREADS) out[i] = __ldg(span.src + i);
+}
+
+/* A RAW channel's symbols for one tile, computed from the source. */
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) raw_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks,
+                                                          const channel_task_t *tasks, uint8_t *dst)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const channel_task_t task = tasks[blockIdx.x];
+    const enc_chunk_t *d = &chunks[task.chunk];
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
+    const uint8_t *chunk = src + d->src;
+    uint8_t *out = dst + task.dst;
+    for (uint32_t i = task.begin + threadIdx.x; i < task.end; i += ENC_THREADS)
+        out[i - task.begin] = (uint8_t)symbol_of<U>(p, load_element<ELEM>(chunk, i), task.stream);
+}
+
+/* Packed bits, LSB first (bitstream.h): output byte j holds stream bits [8j, 8j + 8). */
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) packed_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks,
+                                                             const channel_task_t *tasks, uint8_t *dst)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const channel_task_t task = tasks[blockIdx.x];
+    const enc_chunk_t *d = &chunks[task.chunk];
+    const sym_params_t p = sym_params(1, ELEM, g.layout, d->plan);
+    const uint32_t width = task.stream ? d->plan.exponent_width : d->plan.field.rest_bits;
+    const uint8_t *chunk = src + d->src;
+    for (uint32_t j = task.begin + threadIdx.x; j < task.end; j += ENC_THREADS) {
+        const uint64_t bit = 8 * (uint64_t)j;
+        const uint32_t first = (uint32_t)(bit / width), last = (uint32_t)min((uint64_t)d->n - 1, (bit + 7) / width);
+        uint64_t acc = 0;
+        for (uint32_t i = first; i <= last; i++) {
+            const int64_t shift = (int64_t)i * width - (int64_t)bit;
+            const uint64_t value = packed_value<U>(p, load_element<ELEM>(chunk, i), task.stream);
+            acc |= shift >= 0 ? value << shift : value >> -shift;
+        }
+        dst[task.dst + j] = (uint8_t)acc;
+    }
+}
+
+/* ---- Phase 4: checksums (checksum.c's segmented CRC32C, as gpu_lossless.cu computes it) ------- */
+
+__global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
+    crc_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, const crc_tables_t *tables,
+               uint32_t *crcs)
+{
+    __shared__ uint32_t T[CRC_TABLES][256];
+    for (uint32_t i = threadIdx.x; i < CRC_TABLES * 256; i += blockDim.x) T[i / 256][i % 256] = tables->table[i / 256][i % 256];
+    __syncthreads();
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
+    const uint32_t segment_begin = prefix[span_begin], segment_end = prefix[span_end];
+    for (uint32_t g = segment_begin + blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
+        uint32_t lo = span_begin, hi = span_end - 1;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi + 1) / 2;
+            if (prefix[mid] <= g) lo = mid;
+            else hi = mid - 1;
+        }
+        const crc_span_t span = spans[lo];
+        const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
+        const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
+        const uintptr_t start = (uintptr_t)(span.data + offset), end = start + length, base = start & ~(uintptr_t)15;
+        const uint32_t stripes = (uint32_t)((end - base + 511) / 512);
+        uint32_t s = 0;
+        for (uint32_t k = 0; k < stripes; k++) {
+            const uintptr_t a = base + 512 * (uintptr_t)k + 16 * lane;
+            uint4 v;
+            if (a >= start && a + 16 <= end) {
+                v = *(const uint4 *)a; /* not __ldg: the records were written by this stream's kernels */
+            } else {
+                uint32_t w[4] = {0, 0, 0, 0};
+                for (int j = 0; j < 16; j++)
+                    if (a + j >= start && a + j < end) w[j / 4] |= (uint32_t)(*(const uint8_t *)(a + j)) << (8 * (j % 4));
+                v = make_uint4(w[0], w[1], w[2], w[3]);
+            }
+            s = T[16][s & 0xff] ^ T[17][(s >> 8) & 0xff] ^ T[18][(s >> 16) & 0xff] ^ T[19][s >> 24] ^ crc_span16(T, v);
+        }
+#pragma unroll
+        for (int r = 0; r < 5; r++) {
+            const uint32_t o = 1u << r;
+            uint32_t other = __shfl_up_sync(0xffffffffu, s, o);
+            if ((lane & (2 * o - 1)) == 2 * o - 1) s ^= multmodp(tables->x8pow[16u << r], other);
+        }
+        if (lane == 31) {
+            const uint32_t pad = (uint32_t)(base + 512 * (uintptr_t)stripes - end);
+            uint32_t raw = multmodp(tables->unpad[pad], s);
+            crcs[g] = ~(raw ^ multmodp(tables->x8pow[length], 0xffffffffu));
+        }
+    }
+}
+
+__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, const uint32_t *crcs)
+{
+    uint32_t i = span_begin + blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= span_end) return;
+    const crc_span_t span = spans[i];
+    uint64_t hash = xxh64_words(crcs + prefix[i], prefix[i + 1] - prefix[i], span.length * 0x9E3779B97F4A7C15ULL);
+    for (int k = 0; k < 8; k++) span.out[k] = (uint8_t)(hash >> (8 * k));
+}
+
+/* ---- Host ---------------------------------------------------------------------------------- */
+
+/* Per stream, what the host decided from its histogram. */
+typedef struct {
+    uint8_t mode, constant;
+    uint16_t table_size;
+    uint16_t freq[256];
+    uint8_t table_bytes[2 + 2 * 256];
+} host_stream_t;
+
+typedef struct {
+    const enc_geometry_t *g;
+    const chunk_stats_t *stats;
+    const uint32_t *histograms;
+    enc_chunk_t *chunks;
+    host_stream_t *streams;
+    uint32_t element;
+    int stored;
+} plan_job_t;
+
+static uint32_t tile_count(uint32_t n) { return (n + ENC_TILE - 1) / ENC_TILE; }
+
+static saraphis_status_t plan_chunk(void *job_ptr, size_t c, unsigned worker)
+{
+    (void)worker;
+    const plan_job_t *job = (const plan_job_t *)job_ptr;
+    const enc_geometry_t *g = job->g;
+    enc_chunk_t *d = &job->chunks[c];
+    memset(d, 0, sizeof *d);
+    d->src = (uint64_t)c * g->chunk_bytes;
+    d->raw = (uint32_t)(g->src_size - d->src < g->chunk_bytes ? g->src_size - d->src : g->chunk_bytes);
+    d->n = d->raw / job->element;
+    d->tiles = tile_count(d->n);
+    d->stored = (uint8_t)job->stored;
+    if (job->stored) return SARAPHIS_OK;
+    if (g->is_float) {
+        const chunk_stats_t *s = &job->stats[c];
+        d->plan = float_plan(g->layout, d->n, s->mantissa_or, ~s->not_min, s->max);
+        d->stream_count = (uint8_t)(2 + d->plan.field.plane_count);
+    } else {
+        d->stream_count = (uint8_t)job->element;
+    }
+    for (uint32_t s = 0; s < d->stream_count; s++) {
+        host_stream_t *hs = &job->streams[c * job->element + s];
+        if (g->is_float && s == 0 && d->plan.exponent_raw) {
+            hs->mode = d->mode[s] = STREAM_PACKED;
+            continue;
+        }
+        entropy_plan_t plan;
+        entropy_plan(job->histograms + (c * job->element + s) * 256, d->n, &plan);
+        hs->mode = d->mode[s] = (uint8_t)plan.mode;
+        hs->constant = plan.constant;
+        if (plan.mode == ENTROPY_RANS) {
+            hs->table_size = (uint16_t)plan.table_size;
+            memcpy(hs->table_bytes, plan.table_bytes, plan.table_size);
+            memcpy(hs->freq, plan.table.freq, sizeof hs->freq);
+        }
+    }
+    return SARAPHIS_OK;
+}
+
+/* Builds the list of pieces to copy: small bytes (headers, tables, sizes) accumulate in the blob
+ * and become one span per contiguous run in the destination. */
+typedef struct {
+    uint8_t *blob;
+    size_t blob_used;
+    const uint8_t *d_blob;
+    copy_span_t *spans;
+    size_t span_count;
+    uint64_t open_dst_end; /* where the last blob span ends in the destination (or ~0: none open) */
+} assembly_t;
+
+static void put_bytes(assembly_t *a, uint64_t dst, const void *bytes, size_t size)
+{
+    memcpy(a->blob + a->blob_used, bytes, size);
+    if (a->span_count && a->open_dst_end == dst) {
+        a->spans[a->span_count - 1].length += (uint32_t)size;
+    } else {
+        copy_span_t *s = &a->spans[a->span_count++];
+        s->src = a->d_blob + a->blob_used;
+        s->dst = dst;
+        s->length = (uint32_t)size;
+        s->pad = 0;
+    }
+    a->blob_used += size;
+    a->open_dst_end = dst + size;
+}
+
+static void put_copy(assembly_t *a, const uint8_t *src, uint64_t dst, uint64_t size)
+{
+    for (uint64_t at = 0; at < size; at += ENC_COPY_PIECE) {
+        copy_span_t *s = &a->spans[a->span_count++];
+        s->src = src + at;
+        s->dst = dst + at;
+        s->length = (uint32_t)(size - at < ENC_COPY_PIECE ? size - at : ENC_COPY_PIECE);
+        s->pad = 0;
+    }
+    a->open_dst_end = ~0ull;
+}
+
+template <int ELEM>
+static void launch_device_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist,
+                                 cudaStream_t stream)
+{
+    if (g.is_float) stats_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, stats);
+    histogram_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, stats, hist);
+}
+
+template <int ELEM>
+static void launch_encode(const uint8_t *src, const enc_geometry_t &g, const enc_chunk_t *chunks, const uint16_t *tables,
+                          const enc_task_t *tasks, uint32_t task_count, uint8_t *scratch, uint32_t *sizes, cudaStream_t stream)
+{
+    encode_kernel<ELEM><<<task_count, encode_warps(ELEM) * 32, 0, stream>>>(src, g, chunks, tables, tasks, scratch, sizes);
+}
+
+template <int ELEM>
+static void launch_channels(const uint8_t *src, const enc_geometry_t &g, const enc_chunk_t *chunks, const channel_task_t *raw,
+                            uint32_t raw_count, const channel_task_t *packed, uint32_t packed_count, uint8_t *dst, cudaStream_t stream)
+{
+    if (raw_count) raw_kernel<ELEM><<<raw_count, ENC_THREADS, 0, stream>>>(src, g, chunks, raw, dst);
+    if (ELEM > 1 && packed_count) packed_kernel<ELEM><<<packed_count, ENC_THREADS, 0, stream>>>(src, g, chunks, packed, dst);
+}
+
+#define DISPATCH_ELEM(element, call) \
+    do {                             \
+        switch (element) {           \
+        case 1: call(1); break;      \
+        case 2: call(2); break;      \
+        case 4: call(4); break;      \
+        default: call(8); break;     \
+        }                            \
+    } while (0)
+
+/* The whole frame through the host: for the bounded codec, whose choices (the tensor-wide bound,
+ * the p-adic digits) have no device implementation. */
+static saraphis_status_t compress_through_host(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
+                                               void *d_dst, size_t dst_capacity, size_t *dst_size, cudaStream_t stream)
+{
     uint8_t *host_src = (uint8_t *)malloc(src_size ? src_size : 1);
     size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes);
     uint8_t *host_dst = (uint8_t *)malloc(bound);
@@ -48,3 +628,364 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     return status;
 }
 
+static saraphis_status_t launched(cudaStream_t stream, const char *what, int sync)
+{
+    cudaError_t error = cudaGetLastError();
+    if (error == cudaSuccess && sync) error = cudaStreamSynchronize(stream);
+    if (error != cudaSuccess) return gpu_cuda_fail(error, what);
+    return SARAPHIS_OK;
+}
+
+extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
+                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
+    const size_t element = saraphis_dtype_size(dtype);
+    if (element == 0) return error_set(SARAPHIS_ERROR_DTYPE, "gpu_compress: unknown dtype %d", (int)dtype);
+    if (src_size % element)
+        return error_set(SARAPHIS_ERROR_DTYPE, "gpu_compress: %zu bytes is not a whole number of %s elements (%zu bytes each)", src_size,
+                         saraphis_dtype_name(dtype), element);
+    if (src_size && (uintptr_t)d_src % element)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: source not aligned to its %zu-byte elements", element);
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+
+    const size_t chunk_bytes = ctx->chunk_bytes;
+    const size_t chunks = (src_size + chunk_bytes - 1) / chunk_bytes;
+    if (chunks > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks exceed the frame limit", chunks);
+    const size_t table_end = FRAME_HEADER_BYTES + 4 * chunks;
+    if (dst_capacity < table_end)
+        return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: destination holds %zu bytes, header needs %zu", dst_capacity, table_end);
+    SPS_TRY(ctx_prepare(ctx));
+    const int stored = ctx->codec == SARAPHIS_CODEC_STORED;
+    const uint8_t *src = (const uint8_t *)d_src;
+    uint8_t *dst = (uint8_t *)d_dst;
+
+    enc_geometry_t g;
+    memset(&g, 0, sizeof g);
+    g.src_size = src_size;
+    g.chunk_bytes = (uint32_t)chunk_bytes;
+    g.chunk_count = (uint32_t)chunks;
+    g.tiles_per_chunk = tile_count((uint32_t)(chunk_bytes / element));
+    g.is_float = (uint32_t)float_layout(dtype, &g.layout);
+    const uint32_t C = (uint32_t)chunks, S = (uint32_t)element;
+    const uint64_t total_tiles = chunks ? (uint64_t)(C - 1) * g.tiles_per_chunk + tile_count((uint32_t)((src_size - (chunks - 1) * chunk_bytes) / element)) : 0;
+    if (total_tiles >= (1u << 31)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %llu tiles in one call", (unsigned long long)total_tiles);
+
+    /* Phase 1: statistics and histograms, then to the host. */
+    const size_t stats_bytes = align_up((size_t)C * sizeof(chunk_stats_t), 16), hist_bytes = (size_t)C * S * 256 * sizeof(uint32_t);
+    enc_chunk_t *chunk_plans = (enc_chunk_t *)calloc(C ? C : 1, sizeof *chunk_plans);
+    host_stream_t *streams = (host_stream_t *)calloc((size_t)C * S + 1, sizeof *streams);
+    uint32_t *block_sizes = NULL;
+    saraphis_status_t status = chunk_plans && streams ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %u chunk plans", C);
+#define FAIL_IF(cond) \
+    if (cond) goto done
+    FAIL_IF(status != SARAPHIS_OK);
+    if (C && !stored) {
+        FAIL_IF((status = gpu_reserve_scratch(state, stats_bytes + hist_bytes)) != SARAPHIS_OK);
+        FAIL_IF((status = gpu_reserve_staging(state, stats_bytes + hist_bytes)) != SARAPHIS_OK);
+        uint8_t *dev = (uint8_t *)state->d_scratch;
+        chunk_stats_t *d_stats = (chunk_stats_t *)dev;
+        uint32_t *d_hist = (uint32_t *)(dev + stats_bytes);
+        cudaError_t error = cudaMemsetAsync(dev, 0, stats_bytes + hist_bytes, stream);
+        if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: clearing statistics"); goto done; }
+#define PHASE1(E) launch_device_phase1<E>(src, g, (uint32_t)total_tiles, d_stats, d_hist, stream)
+        DISPATCH_ELEM(element, PHASE1);
+        error = cudaMemcpyAsync(state->h_staging, dev, stats_bytes + hist_bytes, cudaMemcpyDeviceToHost, stream);
+        if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: reading statistics"); goto done; }
+        FAIL_IF((status = launched(stream, "gpu_compress: statistics", 1)) != SARAPHIS_OK);
+    }
+    {
+        plan_job_t job = {&g, (const chunk_stats_t *)state->h_staging, (const uint32_t *)((uint8_t *)state->h_staging + stats_bytes),
+                          chunk_plans, streams, S, stored};
+        FAIL_IF((status = threadpool_run(ctx->pool, C, plan_chunk, &job)) != SARAPHIS_OK);
+    }
+
+    {
+        /* Phase 2 layout: the rANS candidates' tables, slots and block sizes; tasks. */
+        uint64_t table_count = 0, block_count = 0, slot_total = 0, task_count = 0;
+        const uint32_t W = encode_warps((int)element);
+        for (uint32_t c = 0; c < C; c++) {
+            enc_chunk_t *d = &chunk_plans[c];
+            int any = 0;
+            for (uint32_t s = 0; s < d->stream_count; s++) {
+                if (d->mode[s] != ENTROPY_RANS) continue;
+                any = 1;
+                d->table[s] = (uint32_t)table_count++;
+                d->size_index[s] = (uint32_t)block_count;
+                block_count += d->tiles;
+                d->slot[s] = slot_total;
+                slot_total += (uint64_t)(d->tiles - 1) * ENC_FULL_SLOT + slot_bytes(d->n - (d->tiles - 1) * ENC_TILE);
+            }
+            if (any) task_count += (d->tiles + W - 1) / W;
+        }
+        /* Phase 3 bounds: blob, spans, channel tasks, checksum spans and segment CRCs. */
+        uint64_t blob_bound = table_end, span_bound = 1, raw_bound = 0, packed_bound = 0, segment_bound = 0;
+        for (uint32_t c = 0; c < C; c++) {
+            const enc_chunk_t *d = &chunk_plans[c];
+            blob_bound += CHUNK_HEADER_BYTES + 1 + LOSSLESS_FLOAT_HEADER;
+            span_bound += 2 + d->stream_count + (d->raw + ENC_COPY_PIECE - 1) / ENC_COPY_PIECE;
+            for (uint32_t s = 0; s < d->stream_count; s++) {
+                blob_bound += 2 + streams[(size_t)c * S + s].table_size + 4 * (uint64_t)d->tiles;
+                if (d->mode[s] == ENTROPY_RANS) span_bound += d->tiles;
+            }
+            raw_bound += (uint64_t)d->stream_count * d->tiles;
+            packed_bound += 2 * ((d->raw + ENC_PACKED_PIECE - 1) / ENC_PACKED_PIECE + 1);
+            segment_bound += 2 * ((uint64_t)d->raw / CHECKSUM_SEGMENT_BYTES + 2);
+        }
+        const size_t off_chunks = 0;
+        const size_t off_tables = align_up(off_chunks + (size_t)C * sizeof(enc_chunk_t), 16);
+        const size_t off_tasks = align_up(off_tables + table_count * 512, 16);
+        const size_t upload2 = align_up(off_tasks + task_count * sizeof(enc_task_t), 16);
+        const size_t off_sizes = upload2;
+        const size_t off_slots = align_up(off_sizes + block_count * 4, 256);
+        const size_t off_blob = align_up(off_slots + slot_total, 256);
+        const size_t off_spans = align_up(off_blob + blob_bound, 16);
+        const size_t off_raw = align_up(off_spans + span_bound * sizeof(copy_span_t), 16);
+        const size_t off_packed = align_up(off_raw + raw_bound * sizeof(channel_task_t), 16);
+        const size_t off_crc_spans = align_up(off_packed + packed_bound * sizeof(channel_task_t), 16);
+        const size_t off_prefix = align_up(off_crc_spans + 2 * (size_t)C * sizeof(crc_span_t), 16);
+        const size_t upload3_end = align_up(off_prefix + (2 * (size_t)C + 1) * 4, 16);
+        const size_t off_crcs = upload3_end;
+        const size_t scratch_size = off_crcs + segment_bound * 4 + 16;
+        const size_t staging_size = (upload2 > upload3_end - off_blob ? upload2 : upload3_end - off_blob) + block_count * 4 + 16;
+        FAIL_IF((status = gpu_reserve_scratch(state, scratch_size)) != SARAPHIS_OK);
+        FAIL_IF((status = gpu_reserve_staging(state, staging_size)) != SARAPHIS_OK);
+        uint8_t *dev = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
+        const enc_chunk_t *d_chunks = (const enc_chunk_t *)(dev + off_chunks);
+        uint32_t *d_sizes = (uint32_t *)(dev + off_sizes);
+        cudaError_t error = cudaSuccess;
+
+        /* Phase 2: upload, encode, block sizes back. */
+        if (table_count) {
+            memcpy(h + off_chunks, chunk_plans, (size_t)C * sizeof(enc_chunk_t));
+            enc_task_t *h_tasks = (enc_task_t *)(h + off_tasks);
+            uint64_t t = 0;
+            for (uint32_t c = 0; c < C; c++) {
+                const enc_chunk_t *d = &chunk_plans[c];
+                int any = 0;
+                for (uint32_t s = 0; s < d->stream_count; s++) {
+                    if (d->mode[s] != ENTROPY_RANS) continue;
+                    any = 1;
+                    memcpy(h + off_tables + (size_t)d->table[s] * 512, streams[(size_t)c * S + s].freq, 512);
+                }
+                if (any)
+                    for (uint32_t first = 0; first < d->tiles; first += W) h_tasks[t++] = enc_task_t{c, first};
+            }
+            error = cudaMemcpyAsync(dev, h, upload2, cudaMemcpyHostToDevice, stream);
+#define ENCODE(E) launch_encode<E>(src, g, d_chunks, (const uint16_t *)(dev + off_tables), (const enc_task_t *)(dev + off_tasks), \
+                                   (uint32_t)task_count, dev + off_slots, d_sizes, stream)
+            if (error == cudaSuccess) DISPATCH_ELEM(element, ENCODE);
+            if (error == cudaSuccess) error = cudaGetLastError();
+            if (error == cudaSuccess) error = cudaMemcpyAsync(h + staging_size - 16 - block_count * 4, d_sizes, block_count * 4, cudaMemcpyDeviceToHost, stream);
+            if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+            if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: rANS encode"); goto done; }
+            block_sizes = (uint32_t *)malloc(block_count * 4);
+            if (!block_sizes) { status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory"); goto done; }
+            memcpy(block_sizes, h + staging_size - 16 - block_count * 4, block_count * 4);
+        } else if (C) {
+            error = cudaMemcpyAsync(dev, chunk_plans, (size_t)C * sizeof(enc_chunk_t), cudaMemcpyHostToDevice, stream);
+            if (error == cudaSuccess) error = cudaStreamSynchronize(stream); /* chunk_plans is pageable and changes below */
+            if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: uploading plans"); goto done; }
+        }
+
+        /* Final sizes: streams, payloads, records; the frame must fit before anything is written. */
+        uint32_t *record_sizes = (uint32_t *)malloc(((size_t)C + 1) * 4);
+        if (!record_sizes) { status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory"); goto done; }
+        uint64_t frame_size = table_end;
+        for (uint32_t c = 0; c < C; c++) {
+            enc_chunk_t *d = &chunk_plans[c];
+            uint64_t payload = 1 + (g.is_float ? LOSSLESS_FLOAT_HEADER + packed_bytes(d->n, d->plan.field.rest_bits) : 1);
+            for (uint32_t s = 0; s < d->stream_count && !d->stored; s++) {
+                host_stream_t *hs = &streams[(size_t)c * S + s];
+                uint64_t size;
+                switch (d->mode[s]) {
+                case ENTROPY_CONSTANT: size = 2; break;
+                case STREAM_PACKED: size = packed_bytes(d->n, d->plan.exponent_width); break;
+                case ENTROPY_RANS:
+                    size = 1 + hs->table_size + 4 * (uint64_t)d->tiles;
+                    for (uint32_t t = 0; t < d->tiles; t++) size += block_sizes[d->size_index[s] + t];
+                    if (entropy_rans_smaller(size, d->n)) break;
+                    hs->mode = ENTROPY_RAW; /* the device plan keeps RANS: its blocks are simply not copied */
+                    /* fall through */
+                default: size = 1 + (uint64_t)d->n; break;
+                }
+                payload += size;
+            }
+            if (d->stored || payload > d->raw) {
+                d->stored = 1;
+                payload = 1 + (uint64_t)d->raw;
+            }
+            record_sizes[c] = (uint32_t)(CHUNK_HEADER_BYTES + payload);
+            frame_size += record_sizes[c];
+        }
+        if (frame_size > dst_capacity) {
+            free(record_sizes);
+            status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %llu bytes, destination holds %zu",
+                               (unsigned long long)frame_size, dst_capacity);
+            goto done;
+        }
+
+        /* Phase 3: the blob, copy spans, channel tasks and checksum spans, in staging as laid out
+         * on the device from off_blob on. */
+        uint8_t *h3 = h - off_blob; /* h3 + off_x is the staging copy of dev + off_x */
+        assembly_t a;
+        memset(&a, 0, sizeof a);
+        a.blob = h3 + off_blob;
+        a.d_blob = dev + off_blob;
+        a.spans = (copy_span_t *)(h3 + off_spans);
+        a.open_dst_end = ~0ull;
+        channel_task_t *raw_tasks = (channel_task_t *)(h3 + off_raw), *packed_tasks = (channel_task_t *)(h3 + off_packed);
+        crc_span_t *crc_spans = (crc_span_t *)(h3 + off_crc_spans);
+        uint32_t *prefix = (uint32_t *)(h3 + off_prefix);
+        uint64_t raw_count = 0, packed_count = 0, content_spans = 0, record_spans = 0;
+        uint8_t header[FRAME_HEADER_BYTES];
+        memcpy(header, FRAME_MAGIC, 4);
+        header[4] = FRAME_VERSION;
+        header[5] = (uint8_t)dtype;
+        header[6] = (uint8_t)(stored ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS);
+        header[7] = ctx->content_checksum ? 1 : 0;
+        store_le32(header + 8, (uint32_t)chunk_bytes);
+        store_le32(header + 12, C);
+        store_le64(header + 16, src_size);
+        for (uint32_t c = 0; c < C; c++) store_le32(&record_sizes[c], record_sizes[c]);
+        store_le64(header + 24, checksum64(header, 24, 0) ^ checksum64(record_sizes, 4 * (size_t)C, 1));
+        put_bytes(&a, 0, header, FRAME_HEADER_BYTES);
+        put_bytes(&a, FRAME_HEADER_BYTES, record_sizes, 4 * (size_t)C);
+        uint64_t pos = table_end;
+        for (uint32_t c = 0; c < C; c++) {
+            const enc_chunk_t *d = &chunk_plans[c];
+            uint8_t bytes[CHUNK_HEADER_BYTES + 2 + LOSSLESS_FLOAT_HEADER];
+            memset(bytes, 0, sizeof bytes);
+            store_le32(bytes + 8, record_sizes[c] - CHUNK_HEADER_BYTES);
+            store_le32(bytes + 12, d->raw);
+            size_t used = CHUNK_HEADER_BYTES;
+            if (d->stored) {
+                bytes[used++] = CHUNK_STORED;
+                put_bytes(&a, pos, bytes, used);
+                pos += used;
+                put_copy(&a, src + d->src, pos, d->raw);
+                pos += d->raw;
+            } else {
+                bytes[used++] = CHUNK_LOSSLESS;
+                if (g.is_float) {
+                    bytes[used++] = LOSSLESS_FLOAT;
+                    bytes[used++] = (uint8_t)d->plan.field.dropped;
+                    store_le16(bytes + used, (uint16_t)d->plan.base);
+                    used += 2;
+                    bytes[used++] = d->plan.exponent_raw ? EXPONENT_RAW : EXPONENT_ENTROPY;
+                    bytes[used++] = (uint8_t)d->plan.exponent_width;
+                    bytes[used++] = (uint8_t)d->plan.field.fold;
+                } else {
+                    bytes[used++] = LOSSLESS_BYTE_PLANES;
+                }
+                put_bytes(&a, pos, bytes, used);
+                pos += used;
+                for (uint32_t s = 0; s < d->stream_count; s++) {
+                    const host_stream_t *hs = &streams[(size_t)c * S + s];
+                    if (hs->mode == STREAM_PACKED) {
+                        uint64_t size = packed_bytes(d->n, d->plan.exponent_width);
+                        for (uint64_t b = 0; b < size; b += ENC_PACKED_PIECE)
+                            packed_tasks[packed_count++] = channel_task_t{pos, c, 1, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
+                        pos += size;
+                        continue;
+                    }
+                    uint8_t mode = hs->mode;
+                    put_bytes(&a, pos++, &mode, 1);
+                    if (mode == ENTROPY_CONSTANT) {
+                        put_bytes(&a, pos++, &hs->constant, 1);
+                    } else if (mode == ENTROPY_RAW) {
+                        for (uint32_t t = 0; t < d->tiles; t++) {
+                            uint32_t begin = t * ENC_TILE, end = begin + ENC_TILE < d->n ? begin + ENC_TILE : d->n;
+                            raw_tasks[raw_count++] = channel_task_t{pos + begin, c, s, begin, end};
+                        }
+                        pos += d->n;
+                    } else {
+                        put_bytes(&a, pos, hs->table_bytes, hs->table_size);
+                        pos += hs->table_size;
+                        uint8_t size_bytes[4];
+                        for (uint32_t t = 0; t < d->tiles; t++) {
+                            store_le32(size_bytes, block_sizes[d->size_index[s] + t]);
+                            put_bytes(&a, pos, size_bytes, 4);
+                            pos += 4;
+                        }
+                        for (uint32_t t = 0; t < d->tiles; t++) {
+                            uint32_t size = block_sizes[d->size_index[s] + t];
+                            uint32_t count = t + 1 < d->tiles ? ENC_TILE : d->n - t * ENC_TILE;
+                            put_copy(&a, dev + off_slots + d->slot[s] + (uint64_t)t * ENC_FULL_SLOT + slot_bytes(count) - size, pos, size);
+                            pos += size;
+                        }
+                    }
+                }
+                if (g.is_float && d->plan.field.rest_bits) {
+                    uint64_t size = packed_bytes(d->n, d->plan.field.rest_bits);
+                    for (uint64_t b = 0; b < size; b += ENC_PACKED_PIECE)
+                        packed_tasks[packed_count++] = channel_task_t{pos, c, 0, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
+                    pos += size;
+                }
+            }
+        }
+        /* Checksum spans: content (the source chunks) first, then the records. */
+        if (ctx->content_checksum) {
+            uint64_t record = table_end;
+            for (uint32_t c = 0; c < C; c++) {
+                crc_spans[content_spans++] = crc_span_t{src + chunk_plans[c].src, dst + record + 16, chunk_plans[c].raw};
+                record += load_le32(&record_sizes[c]);
+            }
+        }
+        {
+            uint64_t record = table_end;
+            for (uint32_t c = 0; c < C; c++) {
+                uint32_t size = load_le32(&record_sizes[c]);
+                crc_spans[content_spans + record_spans++] = crc_span_t{dst + record + 8, dst + record, size - 8};
+                record += size;
+            }
+        }
+        free(record_sizes);
+        uint64_t span_total = content_spans + record_spans, segments = 0;
+        for (uint64_t i = 0; i < span_total; i++) {
+            prefix[i] = (uint32_t)segments;
+            segments += (crc_spans[i].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+        }
+        prefix[span_total] = (uint32_t)segments;
+        if (pos != frame_size || a.span_count > span_bound || raw_count > raw_bound || packed_count > packed_bound || segments > segment_bound) {
+            status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch (%llu of %llu bytes)", (unsigned long long)pos,
+                               (unsigned long long)frame_size);
+            goto done;
+        }
+
+        error = cudaMemcpyAsync(dev + off_blob, h3 + off_blob, upload3_end - off_blob, cudaMemcpyHostToDevice, stream);
+        if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: uploading the layout"); goto done; }
+        const uint32_t *d_prefix = (const uint32_t *)(dev + off_prefix);
+        const crc_span_t *d_crc_spans = (const crc_span_t *)(dev + off_crc_spans);
+        uint32_t *d_crcs = (uint32_t *)(dev + off_crcs);
+        copy_kernel<<<(uint32_t)a.span_count, ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + off_spans), dst);
+#define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + off_raw), (uint32_t)raw_count, \
+                                       (const channel_task_t *)(dev + off_packed), (uint32_t)packed_count, dst, stream)
+        DISPATCH_ELEM(element, CHANNELS);
+        const uint32_t crc_grid_cap = (uint32_t)state->sm_count * 4;
+        const uint32_t bounds[3] = {0, (uint32_t)content_spans, (uint32_t)span_total};
+        /* Content checksums land in the record headers, which the record checksums cover. */
+        for (int phase = 0; phase < 2; phase++) {
+            uint32_t first = bounds[phase], last = bounds[phase + 1];
+            if (first == last) continue;
+            const uint64_t phase_segments = prefix[last] - prefix[first];
+            if (phase_segments) {
+                uint32_t grid = (uint32_t)((phase_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
+                if (grid > crc_grid_cap) grid = crc_grid_cap;
+                crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, stream>>>(d_crc_spans, d_prefix, first, last, state->d_tables, d_crcs);
+            }
+            digest_kernel<<<(last - first + 127) / 128, 128, 0, stream>>>(d_crc_spans, d_prefix, first, last, d_crcs);
+        }
+        FAIL_IF((status = launched(stream, "gpu_compress: assembling the frame", 1)) != SARAPHIS_OK);
+        *dst_size = frame_size;
+    }
+done:
+    free(chunk_plans);
+    free(streams);
+    free(block_sizes);
+    return status;
+}
