@@ -238,11 +238,25 @@ __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *s
     const uint32_t first = g.is_float && plan.exponent_raw ? 1 : 0;
     for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) (&counts[0][0])[j] = 0;
     __syncthreads();
-    for (uint32_t i = begin + threadIdx.x; i < end; i += ENC_THREADS) {
-        U v = load_element<ELEM>(chunk, i);
+    /* Exponents and the upper bytes of integers take few values: lanes with the same symbol add
+     * once (match + popc) instead of colliding on one shared-memory word. The other streams
+     * spread over many symbols and add directly. */
+    const uint32_t lane = threadIdx.x & 31;
+    for (uint32_t at = begin; at < end; at += ENC_THREADS) {
+        const uint32_t i = at + threadIdx.x;
+        const bool active = i < end;
+        const U v = active ? load_element<ELEM>(chunk, i) : 0;
 #pragma unroll
-        for (uint32_t s = 0; s < ELEM; s++)
-            if (s >= first && s < p.stream_count) atomicAdd(&counts[s][symbol_of<U>(p, v, s)], 1u);
+        for (uint32_t s = 0; s < ELEM; s++) {
+            if (s < first || s >= p.stream_count) continue;
+            const uint32_t sym = symbol_of<U>(p, v, s);
+            if (s == 0 || !p.is_float) {
+                const uint32_t peers = __match_any_sync(0xffffffffu, active ? sym : 0x100u);
+                if (active && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&counts[s][sym], (uint32_t)__popc(peers));
+            } else if (active) {
+                atomicAdd(&counts[s][sym], 1u);
+            }
+        }
     }
     __syncthreads();
     uint32_t *out = histograms + (size_t)c * ELEM * 256;
@@ -302,12 +316,14 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
     const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
     uint32_t x[ELEM], cursor[ELEM];
     uint16_t *words[ELEM];
+    bool coded[ELEM];
     const uint32_t end_word = slot_bytes(count) / 2;
 #pragma unroll
     for (int s = 0; s < ELEM; s++) {
+        coded[s] = s < (int)stream_count && d->mode[s] == ENTROPY_RANS;
         x[s] = RANS_STATE_LOWER;
         cursor[s] = end_word;
-        words[s] = (uint16_t *)(scratch + (s < (int)stream_count && d->mode[s] == ENTROPY_RANS ? d->slot[s] + (uint64_t)tile * ENC_FULL_SLOT : 0));
+        words[s] = (uint16_t *)(scratch + (coded[s] ? d->slot[s] + (uint64_t)tile * ENC_FULL_SLOT : 0));
     }
     const uint32_t groups = (count + 31) / 32;
     for (uint32_t gi = groups; gi-- > 0;) {
@@ -316,7 +332,7 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
         const U v = active ? load_element<ELEM>(chunk, i) : 0;
 #pragma unroll
         for (int s = 0; s < ELEM; s++) {
-            if (s >= (int)stream_count || d->mode[s] != ENTROPY_RANS) continue;
+            if (!coded[s]) continue;
             const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
             const uint32_t fc = freq_cum[s][sym], f = fc & 0xffff;
             uint32_t state = x[s];
@@ -338,7 +354,7 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
     /* The block: the 32 final states just below the words, so it is one contiguous span. */
 #pragma unroll
     for (int s = 0; s < ELEM; s++) {
-        if (s >= (int)stream_count || d->mode[s] != ENTROPY_RANS) continue;
+        if (!coded[s]) continue;
         const uint32_t start = 2 * cursor[s] - RANS_BLOCK_HEADER_BYTES;
         uint16_t *state_words = (uint16_t *)((uint8_t *)words[s] + start) + 2 * lane;
         state_words[0] = (uint16_t)x[s];
@@ -349,24 +365,41 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
 
 /* ---- Phase 3: assembly --------------------------------------------------------------------- */
 
-/* One CTA per span (at most ENC_COPY_PIECE bytes): byte copies, eight in flight per thread. */
+/* Four source bytes at any address, from the two aligned words that hold them. */
+__device__ __forceinline__ uint32_t load_unaligned32(const uint8_t *p)
+{
+    const uint32_t *a = (const uint32_t *)((uintptr_t)p & ~(uintptr_t)3);
+    const uint32_t shift = ((uintptr_t)p & 3) * 8;
+    const uint32_t lo = __ldg(a);
+    return shift ? __funnelshift_r(lo, __ldg(a + 1), shift) : lo;
+}
+
+/* One CTA per span: aligned 4-byte stores into the destination. The first and last words go
+ * byte by byte, so no read leaves the span's source (the others read at most the aligned words
+ * around their own four bytes, all inside it). */
 __global__ void __launch_bounds__(ENC_THREADS) copy_kernel(const copy_span_t *spans, uint8_t *dst)
 {
     const copy_span_t span = spans[blockIdx.x];
     uint8_t *out = dst + span.dst;
-    const uint32_t step = ENC_THREADS * 8;
-    uint32_t i = threadIdx.x;
-    for (; i + 7 * ENC_THREADS < span.length; i += step) {
-        uint8_t b[8];
-#pragma unroll
-        for (int k = 0; k < 8; k++) b[k] = __ldg(span.src + i + k * ENC_THREADS);
-#pragma unroll
-        for (int k = 0; k < 8; k++) out[i + k * ENC_THREADS] = b[k];
+    const uint32_t head = min(span.length, (uint32_t)((4 - ((uintptr_t)out & 3)) & 3));
+    const uint32_t words = (span.length - head) / 4, tail = head + 4 * words;
+    for (uint32_t i = threadIdx.x; i < head; i += ENC_THREADS) out[i] = __ldg(span.src + i);
+    for (uint32_t i = tail + threadIdx.x; i < span.length; i += ENC_THREADS) out[i] = __ldg(span.src + i);
+    uint32_t *out_words = (uint32_t *)(out + head);
+    const uint8_t *from = span.src + head;
+    for (uint32_t w = threadIdx.x; w < words; w += ENC_THREADS) {
+        uint32_t v;
+        if (w == 0 || w + 1 == words) {
+            v = (uint32_t)__ldg(from + 4 * w) | (uint32_t)__ldg(from + 4 * w + 1) << 8 | (uint32_t)__ldg(from + 4 * w + 2) << 16 |
+                (uint32_t)__ldg(from + 4 * w + 3) << 24;
+        } else {
+            v = load_unaligned32(from + 4 * w);
+        }
+        out_words[w] = v;
     }
-    for (; i < span.length; i += ENC_THREADS) out[i] = __ldg(span.src + i);
 }
 
-/* A RAW channel's symbols for one tile, computed from the source. */
+/* A RAW channel's symbols for one tile, computed from the source; four to a 4-byte store. */
 template <int ELEM>
 __global__ void __launch_bounds__(ENC_THREADS) raw_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks,
                                                           const channel_task_t *tasks, uint8_t *dst)
@@ -377,8 +410,20 @@ __global__ void __launch_bounds__(ENC_THREADS) raw_kernel(const uint8_t *src, en
     const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
     const uint8_t *chunk = src + d->src;
     uint8_t *out = dst + task.dst;
-    for (uint32_t i = task.begin + threadIdx.x; i < task.end; i += ENC_THREADS)
-        out[i - task.begin] = (uint8_t)symbol_of<U>(p, load_element<ELEM>(chunk, i), task.stream);
+    const uint32_t count = task.end - task.begin, s = task.stream;
+    const uint32_t head = min(count, (uint32_t)((4 - ((uintptr_t)out & 3)) & 3));
+    const uint32_t words = (count - head) / 4, tail = head + 4 * words;
+    for (uint32_t j = threadIdx.x; j < head; j += ENC_THREADS) out[j] = (uint8_t)symbol_of<U>(p, load_element<ELEM>(chunk, task.begin + j), s);
+    for (uint32_t j = tail + threadIdx.x; j < count; j += ENC_THREADS)
+        out[j] = (uint8_t)symbol_of<U>(p, load_element<ELEM>(chunk, task.begin + j), s);
+    uint32_t *out_words = (uint32_t *)(out + head);
+    for (uint32_t w = threadIdx.x; w < words; w += ENC_THREADS) {
+        const uint32_t i = task.begin + head + 4 * w;
+        uint32_t v = 0;
+#pragma unroll
+        for (int k = 0; k < 4; k++) v |= symbol_of<U>(p, load_element<ELEM>(chunk, i + k), s) << (8 * k);
+        out_words[w] = v;
+    }
 }
 
 /* Packed bits, LSB first (bitstream.h): output byte j holds stream bits [8j, 8j + 8). */

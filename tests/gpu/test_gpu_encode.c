@@ -248,7 +248,11 @@ static void real_weights(void)
             free(bytes);
             continue;
         }
-        saraphis_dtype_t dtype = file.tensors[0].dtype;
+        /* The data section as one tensor of the largest tensor's dtype (the first may be I64). */
+        size_t largest = 0;
+        for (size_t t = 1; t < file.tensor_count; t++)
+            if (file.tensors[t].end - file.tensors[t].begin > file.tensors[largest].end - file.tensors[largest].begin) largest = t;
+        saraphis_dtype_t dtype = file.tensors[largest].dtype;
         const uint8_t *data = bytes + file.data_offset;
         size_t element = saraphis_dtype_size(dtype);
         size_t data_size = (size_t)file.data_size / element * element;
