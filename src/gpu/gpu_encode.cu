@@ -221,12 +221,17 @@ __device__ __forceinline__ float_plan_t plan_from_stats(const enc_geometry_t &g,
     return float_plan(g.layout, n, s.mantissa_or, ~s.not_min, s.max);
 }
 
+/* Sub-histograms per group of warps (as many as fit 16 KiB), so that warps rarely add to the
+ * same shared-memory word; merged at the end. */
+template <int ELEM> struct hist_copies { static const uint32_t value = ELEM <= 2 ? 8 : ELEM == 4 ? 4 : 2; };
+
 template <int ELEM>
 __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, const chunk_stats_t *stats,
                                                                 uint32_t *histograms)
 {
     typedef typename enc_word<ELEM>::work U;
-    __shared__ uint32_t counts[ELEM][256];
+    const uint32_t COPIES = hist_copies<ELEM>::value, BATCH = 4;
+    __shared__ uint32_t counts[COPIES][ELEM][256];
     const uint32_t c = blockIdx.x / g.tiles_per_chunk, tile = blockIdx.x % g.tiles_per_chunk;
     const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
@@ -236,32 +241,41 @@ __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *s
     const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, plan);
     /* The raw-packed exponents are no entropy stream: stream 0 is skipped for them. */
     const uint32_t first = g.is_float && plan.exponent_raw ? 1 : 0;
-    for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) (&counts[0][0])[j] = 0;
+    for (uint32_t j = threadIdx.x; j < COPIES * ELEM * 256; j += ENC_THREADS) (&counts[0][0][0])[j] = 0;
     __syncthreads();
+    const uint32_t lane = threadIdx.x & 31, copy = (threadIdx.x >> 5) % COPIES;
     /* Exponents and the upper bytes of integers take few values: lanes with the same symbol add
-     * once (match + popc) instead of colliding on one shared-memory word. The other streams
-     * spread over many symbols and add directly. */
-    const uint32_t lane = threadIdx.x & 31;
-    for (uint32_t at = begin; at < end; at += ENC_THREADS) {
-        const uint32_t i = at + threadIdx.x;
-        const bool active = i < end;
-        const U v = active ? load_element<ELEM>(chunk, i) : 0;
+     * once (match + popc) instead of colliding on one word. The other streams spread over many
+     * symbols and add directly. */
+    for (uint32_t at = begin; at < end; at += ENC_THREADS * BATCH) {
+        U v[BATCH];
+        bool active[BATCH];
 #pragma unroll
-        for (uint32_t s = 0; s < ELEM; s++) {
-            if (s < first || s >= p.stream_count) continue;
-            const uint32_t sym = symbol_of<U>(p, v, s);
-            if (s == 0 || !p.is_float) {
-                const uint32_t peers = __match_any_sync(0xffffffffu, active ? sym : 0x100u);
-                if (active && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&counts[s][sym], (uint32_t)__popc(peers));
-            } else if (active) {
-                atomicAdd(&counts[s][sym], 1u);
+        for (uint32_t k = 0; k < BATCH; k++) {
+            const uint32_t i = at + k * ENC_THREADS + threadIdx.x;
+            active[k] = i < end;
+            v[k] = active[k] ? load_element<ELEM>(chunk, i) : 0;
+        }
+#pragma unroll
+        for (uint32_t k = 0; k < BATCH; k++) {
+#pragma unroll
+            for (uint32_t s = 0; s < ELEM; s++) {
+                if (s < first || s >= p.stream_count) continue;
+                const uint32_t sym = symbol_of<U>(p, v[k], s);
+                if (s == 0 || !p.is_float) {
+                    const uint32_t peers = __match_any_sync(0xffffffffu, active[k] ? sym : 0x100u);
+                    if (active[k] && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&counts[copy][s][sym], (uint32_t)__popc(peers));
+                } else if (active[k]) {
+                    atomicAdd(&counts[copy][s][sym], 1u);
+                }
             }
         }
     }
     __syncthreads();
     uint32_t *out = histograms + (size_t)c * ELEM * 256;
     for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) {
-        uint32_t v = (&counts[0][0])[j];
+        uint32_t v = 0;
+        for (uint32_t k = 0; k < COPIES; k++) v += (&counts[k][0][0])[j];
         if (v) atomicAdd(&out[j], v);
     }
 }
@@ -276,14 +290,14 @@ __host__ __device__ static inline uint32_t slot_bytes(uint32_t count) { return (
  * become (freq | cum << 16) and the reciprocals of rans_encoder_table_init in shared memory. */
 template <int ELEM>
 __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
-    encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, const enc_task_t *tasks,
+    encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, uint32_t tasks_per_chunk,
                   uint8_t *scratch, uint32_t *block_sizes)
 {
     typedef typename enc_word<ELEM>::work U;
     const uint32_t W = encode_warps(ELEM);
     __shared__ uint32_t freq_cum[ELEM][256];
-    __shared__ unsigned long long reciprocal[ELEM][256];
-    const enc_task_t task = tasks[blockIdx.x];
+    __shared__ uint32_t reciprocal_lo[ELEM][256], reciprocal_hi[ELEM][256];
+    const enc_task_t task = {blockIdx.x / tasks_per_chunk, (blockIdx.x % tasks_per_chunk) * W};
     const enc_chunk_t *d = &chunks[task.chunk];
     const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const uint32_t stream_count = d->stream_count;
@@ -304,7 +318,9 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
         for (int k = 0; k < 8; k++) {
             uint32_t f = f8[k], sym = 8 * lane + k;
             freq_cum[s][sym] = f | cum << 16;
-            reciprocal[s][sym] = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
+            const unsigned long long r = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
+            reciprocal_lo[s][sym] = (uint32_t)r;
+            reciprocal_hi[s][sym] = (uint32_t)(r >> 32);
             cum += f;
         }
     }
@@ -325,6 +341,10 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
         cursor[s] = end_word;
         words[s] = (uint16_t *)(scratch + (coded[s] ? d->slot[s] + (uint64_t)tile * ENC_FULL_SLOT : 0));
     }
+    bool any = false;
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) any |= coded[s];
+    if (!any) return;
     const uint32_t groups = (count + 31) / 32;
     for (uint32_t gi = groups; gi-- > 0;) {
         const uint32_t i = gi * 32 + lane;
@@ -345,7 +365,10 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
             }
             cursor[s] = low;
             if (active) {
-                uint32_t q = f > 1 ? (uint32_t)__umul64hi((unsigned long long)state, reciprocal[s][sym]) : state;
+                /* floor(state * reciprocal / 2^64) from the reciprocal's 32-bit halves: the low
+                 * half's product contributes only its high word (its low word cannot carry). */
+                const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)state * reciprocal_hi[s][sym] + __umulhi(state, reciprocal_lo[s][sym])) >> 32)
+                                         : state;
                 state = state + q * (RANS_PROB_SCALE - f) + (fc >> 16);
             }
             x[s] = state;
@@ -452,13 +475,53 @@ __global__ void __launch_bounds__(ENC_THREADS) packed_kernel(const uint8_t *src,
 
 /* ---- Phase 4: checksums (checksum.c's segmented CRC32C, as gpu_lossless.cu computes it) ------- */
 
+/* One warp: lane l folds the 16-byte piece l of every 512-byte stripe of the segment into its own
+ * CRC, and the 32 partial CRCs are combined by multiplying with powers of x mod P. */
+__device__ __forceinline__ void segment_crc(const uint32_t (*T)[256], const crc_tables_t *tables, const uint8_t *data, uint32_t length,
+                                            uint32_t lane, uint32_t *out)
+{
+    const uintptr_t start = (uintptr_t)data, end = start + length, base = start & ~(uintptr_t)15;
+    const uint32_t stripes = (uint32_t)((end - base + 511) / 512);
+    uint32_t s = 0;
+    for (uint32_t k = 0; k < stripes; k++) {
+        const uintptr_t a = base + 512 * (uintptr_t)k + 16 * lane;
+        uint4 v;
+        if (a >= start && a + 16 <= end) {
+            v = *(const uint4 *)a; /* not __ldg: the records were written by this stream's kernels */
+        } else {
+            uint32_t w[4] = {0, 0, 0, 0};
+            for (int j = 0; j < 16; j++)
+                if (a + j >= start && a + j < end) w[j / 4] |= (uint32_t)(*(const uint8_t *)(a + j)) << (8 * (j % 4));
+            v = make_uint4(w[0], w[1], w[2], w[3]);
+        }
+        s = T[16][s & 0xff] ^ T[17][(s >> 8) & 0xff] ^ T[18][(s >> 16) & 0xff] ^ T[19][s >> 24] ^ crc_span16(T, v);
+    }
+#pragma unroll
+    for (int r = 0; r < 5; r++) {
+        const uint32_t o = 1u << r;
+        uint32_t other = __shfl_up_sync(0xffffffffu, s, o);
+        if ((lane & (2 * o - 1)) == 2 * o - 1) s ^= multmodp(tables->x8pow[16u << r], other);
+    }
+    if (lane == 31) {
+        const uint32_t pad = (uint32_t)(base + 512 * (uintptr_t)stripes - end);
+        uint32_t raw = multmodp(tables->unpad[pad], s);
+        *out = ~(raw ^ multmodp(tables->x8pow[length], 0xffffffffu));
+    }
+}
+
+__device__ __forceinline__ void load_crc_tables(uint32_t (*T)[256], const crc_tables_t *tables)
+{
+    for (uint32_t i = threadIdx.x; i < CRC_TABLES * 256; i += blockDim.x) T[i / 256][i % 256] = tables->table[i / 256][i % 256];
+    __syncthreads();
+}
+
+/* Record checksums: segments of the spans [span_begin, span_end), found by binary search. */
 __global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
     crc_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, const crc_tables_t *tables,
                uint32_t *crcs)
 {
     __shared__ uint32_t T[CRC_TABLES][256];
-    for (uint32_t i = threadIdx.x; i < CRC_TABLES * 256; i += blockDim.x) T[i / 256][i % 256] = tables->table[i / 256][i % 256];
-    __syncthreads();
+    load_crc_tables(T, tables);
     const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
     const uint32_t segment_begin = prefix[span_begin], segment_end = prefix[span_end];
     for (uint32_t g = segment_begin + blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
@@ -470,34 +533,23 @@ __global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
         }
         const crc_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
-        const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
-        const uintptr_t start = (uintptr_t)(span.data + offset), end = start + length, base = start & ~(uintptr_t)15;
-        const uint32_t stripes = (uint32_t)((end - base + 511) / 512);
-        uint32_t s = 0;
-        for (uint32_t k = 0; k < stripes; k++) {
-            const uintptr_t a = base + 512 * (uintptr_t)k + 16 * lane;
-            uint4 v;
-            if (a >= start && a + 16 <= end) {
-                v = *(const uint4 *)a; /* not __ldg: the records were written by this stream's kernels */
-            } else {
-                uint32_t w[4] = {0, 0, 0, 0};
-                for (int j = 0; j < 16; j++)
-                    if (a + j >= start && a + j < end) w[j / 4] |= (uint32_t)(*(const uint8_t *)(a + j)) << (8 * (j % 4));
-                v = make_uint4(w[0], w[1], w[2], w[3]);
-            }
-            s = T[16][s & 0xff] ^ T[17][(s >> 8) & 0xff] ^ T[18][(s >> 16) & 0xff] ^ T[19][s >> 24] ^ crc_span16(T, v);
-        }
-#pragma unroll
-        for (int r = 0; r < 5; r++) {
-            const uint32_t o = 1u << r;
-            uint32_t other = __shfl_up_sync(0xffffffffu, s, o);
-            if ((lane & (2 * o - 1)) == 2 * o - 1) s ^= multmodp(tables->x8pow[16u << r], other);
-        }
-        if (lane == 31) {
-            const uint32_t pad = (uint32_t)(base + 512 * (uintptr_t)stripes - end);
-            uint32_t raw = multmodp(tables->unpad[pad], s);
-            crcs[g] = ~(raw ^ multmodp(tables->x8pow[length], 0xffffffffu));
-        }
+        segment_crc(T, tables, span.data + offset, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset), lane, &crcs[g]);
+    }
+}
+
+/* Content checksums: the source chunks' segments, chunk c's at c * segments_per_chunk. Needs only
+ * the source, so it runs beside everything up to the records' assembly. */
+__global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
+    content_crc_kernel(const uint8_t *src, enc_geometry_t g, uint32_t segments_per_chunk, uint32_t segment_count, const crc_tables_t *tables,
+                       uint32_t *crcs)
+{
+    __shared__ uint32_t T[CRC_TABLES][256];
+    load_crc_tables(T, tables);
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
+    for (uint32_t s = blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); s < segment_count; s += warps) {
+        const uint32_t c = s / segments_per_chunk, offset = (s % segments_per_chunk) * CHECKSUM_SEGMENT_BYTES;
+        const uint32_t length = min((uint32_t)CHECKSUM_SEGMENT_BYTES, chunk_raw(g, c) - offset);
+        segment_crc(T, tables, src + (uint64_t)c * g.chunk_bytes + offset, length, lane, &crcs[s]);
     }
 }
 
@@ -512,21 +564,28 @@ __global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, u
 
 /* ---- Host ---------------------------------------------------------------------------------- */
 
-/* Per stream, what the host decided from its histogram. */
+/* Per stream, what the host decided from its histogram (the final mode may still become RAW). */
 typedef struct {
     uint8_t mode, constant;
     uint16_t table_size;
-    uint16_t freq[256];
     uint8_t table_bytes[2 + 2 * 256];
 } host_stream_t;
 
+/* Sizes that do not depend on the data: every per-chunk array is indexed by chunk (and stream,
+ * and tile), so the host workers and the kernels find their places without a prefix pass. */
+typedef struct {
+    uint32_t chunks, streams, tiles_per_chunk, tasks_per_chunk, segments_per_chunk;
+    uint64_t stream_stride; /* scratch bytes of one stream's block slots in a full chunk */
+} enc_shape_t;
+
 typedef struct {
     const enc_geometry_t *g;
+    const enc_shape_t *shape;
     const chunk_stats_t *stats;
     const uint32_t *histograms;
-    enc_chunk_t *chunks;
+    enc_chunk_t *chunks;     /* pinned: uploaded as they are */
+    uint16_t *tables;        /* pinned: 256 frequencies per (chunk, stream) */
     host_stream_t *streams;
-    uint32_t element;
     int stored;
 } plan_job_t;
 
@@ -537,35 +596,41 @@ static saraphis_status_t plan_chunk(void *job_ptr, size_t c, unsigned worker)
     (void)worker;
     const plan_job_t *job = (const plan_job_t *)job_ptr;
     const enc_geometry_t *g = job->g;
+    const uint32_t S = job->shape->streams;
     enc_chunk_t *d = &job->chunks[c];
     memset(d, 0, sizeof *d);
     d->src = (uint64_t)c * g->chunk_bytes;
     d->raw = (uint32_t)(g->src_size - d->src < g->chunk_bytes ? g->src_size - d->src : g->chunk_bytes);
-    d->n = d->raw / job->element;
+    d->n = d->raw / S;
     d->tiles = tile_count(d->n);
     d->stored = (uint8_t)job->stored;
     if (job->stored) return SARAPHIS_OK;
     if (g->is_float) {
-        const chunk_stats_t *s = &job->stats[c];
-        d->plan = float_plan(g->layout, d->n, s->mantissa_or, ~s->not_min, s->max);
+        const chunk_stats_t *st = &job->stats[c];
+        d->plan = float_plan(g->layout, d->n, st->mantissa_or, ~st->not_min, st->max);
         d->stream_count = (uint8_t)(2 + d->plan.field.plane_count);
     } else {
-        d->stream_count = (uint8_t)job->element;
+        d->stream_count = (uint8_t)S;
     }
     for (uint32_t s = 0; s < d->stream_count; s++) {
-        host_stream_t *hs = &job->streams[c * job->element + s];
+        const size_t index = c * S + s;
+        host_stream_t *hs = &job->streams[index];
         if (g->is_float && s == 0 && d->plan.exponent_raw) {
             hs->mode = d->mode[s] = STREAM_PACKED;
             continue;
         }
         entropy_plan_t plan;
-        entropy_plan(job->histograms + (c * job->element + s) * 256, d->n, &plan);
+        entropy_plan(job->histograms + index * 256, d->n, &plan);
         hs->mode = d->mode[s] = (uint8_t)plan.mode;
         hs->constant = plan.constant;
+        hs->table_size = 0;
         if (plan.mode == ENTROPY_RANS) {
             hs->table_size = (uint16_t)plan.table_size;
             memcpy(hs->table_bytes, plan.table_bytes, plan.table_size);
-            memcpy(hs->freq, plan.table.freq, sizeof hs->freq);
+            memcpy(job->tables + index * 256, plan.table.freq, 256 * sizeof(uint16_t));
+            d->table[s] = (uint32_t)index;
+            d->size_index[s] = (uint32_t)(index * job->shape->tiles_per_chunk);
+            d->slot[s] = index * job->shape->stream_stride;
         }
     }
     return SARAPHIS_OK;
@@ -610,19 +675,25 @@ static void put_copy(assembly_t *a, const uint8_t *src, uint64_t dst, uint64_t s
     a->open_dst_end = ~0ull;
 }
 
+static void put_packed(channel_task_t *tasks, uint64_t *count, uint64_t dst, uint32_t chunk, uint32_t kind, uint64_t size)
+{
+    for (uint64_t b = 0; b < size; b += ENC_PACKED_PIECE)
+        tasks[(*count)++] = channel_task_t{dst, chunk, kind, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
+}
+
 template <int ELEM>
-static void launch_device_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist,
-                                 cudaStream_t stream)
+static void launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist, cudaStream_t stream)
 {
     if (g.is_float) stats_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, stats);
     histogram_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, stats, hist);
 }
 
 template <int ELEM>
-static void launch_encode(const uint8_t *src, const enc_geometry_t &g, const enc_chunk_t *chunks, const uint16_t *tables,
-                          const enc_task_t *tasks, uint32_t task_count, uint8_t *scratch, uint32_t *sizes, cudaStream_t stream)
+static void launch_encode(const uint8_t *src, const enc_geometry_t &g, const enc_shape_t &shape, const enc_chunk_t *chunks,
+                          const uint16_t *tables, uint8_t *slots, uint32_t *sizes, cudaStream_t stream)
 {
-    encode_kernel<ELEM><<<task_count, encode_warps(ELEM) * 32, 0, stream>>>(src, g, chunks, tables, tasks, scratch, sizes);
+    encode_kernel<ELEM><<<shape.chunks * shape.tasks_per_chunk, encode_warps(ELEM) * 32, 0, stream>>>(src, g, chunks, tables, shape.tasks_per_chunk,
+                                                                                                     slots, sizes);
 }
 
 template <int ELEM>
@@ -673,13 +744,11 @@ static saraphis_status_t compress_through_host(saraphis_ctx_t *ctx, saraphis_dty
     return status;
 }
 
-static saraphis_status_t launched(cudaStream_t stream, const char *what, int sync)
-{
-    cudaError_t error = cudaGetLastError();
-    if (error == cudaSuccess && sync) error = cudaStreamSynchronize(stream);
-    if (error != cudaSuccess) return gpu_cuda_fail(error, what);
-    return SARAPHIS_OK;
-}
+/* Where everything lives: the same offsets in device scratch and in pinned staging (staging only
+ * holds what crosses the bus). */
+typedef struct {
+    size_t stats, hist, plans, tables, sizes, slots, blob, spans, raw, packed, crc_spans, prefix, content_crcs, record_crcs, end;
+} enc_layout_t;
 
 extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
                                                    void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
@@ -705,7 +774,7 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     if (dst_capacity < table_end)
         return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: destination holds %zu bytes, header needs %zu", dst_capacity, table_end);
     SPS_TRY(ctx_prepare(ctx));
-    const int stored = ctx->codec == SARAPHIS_CODEC_STORED;
+    const int stored = ctx->codec == SARAPHIS_CODEC_STORED, content = ctx->content_checksum != 0;
     const uint8_t *src = (const uint8_t *)d_src;
     uint8_t *dst = (uint8_t *)d_dst;
 
@@ -716,138 +785,120 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     g.chunk_count = (uint32_t)chunks;
     g.tiles_per_chunk = tile_count((uint32_t)(chunk_bytes / element));
     g.is_float = (uint32_t)float_layout(dtype, &g.layout);
-    const uint32_t C = (uint32_t)chunks, S = (uint32_t)element;
-    const uint64_t total_tiles = chunks ? (uint64_t)(C - 1) * g.tiles_per_chunk + tile_count((uint32_t)((src_size - (chunks - 1) * chunk_bytes) / element)) : 0;
-    if (total_tiles >= (1u << 31)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %llu tiles in one call", (unsigned long long)total_tiles);
+    enc_shape_t shape;
+    shape.chunks = (uint32_t)chunks;
+    shape.streams = (uint32_t)element;
+    shape.tiles_per_chunk = g.tiles_per_chunk;
+    shape.tasks_per_chunk = (g.tiles_per_chunk + encode_warps((int)element) - 1) / encode_warps((int)element);
+    shape.segments_per_chunk = (uint32_t)((chunk_bytes + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
+    const uint32_t full_n = (uint32_t)(chunk_bytes / element);
+    shape.stream_stride = (uint64_t)(shape.tiles_per_chunk - 1) * ENC_FULL_SLOT + slot_bytes(full_n - (shape.tiles_per_chunk - 1) * ENC_TILE);
+    const uint64_t C = chunks, S = element, T = shape.tiles_per_chunk;
+    const uint64_t last_raw = C ? src_size - (C - 1) * chunk_bytes : 0;
+    const uint64_t total_tiles = C ? (C - 1) * T + tile_count((uint32_t)(last_raw / element)) : 0;
+    const uint64_t content_segments = C && content ? (C - 1) * shape.segments_per_chunk + (last_raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
+    if (total_tiles >= (1u << 31) || C * shape.tasks_per_chunk >= (1u << 31) || C * S * T >= (1ull << 32))
+        return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks of %zu bytes in one call", chunks, chunk_bytes);
 
-    /* Phase 1: statistics and histograms, then to the host. */
-    const size_t stats_bytes = align_up((size_t)C * sizeof(chunk_stats_t), 16), hist_bytes = (size_t)C * S * 256 * sizeof(uint32_t);
-    enc_chunk_t *chunk_plans = (enc_chunk_t *)calloc(C ? C : 1, sizeof *chunk_plans);
-    host_stream_t *streams = (host_stream_t *)calloc((size_t)C * S + 1, sizeof *streams);
-    uint32_t *block_sizes = NULL;
-    saraphis_status_t status = chunk_plans && streams ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %u chunk plans", C);
-#define FAIL_IF(cond) \
-    if (cond) goto done
-    FAIL_IF(status != SARAPHIS_OK);
+    /* Bounds of everything written later, so one reservation serves the whole call. */
+    const uint64_t coded = stored ? 0 : C * S; /* (chunk, stream) pairs that may hold rANS blocks */
+    const uint64_t blob_bound = table_end + C * (CHUNK_HEADER_BYTES + 1 + LOSSLESS_FLOAT_HEADER + (stored ? 0 : S * (2 + 2 + 2 * 256 + 4 * T)));
+    const uint64_t span_bound = 1 + C * (S + 2 + (stored ? 0 : S * T) + (chunk_bytes + ENC_COPY_PIECE - 1) / ENC_COPY_PIECE);
+    const uint64_t raw_bound = coded * T, packed_bound = stored ? 0 : C * 2 * ((chunk_bytes + ENC_PACKED_PIECE - 1) / ENC_PACKED_PIECE + 1);
+    const uint64_t record_segment_bound = C * ((chunk_bytes + 17 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
+    enc_layout_t L;
+    L.stats = 0;
+    L.hist = align_up(L.stats + (stored ? 0 : C * sizeof(chunk_stats_t)), 16);
+    L.plans = align_up(L.hist + coded * 256 * sizeof(uint32_t), 16);
+    L.tables = align_up(L.plans + C * sizeof(enc_chunk_t), 16);
+    L.sizes = align_up(L.tables + coded * 256 * sizeof(uint16_t), 16);
+    L.slots = align_up(L.sizes + coded * T * 4, 256);
+    L.blob = align_up(L.slots + coded * shape.stream_stride, 256);
+    L.spans = align_up(L.blob + blob_bound, 16);
+    L.raw = align_up(L.spans + span_bound * sizeof(copy_span_t), 16);
+    L.packed = align_up(L.raw + raw_bound * sizeof(channel_task_t), 16);
+    L.crc_spans = align_up(L.packed + packed_bound * sizeof(channel_task_t), 16);
+    L.prefix = align_up(L.crc_spans + 2 * C * sizeof(crc_span_t), 16);
+    L.content_crcs = align_up(L.prefix + (2 * C + 1) * 4, 16);
+    L.record_crcs = L.content_crcs + content_segments * 4; /* one array: content segments, then record segments */
+    L.end = align_up(L.record_crcs + record_segment_bound * 4, 16);
+    /* Staging holds what crosses the bus: everything but the slots and the checksum words. */
+    SPS_TRY(gpu_reserve_scratch(state, L.end));
+    SPS_TRY(gpu_reserve_staging(state, L.slots + (L.content_crcs - L.blob)));
+    uint8_t *dev = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
+    uint8_t *h3 = h + L.slots - L.blob; /* h3 + L.blob on: the staging copy of dev + L.blob on */
+    const enc_chunk_t *d_chunks = (const enc_chunk_t *)(dev + L.plans);
+    enc_chunk_t *chunk_plans = (enc_chunk_t *)(h + L.plans);
+
+    host_stream_t *streams = (host_stream_t *)malloc((size_t)(coded ? coded : 1) * sizeof *streams);
+    uint32_t *record_sizes = (uint32_t *)malloc((size_t)(C + 1) * 4);
+    uint8_t *chunk_stored = (uint8_t *)malloc((size_t)(C + 1));
+    int side_busy = 0;
+    cudaError_t error = cudaSuccess;
+    saraphis_status_t status = streams && record_sizes && chunk_stored ? SARAPHIS_OK
+                                                                       : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %zu chunks", chunks);
+#define CUDA_CHECK(call, what)                                               \
+    do {                                                                     \
+        if ((error = (call)) != cudaSuccess) {                               \
+            status = gpu_cuda_fail(error, what);                             \
+            goto done;                                                       \
+        }                                                                    \
+    } while (0)
+    if (status != SARAPHIS_OK) goto done;
+
+    /* The content checksums need only the source: their CRCs run on the side stream from the
+     * start, beside the statistics, the host's planning and the encoding. */
+    if (content_segments) {
+        CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
+        CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
+        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (content_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
+        content_crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, state->side>>>(src, g, shape.segments_per_chunk, (uint32_t)content_segments,
+                                                                          state->d_tables, (uint32_t *)(dev + L.content_crcs));
+        side_busy = 1;
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: content checksums");
+        CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
+    }
+
+    /* Phase 1: statistics and histograms, then to the host, which plans every chunk. */
     if (C && !stored) {
-        FAIL_IF((status = gpu_reserve_scratch(state, stats_bytes + hist_bytes)) != SARAPHIS_OK);
-        FAIL_IF((status = gpu_reserve_staging(state, stats_bytes + hist_bytes)) != SARAPHIS_OK);
-        uint8_t *dev = (uint8_t *)state->d_scratch;
-        chunk_stats_t *d_stats = (chunk_stats_t *)dev;
-        uint32_t *d_hist = (uint32_t *)(dev + stats_bytes);
-        cudaError_t error = cudaMemsetAsync(dev, 0, stats_bytes + hist_bytes, stream);
-        if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: clearing statistics"); goto done; }
-#define PHASE1(E) launch_device_phase1<E>(src, g, (uint32_t)total_tiles, d_stats, d_hist, stream)
+        CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
+#define PHASE1(E) launch_phase1<E>(src, g, (uint32_t)total_tiles, (chunk_stats_t *)(dev + L.stats), (uint32_t *)(dev + L.hist), stream)
         DISPATCH_ELEM(element, PHASE1);
-        error = cudaMemcpyAsync(state->h_staging, dev, stats_bytes + hist_bytes, cudaMemcpyDeviceToHost, stream);
-        if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: reading statistics"); goto done; }
-        FAIL_IF((status = launched(stream, "gpu_compress: statistics", 1)) != SARAPHIS_OK);
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: statistics");
+        CUDA_CHECK(cudaMemcpyAsync(h, dev, L.plans, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
+        CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: statistics");
     }
     {
-        plan_job_t job = {&g, (const chunk_stats_t *)state->h_staging, (const uint32_t *)((uint8_t *)state->h_staging + stats_bytes),
-                          chunk_plans, streams, S, stored};
-        FAIL_IF((status = threadpool_run(ctx->pool, C, plan_chunk, &job)) != SARAPHIS_OK);
+        plan_job_t job = {&g, &shape, (const chunk_stats_t *)(h + L.stats), (const uint32_t *)(h + L.hist), chunk_plans,
+                          (uint16_t *)(h + L.tables), streams, stored};
+        if ((status = threadpool_run(ctx->pool, C, plan_chunk, &job)) != SARAPHIS_OK) goto done;
     }
 
+    /* Phase 2: plans and tables to the device, the rANS blocks, their sizes back. */
     {
-        /* Phase 2 layout: the rANS candidates' tables, slots and block sizes; tasks. */
-        uint64_t table_count = 0, block_count = 0, slot_total = 0, task_count = 0;
-        const uint32_t W = encode_warps((int)element);
-        for (uint32_t c = 0; c < C; c++) {
-            enc_chunk_t *d = &chunk_plans[c];
-            int any = 0;
-            for (uint32_t s = 0; s < d->stream_count; s++) {
-                if (d->mode[s] != ENTROPY_RANS) continue;
-                any = 1;
-                d->table[s] = (uint32_t)table_count++;
-                d->size_index[s] = (uint32_t)block_count;
-                block_count += d->tiles;
-                d->slot[s] = slot_total;
-                slot_total += (uint64_t)(d->tiles - 1) * ENC_FULL_SLOT + slot_bytes(d->n - (d->tiles - 1) * ENC_TILE);
-            }
-            if (any) task_count += (d->tiles + W - 1) / W;
+        int any_rans = 0;
+        for (uint64_t c = 0; c < C && !any_rans; c++)
+            for (uint32_t s = 0; s < chunk_plans[c].stream_count; s++) any_rans |= chunk_plans[c].mode[s] == ENTROPY_RANS;
+        if (C && !stored) CUDA_CHECK(cudaMemcpyAsync(dev + L.plans, h + L.plans, L.sizes - L.plans, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading plans");
+        if (any_rans) {
+#define ENCODE(E) launch_encode<E>(src, g, shape, d_chunks, (const uint16_t *)(dev + L.tables), dev + L.slots, (uint32_t *)(dev + L.sizes), stream)
+            DISPATCH_ELEM(element, ENCODE);
+            CUDA_CHECK(cudaGetLastError(), "gpu_compress: rANS encode");
+            CUDA_CHECK(cudaMemcpyAsync(h + L.sizes, dev + L.sizes, coded * T * 4, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading block sizes");
+            CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
         }
-        /* Phase 3 bounds: blob, spans, channel tasks, checksum spans and segment CRCs. */
-        uint64_t blob_bound = table_end, span_bound = 1, raw_bound = 0, packed_bound = 0, segment_bound = 0;
-        for (uint32_t c = 0; c < C; c++) {
-            const enc_chunk_t *d = &chunk_plans[c];
-            blob_bound += CHUNK_HEADER_BYTES + 1 + LOSSLESS_FLOAT_HEADER;
-            span_bound += 2 + d->stream_count + (d->raw + ENC_COPY_PIECE - 1) / ENC_COPY_PIECE;
-            for (uint32_t s = 0; s < d->stream_count; s++) {
-                blob_bound += 2 + streams[(size_t)c * S + s].table_size + 4 * (uint64_t)d->tiles;
-                if (d->mode[s] == ENTROPY_RANS) span_bound += d->tiles;
-            }
-            raw_bound += (uint64_t)d->stream_count * d->tiles;
-            packed_bound += 2 * ((d->raw + ENC_PACKED_PIECE - 1) / ENC_PACKED_PIECE + 1);
-            segment_bound += 2 * ((uint64_t)d->raw / CHECKSUM_SEGMENT_BYTES + 2);
-        }
-        const size_t off_chunks = 0;
-        const size_t off_tables = align_up(off_chunks + (size_t)C * sizeof(enc_chunk_t), 16);
-        const size_t off_tasks = align_up(off_tables + table_count * 512, 16);
-        const size_t upload2 = align_up(off_tasks + task_count * sizeof(enc_task_t), 16);
-        const size_t off_sizes = upload2;
-        const size_t off_slots = align_up(off_sizes + block_count * 4, 256);
-        const size_t off_blob = align_up(off_slots + slot_total, 256);
-        const size_t off_spans = align_up(off_blob + blob_bound, 16);
-        const size_t off_raw = align_up(off_spans + span_bound * sizeof(copy_span_t), 16);
-        const size_t off_packed = align_up(off_raw + raw_bound * sizeof(channel_task_t), 16);
-        const size_t off_crc_spans = align_up(off_packed + packed_bound * sizeof(channel_task_t), 16);
-        const size_t off_prefix = align_up(off_crc_spans + 2 * (size_t)C * sizeof(crc_span_t), 16);
-        const size_t upload3_end = align_up(off_prefix + (2 * (size_t)C + 1) * 4, 16);
-        const size_t off_crcs = upload3_end;
-        const size_t scratch_size = off_crcs + segment_bound * 4 + 16;
-        const size_t staging_size = (upload2 > upload3_end - off_blob ? upload2 : upload3_end - off_blob) + block_count * 4 + 16;
-        FAIL_IF((status = gpu_reserve_scratch(state, scratch_size)) != SARAPHIS_OK);
-        FAIL_IF((status = gpu_reserve_staging(state, staging_size)) != SARAPHIS_OK);
-        uint8_t *dev = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
-        const enc_chunk_t *d_chunks = (const enc_chunk_t *)(dev + off_chunks);
-        uint32_t *d_sizes = (uint32_t *)(dev + off_sizes);
-        cudaError_t error = cudaSuccess;
-
-        /* Phase 2: upload, encode, block sizes back. */
-        if (table_count) {
-            memcpy(h + off_chunks, chunk_plans, (size_t)C * sizeof(enc_chunk_t));
-            enc_task_t *h_tasks = (enc_task_t *)(h + off_tasks);
-            uint64_t t = 0;
-            for (uint32_t c = 0; c < C; c++) {
-                const enc_chunk_t *d = &chunk_plans[c];
-                int any = 0;
-                for (uint32_t s = 0; s < d->stream_count; s++) {
-                    if (d->mode[s] != ENTROPY_RANS) continue;
-                    any = 1;
-                    memcpy(h + off_tables + (size_t)d->table[s] * 512, streams[(size_t)c * S + s].freq, 512);
-                }
-                if (any)
-                    for (uint32_t first = 0; first < d->tiles; first += W) h_tasks[t++] = enc_task_t{c, first};
-            }
-            error = cudaMemcpyAsync(dev, h, upload2, cudaMemcpyHostToDevice, stream);
-#define ENCODE(E) launch_encode<E>(src, g, d_chunks, (const uint16_t *)(dev + off_tables), (const enc_task_t *)(dev + off_tasks), \
-                                   (uint32_t)task_count, dev + off_slots, d_sizes, stream)
-            if (error == cudaSuccess) DISPATCH_ELEM(element, ENCODE);
-            if (error == cudaSuccess) error = cudaGetLastError();
-            if (error == cudaSuccess) error = cudaMemcpyAsync(h + staging_size - 16 - block_count * 4, d_sizes, block_count * 4, cudaMemcpyDeviceToHost, stream);
-            if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
-            if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: rANS encode"); goto done; }
-            block_sizes = (uint32_t *)malloc(block_count * 4);
-            if (!block_sizes) { status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory"); goto done; }
-            memcpy(block_sizes, h + staging_size - 16 - block_count * 4, block_count * 4);
-        } else if (C) {
-            error = cudaMemcpyAsync(dev, chunk_plans, (size_t)C * sizeof(enc_chunk_t), cudaMemcpyHostToDevice, stream);
-            if (error == cudaSuccess) error = cudaStreamSynchronize(stream); /* chunk_plans is pageable and changes below */
-            if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: uploading plans"); goto done; }
-        }
-
+    }
+    {
+        const uint32_t *block_sizes = (const uint32_t *)(h + L.sizes);
         /* Final sizes: streams, payloads, records; the frame must fit before anything is written. */
-        uint32_t *record_sizes = (uint32_t *)malloc(((size_t)C + 1) * 4);
-        if (!record_sizes) { status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory"); goto done; }
         uint64_t frame_size = table_end;
-        for (uint32_t c = 0; c < C; c++) {
-            enc_chunk_t *d = &chunk_plans[c];
+        for (uint64_t c = 0; c < C; c++) {
+            const enc_chunk_t *d = &chunk_plans[c];
             uint64_t payload = 1 + (g.is_float ? LOSSLESS_FLOAT_HEADER + packed_bytes(d->n, d->plan.field.rest_bits) : 1);
-            for (uint32_t s = 0; s < d->stream_count && !d->stored; s++) {
-                host_stream_t *hs = &streams[(size_t)c * S + s];
+            for (uint32_t s = 0; s < d->stream_count; s++) {
+                host_stream_t *hs = &streams[c * S + s];
                 uint64_t size;
-                switch (d->mode[s]) {
+                switch (hs->mode) {
                 case ENTROPY_CONSTANT: size = 2; break;
                 case STREAM_PACKED: size = packed_bytes(d->n, d->plan.exponent_width); break;
                 case ENTROPY_RANS:
@@ -860,177 +911,162 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
                 }
                 payload += size;
             }
-            if (d->stored || payload > d->raw) {
-                d->stored = 1;
-                payload = 1 + (uint64_t)d->raw;
-            }
+            chunk_stored[c] = (uint8_t)(d->stored || payload > d->raw);
+            if (chunk_stored[c]) payload = 1 + (uint64_t)d->raw;
             record_sizes[c] = (uint32_t)(CHUNK_HEADER_BYTES + payload);
             frame_size += record_sizes[c];
         }
         if (frame_size > dst_capacity) {
-            free(record_sizes);
             status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %llu bytes, destination holds %zu",
                                (unsigned long long)frame_size, dst_capacity);
             goto done;
         }
 
-        /* Phase 3: the blob, copy spans, channel tasks and checksum spans, in staging as laid out
-         * on the device from off_blob on. */
-        uint8_t *h3 = h - off_blob; /* h3 + off_x is the staging copy of dev + off_x */
+        /* Phase 3: the blob, the copy spans, the channel tasks and the checksum spans. */
         assembly_t a;
         memset(&a, 0, sizeof a);
-        a.blob = h3 + off_blob;
-        a.d_blob = dev + off_blob;
-        a.spans = (copy_span_t *)(h3 + off_spans);
+        a.blob = h3 + L.blob;
+        a.d_blob = dev + L.blob;
+        a.spans = (copy_span_t *)(h3 + L.spans);
         a.open_dst_end = ~0ull;
-        channel_task_t *raw_tasks = (channel_task_t *)(h3 + off_raw), *packed_tasks = (channel_task_t *)(h3 + off_packed);
-        crc_span_t *crc_spans = (crc_span_t *)(h3 + off_crc_spans);
-        uint32_t *prefix = (uint32_t *)(h3 + off_prefix);
-        uint64_t raw_count = 0, packed_count = 0, content_spans = 0, record_spans = 0;
+        channel_task_t *raw_tasks = (channel_task_t *)(h3 + L.raw), *packed_tasks = (channel_task_t *)(h3 + L.packed);
+        crc_span_t *crc_spans = (crc_span_t *)(h3 + L.crc_spans);
+        uint32_t *prefix = (uint32_t *)(h3 + L.prefix);
+        uint64_t raw_count = 0, packed_count = 0;
         uint8_t header[FRAME_HEADER_BYTES];
         memcpy(header, FRAME_MAGIC, 4);
         header[4] = FRAME_VERSION;
         header[5] = (uint8_t)dtype;
         header[6] = (uint8_t)(stored ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS);
-        header[7] = ctx->content_checksum ? 1 : 0;
+        header[7] = content ? 1 : 0;
         store_le32(header + 8, (uint32_t)chunk_bytes);
-        store_le32(header + 12, C);
+        store_le32(header + 12, (uint32_t)C);
         store_le64(header + 16, src_size);
-        for (uint32_t c = 0; c < C; c++) store_le32(&record_sizes[c], record_sizes[c]);
+        for (uint64_t c = 0; c < C; c++) store_le32(&record_sizes[c], record_sizes[c]);
         store_le64(header + 24, checksum64(header, 24, 0) ^ checksum64(record_sizes, 4 * (size_t)C, 1));
         put_bytes(&a, 0, header, FRAME_HEADER_BYTES);
         put_bytes(&a, FRAME_HEADER_BYTES, record_sizes, 4 * (size_t)C);
         uint64_t pos = table_end;
-        for (uint32_t c = 0; c < C; c++) {
+        for (uint64_t c = 0; c < C; c++) {
             const enc_chunk_t *d = &chunk_plans[c];
+            const uint32_t record_size = load_le32(&record_sizes[c]);
+            /* Content checksums first (they land in the record headers), then the records. */
+            if (content) crc_spans[c] = crc_span_t{src + d->src, dst + pos + 16, d->raw};
+            crc_spans[(content ? C : 0) + c] = crc_span_t{dst + pos + 8, dst + pos, record_size - 8u};
             uint8_t bytes[CHUNK_HEADER_BYTES + 2 + LOSSLESS_FLOAT_HEADER];
             memset(bytes, 0, sizeof bytes);
-            store_le32(bytes + 8, record_sizes[c] - CHUNK_HEADER_BYTES);
+            store_le32(bytes + 8, record_size - CHUNK_HEADER_BYTES);
             store_le32(bytes + 12, d->raw);
             size_t used = CHUNK_HEADER_BYTES;
-            if (d->stored) {
+            if (chunk_stored[c]) {
                 bytes[used++] = CHUNK_STORED;
                 put_bytes(&a, pos, bytes, used);
                 pos += used;
                 put_copy(&a, src + d->src, pos, d->raw);
                 pos += d->raw;
+                continue;
+            }
+            bytes[used++] = CHUNK_LOSSLESS;
+            if (g.is_float) {
+                bytes[used++] = LOSSLESS_FLOAT;
+                bytes[used++] = (uint8_t)d->plan.field.dropped;
+                store_le16(bytes + used, (uint16_t)d->plan.base);
+                used += 2;
+                bytes[used++] = d->plan.exponent_raw ? EXPONENT_RAW : EXPONENT_ENTROPY;
+                bytes[used++] = (uint8_t)d->plan.exponent_width;
+                bytes[used++] = (uint8_t)d->plan.field.fold;
             } else {
-                bytes[used++] = CHUNK_LOSSLESS;
-                if (g.is_float) {
-                    bytes[used++] = LOSSLESS_FLOAT;
-                    bytes[used++] = (uint8_t)d->plan.field.dropped;
-                    store_le16(bytes + used, (uint16_t)d->plan.base);
-                    used += 2;
-                    bytes[used++] = d->plan.exponent_raw ? EXPONENT_RAW : EXPONENT_ENTROPY;
-                    bytes[used++] = (uint8_t)d->plan.exponent_width;
-                    bytes[used++] = (uint8_t)d->plan.field.fold;
-                } else {
-                    bytes[used++] = LOSSLESS_BYTE_PLANES;
-                }
-                put_bytes(&a, pos, bytes, used);
-                pos += used;
-                for (uint32_t s = 0; s < d->stream_count; s++) {
-                    const host_stream_t *hs = &streams[(size_t)c * S + s];
-                    if (hs->mode == STREAM_PACKED) {
-                        uint64_t size = packed_bytes(d->n, d->plan.exponent_width);
-                        for (uint64_t b = 0; b < size; b += ENC_PACKED_PIECE)
-                            packed_tasks[packed_count++] = channel_task_t{pos, c, 1, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
-                        pos += size;
-                        continue;
-                    }
-                    uint8_t mode = hs->mode;
-                    put_bytes(&a, pos++, &mode, 1);
-                    if (mode == ENTROPY_CONSTANT) {
-                        put_bytes(&a, pos++, &hs->constant, 1);
-                    } else if (mode == ENTROPY_RAW) {
-                        for (uint32_t t = 0; t < d->tiles; t++) {
-                            uint32_t begin = t * ENC_TILE, end = begin + ENC_TILE < d->n ? begin + ENC_TILE : d->n;
-                            raw_tasks[raw_count++] = channel_task_t{pos + begin, c, s, begin, end};
-                        }
-                        pos += d->n;
-                    } else {
-                        put_bytes(&a, pos, hs->table_bytes, hs->table_size);
-                        pos += hs->table_size;
-                        uint8_t size_bytes[4];
-                        for (uint32_t t = 0; t < d->tiles; t++) {
-                            store_le32(size_bytes, block_sizes[d->size_index[s] + t]);
-                            put_bytes(&a, pos, size_bytes, 4);
-                            pos += 4;
-                        }
-                        for (uint32_t t = 0; t < d->tiles; t++) {
-                            uint32_t size = block_sizes[d->size_index[s] + t];
-                            uint32_t count = t + 1 < d->tiles ? ENC_TILE : d->n - t * ENC_TILE;
-                            put_copy(&a, dev + off_slots + d->slot[s] + (uint64_t)t * ENC_FULL_SLOT + slot_bytes(count) - size, pos, size);
-                            pos += size;
-                        }
-                    }
-                }
-                if (g.is_float && d->plan.field.rest_bits) {
-                    uint64_t size = packed_bytes(d->n, d->plan.field.rest_bits);
-                    for (uint64_t b = 0; b < size; b += ENC_PACKED_PIECE)
-                        packed_tasks[packed_count++] = channel_task_t{pos, c, 0, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
+                bytes[used++] = LOSSLESS_BYTE_PLANES;
+            }
+            put_bytes(&a, pos, bytes, used);
+            pos += used;
+            for (uint32_t s = 0; s < d->stream_count; s++) {
+                const host_stream_t *hs = &streams[c * S + s];
+                if (hs->mode == STREAM_PACKED) {
+                    const uint64_t size = packed_bytes(d->n, d->plan.exponent_width);
+                    put_packed(packed_tasks, &packed_count, pos, (uint32_t)c, 1, size);
                     pos += size;
+                    continue;
+                }
+                const uint8_t mode = hs->mode;
+                put_bytes(&a, pos++, &mode, 1);
+                if (mode == ENTROPY_CONSTANT) {
+                    put_bytes(&a, pos++, &hs->constant, 1);
+                } else if (mode == ENTROPY_RAW) {
+                    for (uint32_t t = 0; t < d->tiles; t++) {
+                        const uint32_t begin = t * ENC_TILE, end = begin + ENC_TILE < d->n ? begin + ENC_TILE : d->n;
+                        raw_tasks[raw_count++] = channel_task_t{pos + begin, (uint32_t)c, s, begin, end};
+                    }
+                    pos += d->n;
+                } else {
+                    put_bytes(&a, pos, hs->table_bytes, hs->table_size);
+                    pos += hs->table_size;
+                    uint8_t size_bytes[4];
+                    for (uint32_t t = 0; t < d->tiles; t++) {
+                        store_le32(size_bytes, block_sizes[d->size_index[s] + t]);
+                        put_bytes(&a, pos, size_bytes, 4);
+                        pos += 4;
+                    }
+                    for (uint32_t t = 0; t < d->tiles; t++) {
+                        const uint32_t size = block_sizes[d->size_index[s] + t];
+                        const uint32_t count = t + 1 < d->tiles ? ENC_TILE : d->n - t * ENC_TILE;
+                        put_copy(&a, dev + L.slots + d->slot[s] + (uint64_t)t * ENC_FULL_SLOT + slot_bytes(count) - size, pos, size);
+                        pos += size;
+                    }
                 }
             }
-        }
-        /* Checksum spans: content (the source chunks) first, then the records. */
-        if (ctx->content_checksum) {
-            uint64_t record = table_end;
-            for (uint32_t c = 0; c < C; c++) {
-                crc_spans[content_spans++] = crc_span_t{src + chunk_plans[c].src, dst + record + 16, chunk_plans[c].raw};
-                record += load_le32(&record_sizes[c]);
+            if (g.is_float && d->plan.field.rest_bits) {
+                const uint64_t size = packed_bytes(d->n, d->plan.field.rest_bits);
+                put_packed(packed_tasks, &packed_count, pos, (uint32_t)c, 0, size);
+                pos += size;
             }
         }
-        {
-            uint64_t record = table_end;
-            for (uint32_t c = 0; c < C; c++) {
-                uint32_t size = load_le32(&record_sizes[c]);
-                crc_spans[content_spans + record_spans++] = crc_span_t{dst + record + 8, dst + record, size - 8};
-                record += size;
-            }
-        }
-        free(record_sizes);
-        uint64_t span_total = content_spans + record_spans, segments = 0;
+        /* Content spans use the segment CRCs already computed (chunk c's at c * segments per
+         * chunk); the record spans' segments follow them in the same array. */
+        const uint64_t span_total = (content ? 2 : 1) * C;
+        uint64_t segments = 0;
         for (uint64_t i = 0; i < span_total; i++) {
             prefix[i] = (uint32_t)segments;
             segments += (crc_spans[i].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
         }
         prefix[span_total] = (uint32_t)segments;
-        if (pos != frame_size || a.span_count > span_bound || raw_count > raw_bound || packed_count > packed_bound || segments > segment_bound) {
+        if (pos != frame_size || a.span_count > span_bound || a.blob_used > blob_bound || raw_count > raw_bound || packed_count > packed_bound ||
+            segments > content_segments + record_segment_bound || (content && prefix[C] != content_segments)) {
             status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch (%llu of %llu bytes)", (unsigned long long)pos,
                                (unsigned long long)frame_size);
             goto done;
         }
 
-        error = cudaMemcpyAsync(dev + off_blob, h3 + off_blob, upload3_end - off_blob, cudaMemcpyHostToDevice, stream);
-        if (error != cudaSuccess) { status = gpu_cuda_fail(error, "gpu_compress: uploading the layout"); goto done; }
-        const uint32_t *d_prefix = (const uint32_t *)(dev + off_prefix);
-        const crc_span_t *d_crc_spans = (const crc_span_t *)(dev + off_crc_spans);
-        uint32_t *d_crcs = (uint32_t *)(dev + off_crcs);
-        copy_kernel<<<(uint32_t)a.span_count, ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + off_spans), dst);
-#define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + off_raw), (uint32_t)raw_count, \
-                                       (const channel_task_t *)(dev + off_packed), (uint32_t)packed_count, dst, stream)
-        DISPATCH_ELEM(element, CHANNELS);
-        const uint32_t crc_grid_cap = (uint32_t)state->sm_count * 4;
-        const uint32_t bounds[3] = {0, (uint32_t)content_spans, (uint32_t)span_total};
-        /* Content checksums land in the record headers, which the record checksums cover. */
-        for (int phase = 0; phase < 2; phase++) {
-            uint32_t first = bounds[phase], last = bounds[phase + 1];
-            if (first == last) continue;
-            const uint64_t phase_segments = prefix[last] - prefix[first];
-            if (phase_segments) {
-                uint32_t grid = (uint32_t)((phase_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
-                if (grid > crc_grid_cap) grid = crc_grid_cap;
-                crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, stream>>>(d_crc_spans, d_prefix, first, last, state->d_tables, d_crcs);
-            }
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.blob, h3 + L.blob, L.content_crcs - L.blob, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading the layout");
+        const uint32_t *d_prefix = (const uint32_t *)(dev + L.prefix);
+        const crc_span_t *d_crc_spans = (const crc_span_t *)(dev + L.crc_spans);
+        uint32_t *d_crcs = (uint32_t *)(dev + L.content_crcs);
+        copy_kernel<<<(uint32_t)a.span_count, ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + L.spans), dst);
+#define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + L.raw), (uint32_t)raw_count, \
+                                       (const channel_task_t *)(dev + L.packed), (uint32_t)packed_count, dst, stream)
+        if (C) DISPATCH_ELEM(element, CHANNELS);
+        if (content_segments) {
+            CUDA_CHECK(cudaStreamWaitEvent(stream, state->join, 0), "gpu_compress: ordering the checksum stream");
+            side_busy = 0;
+            digest_kernel<<<(uint32_t)((C + 127) / 128), 128, 0, stream>>>(d_crc_spans, d_prefix, 0, (uint32_t)C, d_crcs);
+        }
+        /* The record checksums cover the content checksums just written. */
+        const uint32_t first = content ? (uint32_t)C : 0, last = (uint32_t)span_total;
+        if (C) {
+            const uint64_t record_segments = prefix[last] - prefix[first];
+            const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (record_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
+            crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, stream>>>(d_crc_spans, d_prefix, first, last, state->d_tables, d_crcs);
             digest_kernel<<<(last - first + 127) / 128, 128, 0, stream>>>(d_crc_spans, d_prefix, first, last, d_crcs);
         }
-        FAIL_IF((status = launched(stream, "gpu_compress: assembling the frame", 1)) != SARAPHIS_OK);
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: assembling the frame");
+        CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: assembling the frame");
         *dst_size = frame_size;
     }
 done:
-    free(chunk_plans);
+    /* On a failure the side stream may still be reading the source into scratch. */
+    if (side_busy) cudaStreamSynchronize(state->side);
     free(streams);
-    free(block_sizes);
+    free(record_sizes);
+    free(chunk_stored);
     return status;
 }
