@@ -60,6 +60,7 @@ extern "C" {
 #define ENC_COPY_PIECE 65536u                                  /* copy spans are cut to this */
 #define ENC_PACKED_PIECE 32768u                                /* packed-bits tasks: output bytes each */
 #define ENC_CRC_WARPS 8
+#define ENC_BATCHES 4 /* chunk batches the host plans while the device works on the others */
 
 /* Stream modes: ENTROPY_RAW, ENTROPY_RANS, ENTROPY_CONSTANT, and the raw-packed F64 exponents. */
 enum { STREAM_PACKED = 3 };
@@ -185,10 +186,10 @@ __device__ __forceinline__ uint32_t chunk_raw(const enc_geometry_t &g, uint32_t 
 /* ---- Phase 1: statistics and histograms -------------------------------------------------- */
 
 template <int ELEM>
-__global__ void __launch_bounds__(ENC_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, chunk_stats_t *stats)
+__global__ void __launch_bounds__(ENC_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_tile, chunk_stats_t *stats)
 {
     typedef typename enc_word<ELEM>::work U;
-    const uint32_t c = blockIdx.x / g.tiles_per_chunk, tile = blockIdx.x % g.tiles_per_chunk;
+    const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
     const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
     const uint32_t M = g.layout.mantissa_bits, exponent_mask = (1u << g.layout.exponent_bits) - 1;
@@ -226,13 +227,13 @@ __device__ __forceinline__ float_plan_t plan_from_stats(const enc_geometry_t &g,
 template <int ELEM> struct hist_copies { static const uint32_t value = ELEM <= 2 ? 8 : ELEM == 4 ? 4 : 2; };
 
 template <int ELEM>
-__global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, const chunk_stats_t *stats,
-                                                                uint32_t *histograms)
+__global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_tile,
+                                                                const chunk_stats_t *stats, uint32_t *histograms)
 {
     typedef typename enc_word<ELEM>::work U;
     const uint32_t COPIES = hist_copies<ELEM>::value, BATCH = 4;
     __shared__ uint32_t counts[COPIES][ELEM][256];
-    const uint32_t c = blockIdx.x / g.tiles_per_chunk, tile = blockIdx.x % g.tiles_per_chunk;
+    const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
     const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
     float_plan_t plan;
@@ -290,14 +291,14 @@ __host__ __device__ static inline uint32_t slot_bytes(uint32_t count) { return (
  * become (freq | cum << 16) and the reciprocals of rans_encoder_table_init in shared memory. */
 template <int ELEM>
 __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
-    encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, uint32_t tasks_per_chunk,
-                  uint8_t *scratch, uint32_t *block_sizes)
+    encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, uint32_t first_chunk,
+                  uint32_t tasks_per_chunk, uint8_t *scratch, uint32_t *block_sizes)
 {
     typedef typename enc_word<ELEM>::work U;
     const uint32_t W = encode_warps(ELEM);
     __shared__ uint32_t freq_cum[ELEM][256];
     __shared__ uint32_t reciprocal_lo[ELEM][256], reciprocal_hi[ELEM][256];
-    const enc_task_t task = {blockIdx.x / tasks_per_chunk, (blockIdx.x % tasks_per_chunk) * W};
+    const enc_task_t task = {first_chunk + blockIdx.x / tasks_per_chunk, (blockIdx.x % tasks_per_chunk) * W};
     const enc_chunk_t *d = &chunks[task.chunk];
     const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const uint32_t stream_count = d->stream_count;
@@ -587,14 +588,16 @@ typedef struct {
     uint16_t *tables;        /* pinned: 256 frequencies per (chunk, stream) */
     host_stream_t *streams;
     int stored;
+    uint64_t first_chunk;
 } plan_job_t;
 
 static uint32_t tile_count(uint32_t n) { return (n + ENC_TILE - 1) / ENC_TILE; }
 
-static saraphis_status_t plan_chunk(void *job_ptr, size_t c, unsigned worker)
+static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
 {
     (void)worker;
     const plan_job_t *job = (const plan_job_t *)job_ptr;
+    const size_t c = job->first_chunk + item;
     const enc_geometry_t *g = job->g;
     const uint32_t S = job->shape->streams;
     enc_chunk_t *d = &job->chunks[c];
@@ -682,18 +685,19 @@ static void put_packed(channel_task_t *tasks, uint64_t *count, uint64_t dst, uin
 }
 
 template <int ELEM>
-static void launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist, cudaStream_t stream)
+static void launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t first_tile, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist,
+                          cudaStream_t stream)
 {
-    if (g.is_float) stats_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, stats);
-    histogram_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, stats, hist);
+    if (g.is_float) stats_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, first_tile, stats);
+    histogram_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, first_tile, stats, hist);
 }
 
 template <int ELEM>
-static void launch_encode(const uint8_t *src, const enc_geometry_t &g, const enc_shape_t &shape, const enc_chunk_t *chunks,
-                          const uint16_t *tables, uint8_t *slots, uint32_t *sizes, cudaStream_t stream)
+static void launch_encode(const uint8_t *src, const enc_geometry_t &g, const enc_shape_t &shape, uint32_t first_chunk, uint32_t chunk_count,
+                          const enc_chunk_t *chunks, const uint16_t *tables, uint8_t *slots, uint32_t *sizes, cudaStream_t stream)
 {
-    encode_kernel<ELEM><<<shape.chunks * shape.tasks_per_chunk, encode_warps(ELEM) * 32, 0, stream>>>(src, g, chunks, tables, shape.tasks_per_chunk,
-                                                                                                     slots, sizes);
+    encode_kernel<ELEM><<<chunk_count * shape.tasks_per_chunk, encode_warps(ELEM) * 32, 0, stream>>>(src, g, chunks, tables, first_chunk,
+                                                                                                    shape.tasks_per_chunk, slots, sizes);
 }
 
 template <int ELEM>
@@ -834,6 +838,9 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     uint32_t *record_sizes = (uint32_t *)malloc((size_t)(C + 1) * 4);
     uint8_t *chunk_stored = (uint8_t *)malloc((size_t)(C + 1));
     int side_busy = 0;
+    uint32_t events_made = 0;
+    cudaEvent_t batch_ready[ENC_BATCHES];
+    const uint32_t batches = C >= 64 && !stored ? ENC_BATCHES : 1;
     cudaError_t error = cudaSuccess;
     saraphis_status_t status = streams && record_sizes && chunk_stored ? SARAPHIS_OK
                                                                        : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %zu chunks", chunks);
@@ -859,35 +866,50 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
         CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
     }
 
-    /* Phase 1: statistics and histograms, then to the host, which plans every chunk. */
+    /* Phases 1 and 2 in batches of chunks, so that the host plans one batch while the device
+     * gathers the next one's histograms and encodes the previous one: all histograms are queued
+     * first, each batch's copy back is marked by an event, and each planned batch's upload,
+     * encode and block sizes are queued behind them. */
+    for (; events_made < batches; events_made++)
+        CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
     if (C && !stored) {
         CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
-#define PHASE1(E) launch_phase1<E>(src, g, (uint32_t)total_tiles, (chunk_stats_t *)(dev + L.stats), (uint32_t *)(dev + L.hist), stream)
-        DISPATCH_ELEM(element, PHASE1);
-        CUDA_CHECK(cudaGetLastError(), "gpu_compress: statistics");
-        CUDA_CHECK(cudaMemcpyAsync(h, dev, L.plans, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
-        CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: statistics");
-    }
-    {
-        plan_job_t job = {&g, &shape, (const chunk_stats_t *)(h + L.stats), (const uint32_t *)(h + L.hist), chunk_plans,
-                          (uint16_t *)(h + L.tables), streams, stored};
-        if ((status = threadpool_run(ctx->pool, C, plan_chunk, &job)) != SARAPHIS_OK) goto done;
-    }
-
-    /* Phase 2: plans and tables to the device, the rANS blocks, their sizes back. */
-    {
-        int any_rans = 0;
-        for (uint64_t c = 0; c < C && !any_rans; c++)
-            for (uint32_t s = 0; s < chunk_plans[c].stream_count; s++) any_rans |= chunk_plans[c].mode[s] == ENTROPY_RANS;
-        if (C && !stored) CUDA_CHECK(cudaMemcpyAsync(dev + L.plans, h + L.plans, L.sizes - L.plans, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading plans");
-        if (any_rans) {
-#define ENCODE(E) launch_encode<E>(src, g, shape, d_chunks, (const uint16_t *)(dev + L.tables), dev + L.slots, (uint32_t *)(dev + L.sizes), stream)
-            DISPATCH_ELEM(element, ENCODE);
-            CUDA_CHECK(cudaGetLastError(), "gpu_compress: rANS encode");
-            CUDA_CHECK(cudaMemcpyAsync(h + L.sizes, dev + L.sizes, coded * T * 4, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading block sizes");
-            CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
+        for (uint32_t b = 0; b < batches; b++) {
+            const uint64_t first = C * b / batches, end = C * (b + 1) / batches;
+            const uint64_t first_tile = first * T, tiles = (end == C ? total_tiles : end * T) - first_tile;
+#define PHASE1(E) launch_phase1<E>(src, g, (uint32_t)first_tile, (uint32_t)tiles, (chunk_stats_t *)(dev + L.stats), (uint32_t *)(dev + L.hist), stream)
+            DISPATCH_ELEM(element, PHASE1);
+            CUDA_CHECK(cudaGetLastError(), "gpu_compress: statistics");
+            CUDA_CHECK(cudaMemcpyAsync(h + L.stats + first * sizeof(chunk_stats_t), dev + L.stats + first * sizeof(chunk_stats_t),
+                                       (end - first) * sizeof(chunk_stats_t), cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
+            CUDA_CHECK(cudaMemcpyAsync(h + L.hist + first * S * 1024, dev + L.hist + first * S * 1024, (end - first) * S * 1024,
+                                       cudaMemcpyDeviceToHost, stream), "gpu_compress: reading histograms");
+            CUDA_CHECK(cudaEventRecord(batch_ready[b], stream), "gpu_compress: marking a batch");
         }
     }
+    for (uint32_t b = 0; b < batches; b++) {
+        const uint64_t first = C * b / batches, end = C * (b + 1) / batches;
+        if (C && !stored) CUDA_CHECK(cudaEventSynchronize(batch_ready[b]), "gpu_compress: statistics");
+        plan_job_t job = {&g, &shape, (const chunk_stats_t *)(h + L.stats), (const uint32_t *)(h + L.hist), chunk_plans,
+                          (uint16_t *)(h + L.tables), streams, stored, first};
+        if ((status = threadpool_run(ctx->pool, end - first, plan_chunk, &job)) != SARAPHIS_OK) goto done;
+        if (!C || stored) continue;
+        int any_rans = 0;
+        for (uint64_t c = first; c < end && !any_rans; c++)
+            for (uint32_t s = 0; s < chunk_plans[c].stream_count; s++) any_rans |= chunk_plans[c].mode[s] == ENTROPY_RANS;
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.plans + first * sizeof(enc_chunk_t), h + L.plans + first * sizeof(enc_chunk_t),
+                                   (end - first) * sizeof(enc_chunk_t), cudaMemcpyHostToDevice, stream), "gpu_compress: uploading plans");
+        if (!any_rans) continue;
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.tables + first * S * 512, h + L.tables + first * S * 512, (end - first) * S * 512,
+                                   cudaMemcpyHostToDevice, stream), "gpu_compress: uploading tables");
+#define ENCODE(E) launch_encode<E>(src, g, shape, (uint32_t)first, (uint32_t)(end - first), d_chunks, (const uint16_t *)(dev + L.tables), \
+                                   dev + L.slots, (uint32_t *)(dev + L.sizes), stream)
+        DISPATCH_ELEM(element, ENCODE);
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: rANS encode");
+        CUDA_CHECK(cudaMemcpyAsync(h + L.sizes + first * S * T * 4, dev + L.sizes + first * S * T * 4, (end - first) * S * T * 4,
+                                   cudaMemcpyDeviceToHost, stream), "gpu_compress: reading block sizes");
+    }
+    CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
     {
         const uint32_t *block_sizes = (const uint32_t *)(h + L.sizes);
         /* Final sizes: streams, payloads, records; the frame must fit before anything is written. */
@@ -1065,6 +1087,8 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
 done:
     /* On a failure the side stream may still be reading the source into scratch. */
     if (side_busy) cudaStreamSynchronize(state->side);
+    if (status != SARAPHIS_OK) cudaStreamSynchronize(stream);
+    for (uint32_t b = 0; b < events_made; b++) cudaEventDestroy(batch_ready[b]);
     free(streams);
     free(record_sizes);
     free(chunk_stored);
