@@ -60,7 +60,10 @@ extern "C" {
 #define ENC_COPY_PIECE 65536u                                  /* copy spans are cut to this */
 #define ENC_PACKED_PIECE 32768u                                /* packed-bits tasks: output bytes each */
 #define ENC_CRC_WARPS 8
+#ifndef ENC_BATCHES
 #define ENC_BATCHES 4 /* chunk batches the host plans while the device works on the others */
+#endif
+#define ENC_PREFETCH 8 /* groups of 32 elements loaded ahead by each encoding warp */
 
 /* Stream modes: ENTROPY_RAW, ENTROPY_RANS, ENTROPY_CONSTANT, and the raw-packed F64 exponents. */
 enum { STREAM_PACKED = 3 };
@@ -346,34 +349,57 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
 #pragma unroll
     for (int s = 0; s < ELEM; s++) any |= coded[s];
     if (!any) return;
-    const uint32_t groups = (count + 31) / 32;
-    for (uint32_t gi = groups; gi-- > 0;) {
-        const uint32_t i = gi * 32 + lane;
-        const bool active = i < count;
-        const U v = active ? load_element<ELEM>(chunk, i) : 0;
+    /* Groups are encoded last to first, ENC_PREFETCH at a time: the elements of the next
+     * ENC_PREFETCH groups are loaded while the current ones are encoded, so a group never waits
+     * for its load (a warp's groups are a chain through the states). */
+    const int32_t groups = (int32_t)((count + 31) / 32);
+    U current[ENC_PREFETCH], next[ENC_PREFETCH];
 #pragma unroll
-        for (int s = 0; s < ELEM; s++) {
-            if (!coded[s]) continue;
-            const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
-            const uint32_t fc = freq_cum[s][sym], f = fc & 0xffff;
-            uint32_t state = x[s];
-            const bool shed = active && state >= (f << (32 - RANS_PROB_BITS));
-            const uint32_t mask = __ballot_sync(0xffffffffu, shed);
-            const uint32_t low = cursor[s] - __popc(mask);
-            if (shed) {
-                words[s][low + __popc(mask & lanemask_lt(lane))] = (uint16_t)state;
-                state >>= 16;
-            }
-            cursor[s] = low;
-            if (active) {
-                /* floor(state * reciprocal / 2^64) from the reciprocal's 32-bit halves: the low
-                 * half's product contributes only its high word (its low word cannot carry). */
-                const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)state * reciprocal_hi[s][sym] + __umulhi(state, reciprocal_lo[s][sym])) >> 32)
-                                         : state;
-                state = state + q * (RANS_PROB_SCALE - f) + (fc >> 16);
-            }
-            x[s] = state;
+    for (int j = 0; j < ENC_PREFETCH; j++) {
+        const int32_t gi = groups - 1 - j;
+        const uint32_t i = (uint32_t)gi * 32 + lane;
+        current[j] = gi >= 0 && i < count ? load_element<ELEM>(chunk, i) : 0;
+    }
+    for (int32_t top = groups; top > 0; top -= ENC_PREFETCH) {
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) {
+            const int32_t gi = top - ENC_PREFETCH - 1 - j;
+            const uint32_t i = (uint32_t)gi * 32 + lane;
+            next[j] = gi >= 0 && i < count ? load_element<ELEM>(chunk, i) : 0;
         }
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) {
+            const int32_t gi = top - 1 - j;
+            if (gi < 0) break;
+            const uint32_t i = (uint32_t)gi * 32 + lane;
+            const bool active = i < count;
+            const U v = current[j];
+#pragma unroll
+            for (int s = 0; s < ELEM; s++) {
+                if (!coded[s]) continue;
+                const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
+                const uint32_t fc = freq_cum[s][sym], f = fc & 0xffff;
+                uint32_t state = x[s];
+                const bool shed = active && state >= (f << (32 - RANS_PROB_BITS));
+                const uint32_t mask = __ballot_sync(0xffffffffu, shed);
+                const uint32_t low = cursor[s] - __popc(mask);
+                if (shed) {
+                    words[s][low + __popc(mask & lanemask_lt(lane))] = (uint16_t)state;
+                    state >>= 16;
+                }
+                cursor[s] = low;
+                if (active) {
+                    /* floor(state * reciprocal / 2^64) from the reciprocal's 32-bit halves: the
+                     * low half's product contributes only its high word (it cannot carry). */
+                    const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)state * reciprocal_hi[s][sym] + __umulhi(state, reciprocal_lo[s][sym])) >> 32)
+                                             : state;
+                    state = state + q * (RANS_PROB_SCALE - f) + (fc >> 16);
+                }
+                x[s] = state;
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) current[j] = next[j];
     }
     /* The block: the 32 final states just below the words, so it is one contiguous span. */
 #pragma unroll
