@@ -14,8 +14,6 @@
 #include "common/bits.h"
 #include "common/error.h"
 
-enum { ENTROPY_RAW = 0, ENTROPY_RANS = 1, ENTROPY_CONSTANT = 2 };
-
 static size_t block_count_for(size_t n) { return (n + RANS_BLOCK_SYMBOLS - 1) / RANS_BLOCK_SYMBOLS; }
 
 size_t entropy_bound(size_t n) { return 1 + n; }
@@ -46,32 +44,45 @@ static saraphis_status_t write_raw(const uint8_t *symbols, size_t n, uint8_t *ds
     return SARAPHIS_OK;
 }
 
+void entropy_plan(const uint32_t counts[256], size_t n, entropy_plan_t *plan)
+{
+    int present = 0, last_present = 0;
+    for (int s = 0; s < 256; s++)
+        if (counts[s]) { present++; last_present = s; }
+    plan->constant = (uint8_t)last_present;
+    plan->table_size = 0;
+    if (n > 0 && present == 1) {
+        plan->mode = ENTROPY_CONSTANT;
+        return;
+    }
+    plan->mode = ENTROPY_RAW;
+    if (n < 64) return;
+    rans_normalize(counts, &plan->table);
+    size_t blocks = block_count_for(n);
+    plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
+    double estimate = 1 + (double)plan->table_size + 4.0 * blocks +
+                      (double)blocks * RANS_BLOCK_HEADER_BYTES + rans_cost_bits(counts, &plan->table) / 8;
+    if (estimate < (double)n) plan->mode = ENTROPY_RANS;
+}
+
 saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
                                  size_t *written)
 {
     uint32_t counts[256];
     histogram(symbols, n, counts);
-    int present = 0, last_present = 0;
-    for (int s = 0; s < 256; s++)
-        if (counts[s]) { present++; last_present = s; }
-    if (n > 0 && present == 1) {
+    entropy_plan_t plan;
+    entropy_plan(counts, n, &plan);
+    if (plan.mode == ENTROPY_CONSTANT) {
         if (capacity < 2) return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "entropy stream: output full");
         dst[0] = ENTROPY_CONSTANT;
-        dst[1] = (uint8_t)last_present;
+        dst[1] = plan.constant;
         *written = 2;
         return SARAPHIS_OK;
     }
-    if (n < 64) return write_raw(symbols, n, dst, capacity, written);
+    if (plan.mode == ENTROPY_RAW) return write_raw(symbols, n, dst, capacity, written);
 
-    rans_table_t table;
-    rans_normalize(counts, &table);
-    size_t blocks = block_count_for(n);
-    uint8_t table_bytes[2 + 2 * 256];
-    size_t table_size = rans_table_write(&table, table_bytes, sizeof table_bytes);
-    double estimate = 1 + (double)table_size + 4.0 * blocks +
-                      (double)blocks * RANS_BLOCK_HEADER_BYTES + rans_cost_bits(counts, &table) / 8;
-    if (estimate >= (double)n) return write_raw(symbols, n, dst, capacity, written);
-
+    size_t blocks = block_count_for(n), table_size = plan.table_size;
+    const uint8_t *table_bytes = plan.table_bytes;
     rans_encoder_table_t *encoder = malloc(sizeof *encoder);
     size_t scratch_size = 2 * (size_t)RANS_BLOCK_SYMBOLS + 2;
     uint8_t *scratch = malloc(scratch_size);
@@ -79,7 +90,7 @@ saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst,
         free(encoder); free(scratch);
         return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "entropy stream: no memory for encoder");
     }
-    rans_encoder_table_init(encoder, &table);
+    rans_encoder_table_init(encoder, &plan.table);
     size_t header = 1 + table_size + 4 * blocks;
     saraphis_status_t status = SARAPHIS_OK;
     if (header > capacity) { status = SARAPHIS_ERROR_BUFFER_TOO_SMALL; goto done; }
@@ -90,7 +101,7 @@ saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst,
         size_t begin = b * RANS_BLOCK_SYMBOLS;
         size_t count = n - begin < RANS_BLOCK_SYMBOLS ? n - begin : RANS_BLOCK_SYMBOLS;
         size_t size = rans_encode_block(encoder, symbols + begin, count, dst + pos, capacity - pos, scratch);
-        if (size == 0 || pos + size >= 1 + n) { status = SARAPHIS_ERROR_BUFFER_TOO_SMALL; goto done; }
+        if (size == 0 || !entropy_rans_smaller(pos + size, n)) { status = SARAPHIS_ERROR_BUFFER_TOO_SMALL; goto done; }
         store_le32(dst + 1 + table_size + 4 * b, (uint32_t)size);
         pos += size;
     }

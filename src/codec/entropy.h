@@ -11,6 +11,29 @@
 
 #include "saraphis.h"
 
+#include "codec/rans.h"
+
+/* Stream modes: the stream's first byte. */
+enum { ENTROPY_RAW = 0, ENTROPY_RANS = 1, ENTROPY_CONSTANT = 2 };
+
+/* The choice entropy_encode makes from a stream's histogram, before coding anything: CONSTANT
+ * (one symbol present), RAW (short, or the table's estimated cost does not beat raw bytes) or
+ * RANS with its normalised table, serialised. A RANS stream still becomes RAW when its coded
+ * size, header included, comes out at 1 + n bytes or more (entropy_rans_smaller). The GPU
+ * encoder decides through the same function from histograms gathered on the device. */
+typedef struct {
+    int mode;
+    uint8_t constant;      /* CONSTANT: the symbol */
+    rans_table_t table;    /* RANS */
+    size_t table_size;     /* RANS: bytes of table_bytes */
+    uint8_t table_bytes[2 + 2 * 256];
+} entropy_plan_t;
+
+void entropy_plan(const uint32_t counts[256], size_t n, entropy_plan_t *plan);
+
+/* Whether a rANS stream of rans_size bytes (so far) is kept rather than written raw. */
+static inline int entropy_rans_smaller(size_t rans_size, size_t n) { return rans_size < 1 + n; }
+
 /* Largest encoded size of n symbols. */
 size_t entropy_bound(size_t n);
 

@@ -17,13 +17,11 @@
 #include <string.h>
 
 #include "codec/entropy.h"
+#include "codec/lossless_plan.h"
 #include "common/bits.h"
 #include "common/bitstream.h"
 #include "common/error.h"
 
-enum { LOSSLESS_FLOAT = 1, LOSSLESS_BYTE_PLANES = 2 };
-enum { EXPONENT_ENTROPY = 0, EXPONENT_RAW = 1 };
-#define LOSSLESS_FLOAT_HEADER 7
 
 /* The fast paths stay out of line: inlined into the long decode functions, GCC stops
  * vectorising their loops. */
@@ -32,22 +30,6 @@ enum { EXPONENT_ENTROPY = 0, EXPONENT_RAW = 1 };
 #else
 #define SPS_NOINLINE
 #endif
-
-typedef struct {
-    unsigned exponent_bits;
-    unsigned mantissa_bits;
-} float_layout_t;
-
-static int float_layout(saraphis_dtype_t dtype, float_layout_t *layout)
-{
-    switch (dtype) {
-    case SARAPHIS_DTYPE_F32: *layout = (float_layout_t){8, 23}; return 1;
-    case SARAPHIS_DTYPE_BF16: *layout = (float_layout_t){8, 7}; return 1;
-    case SARAPHIS_DTYPE_F16: *layout = (float_layout_t){5, 10}; return 1;
-    case SARAPHIS_DTYPE_F64: *layout = (float_layout_t){11, 52}; return 1;
-    default: return 0;
-    }
-}
 
 saraphis_status_t codec_scratch_reserve(codec_scratch_t *scratch, size_t elements)
 {
@@ -83,43 +65,6 @@ size_t lossless_chunk_bound(size_t raw_bytes)
 }
 
 /* ---- Float channels ------------------------------------------------------------------------ */
-
-/* How a chunk's sign+mantissa field of k bits is cut: the top byte (or all k bits when k <= 8),
- * then whole bytes, then the rest bits. */
-typedef struct {
-    unsigned k;           /* field width: sign + kept mantissa bits */
-    unsigned m;           /* kept mantissa bits */
-    unsigned dropped;     /* low mantissa bits zero in the whole chunk */
-    unsigned fold;        /* top field bits folded into the exponent symbol */
-    unsigned kr;          /* k - fold: the bits left for high, planes and rest */
-    unsigned plane_count; /* whole bytes below the high byte */
-    unsigned rest_bits;   /* bits below the planes, packed raw */
-} field_layout_t;
-
-/* Folding: when the field is not a whole number of bytes (F16: 11 bits) and the chunk's exponent
- * range leaves room in the byte symbol, the top k mod 8 field bits (the sign and the top mantissa
- * bits) join the exponent symbol, so the rest of the field is whole bytes: no bit packing, and
- * one entropy stream captures what exponent and sign/top mantissa share. */
-static unsigned choose_fold(unsigned k, unsigned exponent_range)
-{
-    unsigned fold = k > 8 ? k % 8 : 0;
-    if (fold && ((exponent_range + 1) << fold) > 256) fold = 0;
-    return fold;
-}
-
-static field_layout_t field_layout(float_layout_t layout, unsigned dropped, unsigned fold)
-{
-    field_layout_t f;
-    f.dropped = dropped;
-    f.m = layout.mantissa_bits - dropped;
-    f.k = f.m + 1;
-    f.fold = fold;
-    f.kr = f.k - fold;
-    unsigned below = f.kr > 8 ? f.kr - 8 : 0;
-    f.plane_count = below / 8;
-    f.rest_bits = below % 8;
-    return f;
-}
 
 #define DEFINE_FLOAT_ANALYSE(NAME, TYPE)                                                          \
     static void NAME(const uint8_t *src, size_t n, float_layout_t layout, TYPE *mantissa_or,     \
@@ -302,12 +247,11 @@ static saraphis_status_t encode_float(saraphis_dtype_t dtype, float_layout_t lay
     if (element_size == 2) { uint16_t v; analyse16(src, n, layout, &v, &min_exponent, &max_exponent); mantissa_or = v; }
     else if (element_size == 4) { uint32_t v; analyse32(src, n, layout, &v, &min_exponent, &max_exponent); mantissa_or = v; }
     else analyse64(src, n, layout, &mantissa_or, &min_exponent, &max_exponent);
-    if (n == 0) min_exponent = max_exponent = 0;
-    unsigned dropped = mantissa_or ? count_trailing_zeros64(mantissa_or) : layout.mantissa_bits;
-    unsigned exponent_range = max_exponent - min_exponent;
-    int exponent_raw = exponent_range > 255;
-    field_layout_t f = field_layout(layout, dropped, exponent_raw ? 0 : choose_fold(layout.mantissa_bits - dropped + 1, exponent_range));
-    unsigned exponent_width = bit_width64(exponent_range);
+    float_plan_t plan = float_plan(layout, n, mantissa_or, min_exponent, max_exponent);
+    field_layout_t f = plan.field;
+    unsigned dropped = f.dropped, exponent_width = plan.exponent_width;
+    int exponent_raw = (int)plan.exponent_raw;
+    min_exponent = plan.base;
     size_t rest_bytes = packed_bytes(n, f.rest_bits);
     size_t exponent_raw_bytes = exponent_raw ? packed_bytes(n, exponent_width) : 0;
     /* Worst case: every entropy stream raw (n + 1 each). */

@@ -4,6 +4,7 @@
 #include "codec/rans.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "common/bits.h"
@@ -11,15 +12,42 @@
 #define RANS_SLOT_MASK (RANS_PROB_SCALE - 1)
 #define RANS_RECIPROCAL_SHIFT 44
 
+/* The logarithms normalisation and cost estimates take, by frequency: each entry is the libm
+ * value of the very expression the loops would evaluate, so results are the same bits, once per
+ * process instead of once per symbol and step. */
+static double log2_freq[RANS_PROB_SCALE + 2];       /* log2(f) */
+static double log2_ratio_down[RANS_PROB_SCALE + 2]; /* log2(f / (f - 1)), f >= 2 */
+static double log2_ratio_up[RANS_PROB_SCALE + 2];   /* log2((f + 1) / f), f >= 1 */
+static pthread_once_t log2_once = PTHREAD_ONCE_INIT;
+
+static void build_log2_tables(void)
+{
+    for (uint32_t f = 1; f < RANS_PROB_SCALE + 2; f++) {
+        log2_freq[f] = log2((double)f);
+        log2_ratio_down[f] = f >= 2 ? log2((double)f / (double)(f - 1)) : 0;
+        log2_ratio_up[f] = log2((double)(f + 1) / (double)f);
+    }
+}
+
 /* Value of moving one slot to (removing: +1 means away from) symbol s, in bits: removing a slot
  * from s costs counts[s] * log2(f / (f - 1)) bits, adding one saves counts[s] * log2((f + 1) / f).
  * Stored so that smaller is better in both directions; symbols that cannot take the move get
- * +infinity. */
+ * +infinity. A frequency never leaves [1, RANS_PROB_SCALE]: the total stays at or below the scale
+ * while adding, and removing stops at 1. */
 static double adjust_key(uint32_t count, uint32_t f, int removing)
 {
     if (!count) return INFINITY;
-    if (removing) return f <= 1 ? INFINITY : count * log2((double)f / (double)(f - 1));
-    return -(count * log2((double)(f + 1) / (double)f));
+    if (removing) return f <= 1 ? INFINITY : count * log2_ratio_down[f];
+    return -(count * log2_ratio_up[f]);
+}
+
+/* floor(x / d) for x < 2^53 through one double division, corrected to the exact quotient. */
+static inline uint64_t divide_exact(uint64_t x, uint64_t d)
+{
+    uint64_t q = (uint64_t)((double)x / (double)d);
+    while (q * d > x) q--;
+    while (x - q * d >= d) q++;
+    return q;
 }
 
 /* Winner of two tournament entries: the smaller key, the lower symbol on a tie (a is the lower). */
@@ -30,6 +58,7 @@ static inline uint16_t adjust_winner(const double key[256], uint16_t a, uint16_t
 
 void rans_normalize(const uint32_t counts[256], rans_table_t *table)
 {
+    pthread_once(&log2_once, build_log2_tables);
     uint64_t total = 0;
     for (int s = 0; s < 256; s++) total += counts[s];
     int64_t assigned = 0;
@@ -37,7 +66,7 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
         uint32_t f = 0;
         if (counts[s]) {
             /* Round to nearest; never below one slot for a present symbol. */
-            f = (uint32_t)(((uint64_t)counts[s] * RANS_PROB_SCALE + total / 2) / total);
+            f = (uint32_t)divide_exact((uint64_t)counts[s] * RANS_PROB_SCALE + total / 2, total);
             if (f == 0) f = 1;
         }
         table->freq[s] = (uint16_t)f;
@@ -72,9 +101,10 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
 
 double rans_cost_bits(const uint32_t counts[256], const rans_table_t *table)
 {
+    pthread_once(&log2_once, build_log2_tables);
     double bits = 0;
     for (int s = 0; s < 256; s++)
-        if (counts[s]) bits += counts[s] * (RANS_PROB_BITS - log2((double)table->freq[s]));
+        if (counts[s]) bits += counts[s] * (RANS_PROB_BITS - log2_freq[table->freq[s]]);
     return bits;
 }
 

@@ -1,28 +1,721 @@
-/* GPU encode (saraphis_gpu_compress). */
+/* GPU encode (saraphis_gpu_compress): the frame of saraphis_compress (engine/frame.c), byte for
+ * byte, built on the device. Every choice the CPU makes is made here by the same code: the device
+ * gathers the statistics, the host decides through lossless_plan.h (float_plan) and entropy.c
+ * (entropy_plan, rans_normalize, entropy_rans_smaller), and the device writes the bytes.
+ *
+ * A tile is 32768 elements of a chunk (one rANS block of each of its streams). Phases, each one
+ * launch over the whole tensor (or over each batch of chunks, see ENC_BATCHES):
+ *   content:   the content checksums' segment hashes, on the side stream from the start (they need
+ *              only the source), beside everything up to the records' assembly;
+ *   stats:     per tile, the mantissa OR and the smallest and largest exponent, merged per chunk
+ *              with atomics (float dtypes);
+ *   histogram: per tile, every entropy stream's symbols (float_plan of the chunk's statistics)
+ *              counted in shared memory, merged per chunk; stats and histograms go to the host;
+ *   host:      per chunk (on the context's thread pool), float_plan and entropy_plan of each
+ *              stream: CONSTANT, RAW or a rANS candidate with its normalised table, written
+ *              straight into pinned staging at the chunk's fixed place;
+ *   encode:    one warp per tile encodes every rANS candidate stream's block, last group of 32
+ *              first, loading the next groups while it encodes; lane l owns the symbols
+ *              i = l mod 32; the lanes that shed a 16-bit word store it below the cursor in
+ *              descending lane order (ballot + popc), the order rans_encode_block_portable writes
+ *              them. Blocks go to per-tile slots in scratch; their sizes go to the host;
+ *   host:      final stream modes (a candidate whose coded size reaches raw + 1 is RAW), record
+ *              sizes (a payload beyond the raw size is STORED), the size table, the frame header
+ *              and every small piece of every record (headers, tables, block sizes) in one blob;
+ *   assemble:  copies (blob pieces, rANS blocks, STORED bytes), RAW channels and packed bits
+ *              (rest bits, wide F64 exponents) written straight from the source;
+ *   checksums: segment hashes + XXH64 (gpu_device.cuh): the content digests into the record
+ *              headers, then the record checksums over the finished records.
+ * Scratch and staging are reserved once per call from bounds that do not depend on the data (the
+ * rANS slots, two bytes per symbol, make the scratch about twice the input). Nothing is written to
+ * the destination before the frame is known to fit. Three host round trips in all (statistics,
+ * block sizes, the end). */
 #include <cuda_runtime.h>
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu/gpu_internal.h"
-
 extern "C" {
+#include "codec/chunk.h"
+#include "codec/entropy.h"
+#include "codec/lossless_plan.h"
+#include "codec/rans.h"
+#include "common/bits.h"
+#include "common/bitstream.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "engine/context.h"
+#include "engine/threadpool.h"
 #include "saraphis.h"
 }
 
-/* ---- Encode ------------------------------------------------------------------------------ */
+#include "gpu/gpu_device.cuh"
+#include "gpu/gpu_internal.h"
 
-/* For now: device -> pinned host (in slices), the CPU encoder, host -> device. The frame is the
- * CPU's by construction; the kernels that encode on the device come next. */
-extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
-                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+/* docs/format.md, section 3 (engine/frame.c writes the same). */
+#define FRAME_MAGIC "SPSF"
+#define FRAME_VERSION 1
+#define FRAME_HEADER_BYTES 32
+
+#define ENC_TILE 32768u /* = RANS_BLOCK_SYMBOLS */
+#define ENC_MAX_STREAMS 8
+#define ENC_THREADS 256
+#define ENC_FULL_SLOT (RANS_BLOCK_HEADER_BYTES + 2 * ENC_TILE) /* a block of a full tile, at most */
+#define ENC_COPY_PIECE 65536u                                  /* copy spans are cut to this */
+#define ENC_PACKED_PIECE 32768u                                /* packed-bits tasks: output bytes each */
+#define ENC_CRC_WARPS 8
+/* Chunk batches: with more than one, the host plans a batch while the device works on the
+ * others, but each encode launch then has a fraction of the tiles, and one warp's chain through
+ * a tile is what bounds it: on an H200, 256 MiB of BF16 encoded at 92 GB/s with 4 batches and
+ * 101 GB/s with 1. */
+#ifndef ENC_BATCHES
+#define ENC_BATCHES 1
+#endif
+#define ENC_PREFETCH 8 /* groups of 32 elements loaded ahead by each encoding warp */
+
+/* Stream modes: ENTROPY_RAW, ENTROPY_RANS, ENTROPY_CONSTANT, and the raw-packed F64 exponents. */
+enum { STREAM_PACKED = 3 };
+
+/* ---- Shapes shared by host and device ----------------------------------------------------- */
+
+typedef struct {
+    uint64_t src_size;
+    uint32_t chunk_bytes, chunk_count, tiles_per_chunk, is_float;
+    float_layout_t layout;
+} enc_geometry_t;
+
+typedef struct {
+    uint32_t not_min; /* ~(smallest exponent): atomicMax from zero */
+    uint32_t max;
+    unsigned long long mantissa_or;
+} chunk_stats_t;
+
+typedef struct {
+    float_plan_t plan;
+    uint64_t src;                         /* byte offset of the chunk in the source */
+    uint64_t slot[ENC_MAX_STREAMS];       /* rANS candidates: scratch offset of tile 0's slot */
+    uint32_t table[ENC_MAX_STREAMS];      /* rANS candidates: index of the frequency table */
+    uint32_t size_index[ENC_MAX_STREAMS]; /* rANS candidates: index of tile 0's block size */
+    uint32_t n, raw, tiles;
+    uint8_t mode[ENC_MAX_STREAMS];
+    uint8_t stream_count, stored, pad[2];
+} enc_chunk_t;
+
+typedef struct {
+    uint32_t chunk, first_tile;
+} enc_task_t;
+
+typedef struct {
+    const uint8_t *src;
+    uint64_t dst;
+    uint32_t length, pad;
+} copy_span_t;
+
+typedef struct {
+    uint64_t dst; /* the channel's first byte in the destination (RAW: the tile's first symbol) */
+    uint32_t chunk, stream; /* packed tasks: stream 0 = rest bits, 1 = exponents */
+    uint32_t begin, end;    /* RAW: the tile; packed: output bytes [begin, end) */
+} channel_task_t;
+
+typedef struct {
+    const uint8_t *data;
+    uint8_t *out; /* where the 8-byte checksum goes */
+    uint64_t length;
+} crc_span_t;
+
+/* ---- Symbols ------------------------------------------------------------------------------ */
+
+/* The split of lossless.c (split_generic) for one element, from the chunk's plan. */
+typedef struct {
+    uint32_t is_float, M, exponent_mask, sign_shift, m, dropped, base, fold, kr, high_shift, rest_bits, stream_count;
+    uint64_t mantissa_mask;
+} sym_params_t;
+
+__host__ __device__ static inline sym_params_t sym_params(uint32_t is_float, uint32_t element, float_layout_t layout,
+                                                          const float_plan_t &plan)
 {
-    error_clear();
-    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
-    gpu_state_t *state;
-    SPS_TRY(gpu_state_get(ctx, &state));
-    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    sym_params_t p;
+    memset(&p, 0, sizeof p);
+    p.is_float = is_float;
+    if (!is_float) {
+        p.stream_count = element;
+        return p;
+    }
+    p.M = layout.mantissa_bits;
+    p.exponent_mask = (1u << layout.exponent_bits) - 1;
+    p.sign_shift = layout.mantissa_bits + layout.exponent_bits;
+    p.mantissa_mask = ((uint64_t)1 << layout.mantissa_bits) - 1;
+    p.m = plan.field.m;
+    p.dropped = plan.field.dropped;
+    p.base = plan.base;
+    p.fold = plan.field.fold;
+    p.kr = plan.field.kr;
+    p.high_shift = plan.field.kr > 8 ? plan.field.kr - 8 : 0;
+    p.rest_bits = plan.field.rest_bits;
+    p.stream_count = 2 + plan.field.plane_count;
+    return p;
+}
+
+template <int ELEM> struct enc_word;
+template <> struct enc_word<1> { typedef uint8_t store; typedef uint32_t work; };
+template <> struct enc_word<2> { typedef uint16_t store; typedef uint32_t work; };
+template <> struct enc_word<4> { typedef uint32_t store; typedef uint32_t work; };
+template <> struct enc_word<8> { typedef uint64_t store; typedef uint64_t work; };
+
+template <int ELEM>
+__device__ __forceinline__ typename enc_word<ELEM>::work load_element(const uint8_t *chunk, uint32_t i)
+{
+    return (typename enc_word<ELEM>::work)__ldg((const typename enc_word<ELEM>::store *)chunk + i);
+}
+
+/* Stream s's symbol of element v: s = 0 exponent (with the fold), 1 high, 2.. planes; or byte s. */
+template <typename U>
+__device__ __forceinline__ uint32_t symbol_of(const sym_params_t &p, U v, uint32_t s)
+{
+    if (!p.is_float) return (uint32_t)(v >> (8 * s)) & 0xff;
+    U field = ((v >> p.sign_shift) << p.m) | ((v & (U)p.mantissa_mask) >> p.dropped);
+    if (s == 0) return (uint32_t)(((((v >> p.M) & p.exponent_mask) - p.base) << p.fold) | (field >> p.kr)) & 0xff;
+    field &= ((U)1 << p.kr) - 1;
+    return (uint32_t)(field >> (p.high_shift - 8 * (s - 1))) & 0xff;
+}
+
+/* The packed channels: rest bits (kind 0) and the raw F64 exponents (kind 1). */
+template <typename U>
+__device__ __forceinline__ uint64_t packed_value(const sym_params_t &p, U v, uint32_t kind)
+{
+    if (kind) return (uint64_t)(((v >> p.M) & p.exponent_mask) - p.base);
+    U field = (v & (U)p.mantissa_mask) >> p.dropped;
+    return (uint64_t)(field & (((U)1 << p.rest_bits) - 1));
+}
+
+__device__ __forceinline__ uint32_t chunk_raw(const enc_geometry_t &g, uint32_t c)
+{
+    uint64_t begin = (uint64_t)c * g.chunk_bytes;
+    return (uint32_t)min((uint64_t)g.chunk_bytes, g.src_size - begin);
+}
+
+/* ---- Phase 1: statistics and histograms -------------------------------------------------- */
+
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_tile, chunk_stats_t *stats)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
+    const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
+    const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
+    const uint32_t M = g.layout.mantissa_bits, exponent_mask = (1u << g.layout.exponent_bits) - 1;
+    const U mantissa_mask = (U)(((uint64_t)1 << M) - 1);
+    U or_acc = 0;
+    uint32_t lo = exponent_mask, hi = 0;
+    for (uint32_t i = begin + threadIdx.x; i < end; i += ENC_THREADS) {
+        U v = load_element<ELEM>(chunk, i);
+        or_acc |= v & mantissa_mask;
+        uint32_t e = (uint32_t)(v >> M) & exponent_mask;
+        lo = min(lo, e);
+        hi = max(hi, e);
+    }
+    uint64_t o = or_acc;
+#pragma unroll
+    for (int k = 16; k; k >>= 1) {
+        o |= __shfl_xor_sync(0xffffffffu, o, k);
+        lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, k));
+        hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, k));
+    }
+    if ((threadIdx.x & 31) == 0 && begin + (threadIdx.x & ~31u) < end) {
+        atomicMax(&stats[c].not_min, ~lo);
+        atomicMax(&stats[c].max, hi);
+        if (o) atomicOr(&stats[c].mantissa_or, (unsigned long long)o);
+    }
+}
+
+__device__ __forceinline__ float_plan_t plan_from_stats(const enc_geometry_t &g, const chunk_stats_t &s, uint32_t n)
+{
+    return float_plan(g.layout, n, s.mantissa_or, ~s.not_min, s.max);
+}
+
+/* Sub-histograms per group of warps (as many as fit 16 KiB), so that warps rarely add to the
+ * same shared-memory word; merged at the end. */
+template <int ELEM> struct hist_copies { static const uint32_t value = ELEM <= 2 ? 8 : ELEM == 4 ? 4 : 2; };
+
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_tile,
+                                                                const chunk_stats_t *stats, uint32_t *histograms)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const uint32_t COPIES = hist_copies<ELEM>::value, BATCH = 4;
+    __shared__ uint32_t counts[COPIES][ELEM][256];
+    const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
+    const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
+    const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
+    float_plan_t plan;
+    memset(&plan, 0, sizeof plan);
+    if (g.is_float) plan = plan_from_stats(g, stats[c], n);
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, plan);
+    /* The raw-packed exponents are no entropy stream: stream 0 is skipped for them. */
+    const uint32_t first = g.is_float && plan.exponent_raw ? 1 : 0;
+    for (uint32_t j = threadIdx.x; j < COPIES * ELEM * 256; j += ENC_THREADS) (&counts[0][0][0])[j] = 0;
+    __syncthreads();
+    const uint32_t lane = threadIdx.x & 31, copy = (threadIdx.x >> 5) % COPIES;
+    /* Exponents and the upper bytes of integers take few values: lanes with the same symbol add
+     * once (match + popc) instead of colliding on one word. The other streams spread over many
+     * symbols and add directly. */
+    for (uint32_t at = begin; at < end; at += ENC_THREADS * BATCH) {
+        U v[BATCH];
+        bool active[BATCH];
+#pragma unroll
+        for (uint32_t k = 0; k < BATCH; k++) {
+            const uint32_t i = at + k * ENC_THREADS + threadIdx.x;
+            active[k] = i < end;
+            v[k] = active[k] ? load_element<ELEM>(chunk, i) : 0;
+        }
+#pragma unroll
+        for (uint32_t k = 0; k < BATCH; k++) {
+#pragma unroll
+            for (uint32_t s = 0; s < ELEM; s++) {
+                if (s < first || s >= p.stream_count) continue;
+                const uint32_t sym = symbol_of<U>(p, v[k], s);
+                if (s == 0 || !p.is_float) {
+                    const uint32_t peers = __match_any_sync(0xffffffffu, active[k] ? sym : 0x100u);
+                    if (active[k] && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&counts[copy][s][sym], (uint32_t)__popc(peers));
+                } else if (active[k]) {
+                    atomicAdd(&counts[copy][s][sym], 1u);
+                }
+            }
+        }
+    }
+    __syncthreads();
+    uint32_t *out = histograms + (size_t)c * ELEM * 256;
+    for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) {
+        uint32_t v = 0;
+        for (uint32_t k = 0; k < COPIES; k++) v += (&counts[k][0][0])[j];
+        if (v) atomicAdd(&out[j], v);
+    }
+}
+
+/* ---- Phase 2: rANS blocks ------------------------------------------------------------------ */
+
+__host__ __device__ constexpr uint32_t encode_warps(int elem) { return elem == 4 ? 2u : elem == 8 ? 1u : 4u; }
+
+__host__ __device__ static inline uint32_t slot_bytes(uint32_t count) { return (uint32_t)((RANS_BLOCK_HEADER_BYTES + 2 * (uint64_t)count + 15) & ~15ull); }
+
+/* One CTA per group of consecutive tiles of a chunk, one warp per tile. The frequency tables
+ * become (freq | cum << 16) and the reciprocals of rans_encoder_table_init in shared memory. */
+template <int ELEM>
+__global__ void __launch_bounds__(encode_warps(ELEM) * 32)
+    encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, uint32_t first_chunk,
+                  uint32_t tasks_per_chunk, uint8_t *scratch, uint32_t *block_sizes)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const uint32_t W = encode_warps(ELEM);
+    __shared__ uint32_t freq_cum[ELEM][256];
+    __shared__ uint32_t reciprocal_lo[ELEM][256], reciprocal_hi[ELEM][256];
+    const enc_task_t task = {first_chunk + blockIdx.x / tasks_per_chunk, (blockIdx.x % tasks_per_chunk) * W};
+    const enc_chunk_t *d = &chunks[task.chunk];
+    const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const uint32_t stream_count = d->stream_count;
+    for (uint32_t s = warp; s < stream_count; s += W) {
+        if (d->mode[s] != ENTROPY_RANS) continue;
+        const uint16_t *freq = tables + (size_t)d->table[s] * 256;
+        uint32_t f8[8], local = 0;
+#pragma unroll
+        for (int k = 0; k < 8; k++) { f8[k] = freq[8 * lane + k]; local += f8[k]; }
+        uint32_t inclusive = local;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
+            if (lane >= (uint32_t)o) inclusive += other;
+        }
+        uint32_t cum = inclusive - local;
+#pragma unroll
+        for (int k = 0; k < 8; k++) {
+            uint32_t f = f8[k], sym = 8 * lane + k;
+            freq_cum[s][sym] = f | cum << 16;
+            const unsigned long long r = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
+            reciprocal_lo[s][sym] = (uint32_t)r;
+            reciprocal_hi[s][sym] = (uint32_t)(r >> 32);
+            cum += f;
+        }
+    }
+    __syncthreads();
+    const uint32_t tile = task.first_tile + warp;
+    if (tile >= d->tiles) return;
+    const uint32_t begin = tile * ENC_TILE, count = min(ENC_TILE, d->n - begin);
+    const uint8_t *chunk = src + d->src + (uint64_t)begin * ELEM;
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
+    uint32_t x[ELEM], cursor[ELEM];
+    uint16_t *words[ELEM];
+    bool coded[ELEM];
+    const uint32_t end_word = slot_bytes(count) / 2;
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        coded[s] = s < (int)stream_count && d->mode[s] == ENTROPY_RANS;
+        x[s] = RANS_STATE_LOWER;
+        cursor[s] = end_word;
+        words[s] = (uint16_t *)(scratch + (coded[s] ? d->slot[s] + (uint64_t)tile * ENC_FULL_SLOT : 0));
+    }
+    bool any = false;
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) any |= coded[s];
+    if (!any) return;
+    /* Groups are encoded last to first, ENC_PREFETCH at a time: the elements of the next
+     * ENC_PREFETCH groups are loaded while the current ones are encoded, so a group never waits
+     * for its load (a warp's groups are a chain through the states). */
+    const int32_t groups = (int32_t)((count + 31) / 32);
+    U current[ENC_PREFETCH], next[ENC_PREFETCH];
+#pragma unroll
+    for (int j = 0; j < ENC_PREFETCH; j++) {
+        const int32_t gi = groups - 1 - j;
+        const uint32_t i = (uint32_t)gi * 32 + lane;
+        current[j] = gi >= 0 && i < count ? load_element<ELEM>(chunk, i) : 0;
+    }
+    for (int32_t top = groups; top > 0; top -= ENC_PREFETCH) {
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) {
+            const int32_t gi = top - ENC_PREFETCH - 1 - j;
+            const uint32_t i = (uint32_t)gi * 32 + lane;
+            next[j] = gi >= 0 && i < count ? load_element<ELEM>(chunk, i) : 0;
+        }
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) {
+            const int32_t gi = top - 1 - j;
+            if (gi < 0) break;
+            const uint32_t i = (uint32_t)gi * 32 + lane;
+            const bool active = i < count;
+            const U v = current[j];
+#pragma unroll
+            for (int s = 0; s < ELEM; s++) {
+                if (!coded[s]) continue;
+                const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
+                const uint32_t fc = freq_cum[s][sym], f = fc & 0xffff;
+                uint32_t state = x[s];
+                const bool shed = active && state >= (f << (32 - RANS_PROB_BITS));
+                const uint32_t mask = __ballot_sync(0xffffffffu, shed);
+                const uint32_t low = cursor[s] - __popc(mask);
+                if (shed) {
+                    words[s][low + __popc(mask & lanemask_lt(lane))] = (uint16_t)state;
+                    state >>= 16;
+                }
+                cursor[s] = low;
+                if (active) {
+                    /* floor(state * reciprocal / 2^64) from the reciprocal's 32-bit halves: the
+                     * low half's product contributes only its high word (it cannot carry). */
+                    const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)state * reciprocal_hi[s][sym] + __umulhi(state, reciprocal_lo[s][sym])) >> 32)
+                                             : state;
+                    state = state + q * (RANS_PROB_SCALE - f) + (fc >> 16);
+                }
+                x[s] = state;
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) current[j] = next[j];
+    }
+    /* The block: the 32 final states just below the words, so it is one contiguous span. */
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        if (!coded[s]) continue;
+        const uint32_t start = 2 * cursor[s] - RANS_BLOCK_HEADER_BYTES;
+        uint16_t *state_words = (uint16_t *)((uint8_t *)words[s] + start) + 2 * lane;
+        state_words[0] = (uint16_t)x[s];
+        state_words[1] = (uint16_t)(x[s] >> 16);
+        if (lane == 0) block_sizes[d->size_index[s] + tile] = 2 * end_word - start;
+    }
+}
+
+/* ---- Phase 3: assembly --------------------------------------------------------------------- */
+
+/* Four source bytes at any address, from the two aligned words that hold them. */
+__device__ __forceinline__ uint32_t load_unaligned32(const uint8_t *p)
+{
+    const uint32_t *a = (const uint32_t *)((uintptr_t)p & ~(uintptr_t)3);
+    const uint32_t shift = ((uintptr_t)p & 3) * 8;
+    const uint32_t lo = __ldg(a);
+    return shift ? __funnelshift_r(lo, __ldg(a + 1), shift) : lo;
+}
+
+/* One CTA per span: aligned 4-byte stores into the destination. The first and last words go
+ * byte by byte, so no read leaves the span's source (the others read at most the aligned words
+ * around their own four bytes, all inside it). */
+__global__ void __launch_bounds__(ENC_THREADS) copy_kernel(const copy_span_t *spans, uint8_t *dst)
+{
+    const copy_span_t span = spans[blockIdx.x];
+    uint8_t *out = dst + span.dst;
+    const uint32_t head = min(span.length, (uint32_t)((4 - ((uintptr_t)out & 3)) & 3));
+    const uint32_t words = (span.length - head) / 4, tail = head + 4 * words;
+    for (uint32_t i = threadIdx.x; i < head; i += ENC_THREADS) out[i] = __ldg(span.src + i);
+    for (uint32_t i = tail + threadIdx.x; i < span.length; i += ENC_THREADS) out[i] = __ldg(span.src + i);
+    uint32_t *out_words = (uint32_t *)(out + head);
+    const uint8_t *from = span.src + head;
+    for (uint32_t w = threadIdx.x; w < words; w += ENC_THREADS) {
+        uint32_t v;
+        if (w == 0 || w + 1 == words) {
+            v = (uint32_t)__ldg(from + 4 * w) | (uint32_t)__ldg(from + 4 * w + 1) << 8 | (uint32_t)__ldg(from + 4 * w + 2) << 16 |
+                (uint32_t)__ldg(from + 4 * w + 3) << 24;
+        } else {
+            v = load_unaligned32(from + 4 * w);
+        }
+        out_words[w] = v;
+    }
+}
+
+/* A RAW channel's symbols for one tile, computed from the source; four to a 4-byte store. */
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) raw_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks,
+                                                          const channel_task_t *tasks, uint8_t *dst)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const channel_task_t task = tasks[blockIdx.x];
+    const enc_chunk_t *d = &chunks[task.chunk];
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
+    const uint8_t *chunk = src + d->src;
+    uint8_t *out = dst + task.dst;
+    const uint32_t count = task.end - task.begin, s = task.stream;
+    const uint32_t head = min(count, (uint32_t)((4 - ((uintptr_t)out & 3)) & 3));
+    const uint32_t words = (count - head) / 4, tail = head + 4 * words;
+    for (uint32_t j = threadIdx.x; j < head; j += ENC_THREADS) out[j] = (uint8_t)symbol_of<U>(p, load_element<ELEM>(chunk, task.begin + j), s);
+    for (uint32_t j = tail + threadIdx.x; j < count; j += ENC_THREADS)
+        out[j] = (uint8_t)symbol_of<U>(p, load_element<ELEM>(chunk, task.begin + j), s);
+    uint32_t *out_words = (uint32_t *)(out + head);
+    for (uint32_t w = threadIdx.x; w < words; w += ENC_THREADS) {
+        const uint32_t i = task.begin + head + 4 * w;
+        uint32_t v = 0;
+#pragma unroll
+        for (int k = 0; k < 4; k++) v |= symbol_of<U>(p, load_element<ELEM>(chunk, i + k), s) << (8 * k);
+        out_words[w] = v;
+    }
+}
+
+/* Packed bits, LSB first (bitstream.h): output byte j holds stream bits [8j, 8j + 8). */
+template <int ELEM>
+__global__ void __launch_bounds__(ENC_THREADS) packed_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks,
+                                                             const channel_task_t *tasks, uint8_t *dst)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const channel_task_t task = tasks[blockIdx.x];
+    const enc_chunk_t *d = &chunks[task.chunk];
+    const sym_params_t p = sym_params(1, ELEM, g.layout, d->plan);
+    const uint32_t width = task.stream ? d->plan.exponent_width : d->plan.field.rest_bits;
+    const uint8_t *chunk = src + d->src;
+    for (uint32_t j = task.begin + threadIdx.x; j < task.end; j += ENC_THREADS) {
+        const uint64_t bit = 8 * (uint64_t)j;
+        const uint32_t first = (uint32_t)(bit / width), last = (uint32_t)min((uint64_t)d->n - 1, (bit + 7) / width);
+        uint64_t acc = 0;
+        for (uint32_t i = first; i <= last; i++) {
+            const int64_t shift = (int64_t)i * width - (int64_t)bit;
+            const uint64_t value = packed_value<U>(p, load_element<ELEM>(chunk, i), task.stream);
+            acc |= shift >= 0 ? value << shift : value >> -shift;
+        }
+        dst[task.dst + j] = (uint8_t)acc;
+    }
+}
+
+/* ---- Phase 4: checksums (checksum.c's segmented checksum, gpu_device.cuh's warp segment hash) -- */
+
+/* Record checksums: segments of the spans [span_begin, span_end), found by binary search. Plain
+ * loads (READ_ONLY false) as the records were written by this stream's kernels. */
+__global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
+    crc_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, uint64_t *hashes)
+{
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
+    const uint32_t segment_begin = prefix[span_begin], segment_end = prefix[span_end];
+    for (uint32_t g = segment_begin + blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
+        uint32_t lo = span_begin, hi = span_end - 1;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi + 1) / 2;
+            if (prefix[mid] <= g) lo = mid;
+            else hi = mid - 1;
+        }
+        const crc_span_t span = spans[lo];
+        const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
+        const uint64_t hash =
+            warp_segment_hash<false>(span.data + offset, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset), lane);
+        if (lane == 0) hashes[g] = hash;
+    }
+}
+
+/* Content checksums: the source chunks' segments, chunk c's at c * segments_per_chunk. Needs only
+ * the source, so it runs beside everything up to the records' assembly. */
+__global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
+    content_crc_kernel(const uint8_t *src, enc_geometry_t g, uint32_t segments_per_chunk, uint32_t segment_count, uint64_t *hashes)
+{
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
+    for (uint32_t s = blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); s < segment_count; s += warps) {
+        const uint32_t c = s / segments_per_chunk, offset = (s % segments_per_chunk) * CHECKSUM_SEGMENT_BYTES;
+        const uint32_t length = min((uint32_t)CHECKSUM_SEGMENT_BYTES, chunk_raw(g, c) - offset);
+        const uint64_t hash = warp_segment_hash<true>(src + (uint64_t)c * g.chunk_bytes + offset, length, lane);
+        if (lane == 0) hashes[s] = hash;
+    }
+}
+
+__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, const uint64_t *hashes)
+{
+    uint32_t i = span_begin + blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= span_end) return;
+    const crc_span_t span = spans[i];
+    uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
+    for (int k = 0; k < 8; k++) span.out[k] = (uint8_t)(hash >> (8 * k));
+}
+
+/* ---- Host ---------------------------------------------------------------------------------- */
+
+/* Per stream, what the host decided from its histogram (the final mode may still become RAW). */
+typedef struct {
+    uint8_t mode, constant;
+    uint16_t table_size;
+    uint8_t table_bytes[2 + 2 * 256];
+} host_stream_t;
+
+/* Sizes that do not depend on the data: every per-chunk array is indexed by chunk (and stream,
+ * and tile), so the host workers and the kernels find their places without a prefix pass. */
+typedef struct {
+    uint32_t chunks, streams, tiles_per_chunk, tasks_per_chunk, segments_per_chunk;
+    uint64_t stream_stride; /* scratch bytes of one stream's block slots in a full chunk */
+} enc_shape_t;
+
+typedef struct {
+    const enc_geometry_t *g;
+    const enc_shape_t *shape;
+    const chunk_stats_t *stats;
+    const uint32_t *histograms;
+    enc_chunk_t *chunks;     /* pinned: uploaded as they are */
+    uint16_t *tables;        /* pinned: 256 frequencies per (chunk, stream) */
+    host_stream_t *streams;
+    int stored;
+    uint64_t first_chunk;
+} plan_job_t;
+
+static uint32_t tile_count(uint32_t n) { return (n + ENC_TILE - 1) / ENC_TILE; }
+
+static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
+{
+    (void)worker;
+    const plan_job_t *job = (const plan_job_t *)job_ptr;
+    const size_t c = job->first_chunk + item;
+    const enc_geometry_t *g = job->g;
+    const uint32_t S = job->shape->streams;
+    enc_chunk_t *d = &job->chunks[c];
+    memset(d, 0, sizeof *d);
+    d->src = (uint64_t)c * g->chunk_bytes;
+    d->raw = (uint32_t)(g->src_size - d->src < g->chunk_bytes ? g->src_size - d->src : g->chunk_bytes);
+    d->n = d->raw / S;
+    d->tiles = tile_count(d->n);
+    d->stored = (uint8_t)job->stored;
+    if (job->stored) return SARAPHIS_OK;
+    if (g->is_float) {
+        const chunk_stats_t *st = &job->stats[c];
+        d->plan = float_plan(g->layout, d->n, st->mantissa_or, ~st->not_min, st->max);
+        d->stream_count = (uint8_t)(2 + d->plan.field.plane_count);
+    } else {
+        d->stream_count = (uint8_t)S;
+    }
+    for (uint32_t s = 0; s < d->stream_count; s++) {
+        const size_t index = c * S + s;
+        host_stream_t *hs = &job->streams[index];
+        if (g->is_float && s == 0 && d->plan.exponent_raw) {
+            hs->mode = d->mode[s] = STREAM_PACKED;
+            continue;
+        }
+        entropy_plan_t plan;
+        entropy_plan(job->histograms + index * 256, d->n, &plan);
+        hs->mode = d->mode[s] = (uint8_t)plan.mode;
+        hs->constant = plan.constant;
+        hs->table_size = 0;
+        if (plan.mode == ENTROPY_RANS) {
+            hs->table_size = (uint16_t)plan.table_size;
+            memcpy(hs->table_bytes, plan.table_bytes, plan.table_size);
+            memcpy(job->tables + index * 256, plan.table.freq, 256 * sizeof(uint16_t));
+            d->table[s] = (uint32_t)index;
+            d->size_index[s] = (uint32_t)(index * job->shape->tiles_per_chunk);
+            d->slot[s] = index * job->shape->stream_stride;
+        }
+    }
+    return SARAPHIS_OK;
+}
+
+/* Builds the list of pieces to copy: small bytes (headers, tables, sizes) accumulate in the blob
+ * and become one span per contiguous run in the destination. */
+typedef struct {
+    uint8_t *blob;
+    size_t blob_used;
+    const uint8_t *d_blob;
+    copy_span_t *spans;
+    size_t span_count;
+    uint64_t open_dst_end; /* where the last blob span ends in the destination (or ~0: none open) */
+} assembly_t;
+
+static void put_bytes(assembly_t *a, uint64_t dst, const void *bytes, size_t size)
+{
+    memcpy(a->blob + a->blob_used, bytes, size);
+    if (a->span_count && a->open_dst_end == dst) {
+        a->spans[a->span_count - 1].length += (uint32_t)size;
+    } else {
+        copy_span_t *s = &a->spans[a->span_count++];
+        s->src = a->d_blob + a->blob_used;
+        s->dst = dst;
+        s->length = (uint32_t)size;
+        s->pad = 0;
+    }
+    a->blob_used += size;
+    a->open_dst_end = dst + size;
+}
+
+static void put_copy(assembly_t *a, const uint8_t *src, uint64_t dst, uint64_t size)
+{
+    for (uint64_t at = 0; at < size; at += ENC_COPY_PIECE) {
+        copy_span_t *s = &a->spans[a->span_count++];
+        s->src = src + at;
+        s->dst = dst + at;
+        s->length = (uint32_t)(size - at < ENC_COPY_PIECE ? size - at : ENC_COPY_PIECE);
+        s->pad = 0;
+    }
+    a->open_dst_end = ~0ull;
+}
+
+static void put_packed(channel_task_t *tasks, uint64_t *count, uint64_t dst, uint32_t chunk, uint32_t kind, uint64_t size)
+{
+    for (uint64_t b = 0; b < size; b += ENC_PACKED_PIECE)
+        tasks[(*count)++] = channel_task_t{dst, chunk, kind, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
+}
+
+template <int ELEM>
+static void launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t first_tile, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist,
+                          cudaStream_t stream)
+{
+    if (g.is_float) stats_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, first_tile, stats);
+    histogram_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, first_tile, stats, hist);
+}
+
+template <int ELEM>
+static void launch_encode(const uint8_t *src, const enc_geometry_t &g, const enc_shape_t &shape, uint32_t first_chunk, uint32_t chunk_count,
+                          const enc_chunk_t *chunks, const uint16_t *tables, uint8_t *slots, uint32_t *sizes, cudaStream_t stream)
+{
+    encode_kernel<ELEM><<<chunk_count * shape.tasks_per_chunk, encode_warps(ELEM) * 32, 0, stream>>>(src, g, chunks, tables, first_chunk,
+                                                                                                    shape.tasks_per_chunk, slots, sizes);
+}
+
+template <int ELEM>
+static void launch_channels(const uint8_t *src, const enc_geometry_t &g, const enc_chunk_t *chunks, const channel_task_t *raw,
+                            uint32_t raw_count, const channel_task_t *packed, uint32_t packed_count, uint8_t *dst, cudaStream_t stream)
+{
+    if (raw_count) raw_kernel<ELEM><<<raw_count, ENC_THREADS, 0, stream>>>(src, g, chunks, raw, dst);
+    if (ELEM > 1 && packed_count) packed_kernel<ELEM><<<packed_count, ENC_THREADS, 0, stream>>>(src, g, chunks, packed, dst);
+}
+
+#define DISPATCH_ELEM(element, call) \
+    do {                             \
+        switch (element) {           \
+        case 1: call(1); break;      \
+        case 2: call(2); break;      \
+        case 4: call(4); break;      \
+        default: call(8); break;     \
+        }                            \
+    } while (0)
+
+/* The whole frame through the host: for the bounded codec, whose choices (the tensor-wide bound,
+ * the p-adic digits) have no device implementation. */
+static saraphis_status_t compress_through_host(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
+                                               void *d_dst, size_t dst_capacity, size_t *dst_size, cudaStream_t stream)
+{
     uint8_t *host_src = (uint8_t *)malloc(src_size ? src_size : 1);
     size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes);
     uint8_t *host_dst = (uint8_t *)malloc(bound);
@@ -48,3 +741,349 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     return status;
 }
 
+/* Where everything lives: the same offsets in device scratch and in pinned staging (staging only
+ * holds what crosses the bus). */
+typedef struct {
+    size_t stats, hist, plans, tables, sizes, slots, blob, spans, raw, packed, crc_spans, prefix, content_crcs, record_crcs, end;
+} enc_layout_t;
+
+extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
+                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
+    const size_t element = saraphis_dtype_size(dtype);
+    if (element == 0) return error_set(SARAPHIS_ERROR_DTYPE, "gpu_compress: unknown dtype %d", (int)dtype);
+    if (src_size % element)
+        return error_set(SARAPHIS_ERROR_DTYPE, "gpu_compress: %zu bytes is not a whole number of %s elements (%zu bytes each)", src_size,
+                         saraphis_dtype_name(dtype), element);
+    if (src_size && (uintptr_t)d_src % element)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: source not aligned to its %zu-byte elements", element);
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+
+    const size_t chunk_bytes = ctx->chunk_bytes;
+    const size_t chunks = (src_size + chunk_bytes - 1) / chunk_bytes;
+    if (chunks > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks exceed the frame limit", chunks);
+    const size_t table_end = FRAME_HEADER_BYTES + 4 * chunks;
+    if (dst_capacity < table_end)
+        return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: destination holds %zu bytes, header needs %zu", dst_capacity, table_end);
+    SPS_TRY(ctx_prepare(ctx));
+    const int stored = ctx->codec == SARAPHIS_CODEC_STORED, content = ctx->content_checksum != 0;
+    const uint8_t *src = (const uint8_t *)d_src;
+    uint8_t *dst = (uint8_t *)d_dst;
+
+    enc_geometry_t g;
+    memset(&g, 0, sizeof g);
+    g.src_size = src_size;
+    g.chunk_bytes = (uint32_t)chunk_bytes;
+    g.chunk_count = (uint32_t)chunks;
+    g.tiles_per_chunk = tile_count((uint32_t)(chunk_bytes / element));
+    g.is_float = (uint32_t)float_layout(dtype, &g.layout);
+    enc_shape_t shape;
+    shape.chunks = (uint32_t)chunks;
+    shape.streams = (uint32_t)element;
+    shape.tiles_per_chunk = g.tiles_per_chunk;
+    shape.tasks_per_chunk = (g.tiles_per_chunk + encode_warps((int)element) - 1) / encode_warps((int)element);
+    shape.segments_per_chunk = (uint32_t)((chunk_bytes + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
+    const uint32_t full_n = (uint32_t)(chunk_bytes / element);
+    shape.stream_stride = (uint64_t)(shape.tiles_per_chunk - 1) * ENC_FULL_SLOT + slot_bytes(full_n - (shape.tiles_per_chunk - 1) * ENC_TILE);
+    const uint64_t C = chunks, S = element, T = shape.tiles_per_chunk;
+    const uint64_t last_raw = C ? src_size - (C - 1) * chunk_bytes : 0;
+    const uint64_t total_tiles = C ? (C - 1) * T + tile_count((uint32_t)(last_raw / element)) : 0;
+    const uint64_t content_segments = C && content ? (C - 1) * shape.segments_per_chunk + (last_raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
+    if (total_tiles >= (1u << 31) || C * shape.tasks_per_chunk >= (1u << 31) || C * S * T >= (1ull << 32))
+        return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks of %zu bytes in one call", chunks, chunk_bytes);
+
+    /* Bounds of everything written later, so one reservation serves the whole call. */
+    const uint64_t coded = stored ? 0 : C * S; /* (chunk, stream) pairs that may hold rANS blocks */
+    const uint64_t blob_bound = table_end + C * (CHUNK_HEADER_BYTES + 1 + LOSSLESS_FLOAT_HEADER + (stored ? 0 : S * (2 + 2 + 2 * 256 + 4 * T)));
+    const uint64_t span_bound = 1 + C * (S + 2 + (stored ? 0 : S * T) + (chunk_bytes + ENC_COPY_PIECE - 1) / ENC_COPY_PIECE);
+    const uint64_t raw_bound = coded * T, packed_bound = stored ? 0 : C * 2 * ((chunk_bytes + ENC_PACKED_PIECE - 1) / ENC_PACKED_PIECE + 1);
+    const uint64_t record_segment_bound = C * ((chunk_bytes + 17 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
+    enc_layout_t L;
+    L.stats = 0;
+    L.hist = align_up(L.stats + (stored ? 0 : C * sizeof(chunk_stats_t)), 16);
+    L.plans = align_up(L.hist + coded * 256 * sizeof(uint32_t), 16);
+    L.tables = align_up(L.plans + C * sizeof(enc_chunk_t), 16);
+    L.sizes = align_up(L.tables + coded * 256 * sizeof(uint16_t), 16);
+    L.slots = align_up(L.sizes + coded * T * 4, 256);
+    L.blob = align_up(L.slots + coded * shape.stream_stride, 256);
+    L.spans = align_up(L.blob + blob_bound, 16);
+    L.raw = align_up(L.spans + span_bound * sizeof(copy_span_t), 16);
+    L.packed = align_up(L.raw + raw_bound * sizeof(channel_task_t), 16);
+    L.crc_spans = align_up(L.packed + packed_bound * sizeof(channel_task_t), 16);
+    L.prefix = align_up(L.crc_spans + 2 * C * sizeof(crc_span_t), 16);
+    L.content_crcs = align_up(L.prefix + (2 * C + 1) * 4, 16);
+    L.record_crcs = L.content_crcs + content_segments * 8; /* one array of u64: content segments, then record segments */
+    L.end = align_up(L.record_crcs + record_segment_bound * 8, 16);
+    /* Staging holds what crosses the bus: everything but the slots and the checksum words. */
+    SPS_TRY(gpu_reserve_scratch(state, L.end));
+    SPS_TRY(gpu_reserve_staging(state, L.slots + (L.content_crcs - L.blob)));
+    uint8_t *dev = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
+    uint8_t *h3 = h + L.slots - L.blob; /* h3 + L.blob on: the staging copy of dev + L.blob on */
+    const enc_chunk_t *d_chunks = (const enc_chunk_t *)(dev + L.plans);
+    enc_chunk_t *chunk_plans = (enc_chunk_t *)(h + L.plans);
+
+    host_stream_t *streams = (host_stream_t *)malloc((size_t)(coded ? coded : 1) * sizeof *streams);
+    uint32_t *record_sizes = (uint32_t *)malloc((size_t)(C + 1) * 4);
+    uint8_t *chunk_stored = (uint8_t *)malloc((size_t)(C + 1));
+    int side_busy = 0;
+    uint32_t events_made = 0;
+    cudaEvent_t batch_ready[ENC_BATCHES];
+    const uint32_t batches = C >= 64 && !stored ? ENC_BATCHES : 1;
+    cudaError_t error = cudaSuccess;
+    saraphis_status_t status = streams && record_sizes && chunk_stored ? SARAPHIS_OK
+                                                                       : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %zu chunks", chunks);
+#define CUDA_CHECK(call, what)                                               \
+    do {                                                                     \
+        if ((error = (call)) != cudaSuccess) {                               \
+            status = gpu_cuda_fail(error, what);                             \
+            goto done;                                                       \
+        }                                                                    \
+    } while (0)
+    if (status != SARAPHIS_OK) goto done;
+
+    /* The content checksums need only the source: their CRCs run on the side stream from the
+     * start, beside the statistics, the host's planning and the encoding. */
+    if (content_segments) {
+        CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
+        CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
+        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (content_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
+        content_crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, state->side>>>(src, g, shape.segments_per_chunk, (uint32_t)content_segments,
+                                                                          (uint64_t *)(dev + L.content_crcs));
+        side_busy = 1;
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: content checksums");
+        CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
+    }
+
+    /* Phases 1 and 2 in batches of chunks, so that the host plans one batch while the device
+     * gathers the next one's histograms and encodes the previous one: all histograms are queued
+     * first, each batch's copy back is marked by an event, and each planned batch's upload,
+     * encode and block sizes are queued behind them. */
+    for (; events_made < batches; events_made++)
+        CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
+    if (C && !stored) {
+        CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
+        for (uint32_t b = 0; b < batches; b++) {
+            const uint64_t first = C * b / batches, end = C * (b + 1) / batches;
+            const uint64_t first_tile = first * T, tiles = (end == C ? total_tiles : end * T) - first_tile;
+#define PHASE1(E) launch_phase1<E>(src, g, (uint32_t)first_tile, (uint32_t)tiles, (chunk_stats_t *)(dev + L.stats), (uint32_t *)(dev + L.hist), stream)
+            DISPATCH_ELEM(element, PHASE1);
+            CUDA_CHECK(cudaGetLastError(), "gpu_compress: statistics");
+            CUDA_CHECK(cudaMemcpyAsync(h + L.stats + first * sizeof(chunk_stats_t), dev + L.stats + first * sizeof(chunk_stats_t),
+                                       (end - first) * sizeof(chunk_stats_t), cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
+            CUDA_CHECK(cudaMemcpyAsync(h + L.hist + first * S * 1024, dev + L.hist + first * S * 1024, (end - first) * S * 1024,
+                                       cudaMemcpyDeviceToHost, stream), "gpu_compress: reading histograms");
+            CUDA_CHECK(cudaEventRecord(batch_ready[b], stream), "gpu_compress: marking a batch");
+        }
+    }
+    for (uint32_t b = 0; b < batches; b++) {
+        const uint64_t first = C * b / batches, end = C * (b + 1) / batches;
+        if (C && !stored) CUDA_CHECK(cudaEventSynchronize(batch_ready[b]), "gpu_compress: statistics");
+        plan_job_t job = {&g, &shape, (const chunk_stats_t *)(h + L.stats), (const uint32_t *)(h + L.hist), chunk_plans,
+                          (uint16_t *)(h + L.tables), streams, stored, first};
+        if ((status = threadpool_run(ctx->pool, end - first, plan_chunk, &job)) != SARAPHIS_OK) goto done;
+        if (!C || stored) continue;
+        int any_rans = 0;
+        for (uint64_t c = first; c < end && !any_rans; c++)
+            for (uint32_t s = 0; s < chunk_plans[c].stream_count; s++) any_rans |= chunk_plans[c].mode[s] == ENTROPY_RANS;
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.plans + first * sizeof(enc_chunk_t), h + L.plans + first * sizeof(enc_chunk_t),
+                                   (end - first) * sizeof(enc_chunk_t), cudaMemcpyHostToDevice, stream), "gpu_compress: uploading plans");
+        if (!any_rans) continue;
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.tables + first * S * 512, h + L.tables + first * S * 512, (end - first) * S * 512,
+                                   cudaMemcpyHostToDevice, stream), "gpu_compress: uploading tables");
+#define ENCODE(E) launch_encode<E>(src, g, shape, (uint32_t)first, (uint32_t)(end - first), d_chunks, (const uint16_t *)(dev + L.tables), \
+                                   dev + L.slots, (uint32_t *)(dev + L.sizes), stream)
+        DISPATCH_ELEM(element, ENCODE);
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: rANS encode");
+        CUDA_CHECK(cudaMemcpyAsync(h + L.sizes + first * S * T * 4, dev + L.sizes + first * S * T * 4, (end - first) * S * T * 4,
+                                   cudaMemcpyDeviceToHost, stream), "gpu_compress: reading block sizes");
+    }
+    CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
+    {
+        const uint32_t *block_sizes = (const uint32_t *)(h + L.sizes);
+        /* Final sizes: streams, payloads, records; the frame must fit before anything is written. */
+        uint64_t frame_size = table_end;
+        for (uint64_t c = 0; c < C; c++) {
+            const enc_chunk_t *d = &chunk_plans[c];
+            uint64_t payload = 1 + (g.is_float ? LOSSLESS_FLOAT_HEADER + packed_bytes(d->n, d->plan.field.rest_bits) : 1);
+            for (uint32_t s = 0; s < d->stream_count; s++) {
+                host_stream_t *hs = &streams[c * S + s];
+                uint64_t size;
+                switch (hs->mode) {
+                case ENTROPY_CONSTANT: size = 2; break;
+                case STREAM_PACKED: size = packed_bytes(d->n, d->plan.exponent_width); break;
+                case ENTROPY_RANS:
+                    size = 1 + hs->table_size + 4 * (uint64_t)d->tiles;
+                    for (uint32_t t = 0; t < d->tiles; t++) size += block_sizes[d->size_index[s] + t];
+                    if (entropy_rans_smaller(size, d->n)) break;
+                    hs->mode = ENTROPY_RAW; /* the device plan keeps RANS: its blocks are simply not copied */
+                    /* fall through */
+                default: size = 1 + (uint64_t)d->n; break;
+                }
+                payload += size;
+            }
+            chunk_stored[c] = (uint8_t)(d->stored || payload > d->raw);
+            if (chunk_stored[c]) payload = 1 + (uint64_t)d->raw;
+            record_sizes[c] = (uint32_t)(CHUNK_HEADER_BYTES + payload);
+            frame_size += record_sizes[c];
+        }
+        if (frame_size > dst_capacity) {
+            status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %llu bytes, destination holds %zu",
+                               (unsigned long long)frame_size, dst_capacity);
+            goto done;
+        }
+
+        /* Phase 3: the blob, the copy spans, the channel tasks and the checksum spans. */
+        assembly_t a;
+        memset(&a, 0, sizeof a);
+        a.blob = h3 + L.blob;
+        a.d_blob = dev + L.blob;
+        a.spans = (copy_span_t *)(h3 + L.spans);
+        a.open_dst_end = ~0ull;
+        channel_task_t *raw_tasks = (channel_task_t *)(h3 + L.raw), *packed_tasks = (channel_task_t *)(h3 + L.packed);
+        crc_span_t *crc_spans = (crc_span_t *)(h3 + L.crc_spans);
+        uint32_t *prefix = (uint32_t *)(h3 + L.prefix);
+        uint64_t raw_count = 0, packed_count = 0;
+        uint8_t header[FRAME_HEADER_BYTES];
+        memcpy(header, FRAME_MAGIC, 4);
+        header[4] = FRAME_VERSION;
+        header[5] = (uint8_t)dtype;
+        header[6] = (uint8_t)(stored ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS);
+        header[7] = content ? 1 : 0;
+        store_le32(header + 8, (uint32_t)chunk_bytes);
+        store_le32(header + 12, (uint32_t)C);
+        store_le64(header + 16, src_size);
+        for (uint64_t c = 0; c < C; c++) store_le32(&record_sizes[c], record_sizes[c]);
+        store_le64(header + 24, checksum64(header, 24, 0) ^ checksum64(record_sizes, 4 * (size_t)C, 1));
+        put_bytes(&a, 0, header, FRAME_HEADER_BYTES);
+        put_bytes(&a, FRAME_HEADER_BYTES, record_sizes, 4 * (size_t)C);
+        uint64_t pos = table_end;
+        for (uint64_t c = 0; c < C; c++) {
+            const enc_chunk_t *d = &chunk_plans[c];
+            const uint32_t record_size = load_le32(&record_sizes[c]);
+            /* Content checksums first (they land in the record headers), then the records. */
+            if (content) crc_spans[c] = crc_span_t{src + d->src, dst + pos + 16, d->raw};
+            crc_spans[(content ? C : 0) + c] = crc_span_t{dst + pos + 8, dst + pos, record_size - 8u};
+            uint8_t bytes[CHUNK_HEADER_BYTES + 2 + LOSSLESS_FLOAT_HEADER];
+            memset(bytes, 0, sizeof bytes);
+            store_le32(bytes + 8, record_size - CHUNK_HEADER_BYTES);
+            store_le32(bytes + 12, d->raw);
+            size_t used = CHUNK_HEADER_BYTES;
+            if (chunk_stored[c]) {
+                bytes[used++] = CHUNK_STORED;
+                put_bytes(&a, pos, bytes, used);
+                pos += used;
+                put_copy(&a, src + d->src, pos, d->raw);
+                pos += d->raw;
+                continue;
+            }
+            bytes[used++] = CHUNK_LOSSLESS;
+            if (g.is_float) {
+                bytes[used++] = LOSSLESS_FLOAT;
+                bytes[used++] = (uint8_t)d->plan.field.dropped;
+                store_le16(bytes + used, (uint16_t)d->plan.base);
+                used += 2;
+                bytes[used++] = d->plan.exponent_raw ? EXPONENT_RAW : EXPONENT_ENTROPY;
+                bytes[used++] = (uint8_t)d->plan.exponent_width;
+                bytes[used++] = (uint8_t)d->plan.field.fold;
+            } else {
+                bytes[used++] = LOSSLESS_BYTE_PLANES;
+            }
+            put_bytes(&a, pos, bytes, used);
+            pos += used;
+            for (uint32_t s = 0; s < d->stream_count; s++) {
+                const host_stream_t *hs = &streams[c * S + s];
+                if (hs->mode == STREAM_PACKED) {
+                    const uint64_t size = packed_bytes(d->n, d->plan.exponent_width);
+                    put_packed(packed_tasks, &packed_count, pos, (uint32_t)c, 1, size);
+                    pos += size;
+                    continue;
+                }
+                const uint8_t mode = hs->mode;
+                put_bytes(&a, pos++, &mode, 1);
+                if (mode == ENTROPY_CONSTANT) {
+                    put_bytes(&a, pos++, &hs->constant, 1);
+                } else if (mode == ENTROPY_RAW) {
+                    for (uint32_t t = 0; t < d->tiles; t++) {
+                        const uint32_t begin = t * ENC_TILE, end = begin + ENC_TILE < d->n ? begin + ENC_TILE : d->n;
+                        raw_tasks[raw_count++] = channel_task_t{pos + begin, (uint32_t)c, s, begin, end};
+                    }
+                    pos += d->n;
+                } else {
+                    put_bytes(&a, pos, hs->table_bytes, hs->table_size);
+                    pos += hs->table_size;
+                    uint8_t size_bytes[4];
+                    for (uint32_t t = 0; t < d->tiles; t++) {
+                        store_le32(size_bytes, block_sizes[d->size_index[s] + t]);
+                        put_bytes(&a, pos, size_bytes, 4);
+                        pos += 4;
+                    }
+                    for (uint32_t t = 0; t < d->tiles; t++) {
+                        const uint32_t size = block_sizes[d->size_index[s] + t];
+                        const uint32_t count = t + 1 < d->tiles ? ENC_TILE : d->n - t * ENC_TILE;
+                        put_copy(&a, dev + L.slots + d->slot[s] + (uint64_t)t * ENC_FULL_SLOT + slot_bytes(count) - size, pos, size);
+                        pos += size;
+                    }
+                }
+            }
+            if (g.is_float && d->plan.field.rest_bits) {
+                const uint64_t size = packed_bytes(d->n, d->plan.field.rest_bits);
+                put_packed(packed_tasks, &packed_count, pos, (uint32_t)c, 0, size);
+                pos += size;
+            }
+        }
+        /* Content spans use the segment CRCs already computed (chunk c's at c * segments per
+         * chunk); the record spans' segments follow them in the same array. */
+        const uint64_t span_total = (content ? 2 : 1) * C;
+        uint64_t segments = 0;
+        for (uint64_t i = 0; i < span_total; i++) {
+            prefix[i] = (uint32_t)segments;
+            segments += (crc_spans[i].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+        }
+        prefix[span_total] = (uint32_t)segments;
+        if (pos != frame_size || a.span_count > span_bound || a.blob_used > blob_bound || raw_count > raw_bound || packed_count > packed_bound ||
+            segments > content_segments + record_segment_bound || (content && prefix[C] != content_segments)) {
+            status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch (%llu of %llu bytes)", (unsigned long long)pos,
+                               (unsigned long long)frame_size);
+            goto done;
+        }
+
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.blob, h3 + L.blob, L.content_crcs - L.blob, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading the layout");
+        const uint32_t *d_prefix = (const uint32_t *)(dev + L.prefix);
+        const crc_span_t *d_crc_spans = (const crc_span_t *)(dev + L.crc_spans);
+        uint64_t *d_crcs = (uint64_t *)(dev + L.content_crcs);
+        copy_kernel<<<(uint32_t)a.span_count, ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + L.spans), dst);
+#define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + L.raw), (uint32_t)raw_count, \
+                                       (const channel_task_t *)(dev + L.packed), (uint32_t)packed_count, dst, stream)
+        if (C) DISPATCH_ELEM(element, CHANNELS);
+        if (content_segments) {
+            CUDA_CHECK(cudaStreamWaitEvent(stream, state->join, 0), "gpu_compress: ordering the checksum stream");
+            side_busy = 0;
+            digest_kernel<<<(uint32_t)((C + 127) / 128), 128, 0, stream>>>(d_crc_spans, d_prefix, 0, (uint32_t)C, d_crcs);
+        }
+        /* The record checksums cover the content checksums just written. */
+        const uint32_t first = content ? (uint32_t)C : 0, last = (uint32_t)span_total;
+        if (C) {
+            const uint64_t record_segments = prefix[last] - prefix[first];
+            const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (record_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
+            crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, stream>>>(d_crc_spans, d_prefix, first, last, d_crcs);
+            digest_kernel<<<(last - first + 127) / 128, 128, 0, stream>>>(d_crc_spans, d_prefix, first, last, d_crcs);
+        }
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: assembling the frame");
+        CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: assembling the frame");
+        *dst_size = frame_size;
+    }
+done:
+    /* On a failure the side stream may still be reading the source into scratch. */
+    if (side_busy) cudaStreamSynchronize(state->side);
+    if (status != SARAPHIS_OK) cudaStreamSynchronize(stream);
+    for (uint32_t b = 0; b < events_made; b++) cudaEventDestroy(batch_ready[b]);
+    free(streams);
+    free(record_sizes);
+    free(chunk_stored);
+    return status;
+}

@@ -1,0 +1,340 @@
+/* The GPU encoder against the CPU encoder (needs a CUDA device; scripts/gpu_test.sh runs it).
+ *
+ * Every case compresses the same bytes with saraphis_compress and saraphis_gpu_compress under the
+ * same context settings and requires the two frames to be identical byte for byte; the GPU frame
+ * is then decoded by the CPU and by the GPU and compared with the input.
+ *   1. generated data: Gaussian-like weights of every float dtype (F32 also holding BF16 values
+ *      and with low mantissa bits cleared, so the dropped-bit, fold and rest-bit paths all run),
+ *      F64 with a wide exponent range (exponents packed raw), NaN/Inf/subnormal mixes, random
+ *      bytes, constants, zeros, two-symbol data, integers; sizes 0, 1 element, fewer than 64
+ *      elements, odd counts, several chunks with a partial last one; chunk sizes 4 KiB to 4 MiB;
+ *      content checksums on and off; the STORED codec; the BOUNDED codec (host path);
+ *   2. real weights (minilm_*.safetensors in SARAPHIS_GPU_DATA, else .bench/data): the whole data
+ *      section and tensor by tensor;
+ *   3. a destination one byte short: BUFFER_TOO_SMALL, and nothing written past its capacity.
+ * --quick: small inputs only (for compute-sanitizer). With no device: the call must fail with
+ * SARAPHIS_ERROR_GPU, and the test reports itself skipped. */
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container/safetensors.h"
+#include "saraphis.h"
+#include "testing.h"
+
+static int quick;
+static int identical_frames; /* GPU frames checked equal to the CPU's */
+
+static saraphis_ctx_t *make_ctx(size_t chunk_bytes, int content_checksum, saraphis_codec_t codec)
+{
+    saraphis_ctx_t *ctx = saraphis_ctx_create();
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, (int64_t)chunk_bytes);
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, content_checksum);
+    if (codec == SARAPHIS_CODEC_BOUNDED) saraphis_ctx_set_error_bound(ctx, SARAPHIS_BOUND_ABSOLUTE, 1e-3, 0, 0);
+    else saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CODEC, codec);
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+    return ctx;
+}
+
+/* CPU frame == GPU frame; the GPU frame decodes back to the input on the CPU and on the GPU. */
+static void check_encode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const uint8_t *data, size_t size)
+{
+    int64_t chunk_bytes = 0;
+    saraphis_ctx_get_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, &chunk_bytes);
+    size_t bound = saraphis_compress_bound(size, (size_t)chunk_bytes);
+    uint8_t *frame = malloc(bound), *gpu_frame = malloc(bound), *back = malloc(size ? size : 1);
+    size_t frame_size = 0, gpu_frame_size = 0, out_size = 0;
+    saraphis_status_t status = saraphis_compress(ctx, dtype, data, size, frame, bound, &frame_size);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: cpu compress: %s", label, saraphis_last_error());
+    void *d_src = NULL, *d_frame = NULL, *d_out = NULL;
+    cudaMalloc(&d_src, size ? size : 1);
+    cudaMalloc(&d_frame, bound);
+    cudaMalloc(&d_out, size ? size : 1);
+    cudaMemcpy(d_src, data, size, cudaMemcpyHostToDevice);
+    cudaMemset(d_frame, 0xA5, bound);
+    status = saraphis_gpu_compress(ctx, dtype, d_src, size, d_frame, bound, &gpu_frame_size, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: gpu compress: %s", label, saraphis_last_error());
+    if (status == SARAPHIS_OK) {
+        cudaMemcpy(gpu_frame, d_frame, gpu_frame_size, cudaMemcpyDeviceToHost);
+        int same = gpu_frame_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0;
+        CHECK_MSG(same, "%s: gpu frame (%zu bytes) differs from the cpu frame (%zu bytes)", label, gpu_frame_size, frame_size);
+        identical_frames += same;
+        if (!same)
+            for (size_t i = 0; i < frame_size && i < gpu_frame_size; i++)
+                if (gpu_frame[i] != frame[i]) { fprintf(stderr, "  first difference at byte %zu: gpu %02x, cpu %02x\n", i, gpu_frame[i], frame[i]); break; }
+        memset(back, 0, size);
+        status = saraphis_decompress(ctx, gpu_frame, gpu_frame_size, back, size, &out_size);
+        CHECK_MSG(status == SARAPHIS_OK && out_size == size && memcmp(back, data, size) == 0, "%s: cpu decode of the gpu frame: %s", label,
+                  status == SARAPHIS_OK ? "bytes differ" : saraphis_last_error());
+        cudaMemset(d_out, 0x5A, size ? size : 1);
+        status = saraphis_gpu_decompress(ctx, d_frame, gpu_frame_size, d_out, size, &out_size, NULL);
+        cudaMemcpy(back, d_out, size, cudaMemcpyDeviceToHost);
+        CHECK_MSG(status == SARAPHIS_OK && out_size == size && memcmp(back, data, size) == 0, "%s: gpu decode of the gpu frame: %s", label,
+                  status == SARAPHIS_OK ? "bytes differ" : saraphis_last_error());
+    }
+    cudaFree(d_src); cudaFree(d_frame); cudaFree(d_out);
+    free(frame); free(gpu_frame); free(back);
+}
+
+/* ---- Generated data ----------------------------------------------------------------------- */
+
+static float gaussian(unsigned long long *state)
+{
+    double u = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0, v = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0;
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+static uint16_t to_bf16(float f) { uint32_t b; memcpy(&b, &f, 4); return (uint16_t)(b >> 16); }
+static uint16_t to_f16(float f)
+{
+    uint32_t b; memcpy(&b, &f, 4);
+    uint32_t sign = (b >> 16) & 0x8000, e = (b >> 23) & 0xff, m = b & 0x7fffff;
+    int ee = (int)e - 127 + 15;
+    if (ee <= 0) return (uint16_t)sign;
+    if (ee >= 31) return (uint16_t)(sign | 0x7c00);
+    return (uint16_t)(sign | (uint32_t)ee << 10 | m >> 13);
+}
+
+typedef enum { PAT_WEIGHTS, PAT_HOLDING_BF16, PAT_MASKED, PAT_WIDE, PAT_SPECIALS, PAT_RANDOM, PAT_CONSTANT, PAT_ZEROS, PAT_TWO, PAT_COUNT } pattern_t;
+static const char *pattern_name[] = {"weights", "f32-holding-bf16", "low-bits-cleared", "wide-range", "nan-inf-subnormal",
+                                     "random-bytes", "constant", "zeros", "two-symbols"};
+
+static void fill(uint8_t *p, size_t size, saraphis_dtype_t dtype, pattern_t pattern, unsigned long long seed)
+{
+    unsigned long long state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    size_t element = saraphis_dtype_size(dtype), n = size / element;
+    unsigned cleared = 1 + (unsigned)(seed % 13); /* PAT_MASKED: low mantissa bits cleared */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = test_random(&state);
+        float w = gaussian(&state) * 0.02f;
+        uint64_t v = 0;
+        switch (pattern) {
+        case PAT_WEIGHTS: case PAT_HOLDING_BF16: case PAT_MASKED:
+            if (dtype == SARAPHIS_DTYPE_F32) memcpy(&v, &w, 4);
+            else if (dtype == SARAPHIS_DTYPE_BF16) v = to_bf16(w);
+            else if (dtype == SARAPHIS_DTYPE_F16) v = to_f16(w);
+            else if (dtype == SARAPHIS_DTYPE_F64) { double d = (double)w * (1 + 1e-9 * (double)(bits % 1000)); memcpy(&v, &d, 8); }
+            else v = (uint64_t)(int64_t)(w * 3000);
+            if (pattern == PAT_HOLDING_BF16 && element >= 4) v &= element == 4 ? 0xffff0000ull : 0xffffffffe0000000ull;
+            if (pattern == PAT_MASKED) v &= ~((1ull << (cleared % (element == 2 ? 7 : element == 4 ? 20 : element == 8 ? 45 : 4))) - 1);
+            break;
+        case PAT_WIDE: {
+            double d = ldexp((double)w, (int)(bits % 1500) - 750);
+            memcpy(&v, &d, 8);
+            if (element == 4) { float f = ldexpf(w, (int)(bits % 200) - 100); uint32_t u; memcpy(&u, &f, 4); v = u; }
+            else if (element == 2) v = bits & 0xffff;
+            break;
+        }
+        case PAT_SPECIALS: {
+            static const uint64_t f32[] = {0x7fc00001, 0xffc00000, 0x7f800000, 0xff800000, 0x80000000, 0, 1, 0x807fffff, 0x7f7fffff};
+            static const uint64_t h16[] = {0x7e01, 0xfe00, 0x7c00, 0xfc00, 0x8000, 0, 1, 0x83ff, 0x7bff, 0x7f81, 0xff80, 0x7f80};
+            static const uint64_t f64[] = {0x7ff8000000000001ull, 0xfff0000000000000ull, 0x8000000000000000ull, 1, 0x000fffffffffffffull, 0x7fefffffffffffffull};
+            if (element == 4) v = f32[bits % 9];
+            else if (element == 2) v = h16[bits % 12];
+            else if (element == 8) v = f64[bits % 6];
+            else v = bits & 0x81;
+            if ((bits >> 40) % 3 == 0) v ^= (bits >> 8) & 0xff; /* NaN payloads, subnormals */
+            break;
+        }
+        case PAT_RANDOM: v = bits; break;
+        case PAT_CONSTANT: v = 0x3f80000040490fdbull; break;
+        case PAT_ZEROS: v = 0; break;
+        case PAT_TWO: v = (bits & 1) ? 0x3c003c003c003c00ull : 0xbc00bc00bc00bc00ull; break;
+        default: break;
+        }
+        memcpy(p + i * element, &v, element);
+    }
+}
+
+static void generated_tests(void)
+{
+    static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_F64,
+                                              SARAPHIS_DTYPE_I8, SARAPHIS_DTYPE_U16, SARAPHIS_DTYPE_I32, SARAPHIS_DTYPE_U64,
+                                              SARAPHIS_DTYPE_F8_E4M3, SARAPHIS_DTYPE_BOOL};
+    /* In elements: 0, 1, under 64 (raw streams), odd, a chunk and a bit, several chunks. */
+    static const size_t counts[] = {0, 1, 63, 1001, 70001, 300007, 1500001};
+    const size_t count_total = quick ? 5 : sizeof counts / sizeof counts[0];
+    static const size_t chunks[] = {4096, 65536, 256 << 10, 1 << 20, 4 << 20};
+    int case_index = 0;
+    for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
+        for (int pattern = 0; pattern < PAT_COUNT; pattern++) {
+            /* --quick: three patterns per dtype (weights, one rotating, random bytes). */
+            if (quick && pattern != PAT_WEIGHTS && pattern != PAT_RANDOM && pattern != 1 + (int)((d * 2) % (PAT_COUNT - 1))) continue;
+            for (size_t k = quick ? 1 : 0; k < count_total; k++) {
+                size_t element = saraphis_dtype_size(dtypes[d]);
+                size_t size = counts[k] * element;
+                if (quick && size > (1u << 20)) size = (1u << 20) / element * element + element;
+                size_t chunk = chunks[(case_index++) % 5];
+                int content = case_index % 3 != 0;
+                saraphis_codec_t codec = case_index % 19 == 0 ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS;
+                uint8_t *data = malloc(size ? size : 1);
+                fill(data, size, dtypes[d], (pattern_t)pattern, (unsigned long long)case_index);
+                char label[200];
+                snprintf(label, sizeof label, "%s/%s/%zu bytes/chunk %zu/content %d/codec %d", saraphis_dtype_name(dtypes[d]),
+                         pattern_name[pattern], size, chunk, content, (int)codec);
+                saraphis_ctx_t *ctx = make_ctx(chunk, content, codec);
+                check_encode(label, ctx, dtypes[d], data, size);
+                saraphis_ctx_free(ctx);
+                free(data);
+            }
+        }
+    }
+    /* The bounded codec takes the host path; its frames must still be the CPU's. */
+    static const saraphis_dtype_t bounded[] = {SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_I32};
+    for (size_t d = 0; d < 3; d++) {
+        size_t size = 50001 * saraphis_dtype_size(bounded[d]);
+        uint8_t *data = malloc(size);
+        fill(data, size, bounded[d], PAT_WEIGHTS, 77 + d);
+        saraphis_ctx_t *ctx = make_ctx(65536, 1, SARAPHIS_CODEC_BOUNDED);
+        char label[100];
+        snprintf(label, sizeof label, "%s/bounded", saraphis_dtype_name(bounded[d]));
+        int64_t chunk = 0;
+        saraphis_ctx_get_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, &chunk);
+        /* Lossy: compare frames only (check_encode also requires exact round trips). */
+        size_t bound = saraphis_compress_bound(size, (size_t)chunk), cpu_size = 0, gpu_size = 0;
+        uint8_t *frame = malloc(bound), *gpu_frame = malloc(bound);
+        void *d_src = NULL, *d_frame = NULL;
+        cudaMalloc(&d_src, size);
+        cudaMalloc(&d_frame, bound);
+        cudaMemcpy(d_src, data, size, cudaMemcpyHostToDevice);
+        CHECK_MSG(saraphis_compress(ctx, bounded[d], data, size, frame, bound, &cpu_size) == SARAPHIS_OK, "%s: cpu: %s", label, saraphis_last_error());
+        CHECK_MSG(saraphis_gpu_compress(ctx, bounded[d], d_src, size, d_frame, bound, &gpu_size, NULL) == SARAPHIS_OK, "%s: gpu: %s", label,
+                  saraphis_last_error());
+        cudaMemcpy(gpu_frame, d_frame, gpu_size, cudaMemcpyDeviceToHost);
+        int same = gpu_size == cpu_size && memcmp(frame, gpu_frame, cpu_size) == 0;
+        CHECK_MSG(same, "%s: frames differ", label);
+        identical_frames += same;
+        cudaFree(d_src); cudaFree(d_frame);
+        free(frame); free(gpu_frame); free(data);
+        saraphis_ctx_free(ctx);
+    }
+}
+
+/* ---- Real weights ------------------------------------------------------------------------ */
+
+static uint8_t *read_file(const char *path, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    fseek(file, 0, SEEK_END);
+    long length = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    uint8_t *bytes = malloc(length > 0 ? (size_t)length : 1);
+    if (bytes && fread(bytes, 1, (size_t)length, file) != (size_t)length) { free(bytes); bytes = NULL; }
+    fclose(file);
+    *size = (size_t)length;
+    return bytes;
+}
+
+static void real_weights(void)
+{
+    const char *folder = getenv("SARAPHIS_GPU_DATA");
+    char default_folder[1024];
+    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
+    if (!folder) folder = default_folder;
+    static const char *names[] = {"minilm_bf16", "minilm_f16", "minilm_f32", "minilm_f32_holding_bf16"};
+    for (size_t k = 0; k < 4; k++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
+        size_t size = 0;
+        uint8_t *bytes = read_file(path, &size);
+        if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
+        safetensors_file_t file;
+        memset(&file, 0, sizeof file);
+        if (safetensors_parse(bytes, size, size, path, &file) != SARAPHIS_OK || file.tensor_count == 0) {
+            CHECK_MSG(0, "%s: %s", path, saraphis_last_error());
+            free(bytes);
+            continue;
+        }
+        /* The data section as one tensor of the largest tensor's dtype (the first may be I64). */
+        size_t largest = 0;
+        for (size_t t = 1; t < file.tensor_count; t++)
+            if (file.tensors[t].end - file.tensors[t].begin > file.tensors[largest].end - file.tensors[largest].begin) largest = t;
+        saraphis_dtype_t dtype = file.tensors[largest].dtype;
+        const uint8_t *data = bytes + file.data_offset;
+        size_t element = saraphis_dtype_size(dtype);
+        size_t data_size = (size_t)file.data_size / element * element;
+        if (quick && data_size > (1u << 20)) data_size = 1u << 20;
+        static const size_t chunks[] = {256 << 10, 4096, 1 << 20};
+        for (int c = 0; c < (quick ? 1 : 3); c++) {
+            for (int content = 1; content >= (quick ? 1 : 0); content--) {
+                saraphis_ctx_t *ctx = make_ctx(chunks[c], content, SARAPHIS_CODEC_LOSSLESS);
+                char label[300];
+                snprintf(label, sizeof label, "%s (data section, chunk %zu, content %d)", names[k], chunks[c], content);
+                check_encode(label, ctx, dtype, data, c == 1 && data_size > (8u << 20) ? (8u << 20) : data_size);
+                saraphis_ctx_free(ctx);
+            }
+        }
+        size_t tensors = quick ? (file.tensor_count < 4 ? file.tensor_count : 4) : file.tensor_count;
+        saraphis_ctx_t *ctx = make_ctx(256 << 10, 1, SARAPHIS_CODEC_LOSSLESS);
+        for (size_t t = 0; t < tensors; t++) {
+            const safetensors_tensor_t *tensor = &file.tensors[t];
+            char label[300];
+            snprintf(label, sizeof label, "%s tensor %zu", names[k], t);
+            check_encode(label, ctx, tensor->dtype, data + tensor->begin, tensor->end - tensor->begin);
+        }
+        saraphis_ctx_free(ctx);
+        printf("  %s: %zu bytes of %s and %zu tensors checked\n", names[k], data_size, saraphis_dtype_name(dtype), tensors);
+        safetensors_file_free(&file);
+        free(bytes);
+    }
+}
+
+/* ---- A destination too small ---------------------------------------------------------------- */
+
+static void short_destination(void)
+{
+    size_t size = 300000 * 2, chunk = 65536;
+    uint8_t *data = malloc(size);
+    fill(data, size, SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 3);
+    saraphis_ctx_t *ctx = make_ctx(chunk, 1, SARAPHIS_CODEC_LOSSLESS);
+    size_t bound = saraphis_compress_bound(size, chunk), frame_size = 0, out_size = 0;
+    uint8_t *frame = malloc(bound), *after = malloc(bound);
+    CHECK(saraphis_compress(ctx, SARAPHIS_DTYPE_BF16, data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+    void *d_src = NULL, *d_frame = NULL;
+    cudaMalloc(&d_src, size);
+    cudaMalloc(&d_frame, bound);
+    cudaMemcpy(d_src, data, size, cudaMemcpyHostToDevice);
+    static const size_t shorts[] = {1, 1000};
+    for (int k = 0; k < 2; k++) {
+        size_t capacity = frame_size - shorts[k];
+        cudaMemset(d_frame, 0xEE, bound);
+        saraphis_status_t status = saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, d_src, size, d_frame, capacity, &out_size, NULL);
+        CHECK_MSG(status == SARAPHIS_ERROR_BUFFER_TOO_SMALL, "capacity %zu of %zu: %s", capacity, frame_size, saraphis_status_name(status));
+        CHECK_MSG(strstr(saraphis_last_error(), "destination") != NULL, "message: %s", saraphis_last_error());
+        cudaMemcpy(after, d_frame, bound, cudaMemcpyDeviceToHost);
+        int untouched = 1;
+        for (size_t i = capacity; i < bound; i++) untouched &= after[i] == 0xEE;
+        CHECK_MSG(untouched, "bytes written past a capacity of %zu", capacity);
+    }
+    CHECK(saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, d_src, size, d_frame, 20, &out_size, NULL) == SARAPHIS_ERROR_BUFFER_TOO_SMALL);
+    CHECK(saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, d_src, size - 1, d_frame, bound, &out_size, NULL) == SARAPHIS_ERROR_DTYPE);
+    cudaFree(d_src); cudaFree(d_frame);
+    free(data); free(frame); free(after);
+    saraphis_ctx_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (!saraphis_gpu_available()) {
+        saraphis_ctx_t *ctx = saraphis_ctx_create();
+        size_t out = 0;
+        saraphis_status_t status = saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_F32, (void *)16, 64, (void *)16, 4096, &out, NULL);
+        CHECK(status == SARAPHIS_ERROR_GPU || status == SARAPHIS_ERROR_UNSUPPORTED);
+        saraphis_ctx_free(ctx);
+        printf("test_gpu_encode: skipped (no CUDA device: %s)\n", saraphis_last_error());
+        return TEST_SUMMARY("test_gpu_encode");
+    }
+    struct cudaDeviceProp prop;
+    cudaGetDeviceProperties(&prop, 0);
+    printf("device: %s, %d SMs%s\n", prop.name, prop.multiProcessorCount, quick ? " (quick)" : "");
+    generated_tests();
+    printf("  generated data: done\n");
+    real_weights();
+    short_destination();
+    printf("  %d GPU frames identical to the CPU's\n", identical_frames);
+    return TEST_SUMMARY("test_gpu_encode");
+}
