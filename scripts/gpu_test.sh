@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The one script for a machine with an NVIDIA GPU: builds with CUDA, runs the CPU suite, the GPU
 # tests, compute-sanitizer (memcheck and racecheck) on the GPU tests, SmartPool's GPU test and the
-# GPU benchmark (with nvCOMP beside it when its wheels are in .whl/). Logs go to $OUT (or
-# ./out-gpu); the summary at the end lists every step's result. Budget: about 8 minutes on an
-# H100 (each step has its own time limit).
+# GPU benchmark (with nvCOMP and DFloat11 beside it when their wheels are in .whl/). Logs go to
+# $OUT (or ./out-gpu); the summary at the end lists every step's result. Budget: about 8 minutes
+# on an H100 (each step has its own time limit).
 #
 # Real weights: .bench/gpu-data (bench/gpu/make_data_subset.py, ~28 MB, small enough to carry
 # with the wheels) or else .bench/data; synthetic data when neither exists.
@@ -75,9 +75,14 @@ fi
 step pool-cuda 180 "$BUILD/test_pool_cuda"
 
 if [ $RUN_BENCH -eq 1 ]; then
-  if ls "$ROOT"/.whl/*nvcomp*.whl >/dev/null 2>&1; then
+  # The peers' wheels: nvCOMP, and DFloat11 with its one dependency the image lacks (dahuffman).
+  WHEELS=()
+  for pattern in '*nvcomp*.whl' 'dfloat11-*.whl' 'dahuffman-*.whl'; do
+    for wheel in "$ROOT"/.whl/$pattern; do [ -e "$wheel" ] && WHEELS+=("$wheel"); done
+  done
+  if [ ${#WHEELS[@]} -gt 0 ]; then
     PYLIB="$OUT_DIR/pylib"
-    python3 -m pip install --quiet --no-index --no-deps --target "$PYLIB" "$ROOT"/.whl/*nvcomp*.whl >"$OUT_DIR/pip.log" 2>&1 &&
+    python3 -m pip install --quiet --no-index --no-deps --target "$PYLIB" "${WHEELS[@]}" >"$OUT_DIR/pip.log" 2>&1 &&
       export PYTHONPATH="$PYLIB${PYTHONPATH:+:$PYTHONPATH}"
   fi
   step bench 300 "$BUILD/bench_gpu_lossless" --bytes $((256 << 20)) --runs 20

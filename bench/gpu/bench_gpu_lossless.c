@@ -1,6 +1,7 @@
 /* GPU benchmark of the lossless codec: Saraphis GPU decode and encode beside a device-to-device
- * copy (the ceiling) and, when the nvidia-nvcomp-cu13 wheel is installed, nvCOMP ANS and Bitcomp
- * on the same bytes (bench/gpu/bench_nvcomp.py, run from here so one run prints every row).
+ * copy (the ceiling) and, when their wheels are installed, nvCOMP ANS and Bitcomp
+ * (bench/gpu/bench_nvcomp.py) and DFloat11's BF16 decoder (bench/gpu/bench_dfloat11.py) on the
+ * same bytes, run from here so one run prints every row.
  *
  * Data: the data sections of .bench/data/minilm_{bf16,f16,f32}.safetensors (or the folder in
  * SARAPHIS_GPU_DATA), repeated to --bytes (default 256 MiB) so that the working set exceeds L2;
@@ -100,7 +101,7 @@ static uint8_t *load_data(const char *folder, const char *name, saraphis_dtype_t
 int main(int argc, char **argv)
 {
     size_t bytes = 256u << 20;
-    int runs = 20, encode = 1, nvcomp = 1;
+    int runs = 20, encode = 1, nvcomp = 1, dfloat11 = 1;
     const char *only = NULL; /* --only bf16|f16|f32: one dtype (for profilers) */
     const char *folder = getenv("SARAPHIS_GPU_DATA");
     char default_folder[1024];
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--no-encode") == 0) encode = 0;
         else if (strcmp(argv[i], "--no-nvcomp") == 0) nvcomp = 0;
+        else if (strcmp(argv[i], "--no-dfloat11") == 0) dfloat11 = 0;
         else if (!value) break;
         else if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(value, NULL, 0), i++;
         else if (strcmp(argv[i], "--runs") == 0) runs = atoi(value), i++;
@@ -252,15 +254,28 @@ int main(int argc, char **argv)
     cudaFree(d_a);
     free(times);
 
-    /* nvCOMP on the same data, when its wheel is installed. */
-    if (!nvcomp) return 0;
+    /* nvCOMP and DFloat11 on the same data, when their wheels are installed. */
     char command[2048];
-    snprintf(command, sizeof command,
-             "python3 -c 'import nvidia.nvcomp' 2>/dev/null && python3 %s/bench/gpu/bench_nvcomp.py --data '%s' --bytes %zu --runs %d "
-             "--bandwidth %.3f || echo 'nvcomp: not installed (pip install .whl/nvidia_*nvcomp*.whl), skipped'",
-             SARAPHIS_SOURCE_DIR, folder, bytes, runs, bandwidth);
-    fflush(stdout);
-    int rc = system(command);
-    (void)rc;
+    int rc;
+    if (nvcomp) {
+        snprintf(command, sizeof command,
+                 "python3 -c 'import nvidia.nvcomp' 2>/dev/null && python3 %s/bench/gpu/bench_nvcomp.py --data '%s' --bytes %zu --runs %d "
+                 "--bandwidth %.3f || echo 'nvcomp: not installed (pip install .whl/nvidia_*nvcomp*.whl), skipped'",
+                 SARAPHIS_SOURCE_DIR, folder, bytes, runs, bandwidth);
+        fflush(stdout);
+        rc = system(command);
+        (void)rc;
+    }
+    if (dfloat11 && (!only || strcmp(only, "bf16") == 0)) {
+        /* Finding the package does not run its __init__, which imports transformers. */
+        snprintf(command, sizeof command,
+                 "if python3 -c 'import importlib.util as u, dahuffman; assert u.find_spec(\"dfloat11\")' 2>/dev/null; then "
+                 "python3 %s/bench/gpu/bench_dfloat11.py --data '%s' --bytes %zu --runs %d --bandwidth %.3f; "
+                 "else echo 'dfloat11: not installed (pip install .whl/dfloat11-*.whl .whl/dahuffman-*.whl), skipped'; fi",
+                 SARAPHIS_SOURCE_DIR, folder, bytes, runs, bandwidth);
+        fflush(stdout);
+        rc = system(command);
+        (void)rc;
+    }
     return 0;
 }
