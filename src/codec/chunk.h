@@ -18,6 +18,9 @@
 #include "saraphis.h"
 
 #define CHUNK_HEADER_BYTES 24
+/* The standalone frame's format version (docs/format.md, section on frames): written by the CPU
+ * (engine/frame.c) and the GPU (gpu/gpu_encode.cu) encoders, the only one readers accept. */
+#define FRAME_VERSION 2
 #define CHUNK_MAX_RAW_BYTES (64u << 20)
 
 enum { CHUNK_STORED = 0, CHUNK_LOSSLESS = 1, CHUNK_PADIC = 2 };

@@ -15,7 +15,6 @@
 #include "engine/context.h"
 
 #define FRAME_MAGIC "SPSF"
-#define FRAME_VERSION 2
 #define FRAME_HEADER_BYTES 32
 
 size_t saraphis_compress_bound(size_t src_size, size_t chunk_bytes)

@@ -55,7 +55,6 @@ extern "C" {
 
 /* docs/format.md, section 3 (engine/frame.c writes the same). */
 #define FRAME_MAGIC "SPSF"
-#define FRAME_VERSION 1
 #define FRAME_HEADER_BYTES 32
 
 #define ENC_TILE 32768u /* = RANS_BLOCK_SYMBOLS */
