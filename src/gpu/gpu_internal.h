@@ -10,10 +10,11 @@
 extern "C" {
 #include "common/error.h"
 #include "engine/context.h"
+#include "memory/pool.h"
 }
 
-/* Device scratch comes through this interface (a plain cudaMalloc allocator for now; SmartPool's
- * CUDA source can stand in for it). */
+/* Device scratch comes through this interface: SmartPool (memory/pool.h) over the device's
+ * cudaMalloc source, or plain cudaMalloc when the pool cannot be created. */
 typedef struct {
     saraphis_status_t (*allocate)(void *user, size_t size, void **pointer);
     void (*release)(void *user, void *pointer);
@@ -24,6 +25,8 @@ typedef struct {
     int device;
     int sm_count;
     gpu_allocator_t allocator;
+    pool_t *pool;               /* the scratch pool (NULL: plain cudaMalloc) */
+    pool_source_t pool_source;
     void *d_scratch;
     size_t scratch_capacity;
     void *h_staging; /* pinned */

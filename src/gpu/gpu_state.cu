@@ -35,6 +35,40 @@ static void plain_release(void *user, void *pointer)
     if (pointer) cudaFree(pointer);
 }
 
+/* SmartPool as the scratch allocator. Every GPU call of a context ends with its stream
+ * synchronised, so a block given back is idle when the pool hands it out again. */
+static saraphis_status_t pool_allocate(void *user, size_t size, void **pointer)
+{
+    saraphis_status_t status = pool_alloc((pool_t *)user, size, 0, pointer);
+    if (status != SARAPHIS_OK) error_wrap(status, "gpu scratch of %zu bytes from SmartPool: ", size);
+    return status;
+}
+
+static void pool_release(void *user, void *pointer)
+{
+    if (pointer) pool_dealloc((pool_t *)user, pointer);
+}
+
+/* Segments (cudaMalloc) backing: the scratch is a few large blocks that grow, which whole
+ * segments serve without the page-mapping calls. */
+static void scratch_pool_create(gpu_state_t *state)
+{
+    if (pool_source_cuda_create(&state->pool_source, state->device, 0) != SARAPHIS_OK) return;
+    pool_config_t config;
+    pool_config_default(&config);
+    config.backing = POOL_BACKING_SEGMENTS;
+    config.release_empty_on_free = 1; /* a grown scratch gives its old segment back at once */
+    if (pool_create(&state->pool, &config, &state->pool_source) != SARAPHIS_OK) {
+        state->pool = NULL;
+        pool_source_cuda_destroy(&state->pool_source);
+        error_clear();
+        return;
+    }
+    state->allocator.allocate = pool_allocate;
+    state->allocator.release = pool_release;
+    state->allocator.user = state->pool;
+}
+
 
 extern "C" void gpu_context_release(void *state_ptr)
 {
@@ -45,6 +79,10 @@ extern "C" void gpu_context_release(void *state_ptr)
     cudaSetDevice(state->device);
     state->allocator.release(state->allocator.user, state->d_scratch);
     gpu_padic_release(state);
+    if (state->pool) {
+        pool_free(state->pool);
+        pool_source_cuda_destroy(&state->pool_source);
+    }
     if (state->h_staging) cudaFreeHost(state->h_staging);
     if (state->side) cudaStreamDestroy(state->side);
     if (state->fork) cudaEventDestroy(state->fork);
@@ -82,6 +120,7 @@ saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
         state->device = device;
         state->allocator.allocate = plain_allocate;
         state->allocator.release = plain_release;
+        scratch_pool_create(state);
         cudaDeviceGetAttribute(&state->sm_count, cudaDevAttrMultiProcessorCount, device);
         if (state->sm_count <= 0) state->sm_count = 1;
         saraphis_status_t status = SARAPHIS_OK;
