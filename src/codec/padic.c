@@ -24,6 +24,7 @@
 
 #include "codec/entropy.h"
 #include "codec/padic_values.h"
+#include "codec/rans.h"
 #include "common/bits.h"
 #include "common/checksum.h"
 #include "common/error.h"
@@ -470,7 +471,7 @@ typedef struct {
 
 /* Encoding with prime 251 and magnitudes below 2^31 also keeps four digit planes (4n) there,
  * after the rest (at 16n). */
-static size_t work_bytes(size_t n) { return 20 * n + 128; }
+static size_t work_bytes(size_t n) { return 20 * n + 1024; }
 
 /* The work area: the scratch's persistent one (grown when too small), or without a scratch a
  * fresh block that work_done frees. */
@@ -1315,9 +1316,348 @@ saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src,
     return status;
 }
 
+/* ---- Decoder for up to PADIC_NARROW_PLANES planes ---------------------------------------------
+ *
+ * With at most four planes read, every magnitude is below 251^4 < 2^32. Each plane's digits are
+ * kept as a byte array in element order (zero padded to a multiple of 64 elements), and the signs
+ * as one bit per element in 64-bit words: a plane's signs go to the elements whose digit is its
+ * first non-zero one, a mask of 64 elements taken from byte compares and filled by one bit deposit
+ * per word. The magnitudes are put together only once, in the pass that writes the floats. */
+#define PADIC_NARROW_PLANES 4u
+
+typedef struct {
+    uint8_t *planes[PADIC_NARROW_PLANES]; /* digits, element order, words * 64 bytes each */
+    uint64_t *sign_words, *started_words; /* sign bit; magnitude non-zero in a plane so far */
+    uint8_t *symbols;                     /* streams sorted by context, sparse digits (n) */
+    uint8_t *sign_bits;                   /* a plane's decoded sign stream (n/8 + 32, zero padded) */
+    uint8_t *contexts;                    /* min(prefix, C - 1) for a plane with C > 1 contexts */
+    uint32_t *escapes;
+    size_t words;                         /* ceil(n / 64) */
+} narrow_work_t;
+
+static narrow_work_t narrow_work(uint8_t *block, size_t n)
+{
+    narrow_work_t work;
+    size_t words = (n + 63) / 64, padded = 64 * words;
+    uint8_t *at = block;
+    work.words = words;
+    work.sign_words = (uint64_t *)(void *)at;
+    at += 8 * words;
+    work.started_words = (uint64_t *)(void *)at;
+    at += 8 * words;
+    work.escapes = (uint32_t *)(void *)at;
+    at += 4 * n + 8;
+    for (unsigned j = 0; j < PADIC_NARROW_PLANES; j++, at += padded) work.planes[j] = at;
+    work.symbols = at;
+    at += n + 8;
+    work.contexts = at;
+    at += n + 8;
+    work.sign_bits = at; /* n / 8 + 32 */
+    return work;
+}
+
+/* Work bytes of the narrow decoder: 8.25 n + 4 * 64 words + 3 n + n / 8 + small. */
+#define PADIC_NARROW_WORK(n) (20 * (n) + 1024)
+
+/* Reads 64 bits of the sign stream from bit `at` (LSB first); the buffer is zero padded. */
+static inline uint64_t sign_bits_at(const uint8_t *bits, size_t at)
+{
+    const uint8_t *p = bits + (at >> 3);
+    unsigned shift = (unsigned)(at & 7);
+    uint64_t low = load_le64(p);
+    return shift ? low >> shift | load_le64(p + 8) << (64 - shift) : low;
+}
+
+/* Bits of `bits` placed, in order, at the set bits of mask (BMI2 pdep). */
+static inline uint64_t deposit_portable(uint64_t bits, uint64_t mask)
+{
+    uint64_t result = 0;
+    for (uint64_t b = 1; mask; b <<= 1, mask &= mask - 1)
+        if (bits & b) result |= mask & (0 - mask);
+    return result;
+}
+
+/* Non-zero digit mask of 64 digits, and whether any is >= p. */
+static inline uint64_t nonzero_mask_portable(const uint8_t *digits, unsigned p, unsigned *bad)
+{
+    uint64_t mask = 0;
+    unsigned largest = 0;
+    for (unsigned b = 0; b < 64; b++) {
+        mask |= (uint64_t)(digits[b] != 0) << b;
+        largest = digits[b] > largest ? digits[b] : largest;
+    }
+    *bad |= largest >= p;
+    return mask;
+}
+
+/* One plane's signs: elements whose first non-zero digit is in this plane take the next bits of
+ * the sign stream, in element order. Returns the number of signs taken; *bad is set when a digit
+ * is >= p. */
+static size_t narrow_signs_portable(narrow_work_t *work, const uint8_t *digits, unsigned p, int first, unsigned *bad)
+{
+    size_t used = 0;
+    for (size_t w = 0; w < work->words; w++) {
+        uint64_t nonzero = nonzero_mask_portable(digits + 64 * w, p, bad);
+        uint64_t starts = first ? nonzero : nonzero & ~work->started_words[w];
+        work->started_words[w] = first ? nonzero : work->started_words[w] | nonzero;
+        uint64_t deposit = deposit_portable(sign_bits_at(work->sign_bits, used), starts);
+        work->sign_words[w] = first ? deposit : work->sign_words[w] | deposit;
+        used += (size_t)__builtin_popcountll(starts);
+    }
+    return used;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define PADIC_HAVE_AVX2_PATH 1
+#define PADIC_AVX2 __attribute__((target("avx2,bmi2,popcnt")))
+
+PADIC_AVX2 static size_t narrow_signs_avx2(narrow_work_t *work, const uint8_t *digits, unsigned p, int first, unsigned *bad)
+{
+    size_t used = 0;
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i largest = zero;
+    for (size_t w = 0; w < work->words; w++) {
+        __m256i low = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 64 * w));
+        __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 64 * w + 32));
+        largest = _mm256_max_epu8(largest, _mm256_max_epu8(low, high));
+        uint64_t zeros = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, zero)) |
+                         (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zero)) << 32;
+        uint64_t nonzero = ~zeros;
+        uint64_t starts = first ? nonzero : nonzero & ~work->started_words[w];
+        work->started_words[w] = first ? nonzero : work->started_words[w] | nonzero;
+        uint64_t deposit = _pdep_u64(sign_bits_at(work->sign_bits, used), starts);
+        work->sign_words[w] = first ? deposit : work->sign_words[w] | deposit;
+        used += (size_t)_mm_popcnt_u64(starts);
+    }
+    /* Any digit >= p: the largest byte, compared once. */
+    uint8_t bytes[32];
+    _mm256_storeu_si256((__m256i *)(void *)bytes, largest);
+    unsigned top = 0;
+    for (unsigned b = 0; b < 32; b++) top = bytes[b] > top ? bytes[b] : top;
+    *bad |= top >= p;
+    return used;
+}
+
+/* Full-precision F32 output: magnitude by Horner over the digit planes (32-bit lanes), to double
+ * exactly (2^52 trick), times step, sign, clamped to +-FLT_MAX and rounded to float: the same IEEE
+ * operations as reconstruct_f32_full, eight elements at a time. Returns the elements written (a
+ * multiple of 8). */
+PADIC_AVX2 static size_t narrow_f32_avx2(uint8_t *dst, size_t n, uint8_t *const *planes, unsigned count, unsigned p,
+                                         const uint64_t *sign_words, double step)
+{
+    const __m256i prime = _mm256_set1_epi32((int)p), lane_bits = _mm256_setr_epi64x(1, 2, 4, 8);
+    const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000ll), sign_bit = _mm256_set1_epi64x((long long)PADIC_SIGN_BIT);
+    const __m256d two52 = _mm256_set1_pd(0x1p52), step_v = _mm256_set1_pd(step);
+    const __m256d high = _mm256_set1_pd(FLT_MAX), low = _mm256_set1_pd(-FLT_MAX);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i m = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(planes[0] + i)));
+        for (unsigned j = 1; j < count; j++)
+            m = _mm256_add_epi32(_mm256_mullo_epi32(m, prime),
+                                 _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(planes[j] + i))));
+        unsigned signs = (unsigned)(sign_words[i >> 6] >> (i & 63)) & 0xffu;
+        __m256i s0 = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(signs), lane_bits), lane_bits);
+        __m256i s1 = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(signs >> 4), lane_bits), lane_bits);
+        __m256d m0 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(m)), exponent)), two52);
+        __m256d m1 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_extracti128_si256(m, 1)), exponent)), two52);
+        __m256d v0 = _mm256_or_pd(_mm256_mul_pd(m0, step_v), _mm256_castsi256_pd(_mm256_and_si256(s0, sign_bit)));
+        __m256d v1 = _mm256_or_pd(_mm256_mul_pd(m1, step_v), _mm256_castsi256_pd(_mm256_and_si256(s1, sign_bit)));
+        v0 = _mm256_max_pd(_mm256_min_pd(v0, high), low);
+        v1 = _mm256_max_pd(_mm256_min_pd(v1, high), low);
+        __m256 f = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(v0)), _mm256_cvtpd_ps(v1), 1);
+        _mm256_storeu_ps((float *)(void *)(dst + 4 * i), f);
+    }
+    return i;
+}
+#endif
+
+/* Magnitudes (with the sign in bit 63) of elements [begin, begin + count) from the digit planes. */
+static void narrow_codes(uint64_t *codes, size_t begin, size_t count, uint8_t *const *planes, unsigned planes_used,
+                         unsigned p, const uint64_t *sign_words)
+{
+    for (size_t i = 0; i < count; i++) {
+        size_t e = begin + i;
+        uint64_t magnitude = 0;
+        for (unsigned j = 0; j < planes_used; j++) magnitude = magnitude * p + planes[j][e];
+        codes[i] = magnitude | (sign_words[e >> 6] >> (e & 63) & 1) << 63;
+    }
+}
+
+/* Decodes one plane into its digit array. *all_zero: no earlier plane had a non-zero digit (every
+ * prefix is 0). Sets *zero_plane when the plane is of the zero form (its array is not written). */
+static saraphis_status_t narrow_plane(const uint8_t *src, size_t size, unsigned plane, unsigned p, size_t n,
+                                      narrow_work_t *work, uint8_t *const *planes_above, unsigned above_count,
+                                      int *all_zero, int *zero_plane, int simd)
+{
+    uint8_t *digits = work->planes[plane];
+    *zero_plane = 0;
+    if (size < 5) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u is shorter than its header", plane);
+    unsigned mode = src[0];
+    size_t sign_count = load_le32(src + 1), pos = 5, consumed;
+    if (mode == PLANE_ZERO) {
+        if (sign_count || size != 5) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: zero plane %u carries data", plane);
+        *zero_plane = 1;
+        return SARAPHIS_OK;
+    }
+    if (mode != PLANE_DENSE && mode != PLANE_SPARSE) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has unknown form %u", plane, mode);
+    if (sign_count > n) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u announces %zu signs for %zu elements", plane, sign_count, n);
+    size_t sign_bytes = (sign_count + 7) / 8;
+    if (sign_count) {
+        SPS_TRY(entropy_decode(src + pos, size - pos, work->sign_bits, sign_bytes, &consumed));
+        pos += consumed;
+    }
+    memset(work->sign_bits + sign_bytes, 0, n / 8 + 32 - sign_bytes);
+    size_t padded = 64 * work->words;
+    unsigned bad = 0;
+    if (mode == PLANE_SPARSE) {
+        if (size - pos < 4) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u cut short", plane);
+        size_t count = load_le32(src + pos);
+        pos += 4;
+        if (count > n) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u lists %zu digits for %zu elements", plane, count, n);
+        const uint8_t *positions = src + pos;
+        size_t positions_size = 0;
+        for (size_t k = 0; k < count; k++) {
+            uint32_t gap;
+            size_t used = varint_get(positions + positions_size, size - pos - positions_size, &gap);
+            if (!used) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u position %zu is malformed", plane, k);
+            positions_size += used;
+        }
+        pos += positions_size;
+        SPS_TRY(entropy_decode(src + pos, size - pos, work->symbols, count, &consumed));
+        pos += consumed;
+        if (pos != size) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has %zu trailing bytes", plane, size - pos);
+        memset(digits, 0, padded);
+        uint64_t index = 0;
+        size_t at = 0;
+        for (size_t k = 0; k < count; k++) {
+            uint32_t gap = 0;
+            at += varint_get(positions + at, positions_size - at, &gap);
+            index = k ? index + 1 + gap : gap;
+            unsigned digit = work->symbols[k];
+            if (index >= n || digit == 0 || digit >= p)
+                return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: sparse plane %u entry %zu is invalid", plane, k);
+            digits[index] = (uint8_t)digit;
+        }
+    } else {
+        if (size - pos < 1) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: dense plane %u cut short", plane);
+        unsigned contexts = src[pos++];
+        if (contexts < 1 || contexts > PADIC_MAX_CONTEXTS)
+            return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u uses %u contexts", plane, contexts);
+        const unsigned last = contexts - 1;
+        size_t start[PADIC_MAX_CONTEXTS + 1] = {0};
+        int sorted = contexts > 1 && !*all_zero;
+        if (!sorted) start[1] = n;
+        else {
+            /* Context of each element: its prefix (the digits above), capped; a prefix only
+             * grows digit by digit, so the cap can be applied at every step. */
+            uint8_t *context = work->contexts;
+            for (size_t i = 0; i < n; i++) {
+                unsigned c = 0;
+                for (unsigned j = 0; j < above_count; j++) {
+                    unsigned wide = c * p + planes_above[j][i];
+                    c = wide < last ? wide : last;
+                }
+                context[i] = (uint8_t)c;
+                start[c + 1]++;
+            }
+        }
+        for (unsigned c = 0; c < contexts; c++) {
+            start[c + 1] += start[c];
+            uint8_t *into = sorted ? work->symbols + start[c] : c == 0 ? digits : work->symbols;
+            SPS_TRY(entropy_decode(src + pos, size - pos, into, start[c + 1] - start[c], &consumed));
+            pos += consumed;
+        }
+        if (pos != size) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has %zu trailing bytes", plane, size - pos);
+        if (sorted) {
+            size_t cursor[PADIC_MAX_CONTEXTS];
+            for (unsigned c = 0; c < contexts; c++) cursor[c] = start[c];
+            for (size_t i = 0; i < n; i++) digits[i] = work->symbols[cursor[work->contexts[i]]++];
+        }
+        memset(digits + n, 0, padded - n);
+    }
+    size_t signs_used;
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd) signs_used = narrow_signs_avx2(work, digits, p, *all_zero, &bad);
+    else
+#endif
+        signs_used = narrow_signs_portable(work, digits, p, *all_zero, &bad);
+    if (bad) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u holds a digit >= %u", plane, p);
+    if (signs_used != sign_count)
+        return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u holds %zu signs but %zu magnitudes start in it", plane, sign_count, signs_used);
+    *all_zero = 0;
+    return SARAPHIS_OK;
+}
+
+static void reconstruct(saraphis_dtype_t dtype, uint8_t *dst, size_t n, const uint64_t *codes, double step, uint64_t width,
+                        uint64_t centre);
+
+static saraphis_status_t decode_narrow(const header_t *h, saraphis_dtype_t dtype, const uint8_t *src, uint8_t *dst,
+                                       size_t n, unsigned k, uint8_t *block, int simd)
+{
+    const size_t element_size = saraphis_dtype_size(dtype);
+    const unsigned P = h->params.precision, p = h->params.prime;
+    narrow_work_t work = narrow_work(block, n);
+    decode_work_t escape_work = {NULL, work.symbols, NULL, work.escapes};
+    const uint8_t *escape_values = NULL;
+    SPS_TRY(read_escapes(src + h->head, h->escape_bytes, h, element_size, &escape_work, &escape_values));
+
+    /* Planes before the first non-zero one add nothing to any magnitude and are left out;
+     * zero planes after it get zero digits. */
+    uint8_t *used[PADIC_NARROW_PLANES];
+    unsigned used_count = 0;
+    int all_zero = 1;
+    size_t pos = h->planes_start;
+    memset(work.sign_words, 0, 8 * work.words);
+    for (unsigned j = 0; j < k; j++) {
+        const uint8_t *plane = src + pos;
+        uint64_t stored = load_le64(src + PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * j + 4);
+        if (!SARAPHIS_FUZZING && checksum64(plane, h->plane_bytes[j], j) != stored)
+            return error_set(SARAPHIS_ERROR_CHECKSUM, "p-adic: plane %u checksum mismatch", j);
+        int zero_plane;
+        SPS_TRY(narrow_plane(plane, h->plane_bytes[j], j, p, n, &work, used, used_count, &all_zero, &zero_plane, simd));
+        pos += h->plane_bytes[j];
+        if (zero_plane && used_count == 0) continue;
+        if (zero_plane) memset(work.planes[j], 0, 64 * work.words);
+        used[used_count++] = work.planes[j];
+    }
+    uint64_t width = power_u64(p, P - k), centre = (width - 1) / 2;
+    double step = 2 * h->params.eps;
+    size_t done = 0;
+    if (used_count == 0) {
+        memset(dst, 0, n * element_size); /* every magnitude is 0: +0 in every dtype */
+        done = n;
+    }
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd && used_count && width == 1 && dtype == SARAPHIS_DTYPE_F32)
+        done = narrow_f32_avx2(dst, n, used, used_count, p, work.sign_words, step);
+#endif
+    uint64_t codes[256];
+    for (size_t begin = done; begin < n; begin += 256) {
+        size_t count = n - begin < 256 ? n - begin : 256;
+        narrow_codes(codes, begin, count, used, used_count, p, work.sign_words);
+        reconstruct(dtype, dst + begin * element_size, count, codes, step, width, centre);
+    }
+    for (size_t e = 0; e < h->escapes; e++)
+        memcpy(dst + (size_t)work.escapes[e] * element_size, escape_values + e * element_size, element_size);
+    return SARAPHIS_OK;
+}
+
+static void reconstruct(saraphis_dtype_t dtype, uint8_t *dst, size_t n, const uint64_t *codes, double step, uint64_t width,
+                        uint64_t centre)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: reconstruct_f32(dst, n, codes, step, width, centre); break;
+    case SARAPHIS_DTYPE_F64: reconstruct_f64(dst, n, codes, step, width, centre); break;
+    case SARAPHIS_DTYPE_F16: reconstruct_f16(dst, n, codes, step, width, centre); break;
+    default: reconstruct_bf16(dst, n, codes, step, width, centre); break;
+    }
+}
+
 static saraphis_status_t decode_with(const header_t *hp, saraphis_dtype_t dtype, const uint8_t *src, uint8_t *dst,
                                      size_t n, unsigned k, uint8_t *block)
 {
+    if (k <= PADIC_NARROW_PLANES) return decode_narrow(hp, dtype, src, dst, n, k, block, rans_have_avx2());
+
     const header_t h = *hp;
     const size_t element_size = saraphis_dtype_size(dtype);
     const unsigned P = h.params.precision, p = h.params.prime;
