@@ -1439,35 +1439,48 @@ PADIC_AVX2 static size_t narrow_signs_avx2(narrow_work_t *work, const uint8_t *d
 }
 
 /* Full-precision F32 output: magnitude by Horner over the digit planes (32-bit lanes), to double
- * exactly (2^52 trick), times step, sign, clamped to +-FLT_MAX and rounded to float: the same IEEE
- * operations as reconstruct_f32_full, eight elements at a time. Returns the elements written (a
- * multiple of 8). */
-PADIC_AVX2 static size_t narrow_f32_avx2(uint8_t *dst, size_t n, uint8_t *const *planes, unsigned count, unsigned p,
-                                         const uint64_t *sign_words, double step)
+ * exactly (2^52 trick), times step, clamped to FLT_MAX and rounded to float, then the sign: the
+ * same IEEE operations as reconstruct_f32_full (rounding and the clamp are symmetric, so the sign
+ * may come last), eight elements at a time. `count` is a constant in each caller, so the Horner
+ * loop unrolls. Returns the elements written (a multiple of 8). */
+PADIC_AVX2 static inline __attribute__((always_inline)) size_t
+narrow_f32_planes(uint8_t *dst, size_t n, uint8_t *const *planes, const unsigned count, unsigned p,
+                  const uint64_t *sign_words, double step)
 {
-    const __m256i prime = _mm256_set1_epi32((int)p), lane_bits = _mm256_setr_epi64x(1, 2, 4, 8);
-    const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000ll), sign_bit = _mm256_set1_epi64x((long long)PADIC_SIGN_BIT);
-    const __m256d two52 = _mm256_set1_pd(0x1p52), step_v = _mm256_set1_pd(step);
-    const __m256d high = _mm256_set1_pd(FLT_MAX), low = _mm256_set1_pd(-FLT_MAX);
+    const __m256i prime = _mm256_set1_epi32((int)p);
+    const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128), sign_bit = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000ll);
+    const __m256d two52 = _mm256_set1_pd(0x1p52), step_v = _mm256_set1_pd(step), high = _mm256_set1_pd(FLT_MAX);
+    const uint8_t *plane[PADIC_NARROW_PLANES];
+    for (unsigned j = 0; j < count; j++) plane[j] = planes[j];
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256i m = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(planes[0] + i)));
+        __m256i m = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(plane[0] + i)));
         for (unsigned j = 1; j < count; j++)
             m = _mm256_add_epi32(_mm256_mullo_epi32(m, prime),
-                                 _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(planes[j] + i))));
-        unsigned signs = (unsigned)(sign_words[i >> 6] >> (i & 63)) & 0xffu;
-        __m256i s0 = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(signs), lane_bits), lane_bits);
-        __m256i s1 = _mm256_cmpeq_epi64(_mm256_and_si256(_mm256_set1_epi64x(signs >> 4), lane_bits), lane_bits);
+                                 _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(plane[j] + i))));
         __m256d m0 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(m)), exponent)), two52);
         __m256d m1 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_extracti128_si256(m, 1)), exponent)), two52);
-        __m256d v0 = _mm256_or_pd(_mm256_mul_pd(m0, step_v), _mm256_castsi256_pd(_mm256_and_si256(s0, sign_bit)));
-        __m256d v1 = _mm256_or_pd(_mm256_mul_pd(m1, step_v), _mm256_castsi256_pd(_mm256_and_si256(s1, sign_bit)));
-        v0 = _mm256_max_pd(_mm256_min_pd(v0, high), low);
-        v1 = _mm256_max_pd(_mm256_min_pd(v1, high), low);
+        __m256d v0 = _mm256_min_pd(_mm256_mul_pd(m0, step_v), high);
+        __m256d v1 = _mm256_min_pd(_mm256_mul_pd(m1, step_v), high);
         __m256 f = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(v0)), _mm256_cvtpd_ps(v1), 1);
+        int signs = (int)(sign_words[i >> 6] >> (i & 63)) & 0xff;
+        __m256i negative = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(signs), lane_bits), lane_bits);
+        f = _mm256_or_ps(f, _mm256_castsi256_ps(_mm256_and_si256(negative, sign_bit)));
         _mm256_storeu_ps((float *)(void *)(dst + 4 * i), f);
     }
     return i;
+}
+
+PADIC_AVX2 static size_t narrow_f32_avx2(uint8_t *dst, size_t n, uint8_t *const *planes, unsigned count, unsigned p,
+                                         const uint64_t *sign_words, double step)
+{
+    switch (count) {
+    case 1: return narrow_f32_planes(dst, n, planes, 1, p, sign_words, step);
+    case 2: return narrow_f32_planes(dst, n, planes, 2, p, sign_words, step);
+    case 3: return narrow_f32_planes(dst, n, planes, 3, p, sign_words, step);
+    default: return narrow_f32_planes(dst, n, planes, 4, p, sign_words, step);
+    }
 }
 #endif
 
