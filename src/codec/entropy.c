@@ -51,6 +51,12 @@ saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst,
 {
     uint32_t counts[256];
     histogram(symbols, n, counts);
+    return entropy_encode_counted(symbols, n, counts, dst, capacity, written);
+}
+
+saraphis_status_t entropy_encode_counted(const uint8_t *symbols, size_t n, const uint32_t counts[256], uint8_t *dst,
+                                         size_t capacity, size_t *written)
+{
     int present = 0, last_present = 0;
     for (int s = 0; s < 256; s++)
         if (counts[s]) { present++; last_present = s; }

@@ -29,6 +29,14 @@
 #include "common/checksum.h"
 #include "common/error.h"
 
+/* Hand-written AVX2 paths (x86-64, GCC or clang), used when rans_have_avx2() says the CPU has AVX2
+ * and BMI2 and SARAPHIS_NO_SIMD is not set; each gives the bytes of the portable code beside it. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define PADIC_HAVE_AVX2_PATH 1
+#define PADIC_AVX2 __attribute__((target("avx2,bmi2,popcnt")))
+#endif
+
 /* The encoder's check and the decoder must round every product and difference the same way:
  * no fused multiply-add (GCC does not contract in ISO C mode; clang needs telling). */
 #if defined(__clang__)
@@ -40,6 +48,8 @@
 #define PADIC_SIGN_BIT ((uint64_t)1 << 63)
 #define PADIC_MAGNITUDE_MASK (PADIC_SIGN_BIT - 1)
 #define PADIC_MAGNITUDE_LIMIT ((uint64_t)1 << PADIC_MAGNITUDE_BITS)
+/* Most planes the byte-plane encoder and decoder hold (magnitudes below 251^4 < 2^32). */
+#define PADIC_NARROW_PLANES 4u
 
 enum { PLANE_ZERO = 0, PLANE_DENSE = 1, PLANE_SPARSE = 2 };
 enum { ESCAPES_NONE = 0, ESCAPES_DELTAS = 1, ESCAPES_BITMAP = 2 };
@@ -457,6 +467,14 @@ static saraphis_status_t writer_stream(writer_t *w, const uint8_t *symbols, size
     return SARAPHIS_OK;
 }
 
+static saraphis_status_t writer_counted(writer_t *w, const uint8_t *symbols, size_t n, const uint32_t counts[256])
+{
+    size_t written;
+    SPS_TRY(entropy_encode_counted(symbols, n, counts, w->dst + w->pos, w->capacity - w->pos, &written));
+    w->pos += written;
+    return SARAPHIS_OK;
+}
+
 /* Work memory of one call (element count n), one block of work_bytes(n) bytes:
  *   codes, n x u64 | then, encoding: digits (n) | contexts (n) | sorted (n) | sign bits
  *   (n/8 + 16) | escape indices (n x u32); decoding: symbols (n) | sign bits (n/8 + 16) |
@@ -696,28 +714,12 @@ static void plane_scan_digits(const uint64_t *restrict codes, size_t n, unsigned
     scan->max_context = max_context;
 }
 
-/* One plane: digits, contexts, sign bits of the elements that become non-zero here. */
-static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, unsigned plane, size_t n,
-                                      const encode_work_t *work_in, plane_scan_t *scan, int first)
+/* Writes a scanned plane: chooses its form (zero, dense with C contexts, sparse) with the cost
+ * model and codes it. digits and contexts (the capped prefixes) are in element order; sorted is
+ * work space of n bytes; signs holds scan->sign_count sign bits. */
+static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const uint8_t *digits, const uint8_t *contexts,
+                                     uint8_t *sorted, const uint8_t *signs, plane_scan_t *scan)
 {
-    encode_work_t work_copy = *work_in;
-    const encode_work_t *work = &work_copy;
-    const unsigned p = sys->prime;
-    const uint64_t place = power_u64(p, sys->precision - 1 - plane); /* value of this plane's digit */
-    const unsigned bits = sys->small ? 31 : PADIC_MAGNITUDE_BITS;
-    uint8_t *signs = work->sign_bits;
-    memset(scan->hist_flat, 0, sizeof scan->hist_flat);
-    memset(scan->context_count, 0, sizeof scan->context_count);
-    memset(signs, 0, n / 8 + 16);
-    if (sys->precomputed) {
-        unsigned e = sys->precision - 1 - plane; /* below 4 for every plane scanned */
-        work_copy.digits = work_in->digit_planes + (size_t)e * n;
-        plane_scan_digits(work->codes, n, p, work_copy.digits, first ? work_copy.digits : work_copy.digits + n, first,
-                          work->contexts, signs, scan);
-    } else if (sys->small)
-        plane_scan_small(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
-    else
-        plane_scan_large(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
     uint32_t (*hist)[256] = scan->hist;
     const size_t sign_count = scan->sign_count, nonzero = scan->nonzero;
     const unsigned max_context = scan->max_context;
@@ -727,11 +729,11 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         sparse_position_bytes = 0;
         size_t k = 0, last_nonzero = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!(i & 7) && i + 8 <= n && !load_le64(work->digits + i)) { /* eight zero digits */
+            if (!(i & 7) && i + 8 <= n && !load_le64(digits + i)) { /* eight zero digits */
                 i += 7;
                 continue;
             }
-            if (!work->digits[i]) continue;
+            if (!digits[i]) continue;
             sparse_position_bytes += varint_size((uint32_t)(k++ ? i - last_nonzero - 1 : i));
             last_nonzero = i;
         }
@@ -761,15 +763,14 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
     }
     unsigned best_contexts = 1;
     double best = tail_cost[0], prefix_cost = 0;
-    for (unsigned contexts = 2; contexts <= max_context + 1; contexts++) {
-        prefix_cost += single[contexts - 2];
-        double cost = prefix_cost + tail_cost[contexts - 1] + 8.0 * (contexts - 1); /* favour speed */
-        if (cost < best) { best = cost; best_contexts = contexts; }
+    for (unsigned count = 2; count <= max_context + 1; count++) {
+        prefix_cost += single[count - 2];
+        double cost = prefix_cost + tail_cost[count - 1] + 8.0 * (count - 1); /* favour speed */
+        if (cost < best) { best = cost; best_contexts = count; }
     }
     memcpy(nonzero_digits, tail, sizeof tail);
     nonzero_digits[0] = 0;
     double sparse = 4 + (double)sparse_position_bytes + stream_cost(nonzero_digits, nonzero);
-    (void)hist;
     size_t dense_limit = 1 + PADIC_MAX_CONTEXTS + n; /* the dense form's worst case */
 
     status = writer_need(w, 5);
@@ -790,23 +791,23 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         w->pos += 4;
         size_t k = 0, previous = 0;
         for (size_t i = 0; i < n; i++) {
-            if (!(i & 7) && i + 8 <= n && !load_le64(work->digits + i)) { /* eight zero digits */
+            if (!(i & 7) && i + 8 <= n && !load_le64(digits + i)) { /* eight zero digits */
                 i += 7;
                 continue;
             }
-            if (!work->digits[i]) continue;
+            if (!digits[i]) continue;
             w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? i - previous - 1 : i));
-            work->sorted[k++] = work->digits[i];
+            sorted[k++] = digits[i];
             previous = i;
         }
-        status = writer_stream(w, work->sorted, nonzero);
+        status = writer_counted(w, sorted, nonzero, nonzero_digits);
         goto done;
     }
     status = writer_need(w, 1);
     if (status != SARAPHIS_OK) goto done;
     w->dst[w->pos++] = (uint8_t)best_contexts;
     if (best_contexts == 1) {
-        status = writer_stream(w, work->digits, n);
+        status = writer_counted(w, digits, n, tail); /* tail: every context's digits */
         goto done;
     }
     /* Stable counting sort of the digits by context, then one stream per context. */
@@ -820,13 +821,44 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         offset[c] = start[c];
     }
     for (size_t i = 0; i < n; i++) {
-        unsigned c = work->contexts[i] < last_context ? work->contexts[i] : last_context;
-        work->sorted[offset[c]++] = work->digits[i];
+        unsigned c = contexts[i] < last_context ? contexts[i] : last_context;
+        sorted[offset[c]++] = digits[i];
     }
-    for (unsigned c = 0; c < best_contexts && status == SARAPHIS_OK; c++)
-        status = writer_stream(w, work->sorted + start[c], start[c + 1] - start[c]);
+    for (unsigned c = 0; c < best_contexts && status == SARAPHIS_OK; c++) {
+        uint32_t counts[256];
+        memcpy(counts, hist[c], sizeof counts);
+        for (unsigned d = c + 1; c == last_context && d <= max_context; d++)
+            for (unsigned s = 0; s < p; s++) counts[s] += hist[d][s];
+        status = writer_counted(w, sorted + start[c], start[c + 1] - start[c], counts);
+    }
 done:
     return status;
+}
+
+
+/* One plane: digits, contexts, sign bits of the elements that become non-zero here. */
+static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, unsigned plane, size_t n,
+                                      const encode_work_t *work_in, plane_scan_t *scan, int first)
+{
+    encode_work_t work_copy = *work_in;
+    const encode_work_t *work = &work_copy;
+    const unsigned p = sys->prime;
+    const uint64_t place = power_u64(p, sys->precision - 1 - plane); /* value of this plane's digit */
+    const unsigned bits = sys->small ? 31 : PADIC_MAGNITUDE_BITS;
+    uint8_t *signs = work->sign_bits;
+    memset(scan->hist_flat, 0, sizeof scan->hist_flat);
+    memset(scan->context_count, 0, sizeof scan->context_count);
+    memset(signs, 0, n / 8 + 16);
+    if (sys->precomputed) {
+        unsigned e = sys->precision - 1 - plane; /* below 4 for every plane scanned */
+        work_copy.digits = work_in->digit_planes + (size_t)e * n;
+        plane_scan_digits(work->codes, n, p, work_copy.digits, first ? work_copy.digits : work_copy.digits + n, first,
+                          work->contexts, signs, scan);
+    } else if (sys->small)
+        plane_scan_small(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
+    else
+        plane_scan_large(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
+    return write_plane(w, p, n, work->digits, work->contexts, work->sorted, signs, scan);
 }
 
 static unsigned dtype_code(saraphis_dtype_t dtype) { return (unsigned)dtype; }
@@ -841,11 +873,424 @@ PADIC_CLONES static uint64_t largest_magnitude(const uint64_t *restrict codes, s
     return (uint64_t)largest;
 }
 
+/* Non-zero digit mask of 64 digits, and whether any is >= p. */
+static inline uint64_t nonzero_mask_portable(const uint8_t *digits, unsigned p, unsigned *bad)
+{
+    uint64_t mask = 0;
+    unsigned largest = 0;
+    for (unsigned b = 0; b < 64; b++) {
+        mask |= (uint64_t)(digits[b] != 0) << b;
+        largest = digits[b] > largest ? digits[b] : largest;
+    }
+    *bad |= largest >= p;
+    return mask;
+}
+
+/* Header, zeroed plane table and escape section; bitmap_work holds n / 8 + 1 bytes. */
+static saraphis_status_t write_head(writer_t *w, const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                    size_t n, const uint32_t *escapes, size_t escape_count, uint8_t *bitmap_work)
+{
+    uint8_t *dst = w->dst;
+    const size_t head = head_bytes_for(params->precision);
+    SPS_TRY(writer_need(w, head));
+    dst[0] = PADIC_FORMAT_VERSION;
+    dst[1] = (uint8_t)dtype_code(dtype);
+    dst[2] = (uint8_t)params->prime;
+    dst[3] = (uint8_t)params->precision;
+    store_le64(dst + 4, padic_double_bits(params->eps));
+    store_le32(dst + 12, (uint32_t)n);
+    store_le32(dst + 16, (uint32_t)escape_count);
+    memset(dst + PADIC_FIXED_HEADER, 0, head - PADIC_FIXED_HEADER);
+    w->pos = head;
+    SPS_TRY(write_escapes(w, src, n, saraphis_dtype_size(dtype), escapes, escape_count, bitmap_work));
+    store_le32(dst + 20, (uint32_t)(w->pos - head));
+    return SARAPHIS_OK;
+}
+
+/* The plane table entry of a plane written at dst[start, end). */
+static saraphis_status_t plane_entry(uint8_t *dst, unsigned plane, size_t start, size_t end)
+{
+    size_t plane_size = end - start;
+    if (plane_size > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: plane %u exceeds 4 GiB", plane);
+    uint8_t *entry = dst + PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * plane;
+    store_le32(entry, (uint32_t)plane_size);
+    store_le64(entry + 4, checksum64(dst + start, plane_size, plane));
+    return SARAPHIS_OK;
+}
+
+/* ---- Encoder for magnitudes below 2^31 --------------------------------------------------------
+ *
+ * With p^P <= 2^31 (P <= 3 for p = 251) every accepted magnitude fits 31 bits. The quantiser
+ * writes them as 32-bit words, the signs as bit words (bit i of word w: element 64 w + i is
+ * negative) and the escapes' indices; the digits are split into byte planes in one pass; each
+ * plane's sign stream is gathered 64 elements at a time, taking the sign bits of the elements
+ * whose first non-zero digit is in that plane. The bytes are those of the general path. */
+#define PADIC_NARROW_LIMIT ((uint64_t)1 << 31)
+
+typedef struct {
+    uint32_t *magnitudes;
+    uint64_t *sign_words, *started_words;
+    uint8_t *planes[PADIC_NARROW_PLANES]; /* planes[e]: digit of place p^e, words * 64 bytes */
+    uint8_t *contexts, *sorted, *sign_bits;
+    uint32_t *escapes;
+    size_t words;
+} narrow_encode_t;
+
+static narrow_encode_t narrow_encode_work(uint8_t *block, size_t n)
+{
+    narrow_encode_t work;
+    size_t words = (n + 63) / 64, padded = 64 * words;
+    uint8_t *at = block;
+    work.words = words;
+    work.sign_words = (uint64_t *)(void *)at;
+    at += 8 * words;
+    work.started_words = (uint64_t *)(void *)at;
+    at += 8 * words;
+    work.magnitudes = (uint32_t *)(void *)at;
+    at += 4 * padded;
+    work.escapes = (uint32_t *)(void *)at;
+    at += 4 * n + 8;
+    for (unsigned e = 0; e < PADIC_NARROW_PLANES; e++, at += padded) work.planes[e] = at;
+    work.contexts = at;
+    at += padded;
+    work.sorted = at;
+    at += n + 8;
+    work.sign_bits = at; /* n / 8 + 32 */
+    return work;
+}
+
+/* Elements [begin, n) through the general quantiser, 256 at a time. Returns the escape count. */
+static size_t narrow_quantise_portable(saraphis_dtype_t dtype, const uint8_t *src, size_t begin, size_t n,
+                                       const lattice_t *lat, narrow_encode_t *work, size_t escape_count,
+                                       double *max_error)
+{
+    uint64_t codes[256];
+    const size_t size = saraphis_dtype_size(dtype);
+    for (size_t at = begin; at < n; at += 256) {
+        size_t count = n - at < 256 ? n - at : 256, found;
+        const uint8_t *from = src + at * size;
+        uint32_t *escapes = work->escapes + escape_count;
+        double worst = 0;
+        switch (dtype) {
+        case SARAPHIS_DTYPE_F32: found = quantise_f32(from, count, lat, codes, escapes, &worst); break;
+        case SARAPHIS_DTYPE_F64: found = quantise_f64(from, count, lat, codes, escapes, &worst); break;
+        case SARAPHIS_DTYPE_F16: found = quantise_f16(from, count, lat, codes, escapes, &worst); break;
+        default: found = quantise_bf16(from, count, lat, codes, escapes, &worst); break;
+        }
+        for (size_t k = 0; k < found; k++) escapes[k] += (uint32_t)at;
+        escape_count += found;
+        *max_error = worst > *max_error ? worst : *max_error;
+        for (size_t i = 0; i < count; i++) {
+            size_t e = at + i;
+            work->magnitudes[e] = (uint32_t)(codes[i] & PADIC_MAGNITUDE_MASK);
+            work->sign_words[e >> 6] |= (codes[i] >> 63) << (e & 63);
+        }
+    }
+    return escape_count;
+}
+
+/* The slow pass of quantise_f32 for one element: the best of the nearest lattice point and its
+ * neighbours, or 0 when none passes (an escape). */
+static int settle_f32(double x, const lattice_t *lat, uint64_t *code, double *error)
+{
+    double t = x * lat->inverse_step;
+    if (!(fabs(t) < lat->limit + 2)) return 0;
+    double nearest = (t + 0x1.8p52) - 0x1.8p52, best = 0, best_err = INFINITY, err = 0;
+    for (int delta = -1; delta <= 1; delta++) {
+        double qd = nearest + delta;
+        if (ACCEPTS(padic_round_f32, x, qd, lat, err) && err < best_err) { best = qd; best_err = err; }
+    }
+    if (!(best_err <= lat->eps)) return 0;
+    *code = (uint64_t)fabs(best) | (best < 0 ? PADIC_SIGN_BIT : 0);
+    *error = best_err;
+    return 1;
+}
+
+#ifdef PADIC_HAVE_AVX2_PATH
+/* quantise_f32 on whole words of 64 elements, four at a time: the same IEEE operations as its fast
+ * pass (the clamp and the float rounding of round_f32 as min, max and two conversions), the
+ * elements it cannot settle through settle_f32 at once, so escapes stay in index order. Returns
+ * the escape count; the elements from 64 * (n / 64) on are left to the caller. */
+PADIC_AVX2 static size_t narrow_quantise_f32_avx2(const uint8_t *src, size_t n, const lattice_t *lat,
+                                                  narrow_encode_t *work, double *max_error)
+{
+    const __m256d inverse = _mm256_set1_pd(lat->inverse_step), step = _mm256_set1_pd(lat->step);
+    const __m256d eps = _mm256_set1_pd(lat->eps), limit = _mm256_set1_pd(lat->limit);
+    const __m256d t_limit = _mm256_set1_pd(lat->limit + 2), magic = _mm256_set1_pd(0x1.8p52);
+    const __m256d high = _mm256_set1_pd(FLT_MAX), low = _mm256_set1_pd(-FLT_MAX);
+    const __m256d absolute = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    __m256d worst = _mm256_setzero_pd();
+    double worst_settled = 0;
+    size_t escape_count = 0;
+    for (size_t w = 0; w < n / 64; w++) {
+        uint64_t signs = 0;
+        for (unsigned g = 0; g < 16; g++) {
+            size_t i = 64 * w + 4 * g;
+            __m256d x = _mm256_cvtps_pd(_mm_loadu_ps((const float *)(const void *)(src + 4 * i)));
+            __m256d t = _mm256_mul_pd(x, inverse);
+            __m256d inside = _mm256_cmp_pd(_mm256_and_pd(t, absolute), t_limit, _CMP_LT_OQ);
+            __m256d qd = _mm256_sub_pd(_mm256_add_pd(_mm256_and_pd(t, inside), magic), magic);
+            __m256d rec = _mm256_mul_pd(qd, step);
+            __m256d rounded = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_max_pd(_mm256_min_pd(rec, high), low)));
+            __m256d err = _mm256_and_pd(_mm256_sub_pd(x, rounded), absolute);
+            __m256d ok = _mm256_and_pd(inside, _mm256_cmp_pd(_mm256_and_pd(qd, absolute), limit, _CMP_LT_OQ));
+            ok = _mm256_and_pd(ok, _mm256_cmp_pd(err, eps, _CMP_LE_OQ));
+            ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(x, rec), absolute), eps, _CMP_LE_OQ));
+            worst = _mm256_max_pd(worst, _mm256_and_pd(err, ok));
+            __m256d kept = _mm256_and_pd(_mm256_and_pd(qd, absolute), ok);
+            _mm_storeu_si128((__m128i *)(void *)(work->magnitudes + i), _mm256_cvttpd_epi32(kept));
+            signs |= (uint64_t)_mm256_movemask_pd(_mm256_and_pd(qd, ok)) << (4 * g);
+            unsigned accepted = (unsigned)_mm256_movemask_pd(ok);
+            if (accepted == 0xf) continue;
+            for (unsigned lane = 0; lane < 4; lane++) {
+                if (accepted >> lane & 1) continue;
+                uint64_t code;
+                double error;
+                if (settle_f32(padic_load_f32(src + 4 * (i + lane)), lat, &code, &error)) {
+                    work->magnitudes[i + lane] = (uint32_t)(code & PADIC_MAGNITUDE_MASK);
+                    signs |= (code >> 63) << (4 * g + lane);
+                    worst_settled = error > worst_settled ? error : worst_settled;
+                } else
+                    work->escapes[escape_count++] = (uint32_t)(i + lane);
+            }
+        }
+        work->sign_words[w] = signs;
+    }
+    double lanes[4];
+    _mm256_storeu_pd(lanes, worst);
+    for (unsigned lane = 0; lane < 4; lane++) worst_settled = lanes[lane] > worst_settled ? lanes[lane] : worst_settled;
+    *max_error = worst_settled;
+    return escape_count;
+}
+#endif
+
+PADIC_CLONES static uint32_t largest_u32(const uint32_t *restrict values, size_t n)
+{
+    uint32_t largest = 0;
+    for (size_t i = 0; i < n; i++) largest = values[i] > largest ? values[i] : largest;
+    return largest;
+}
+
+/* Digits of every magnitude (below 2^31): planes[e][i] = digit of place p^e, e < count. */
+PADIC_CLONES static void narrow_digits_251(const uint32_t *restrict m, size_t n, uint8_t *restrict d0,
+                                           uint8_t *restrict d1, uint8_t *restrict d2, unsigned count)
+{
+    if (count == 1)
+        for (size_t i = 0; i < n; i++) d0[i] = (uint8_t)m[i];
+    else if (count == 2)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t q1 = m[i] / 251u;
+            d0[i] = (uint8_t)(m[i] - q1 * 251u);
+            d1[i] = (uint8_t)q1;
+        }
+    else
+        for (size_t i = 0; i < n; i++) {
+            uint32_t q1 = m[i] / 251u, q2 = q1 / 251u;
+            d0[i] = (uint8_t)(m[i] - q1 * 251u);
+            d1[i] = (uint8_t)(q1 - q2 * 251u);
+            d2[i] = (uint8_t)q2;
+        }
+}
+
+static void narrow_digits(const uint32_t *m, size_t n, unsigned p, uint8_t *const *planes, unsigned count)
+{
+    if (p == 251 && count <= 3) {
+        narrow_digits_251(m, n, planes[0], planes[1], planes[2], count);
+        return;
+    }
+    const divisor_t by_prime = divisor_make(p, 31);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = m[i];
+        for (unsigned e = 0; e + 1 < count; e++) {
+            uint64_t q = divide_small(by_prime, v);
+            planes[e][i] = (uint8_t)(v - q * p);
+            v = q;
+        }
+        planes[count - 1][i] = (uint8_t)v;
+    }
+}
+
+/* Bits of `bits` at the set bits of mask, packed in order (BMI2 pext). */
+static inline uint64_t extract_portable(uint64_t bits, uint64_t mask)
+{
+    uint64_t result = 0;
+    for (unsigned k = 0; mask; mask &= mask - 1, k++) result |= (bits >> count_trailing_zeros64(mask) & 1) << k;
+    return result;
+}
+
+#ifdef PADIC_HAVE_AVX2_PATH
+PADIC_AVX2 static inline uint64_t nonzero_mask_avx2(const uint8_t *digits)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i low = _mm256_loadu_si256((const __m256i *)(const void *)digits);
+    __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 32));
+    uint64_t zeros = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, zero)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zero)) << 32;
+    return ~zeros;
+}
+
+PADIC_AVX2 static size_t narrow_gather_signs_avx2(narrow_encode_t *work, const uint8_t *digits, int first)
+{
+    uint64_t held = 0;
+    unsigned fill = 0;
+    size_t stored = 0;
+    for (size_t w = 0; w < work->words; w++) {
+        uint64_t nonzero = nonzero_mask_avx2(digits + 64 * w);
+        uint64_t starts = first ? nonzero : nonzero & ~work->started_words[w];
+        work->started_words[w] = first ? nonzero : work->started_words[w] | nonzero;
+        uint64_t bits = _pext_u64(work->sign_words[w], starts);
+        unsigned count = (unsigned)_mm_popcnt_u64(starts);
+        held |= bits << fill;
+        if (fill + count >= 64) {
+            store_le64(work->sign_bits + stored / 8, held);
+            stored += 64;
+            held = fill ? bits >> (64 - fill) : 0;
+            fill = fill + count - 64;
+        } else
+            fill += count;
+    }
+    if (fill) store_le64(work->sign_bits + stored / 8, held);
+    return stored + fill;
+}
+#endif
+
+/* Sign stream of a plane (work->sign_bits, LSB first): the signs of the elements whose first
+ * non-zero digit is in it, in index order. Returns how many. */
+static size_t narrow_gather_signs(narrow_encode_t *work, const uint8_t *digits, int first, int simd)
+{
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd) return narrow_gather_signs_avx2(work, digits, first);
+#endif
+    uint64_t held = 0;
+    unsigned fill = 0;
+    size_t stored = 0;
+    for (size_t w = 0; w < work->words; w++) {
+        unsigned bad = 0;
+        uint64_t nonzero = nonzero_mask_portable(digits + 64 * w, 256, &bad);
+        uint64_t starts = first ? nonzero : nonzero & ~work->started_words[w];
+        work->started_words[w] = first ? nonzero : work->started_words[w] | nonzero;
+        uint64_t bits = extract_portable(work->sign_words[w], starts);
+        unsigned count = (unsigned)__builtin_popcountll(starts);
+        held |= bits << fill;
+        if (fill + count >= 64) {
+            store_le64(work->sign_bits + stored / 8, held);
+            stored += 64;
+            held = fill ? bits >> (64 - fill) : 0;
+            fill = fill + count - 64;
+        } else
+            fill += count;
+    }
+    if (fill) store_le64(work->sign_bits + stored / 8, held);
+    return stored + fill;
+}
+
+/* Contexts of the next plane: min(prefix, 15) grows digit by digit (capping at every step gives
+ * the capped prefix, as a prefix never shrinks). */
+PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const uint8_t *restrict above, size_t n, unsigned p)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned wide = contexts[i] * p + above[i];
+        contexts[i] = (uint8_t)(wide < PADIC_MAX_CONTEXTS - 1 ? wide : PADIC_MAX_CONTEXTS - 1);
+    }
+}
+
+/* Histograms of a plane's digits per context (plane_scan_digits without the signs). */
+static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
+                        plane_scan_t *scan)
+{
+    memset(scan->hist_flat, 0, sizeof scan->hist_flat);
+    uint32_t *hist = scan->hist_flat;
+    if (first)
+        for (size_t i = 0; i < n; i++) {
+            unsigned digit = digits[i], keep = 0u - (digit != 0);
+            /* Branch-free bin: the digit's, or for a zero a spare one (cycled, so no chain). */
+            hist[(digit & keep) | ((PADIC_MAX_CONTEXTS * 256 + (unsigned)(i & 7)) & ~keep)]++;
+        }
+    else
+        for (size_t i = 0; i < n; i++) {
+            unsigned digit = digits[i], context = contexts[i], keep = 0u - (digit != 0);
+            hist[((context * 256 + digit) & keep) | ((PADIC_MAX_CONTEXTS * 256 + context * 8 + (unsigned)(i & 7)) & ~keep)]++;
+        }
+    size_t nonzero = 0;
+    unsigned max_context = 0;
+    for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {
+        uint32_t zeros = 0, total;
+        for (unsigned b = 0; b < 8; b++) zeros += hist[PADIC_MAX_CONTEXTS * 256 + c * 8 + b];
+        total = zeros;
+        for (unsigned d = 1; d < p; d++) total += scan->hist[c][d];
+        scan->hist[c][0] = zeros;
+        scan->context_count[0][c] = total;
+        nonzero += total - zeros;
+        if (total) max_context = c;
+    }
+    scan->nonzero = nonzero;
+    scan->max_context = max_context;
+}
+
+static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                       size_t n, uint8_t *dst, size_t capacity, size_t *written, uint8_t *block,
+                                       padic_chunk_stats_t *stats, const lattice_t *lattice, int simd)
+{
+    const unsigned P = params->precision, p = params->prime;
+    narrow_encode_t work = narrow_encode_work(block, n);
+    const size_t padded = 64 * work.words;
+    memset(work.sign_words, 0, 8 * work.words);
+    double max_error = 0;
+    size_t escape_count = 0, begin = 0;
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd && dtype == SARAPHIS_DTYPE_F32) {
+        escape_count = narrow_quantise_f32_avx2(src, n, lattice, &work, &max_error);
+        begin = n / 64 * 64;
+    }
+#endif
+    escape_count = narrow_quantise_portable(dtype, src, begin, n, lattice, &work, escape_count, &max_error);
+
+    writer_t w = {dst, capacity, 0};
+    SPS_TRY(write_head(&w, params, dtype, src, n, work.escapes, escape_count, work.sorted));
+    uint32_t largest = largest_u32(work.magnitudes, n);
+    unsigned used_digits = 0;
+    for (uint32_t m = largest; m; m /= p) used_digits++;
+    if (used_digits) narrow_digits(work.magnitudes, n, p, work.planes, used_digits);
+    for (unsigned e = 0; e < used_digits; e++) memset(work.planes[e] + n, 0, padded - n);
+
+    int first_plane = 1;
+    plane_scan_t scan; /* 16 KiB of histograms */
+    size_t plane_starts[PADIC_MAX_PLANES + 1];
+    size_t head_checksum_at = w.pos;
+    SPS_TRY(writer_need(&w, 8));
+    w.pos += 8;
+    for (unsigned plane = 0; plane < P; plane++) {
+        const unsigned e = P - 1 - plane;
+        plane_starts[plane] = w.pos;
+        if (e >= used_digits) { /* above the largest magnitude's leading digit */
+            SPS_TRY(writer_need(&w, 5));
+            dst[w.pos] = PLANE_ZERO;
+            store_le32(dst + w.pos + 1, 0);
+            w.pos += 5;
+        } else {
+            const uint8_t *digits = work.planes[e];
+            if (first_plane) memset(work.contexts, 0, n);
+            else narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
+            narrow_scan(digits, work.contexts, n, p, first_plane, &scan);
+            scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
+            SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
+            first_plane = 0;
+        }
+        SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));
+    }
+    store_le64(dst + head_checksum_at, checksum64(dst, head_checksum_at, 0));
+    *written = w.pos;
+    if (stats) {
+        stats->max_error = max_error;
+        stats->escapes = escape_count;
+    }
+    return SARAPHIS_OK;
+}
+
 static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
                                      size_t n, uint8_t *dst, size_t capacity, size_t *written, uint8_t *block,
                                      padic_chunk_stats_t *stats)
 {
-    const size_t element_size = saraphis_dtype_size(dtype);
     encode_work_t work = encode_work(block, n);
     const unsigned P = params->precision, p = params->prime;
 
@@ -855,6 +1300,8 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
     lattice.inverse_step = 1 / lattice.step;
     uint64_t full = power_u64(p, P);
     lattice.limit = (double)(full < PADIC_MAGNITUDE_LIMIT ? full : PADIC_MAGNITUDE_LIMIT);
+    if (P <= PADIC_NARROW_PLANES && full <= PADIC_NARROW_LIMIT)
+        return encode_narrow(params, dtype, src, n, dst, capacity, written, block, stats, &lattice, rans_have_avx2());
     double max_error = 0;
     size_t escape_count;
     switch (dtype) {
@@ -865,19 +1312,7 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
     }
 
     writer_t w = {dst, capacity, 0};
-    const size_t head = head_bytes_for(P);
-    SPS_TRY(writer_need(&w, head));
-    dst[0] = PADIC_FORMAT_VERSION;
-    dst[1] = (uint8_t)dtype_code(dtype);
-    dst[2] = (uint8_t)p;
-    dst[3] = (uint8_t)P;
-    store_le64(dst + 4, padic_double_bits(params->eps));
-    store_le32(dst + 12, (uint32_t)n);
-    store_le32(dst + 16, (uint32_t)escape_count);
-    memset(dst + PADIC_FIXED_HEADER, 0, head - PADIC_FIXED_HEADER);
-    w.pos = head;
-    SPS_TRY(write_escapes(&w, src, n, element_size, work.escapes, escape_count, work.digits));
-    store_le32(dst + 20, (uint32_t)(w.pos - head));
+    SPS_TRY(write_head(&w, params, dtype, src, n, work.escapes, escape_count, work.digits));
 
     /* Planes above the largest magnitude's leading digit are all zero: skip their passes. */
     uint64_t largest = largest_magnitude(work.codes, n);
@@ -903,11 +1338,7 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
             SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan, first_plane));
             first_plane = 0;
         }
-        size_t plane_size = w.pos - plane_starts[plane];
-        if (plane_size > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: plane %u exceeds 4 GiB", plane);
-        uint8_t *entry = dst + PADIC_FIXED_HEADER + PADIC_PLANE_ENTRY * plane;
-        store_le32(entry, (uint32_t)plane_size);
-        store_le64(entry + 4, checksum64(dst + plane_starts[plane], plane_size, plane));
+        SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));
     }
     store_le64(dst + head_checksum_at, checksum64(dst, head_checksum_at, 0));
     *written = w.pos;
@@ -1323,7 +1754,6 @@ saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src,
  * as one bit per element in 64-bit words: a plane's signs go to the elements whose digit is its
  * first non-zero one, a mask of 64 elements taken from byte compares and filled by one bit deposit
  * per word. The magnitudes are put together only once, in the pass that writes the floats. */
-#define PADIC_NARROW_PLANES 4u
 
 typedef struct {
     uint8_t *planes[PADIC_NARROW_PLANES]; /* digits, element order, words * 64 bytes each */
@@ -1377,19 +1807,6 @@ static inline uint64_t deposit_portable(uint64_t bits, uint64_t mask)
     return result;
 }
 
-/* Non-zero digit mask of 64 digits, and whether any is >= p. */
-static inline uint64_t nonzero_mask_portable(const uint8_t *digits, unsigned p, unsigned *bad)
-{
-    uint64_t mask = 0;
-    unsigned largest = 0;
-    for (unsigned b = 0; b < 64; b++) {
-        mask |= (uint64_t)(digits[b] != 0) << b;
-        largest = digits[b] > largest ? digits[b] : largest;
-    }
-    *bad |= largest >= p;
-    return mask;
-}
-
 /* One plane's signs: elements whose first non-zero digit is in this plane take the next bits of
  * the sign stream, in element order. Returns the number of signs taken; *bad is set when a digit
  * is >= p. */
@@ -1407,10 +1824,7 @@ static size_t narrow_signs_portable(narrow_work_t *work, const uint8_t *digits, 
     return used;
 }
 
-#if defined(__GNUC__) && defined(__x86_64__)
-#define PADIC_HAVE_AVX2_PATH 1
-#define PADIC_AVX2 __attribute__((target("avx2,bmi2,popcnt")))
-
+#ifdef PADIC_HAVE_AVX2_PATH
 PADIC_AVX2 static size_t narrow_signs_avx2(narrow_work_t *work, const uint8_t *digits, unsigned p, int first, unsigned *bad)
 {
     size_t used = 0;
