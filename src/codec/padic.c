@@ -19,6 +19,7 @@
 #include "codec/padic.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,7 +336,21 @@ static size_t varint_get(const uint8_t *src, size_t size, uint32_t *value)
 
 /* ---- Cost model (chooses plane forms and context counts; never affects correctness) ------ */
 
-/* Estimated bytes of entropy_encode on these symbol counts (its raw / constant / rANS choice). */
+/* c * log2(c) for the small counts that most bins hold, computed once with the very operations
+ * stream_cost would do (so the costs, and the choices made from them, are unchanged). */
+#define PADIC_XLOG_TABLE 4096u
+static double xlog2_table[PADIC_XLOG_TABLE];
+static pthread_once_t xlog2_once = PTHREAD_ONCE_INIT;
+
+static void xlog2_build(void)
+{
+    for (uint32_t c = 1; c < PADIC_XLOG_TABLE; c++) xlog2_table[c] = c * log2((double)c);
+}
+
+static inline double xlog2(uint32_t c) { return c < PADIC_XLOG_TABLE ? xlog2_table[c] : c * log2((double)c); }
+
+/* Estimated bytes of entropy_encode on these symbol counts (its raw / constant / rANS choice).
+ * pthread_once(&xlog2_once, xlog2_build) must have run. */
 static double stream_cost(const uint32_t *counts, uint64_t total)
 {
     if (total == 0) return 1;
@@ -346,7 +361,7 @@ static double stream_cost(const uint32_t *counts, uint64_t total)
         distinct++;
         if (first == 256) first = s;
         last = s;
-        sum += counts[s] * log2((double)counts[s]);
+        sum += xlog2(counts[s]);
     }
     if (distinct == 1) return 2;
     double raw = 1 + (double)total;
@@ -714,6 +729,29 @@ static void plane_scan_digits(const uint64_t *restrict codes, size_t n, unsigned
     scan->max_context = max_context;
 }
 
+/* Bytes of the varint positions of the non-zero digits (a sparse plane's position list). Eight
+ * digits at a time: the top bit of each byte of `marks` says that byte is non-zero. */
+static size_t sparse_positions_size(const uint8_t *digits, size_t n)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull;
+    size_t bytes = 0, k = 0, last = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = load_le64(digits + i);
+        if (!v) continue;
+        for (uint64_t marks = (((v & low7) + low7) | v) & top; marks; marks &= marks - 1) {
+            size_t at = i + count_trailing_zeros64(marks) / 8;
+            bytes += varint_size((uint32_t)(k++ ? at - last - 1 : at));
+            last = at;
+        }
+    }
+    for (; i < n; i++) {
+        if (!digits[i]) continue;
+        bytes += varint_size((uint32_t)(k++ ? i - last - 1 : i));
+        last = i;
+    }
+    return bytes;
+}
+
 /* Writes a scanned plane: chooses its form (zero, dense with C contexts, sparse) with the cost
  * model and codes it. digits and contexts (the capped prefixes) are in element order; sorted is
  * work space of n bytes; signs holds scan->sign_count sign bits. */
@@ -724,20 +762,7 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
     const size_t sign_count = scan->sign_count, nonzero = scan->nonzero;
     const unsigned max_context = scan->max_context;
     /* Positions of a sparse plane cost at least a byte each: only a sparse plane can use them. */
-    size_t sparse_position_bytes = SIZE_MAX / 2;
-    if (nonzero <= n / 8) {
-        sparse_position_bytes = 0;
-        size_t k = 0, last_nonzero = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!(i & 7) && i + 8 <= n && !load_le64(digits + i)) { /* eight zero digits */
-                i += 7;
-                continue;
-            }
-            if (!digits[i]) continue;
-            sparse_position_bytes += varint_size((uint32_t)(k++ ? i - last_nonzero - 1 : i));
-            last_nonzero = i;
-        }
-    }
+    size_t sparse_position_bytes = nonzero <= n / 8 ? sparse_positions_size(digits, n) : SIZE_MAX / 2;
     saraphis_status_t status = SARAPHIS_OK;
     if (nonzero == 0) {
         status = writer_need(w, 5);
@@ -1194,12 +1219,56 @@ PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const 
     }
 }
 
+#ifdef PADIC_HAVE_AVX2_PATH
+/* The bins of narrow_scan computed 16 at a time (16-bit lanes), then counted. In the first plane
+ * (context 0 only) non-zero digits are spread over the rows of contexts 0-3 by i & 3, so that a
+ * skewed top plane does not chain increments of one bin; the rows are folded back after. */
+PADIC_AVX2 static void narrow_histogram_avx2(const uint8_t *digits, const uint8_t *contexts, size_t n, int first,
+                                             uint32_t *hist)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i spare_lanes = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i spare_base = _mm256_set1_epi16((short)(PADIC_MAX_CONTEXTS * 256));
+    const __m256i rows = first ? _mm256_setr_epi16(0, 256, 512, 768, 0, 256, 512, 768, 0, 256, 512, 768, 0, 256, 512, 768) : zero;
+    uint16_t bins[32] __attribute__((aligned(32)));
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(digits + i));
+        __m256i c = first ? zero : _mm256_loadu_si256((const __m256i *)(const void *)(contexts + i));
+        for (unsigned half = 0; half < 2; half++) {
+            __m256i d16 = _mm256_cvtepu8_epi16(half ? _mm256_extracti128_si256(d, 1) : _mm256_castsi256_si128(d));
+            __m256i c16 = _mm256_cvtepu8_epi16(half ? _mm256_extracti128_si256(c, 1) : _mm256_castsi256_si128(c));
+            __m256i own = _mm256_add_epi16(_mm256_or_si256(_mm256_slli_epi16(c16, 8), d16), rows);
+            __m256i spare = _mm256_add_epi16(spare_base, _mm256_add_epi16(_mm256_slli_epi16(c16, 3), spare_lanes));
+            __m256i bin = _mm256_blendv_epi8(own, spare, _mm256_cmpeq_epi16(d16, zero));
+            _mm256_store_si256((__m256i *)(void *)(bins + 16 * half), bin);
+        }
+        for (unsigned k = 0; k < 32; k++) hist[bins[k]]++;
+    }
+    for (; i < n; i++) {
+        unsigned digit = digits[i], context = first ? 0 : contexts[i];
+        if (digit) hist[context * 256 + digit + (first ? 256 * (unsigned)(i & 3) : 0)]++;
+        else hist[PADIC_MAX_CONTEXTS * 256 + context * 8 + (unsigned)(i & 7)]++;
+    }
+    if (first)
+        for (unsigned row = 1; row < 4; row++)
+            for (unsigned d = 0; d < 256; d++) {
+                hist[d] += hist[row * 256 + d];
+                hist[row * 256 + d] = 0;
+            }
+}
+#endif
+
 /* Histograms of a plane's digits per context (plane_scan_digits without the signs). */
 static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
-                        plane_scan_t *scan)
+                        plane_scan_t *scan, int simd)
 {
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd) narrow_histogram_avx2(digits, contexts, n, first, hist);
+    else
+#endif
     if (first)
         for (size_t i = 0; i < n; i++) {
             unsigned digit = digits[i], keep = 0u - (digit != 0);
@@ -1271,7 +1340,7 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             const uint8_t *digits = work.planes[e];
             if (first_plane) memset(work.contexts, 0, n);
             else narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
-            narrow_scan(digits, work.contexts, n, p, first_plane, &scan);
+            narrow_scan(digits, work.contexts, n, p, first_plane, &scan, simd);
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
             SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
             first_plane = 0;
@@ -1358,6 +1427,7 @@ saraphis_status_t padic_encode_chunk(const padic_params_t *params, saraphis_dtyp
     const size_t n = raw_bytes / saraphis_dtype_size(dtype);
     if (n > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "p-adic: a chunk of %zu elements exceeds 2^32 - 1", n);
     uint8_t *block;
+    pthread_once(&xlog2_once, xlog2_build);
     SPS_TRY(work_alloc(n, scratch, &block));
     saraphis_status_t status = encode_with(params, dtype, src, n, dst, capacity, written, block, stats);
     work_done(scratch, block);
