@@ -1219,77 +1219,34 @@ PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const 
     }
 }
 
-#ifdef PADIC_HAVE_AVX2_PATH
-/* The bins of narrow_scan computed 16 at a time (16-bit lanes), then counted. In the first plane
- * (context 0 only) non-zero digits are spread over the rows of contexts 0-3 by i & 3, so that a
- * skewed top plane does not chain increments of one bin; the rows are folded back after. */
-PADIC_AVX2 static void narrow_histogram_avx2(const uint8_t *digits, const uint8_t *contexts, size_t n, int first,
-                                             uint32_t *hist)
+/* Histograms of a plane's digits per context. The first plane (context 0 only, often skewed: a
+ * top digit is mostly 0) counts element i in row i & 7 of the table and folds the rows after, so
+ * that no bin is incremented twice in a row (a chain through store forwarding); in later planes
+ * the bins spread over the (context, digit) pairs. */
+static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
+                        plane_scan_t *scan)
 {
-    const __m256i zero = _mm256_setzero_si256();
-    const __m256i spare_lanes = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i spare_base = _mm256_set1_epi16((short)(PADIC_MAX_CONTEXTS * 256));
-    const __m256i rows = first ? _mm256_setr_epi16(0, 256, 512, 768, 0, 256, 512, 768, 0, 256, 512, 768, 0, 256, 512, 768) : zero;
-    uint16_t bins[32] __attribute__((aligned(32)));
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(digits + i));
-        __m256i c = first ? zero : _mm256_loadu_si256((const __m256i *)(const void *)(contexts + i));
-        for (unsigned half = 0; half < 2; half++) {
-            __m256i d16 = _mm256_cvtepu8_epi16(half ? _mm256_extracti128_si256(d, 1) : _mm256_castsi256_si128(d));
-            __m256i c16 = _mm256_cvtepu8_epi16(half ? _mm256_extracti128_si256(c, 1) : _mm256_castsi256_si128(c));
-            __m256i own = _mm256_add_epi16(_mm256_or_si256(_mm256_slli_epi16(c16, 8), d16), rows);
-            __m256i spare = _mm256_add_epi16(spare_base, _mm256_add_epi16(_mm256_slli_epi16(c16, 3), spare_lanes));
-            __m256i bin = _mm256_blendv_epi8(own, spare, _mm256_cmpeq_epi16(d16, zero));
-            _mm256_store_si256((__m256i *)(void *)(bins + 16 * half), bin);
-        }
-        for (unsigned k = 0; k < 32; k++) hist[bins[k]]++;
-    }
-    for (; i < n; i++) {
-        unsigned digit = digits[i], context = first ? 0 : contexts[i];
-        if (digit) hist[context * 256 + digit + (first ? 256 * (unsigned)(i & 3) : 0)]++;
-        else hist[PADIC_MAX_CONTEXTS * 256 + context * 8 + (unsigned)(i & 7)]++;
-    }
-    if (first)
-        for (unsigned row = 1; row < 4; row++)
+    memset(scan->hist_flat, 0, sizeof scan->hist_flat);
+    uint32_t *hist = scan->hist_flat;
+    if (first) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (unsigned k = 0; k < 8; k++) hist[k * 256 + digits[i + k]]++;
+        for (; i < n; i++) hist[digits[i]]++;
+        for (unsigned row = 1; row < 8; row++)
             for (unsigned d = 0; d < 256; d++) {
                 hist[d] += hist[row * 256 + d];
                 hist[row * 256 + d] = 0;
             }
-}
-#endif
-
-/* Histograms of a plane's digits per context (plane_scan_digits without the signs). */
-static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
-                        plane_scan_t *scan, int simd)
-{
-    memset(scan->hist_flat, 0, sizeof scan->hist_flat);
-    uint32_t *hist = scan->hist_flat;
-#ifdef PADIC_HAVE_AVX2_PATH
-    if (simd) narrow_histogram_avx2(digits, contexts, n, first, hist);
-    else
-#endif
-    if (first)
-        for (size_t i = 0; i < n; i++) {
-            unsigned digit = digits[i], keep = 0u - (digit != 0);
-            /* Branch-free bin: the digit's, or for a zero a spare one (cycled, so no chain). */
-            hist[(digit & keep) | ((PADIC_MAX_CONTEXTS * 256 + (unsigned)(i & 7)) & ~keep)]++;
-        }
-    else
-        for (size_t i = 0; i < n; i++) {
-            unsigned digit = digits[i], context = contexts[i], keep = 0u - (digit != 0);
-            hist[((context * 256 + digit) & keep) | ((PADIC_MAX_CONTEXTS * 256 + context * 8 + (unsigned)(i & 7)) & ~keep)]++;
-        }
+    } else
+        for (size_t i = 0; i < n; i++) hist[contexts[i] * 256u + digits[i]]++;
     size_t nonzero = 0;
     unsigned max_context = 0;
     for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {
-        uint32_t zeros = 0, total;
-        for (unsigned b = 0; b < 8; b++) zeros += hist[PADIC_MAX_CONTEXTS * 256 + c * 8 + b];
-        total = zeros;
-        for (unsigned d = 1; d < p; d++) total += scan->hist[c][d];
-        scan->hist[c][0] = zeros;
+        uint32_t total = 0;
+        for (unsigned d = 0; d < p; d++) total += scan->hist[c][d];
         scan->context_count[0][c] = total;
-        nonzero += total - zeros;
+        nonzero += total - scan->hist[c][0];
         if (total) max_context = c;
     }
     scan->nonzero = nonzero;
@@ -1340,7 +1297,7 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             const uint8_t *digits = work.planes[e];
             if (first_plane) memset(work.contexts, 0, n);
             else narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
-            narrow_scan(digits, work.contexts, n, p, first_plane, &scan, simd);
+            narrow_scan(digits, work.contexts, n, p, first_plane, &scan);
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
             SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
             first_plane = 0;
