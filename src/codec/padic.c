@@ -1032,49 +1032,69 @@ static int settle_f32(double x, const lattice_t *lat, uint64_t *code, double *er
 }
 
 #ifdef PADIC_HAVE_AVX2_PATH
-/* quantise_f32 on whole words of 64 elements, four at a time: the same IEEE operations as its fast
- * pass (the clamp and the float rounding of round_f32 as min, max and two conversions), the
- * elements it cannot settle through settle_f32 at once, so escapes stay in index order. Returns
- * the escape count; the elements from 64 * (n / 64) on are left to the caller. */
-PADIC_AVX2 static size_t narrow_quantise_f32_avx2(const uint8_t *src, size_t n, const lattice_t *lat,
-                                                  narrow_encode_t *work, double *max_error)
+/* quantise_f32's decisions on four elements: the magnitudes (0 where not accepted), the accepted
+ * lanes' sign bits and mask, the accepted errors. The same IEEE operations as its fast pass, with
+ * two shortcuts that change no decision: the test |t| < limit + 2 is left out, because where it
+ * fails (or t is NaN) |qd| < limit fails too (qd rounds t to an integer, exactly below 2^52 and
+ * within a relative 2^-52 above), and both error tests are one test on the larger error. With
+ * `clamp` false (limit * step <= FLT_MAX, so every product of an accepted lane is within range)
+ * round_f32's clamp is a no-op and is skipped. */
+PADIC_AVX2 static inline __attribute__((always_inline)) __m128i
+quantise4_f32(const uint8_t *src, const lattice_t *lat, const int clamp, unsigned *accepted, unsigned *negative,
+              __m256d *worst)
 {
-    const __m256d inverse = _mm256_set1_pd(lat->inverse_step), step = _mm256_set1_pd(lat->step);
-    const __m256d eps = _mm256_set1_pd(lat->eps), limit = _mm256_set1_pd(lat->limit);
-    const __m256d t_limit = _mm256_set1_pd(lat->limit + 2), magic = _mm256_set1_pd(0x1.8p52);
-    const __m256d high = _mm256_set1_pd(FLT_MAX), low = _mm256_set1_pd(-FLT_MAX);
     const __m256d absolute = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
+    const __m256d magic = _mm256_set1_pd(0x1.8p52);
+    __m256d x = _mm256_cvtps_pd(_mm_loadu_ps((const float *)(const void *)src));
+    __m256d qd = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(lat->inverse_step)), magic), magic);
+    __m256d rec = _mm256_mul_pd(qd, _mm256_set1_pd(lat->step));
+    __m256d in_range = clamp ? _mm256_max_pd(_mm256_min_pd(rec, _mm256_set1_pd(FLT_MAX)), _mm256_set1_pd(-FLT_MAX)) : rec;
+    __m256d err = _mm256_and_pd(_mm256_sub_pd(x, _mm256_cvtps_pd(_mm256_cvtpd_ps(in_range))), absolute);
+    __m256d magnitude = _mm256_and_pd(qd, absolute);
+    __m256d both = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(x, rec), absolute), err);
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(magnitude, _mm256_set1_pd(lat->limit), _CMP_LT_OQ),
+                               _mm256_cmp_pd(both, _mm256_set1_pd(lat->eps), _CMP_LE_OQ));
+    *worst = _mm256_max_pd(*worst, _mm256_and_pd(err, ok));
+    *accepted = (unsigned)_mm256_movemask_pd(ok);
+    *negative = (unsigned)_mm256_movemask_pd(qd) & *accepted;
+    return _mm256_cvttpd_epi32(_mm256_and_pd(magnitude, ok));
+}
+
+/* quantise_f32 on whole words of 64 elements; the elements it cannot settle at once go through
+ * settle_f32 (its slow pass) in index order, so escapes stay sorted. Returns the escape count;
+ * *largest is the largest magnitude; elements from 64 * (n / 64) on are left to the caller. */
+PADIC_AVX2 static inline __attribute__((always_inline)) size_t
+quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_encode_t *work, double *max_error,
+                   uint32_t *largest, const int clamp)
+{
     __m256d worst = _mm256_setzero_pd();
+    __m128i top = _mm_setzero_si128();
     double worst_settled = 0;
+    uint32_t largest_settled = 0;
     size_t escape_count = 0;
     for (size_t w = 0; w < n / 64; w++) {
         uint64_t signs = 0;
-        for (unsigned g = 0; g < 16; g++) {
+        for (unsigned g = 0; g < 16; g += 2) {
             size_t i = 64 * w + 4 * g;
-            __m256d x = _mm256_cvtps_pd(_mm_loadu_ps((const float *)(const void *)(src + 4 * i)));
-            __m256d t = _mm256_mul_pd(x, inverse);
-            __m256d inside = _mm256_cmp_pd(_mm256_and_pd(t, absolute), t_limit, _CMP_LT_OQ);
-            __m256d qd = _mm256_sub_pd(_mm256_add_pd(_mm256_and_pd(t, inside), magic), magic);
-            __m256d rec = _mm256_mul_pd(qd, step);
-            __m256d rounded = _mm256_cvtps_pd(_mm256_cvtpd_ps(_mm256_max_pd(_mm256_min_pd(rec, high), low)));
-            __m256d err = _mm256_and_pd(_mm256_sub_pd(x, rounded), absolute);
-            __m256d ok = _mm256_and_pd(inside, _mm256_cmp_pd(_mm256_and_pd(qd, absolute), limit, _CMP_LT_OQ));
-            ok = _mm256_and_pd(ok, _mm256_cmp_pd(err, eps, _CMP_LE_OQ));
-            ok = _mm256_and_pd(ok, _mm256_cmp_pd(_mm256_and_pd(_mm256_sub_pd(x, rec), absolute), eps, _CMP_LE_OQ));
-            worst = _mm256_max_pd(worst, _mm256_and_pd(err, ok));
-            __m256d kept = _mm256_and_pd(_mm256_and_pd(qd, absolute), ok);
-            _mm_storeu_si128((__m128i *)(void *)(work->magnitudes + i), _mm256_cvttpd_epi32(kept));
-            signs |= (uint64_t)_mm256_movemask_pd(_mm256_and_pd(qd, ok)) << (4 * g);
-            unsigned accepted = (unsigned)_mm256_movemask_pd(ok);
-            if (accepted == 0xf) continue;
-            for (unsigned lane = 0; lane < 4; lane++) {
+            unsigned accepted0, negative0, accepted1, negative1;
+            __m128i m0 = quantise4_f32(src + 4 * i, lat, clamp, &accepted0, &negative0, &worst);
+            __m128i m1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &accepted1, &negative1, &worst);
+            _mm_storeu_si128((__m128i *)(void *)(work->magnitudes + i), m0);
+            _mm_storeu_si128((__m128i *)(void *)(work->magnitudes + i + 4), m1);
+            top = _mm_max_epu32(top, _mm_max_epu32(m0, m1));
+            signs |= (uint64_t)(negative0 | negative1 << 4) << (4 * g);
+            unsigned accepted = accepted0 | accepted1 << 4;
+            if (accepted == 0xff) continue;
+            for (unsigned lane = 0; lane < 8; lane++) {
                 if (accepted >> lane & 1) continue;
                 uint64_t code;
                 double error;
                 if (settle_f32(padic_load_f32(src + 4 * (i + lane)), lat, &code, &error)) {
-                    work->magnitudes[i + lane] = (uint32_t)(code & PADIC_MAGNITUDE_MASK);
+                    uint32_t magnitude = (uint32_t)(code & PADIC_MAGNITUDE_MASK);
+                    work->magnitudes[i + lane] = magnitude;
                     signs |= (code >> 63) << (4 * g + lane);
                     worst_settled = error > worst_settled ? error : worst_settled;
+                    largest_settled = magnitude > largest_settled ? magnitude : largest_settled;
                 } else
                     work->escapes[escape_count++] = (uint32_t)(i + lane);
             }
@@ -1084,8 +1104,19 @@ PADIC_AVX2 static size_t narrow_quantise_f32_avx2(const uint8_t *src, size_t n, 
     double lanes[4];
     _mm256_storeu_pd(lanes, worst);
     for (unsigned lane = 0; lane < 4; lane++) worst_settled = lanes[lane] > worst_settled ? lanes[lane] : worst_settled;
+    uint32_t tops[4];
+    _mm_storeu_si128((__m128i *)(void *)tops, top);
+    for (unsigned lane = 0; lane < 4; lane++) largest_settled = tops[lane] > largest_settled ? tops[lane] : largest_settled;
     *max_error = worst_settled;
+    *largest = largest_settled;
     return escape_count;
+}
+
+PADIC_AVX2 static size_t narrow_quantise_f32_avx2(const uint8_t *src, size_t n, const lattice_t *lat,
+                                                  narrow_encode_t *work, double *max_error, uint32_t *largest)
+{
+    if (lat->limit * lat->step <= FLT_MAX) return quantise_words_f32(src, n, lat, work, max_error, largest, 0);
+    return quantise_words_f32(src, n, lat, work, max_error, largest, 1);
 }
 #endif
 
@@ -1219,15 +1250,54 @@ PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const 
     }
 }
 
+#ifdef PADIC_HAVE_AVX2_PATH
+/* A first plane whose digits are all <= top (a small top digit: the usual case) is counted by
+ * byte compares, 32 digits at a time, one 8-bit counter per value and lane, summed every 255
+ * steps; the zeros are what is left. */
+#define PADIC_SMALL_ALPHABET 16u
+
+PADIC_AVX2 static void count_small_avx2(const uint8_t *digits, size_t n, unsigned top, uint32_t *hist)
+{
+    __m256i counters[PADIC_SMALL_ALPHABET];
+    uint64_t totals[PADIC_SMALL_ALPHABET] = {0};
+    const __m256i zero = _mm256_setzero_si256();
+    size_t i = 0;
+    while (i + 32 <= n) {
+        for (unsigned v = 1; v <= top; v++) counters[v] = zero;
+        for (unsigned step = 0; step < 255 && i + 32 <= n; step++, i += 32) {
+            __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(digits + i));
+            for (unsigned v = 1; v <= top; v++)
+                counters[v] = _mm256_sub_epi8(counters[v], _mm256_cmpeq_epi8(d, _mm256_set1_epi8((char)v)));
+        }
+        for (unsigned v = 1; v <= top; v++) {
+            __m256i sums = _mm256_sad_epu8(counters[v], zero);
+            totals[v] += (uint64_t)_mm256_extract_epi64(sums, 0) + (uint64_t)_mm256_extract_epi64(sums, 1) +
+                         (uint64_t)_mm256_extract_epi64(sums, 2) + (uint64_t)_mm256_extract_epi64(sums, 3);
+        }
+    }
+    for (; i < n; i++) totals[digits[i]]++;
+    uint64_t others = 0;
+    for (unsigned v = 1; v <= top; v++) {
+        hist[v] = (uint32_t)totals[v];
+        others += totals[v];
+    }
+    hist[0] = (uint32_t)(n - others);
+}
+#endif
+
 /* Histograms of a plane's digits per context. The first plane (context 0 only, often skewed: a
  * top digit is mostly 0) counts element i in row i & 7 of the table and folds the rows after, so
  * that no bin is incremented twice in a row (a chain through store forwarding); in later planes
  * the bins spread over the (context, digit) pairs. */
 static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
-                        plane_scan_t *scan)
+                        unsigned top, plane_scan_t *scan, int simd)
 {
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (first && simd && top < PADIC_SMALL_ALPHABET) count_small_avx2(digits, n, top, hist);
+    else
+#endif
     if (first) {
         size_t i = 0;
         for (; i + 8 <= n; i += 8)
@@ -1263,17 +1333,19 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
     memset(work.sign_words, 0, 8 * work.words);
     double max_error = 0;
     size_t escape_count = 0, begin = 0;
+    uint32_t largest = 0;
 #ifdef PADIC_HAVE_AVX2_PATH
     if (simd && dtype == SARAPHIS_DTYPE_F32) {
-        escape_count = narrow_quantise_f32_avx2(src, n, lattice, &work, &max_error);
+        escape_count = narrow_quantise_f32_avx2(src, n, lattice, &work, &max_error, &largest);
         begin = n / 64 * 64;
     }
 #endif
     escape_count = narrow_quantise_portable(dtype, src, begin, n, lattice, &work, escape_count, &max_error);
+    uint32_t rest = largest_u32(work.magnitudes + begin, n - begin);
+    largest = rest > largest ? rest : largest;
 
     writer_t w = {dst, capacity, 0};
     SPS_TRY(write_head(&w, params, dtype, src, n, work.escapes, escape_count, work.sorted));
-    uint32_t largest = largest_u32(work.magnitudes, n);
     unsigned used_digits = 0;
     for (uint32_t m = largest; m; m /= p) used_digits++;
     if (used_digits) narrow_digits(work.magnitudes, n, p, work.planes, used_digits);
@@ -1297,7 +1369,9 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             const uint8_t *digits = work.planes[e];
             if (first_plane) memset(work.contexts, 0, n);
             else narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
-            narrow_scan(digits, work.contexts, n, p, first_plane, &scan);
+            unsigned top = 0; /* the largest digit of a first plane: the leading digit of the largest */
+            for (uint32_t m = largest; m; m /= p) top = m % p;
+            narrow_scan(digits, work.contexts, n, p, first_plane, top, &scan, simd);
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
             SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
             first_plane = 0;
