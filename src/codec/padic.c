@@ -1389,7 +1389,7 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
 
 static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
                                      size_t n, uint8_t *dst, size_t capacity, size_t *written, uint8_t *block,
-                                     padic_chunk_stats_t *stats)
+                                     padic_chunk_stats_t *stats, int simd)
 {
     encode_work_t work = encode_work(block, n);
     const unsigned P = params->precision, p = params->prime;
@@ -1401,7 +1401,7 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
     uint64_t full = power_u64(p, P);
     lattice.limit = (double)(full < PADIC_MAGNITUDE_LIMIT ? full : PADIC_MAGNITUDE_LIMIT);
     if (P <= PADIC_NARROW_PLANES && full <= PADIC_NARROW_LIMIT)
-        return encode_narrow(params, dtype, src, n, dst, capacity, written, block, stats, &lattice, rans_have_avx2());
+        return encode_narrow(params, dtype, src, n, dst, capacity, written, block, stats, &lattice, simd);
     double max_error = 0;
     size_t escape_count;
     switch (dtype) {
@@ -1449,9 +1449,9 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
     return SARAPHIS_OK;
 }
 
-saraphis_status_t padic_encode_chunk(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
-                                     size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
-                                     codec_scratch_t *scratch, padic_chunk_stats_t *stats)
+static saraphis_status_t encode_chunk(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                      size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
+                                      codec_scratch_t *scratch, padic_chunk_stats_t *stats, int simd)
 {
     SPS_TRY(padic_validate(params));
     SPS_TRY(check_dtype(dtype, raw_bytes, "p-adic encode"));
@@ -1460,9 +1460,23 @@ saraphis_status_t padic_encode_chunk(const padic_params_t *params, saraphis_dtyp
     uint8_t *block;
     pthread_once(&xlog2_once, xlog2_build);
     SPS_TRY(work_alloc(n, scratch, &block));
-    saraphis_status_t status = encode_with(params, dtype, src, n, dst, capacity, written, block, stats);
+    saraphis_status_t status = encode_with(params, dtype, src, n, dst, capacity, written, block, stats, simd);
     work_done(scratch, block);
     return status;
+}
+
+saraphis_status_t padic_encode_chunk(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                     size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
+                                     codec_scratch_t *scratch, padic_chunk_stats_t *stats)
+{
+    return encode_chunk(params, dtype, src, raw_bytes, dst, capacity, written, scratch, stats, rans_have_avx2());
+}
+
+saraphis_status_t padic_encode_chunk_portable(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                              size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
+                                              codec_scratch_t *scratch, padic_chunk_stats_t *stats)
+{
+    return encode_chunk(params, dtype, src, raw_bytes, dst, capacity, written, scratch, stats, 0);
 }
 
 /* ---- Payload parsing ---------------------------------------------------------------------- */
@@ -1815,11 +1829,11 @@ DEFINE_RECONSTRUCT(reconstruct_f16, 2, padic_round_f16, padic_store_f16)
 DEFINE_RECONSTRUCT(reconstruct_bf16, 2, padic_round_bf16, padic_store_bf16)
 
 static saraphis_status_t decode_with(const header_t *hp, saraphis_dtype_t dtype, const uint8_t *src, uint8_t *dst,
-                                     size_t n, unsigned k, uint8_t *block);
+                                     size_t n, unsigned k, uint8_t *block, int simd);
 
-saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src, size_t size, uint8_t *dst,
-                                     size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
-                                     double *bound_out)
+static saraphis_status_t decode_chunk(saraphis_dtype_t dtype, const uint8_t *src, size_t size, uint8_t *dst,
+                                      size_t raw_bytes, unsigned planes, codec_scratch_t *scratch, double *bound_out,
+                                      int simd)
 {
     SPS_TRY(check_dtype(dtype, raw_bytes, "p-adic decode"));
     header_t h;
@@ -1842,10 +1856,24 @@ saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src,
         return error_set(SARAPHIS_ERROR_CHECKSUM, "p-adic: header checksum mismatch");
     uint8_t *block;
     SPS_TRY(work_alloc(n, scratch, &block));
-    saraphis_status_t status = decode_with(&h, dtype, src, dst, n, k, block);
+    saraphis_status_t status = decode_with(&h, dtype, src, dst, n, k, block, simd);
     work_done(scratch, block);
     if (status == SARAPHIS_OK && bound_out) *bound_out = padic_progressive_bound(&h.params, k);
     return status;
+}
+
+saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src, size_t size, uint8_t *dst,
+                                     size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
+                                     double *bound_out)
+{
+    return decode_chunk(dtype, src, size, dst, raw_bytes, planes, scratch, bound_out, rans_have_avx2());
+}
+
+saraphis_status_t padic_decode_chunk_portable(saraphis_dtype_t dtype, const uint8_t *src, size_t size, uint8_t *dst,
+                                              size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
+                                              double *bound_out)
+{
+    return decode_chunk(dtype, src, size, dst, raw_bytes, planes, scratch, bound_out, 0);
 }
 
 /* ---- Decoder for up to PADIC_NARROW_PLANES planes ---------------------------------------------
@@ -2182,9 +2210,9 @@ static void reconstruct(saraphis_dtype_t dtype, uint8_t *dst, size_t n, const ui
 }
 
 static saraphis_status_t decode_with(const header_t *hp, saraphis_dtype_t dtype, const uint8_t *src, uint8_t *dst,
-                                     size_t n, unsigned k, uint8_t *block)
+                                     size_t n, unsigned k, uint8_t *block, int simd)
 {
-    if (k <= PADIC_NARROW_PLANES) return decode_narrow(hp, dtype, src, dst, n, k, block, rans_have_avx2());
+    if (k <= PADIC_NARROW_PLANES) return decode_narrow(hp, dtype, src, dst, n, k, block, simd);
 
     const header_t h = *hp;
     const size_t element_size = saraphis_dtype_size(dtype);
