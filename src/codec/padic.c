@@ -1982,16 +1982,18 @@ PADIC_AVX2 static size_t narrow_signs_avx2(narrow_work_t *work, const uint8_t *d
 }
 
 /* Full-precision F32 output: magnitude by Horner over the digit planes (32-bit lanes), to double
- * exactly (2^52 trick), times step, clamped to FLT_MAX and rounded to float, then the sign: the
- * same IEEE operations as reconstruct_f32_full (rounding and the clamp are symmetric, so the sign
- * may come last), eight elements at a time. `count` is a constant in each caller, so the Horner
- * loop unrolls. Returns the elements written (a multiple of 8). */
+ * exactly, times step, clamped to FLT_MAX and rounded to float, then the sign: the same IEEE
+ * operations as reconstruct_f32_full (rounding and the clamp are symmetric, so the sign may come
+ * last), eight elements at a time. `count` is a constant in each caller, so the Horner loop
+ * unrolls. Magnitudes below 2^31 convert as signed integers, larger ones through 2^52 (`wide`);
+ * the clamp is left out when no magnitude's product can pass FLT_MAX (`clamp` false). Returns
+ * the elements written (a multiple of 8). */
 PADIC_AVX2 static inline __attribute__((always_inline)) size_t
 narrow_f32_planes(uint8_t *dst, size_t n, uint8_t *const *planes, const unsigned count, unsigned p,
-                  const uint64_t *sign_words, double step)
+                  const uint64_t *sign_words, double step, const int wide, const int clamp)
 {
     const __m256i prime = _mm256_set1_epi32((int)p);
-    const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128), sign_bit = _mm256_set1_epi32((int)0x80000000u);
+    const __m256i lane_shifts = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24), sign_bit = _mm256_set1_epi32((int)0x80000000u);
     const __m256i exponent = _mm256_set1_epi64x(0x4330000000000000ll);
     const __m256d two52 = _mm256_set1_pd(0x1p52), step_v = _mm256_set1_pd(step), high = _mm256_set1_pd(FLT_MAX);
     const uint8_t *plane[PADIC_NARROW_PLANES];
@@ -2002,28 +2004,44 @@ narrow_f32_planes(uint8_t *dst, size_t n, uint8_t *const *planes, const unsigned
         for (unsigned j = 1; j < count; j++)
             m = _mm256_add_epi32(_mm256_mullo_epi32(m, prime),
                                  _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(plane[j] + i))));
-        __m256d m0 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(m)), exponent)), two52);
-        __m256d m1 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_extracti128_si256(m, 1)), exponent)), two52);
-        __m256d v0 = _mm256_min_pd(_mm256_mul_pd(m0, step_v), high);
-        __m256d v1 = _mm256_min_pd(_mm256_mul_pd(m1, step_v), high);
+        __m256d m0, m1;
+        if (wide) {
+            m0 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_castsi256_si128(m)), exponent)), two52);
+            m1 = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_cvtepu32_epi64(_mm256_extracti128_si256(m, 1)), exponent)), two52);
+        } else {
+            m0 = _mm256_cvtepi32_pd(_mm256_castsi256_si128(m));
+            m1 = _mm256_cvtepi32_pd(_mm256_extracti128_si256(m, 1));
+        }
+        __m256d v0 = _mm256_mul_pd(m0, step_v), v1 = _mm256_mul_pd(m1, step_v);
+        if (clamp) {
+            v0 = _mm256_min_pd(v0, high);
+            v1 = _mm256_min_pd(v1, high);
+        }
         __m256 f = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(v0)), _mm256_cvtpd_ps(v1), 1);
-        int signs = (int)(sign_words[i >> 6] >> (i & 63)) & 0xff;
-        __m256i negative = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(signs), lane_bits), lane_bits);
-        f = _mm256_or_ps(f, _mm256_castsi256_ps(_mm256_and_si256(negative, sign_bit)));
+        /* Lane k's sign bit moved to bit 31. */
+        __m256i signs = _mm256_set1_epi32((int)(uint32_t)(sign_words[i >> 6] >> (i & 63)));
+        f = _mm256_or_ps(f, _mm256_castsi256_ps(_mm256_and_si256(_mm256_sllv_epi32(signs, lane_shifts), sign_bit)));
         _mm256_storeu_ps((float *)(void *)(dst + 4 * i), f);
     }
     return i;
 }
 
+#define NARROW_F32_CASES(WIDE, CLAMP)                                                            \
+    switch (count) {                                                                              \
+    case 1: return narrow_f32_planes(dst, n, planes, 1, p, sign_words, step, WIDE, CLAMP);        \
+    case 2: return narrow_f32_planes(dst, n, planes, 2, p, sign_words, step, WIDE, CLAMP);        \
+    case 3: return narrow_f32_planes(dst, n, planes, 3, p, sign_words, step, WIDE, CLAMP);        \
+    default: return narrow_f32_planes(dst, n, planes, 4, p, sign_words, step, WIDE, CLAMP);       \
+    }
+
 PADIC_AVX2 static size_t narrow_f32_avx2(uint8_t *dst, size_t n, uint8_t *const *planes, unsigned count, unsigned p,
                                          const uint64_t *sign_words, double step)
 {
-    switch (count) {
-    case 1: return narrow_f32_planes(dst, n, planes, 1, p, sign_words, step);
-    case 2: return narrow_f32_planes(dst, n, planes, 2, p, sign_words, step);
-    case 3: return narrow_f32_planes(dst, n, planes, 3, p, sign_words, step);
-    default: return narrow_f32_planes(dst, n, planes, 4, p, sign_words, step);
-    }
+    const uint64_t limit = power_u64(p, count); /* every magnitude is below it */
+    const int wide = limit > ((uint64_t)1 << 31), clamp = !((double)(limit - 1) * step <= FLT_MAX);
+    if (!wide && !clamp) NARROW_F32_CASES(0, 0)
+    if (!wide) NARROW_F32_CASES(0, 1)
+    NARROW_F32_CASES(1, 1)
 }
 #endif
 
@@ -2037,6 +2055,31 @@ static void narrow_codes(uint64_t *codes, size_t begin, size_t count, uint8_t *c
         for (unsigned j = 0; j < planes_used; j++) magnitude = magnitude * p + planes[j][e];
         codes[i] = magnitude | (sign_words[e >> 6] >> (e & 63) & 1) << 63;
     }
+}
+
+/* Puts a plane's digits back in element order: element i takes the next symbol of its context's
+ * stream (streams at symbols + start[c]). Context by context, eight elements at a time: the
+ * elements of context c are the zero bytes of (contexts ^ c), found without a branch per element,
+ * so that each context's cursor stays in a register (one cursor per element would chain through
+ * memory whenever neighbours share a context). */
+static void merge_contexts(uint8_t *restrict digits, const uint8_t *restrict symbols, const uint8_t *restrict contexts,
+                           size_t n, unsigned count, const size_t *start)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    size_t cursor[PADIC_MAX_CONTEXTS];
+    for (unsigned c = 0; c < count; c++) cursor[c] = start[c];
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = load_le64(contexts + i);
+        for (unsigned c = 0; c < count; c++) {
+            uint64_t x = v ^ (c * ones);
+            uint64_t marks = ~((((x & low7) + low7) | x)) & top;
+            size_t k = cursor[c];
+            for (; marks; marks &= marks - 1) digits[i + count_trailing_zeros64(marks) / 8] = symbols[k++];
+            cursor[c] = k;
+        }
+    }
+    for (; i < n; i++) digits[i] = symbols[cursor[contexts[i]]++];
 }
 
 /* Decodes one plane into its digit array. *all_zero: no earlier plane had a non-zero digit (every
@@ -2107,15 +2150,15 @@ static saraphis_status_t narrow_plane(const uint8_t *src, size_t size, unsigned 
             /* Context of each element: its prefix (the digits above), capped; a prefix only
              * grows digit by digit, so the cap can be applied at every step. */
             uint8_t *context = work->contexts;
+            memset(context, 0, n);
+            for (unsigned j = 0; j < above_count; j++) narrow_next_contexts(context, planes_above[j], n, p);
+            size_t counted[4][PADIC_MAX_CONTEXTS] = {{0}};
             for (size_t i = 0; i < n; i++) {
-                unsigned c = 0;
-                for (unsigned j = 0; j < above_count; j++) {
-                    unsigned wide = c * p + planes_above[j][i];
-                    c = wide < last ? wide : last;
-                }
+                unsigned c = context[i] < last ? context[i] : last;
                 context[i] = (uint8_t)c;
-                start[c + 1]++;
+                counted[i & 3][c]++;
             }
+            for (unsigned c = 0; c < contexts; c++) start[c + 1] = counted[0][c] + counted[1][c] + counted[2][c] + counted[3][c];
         }
         for (unsigned c = 0; c < contexts; c++) {
             start[c + 1] += start[c];
@@ -2124,11 +2167,7 @@ static saraphis_status_t narrow_plane(const uint8_t *src, size_t size, unsigned 
             pos += consumed;
         }
         if (pos != size) return error_set(SARAPHIS_ERROR_CORRUPT, "p-adic: plane %u has %zu trailing bytes", plane, size - pos);
-        if (sorted) {
-            size_t cursor[PADIC_MAX_CONTEXTS];
-            for (unsigned c = 0; c < contexts; c++) cursor[c] = start[c];
-            for (size_t i = 0; i < n; i++) digits[i] = work->symbols[cursor[work->contexts[i]]++];
-        }
+        if (sorted) merge_contexts(digits, work->symbols, work->contexts, n, contexts, start);
         memset(digits + n, 0, padded - n);
     }
     size_t signs_used;
