@@ -597,6 +597,10 @@ typedef struct {
     uint32_t context_count[4][PADIC_MAX_CONTEXTS];
     size_t sign_count, nonzero;
     unsigned max_context;
+    /* When set, the plane's contexts are not computed yet: they are min(above digit, 15), written
+     * to lazy_contexts only if a form with several contexts is chosen. */
+    const uint8_t *lazy_above;
+    uint8_t *lazy_contexts;
 } plane_scan_t;
 
 /* Appending sign bits (LSB first) to signs[]: gathered in a register, stored 64 at a time (a
@@ -729,6 +733,16 @@ static void plane_scan_digits(const uint64_t *restrict codes, size_t n, unsigned
     scan->max_context = max_context;
 }
 
+/* Contexts of the next plane: min(prefix, 15) grows digit by digit (capping at every step gives
+ * the capped prefix, as a prefix never shrinks). */
+PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const uint8_t *restrict above, size_t n, unsigned p)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned wide = contexts[i] * p + above[i];
+        contexts[i] = (uint8_t)(wide < PADIC_MAX_CONTEXTS - 1 ? wide : PADIC_MAX_CONTEXTS - 1);
+    }
+}
+
 /* Bytes of the varint positions of the non-zero digits (a sparse plane's position list). Eight
  * digits at a time: the top bit of each byte of `marks` says that byte is non-zero. */
 static size_t sparse_positions_size(const uint8_t *digits, size_t n)
@@ -836,6 +850,11 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         goto done;
     }
     /* Stable counting sort of the digits by context, then one stream per context. */
+    if (scan->lazy_above) {
+        memset(scan->lazy_contexts, 0, n);
+        narrow_next_contexts(scan->lazy_contexts, scan->lazy_above, n, p);
+        contexts = scan->lazy_contexts;
+    }
     const unsigned last_context = best_contexts - 1;
     size_t offset[PADIC_MAX_CONTEXTS], start[PADIC_MAX_CONTEXTS + 1];
     start[0] = 0;
@@ -873,6 +892,7 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
     uint8_t *signs = work->sign_bits;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     memset(scan->context_count, 0, sizeof scan->context_count);
+    scan->lazy_above = NULL;
     memset(signs, 0, n / 8 + 16);
     if (sys->precomputed) {
         unsigned e = sys->precision - 1 - plane; /* below 4 for every plane scanned */
@@ -1240,15 +1260,6 @@ static size_t narrow_gather_signs(narrow_encode_t *work, const uint8_t *digits, 
     return stored + fill;
 }
 
-/* Contexts of the next plane: min(prefix, 15) grows digit by digit (capping at every step gives
- * the capped prefix, as a prefix never shrinks). */
-PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const uint8_t *restrict above, size_t n, unsigned p)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned wide = contexts[i] * p + above[i];
-        contexts[i] = (uint8_t)(wide < PADIC_MAX_CONTEXTS - 1 ? wide : PADIC_MAX_CONTEXTS - 1);
-    }
-}
 
 #ifdef PADIC_HAVE_AVX2_PATH
 /* A first plane whose digits are all <= top (a small top digit: the usual case) is counted by
@@ -1290,8 +1301,9 @@ PADIC_AVX2 static void count_small_avx2(const uint8_t *digits, size_t n, unsigne
  * that no bin is incremented twice in a row (a chain through store forwarding); in later planes
  * the bins spread over the (context, digit) pairs. */
 static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
-                        unsigned top, plane_scan_t *scan, int simd)
+                        unsigned top, const uint8_t *restrict above, plane_scan_t *scan, int simd)
 {
+    scan->lazy_above = NULL;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
 #ifdef PADIC_HAVE_AVX2_PATH
@@ -1308,7 +1320,13 @@ static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict 
                 hist[d] += hist[row * 256 + d];
                 hist[row * 256 + d] = 0;
             }
-    } else
+    } else if (above)
+        /* The second plane: its context is the first plane's digit, capped (no contexts pass). */
+        for (size_t i = 0; i < n; i++) {
+            unsigned context = above[i] < PADIC_MAX_CONTEXTS - 1 ? above[i] : PADIC_MAX_CONTEXTS - 1;
+            hist[context * 256u + digits[i]]++;
+        }
+    else
         for (size_t i = 0; i < n; i++) hist[contexts[i] * 256u + digits[i]]++;
     size_t nonzero = 0;
     unsigned max_context = 0;
@@ -1367,11 +1385,18 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             w.pos += 5;
         } else {
             const uint8_t *digits = work.planes[e];
+            /* The second of two planes takes its contexts straight from the first's digits, and
+             * computes them only if it needs them; other planes keep a contexts array. */
+            const int second_of_two = !first_plane && used_digits == 2;
             if (first_plane) memset(work.contexts, 0, n);
-            else narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
+            else if (!second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
             unsigned top = 0; /* the largest digit of a first plane: the leading digit of the largest */
             for (uint32_t m = largest; m; m /= p) top = m % p;
-            narrow_scan(digits, work.contexts, n, p, first_plane, top, &scan, simd);
+            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL, &scan, simd);
+            if (second_of_two) {
+                scan.lazy_above = work.planes[e + 1];
+                scan.lazy_contexts = work.contexts;
+            }
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
             SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
             first_plane = 0;
