@@ -1052,32 +1052,37 @@ static int settle_f32(double x, const lattice_t *lat, uint64_t *code, double *er
 }
 
 #ifdef PADIC_HAVE_AVX2_PATH
-/* quantise_f32's decisions on four elements: the magnitudes (0 where not accepted), the accepted
- * lanes' sign bits and mask, the accepted errors. The same IEEE operations as its fast pass, with
- * two shortcuts that change no decision: the test |t| < limit + 2 is left out, because where it
- * fails (or t is NaN) |qd| < limit fails too (qd rounds t to an integer, exactly below 2^52 and
- * within a relative 2^-52 above), and both error tests are one test on the larger error. With
- * `clamp` false (limit * step <= FLT_MAX, so every product of an accepted lane is within range)
- * round_f32's clamp is a no-op and is skipped. */
-PADIC_AVX2 static inline __attribute__((always_inline)) __m128i
-quantise4_f32(const uint8_t *src, const lattice_t *lat, const int clamp, unsigned *accepted, unsigned *negative,
-              __m256d *worst)
+/* quantise_f32's decisions on four elements: the rounded t + 1.5 * 2^52 (whose low 32 bits are
+ * round(t) in two's complement), the mask of accepted lanes, the accepted errors. The same IEEE
+ * operations as its fast pass, with two shortcuts that change no decision: the test
+ * |t| < limit + 2 is left out, because where it fails (or t is NaN) |qd| < limit fails too (qd
+ * rounds t to an integer, exactly below 2^52 and within a relative 2^-52 above), and both error
+ * tests are one test on the larger error. With `clamp` false (limit * step <= FLT_MAX, so every
+ * product of an accepted lane is within range) round_f32's clamp is a no-op and is skipped. */
+PADIC_AVX2 static inline __attribute__((always_inline)) __m256d
+quantise4_f32(const uint8_t *src, const lattice_t *lat, const int clamp, __m256d *accepted, __m256d *worst)
 {
     const __m256d absolute = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
     const __m256d magic = _mm256_set1_pd(0x1.8p52);
     __m256d x = _mm256_cvtps_pd(_mm_loadu_ps((const float *)(const void *)src));
-    __m256d qd = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(lat->inverse_step)), magic), magic);
+    __m256d shifted = _mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(lat->inverse_step)), magic);
+    __m256d qd = _mm256_sub_pd(shifted, magic);
     __m256d rec = _mm256_mul_pd(qd, _mm256_set1_pd(lat->step));
     __m256d in_range = clamp ? _mm256_max_pd(_mm256_min_pd(rec, _mm256_set1_pd(FLT_MAX)), _mm256_set1_pd(-FLT_MAX)) : rec;
     __m256d err = _mm256_and_pd(_mm256_sub_pd(x, _mm256_cvtps_pd(_mm256_cvtpd_ps(in_range))), absolute);
-    __m256d magnitude = _mm256_and_pd(qd, absolute);
     __m256d both = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(x, rec), absolute), err);
-    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(magnitude, _mm256_set1_pd(lat->limit), _CMP_LT_OQ),
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(_mm256_and_pd(qd, absolute), _mm256_set1_pd(lat->limit), _CMP_LT_OQ),
                                _mm256_cmp_pd(both, _mm256_set1_pd(lat->eps), _CMP_LE_OQ));
     *worst = _mm256_max_pd(*worst, _mm256_and_pd(err, ok));
-    *accepted = (unsigned)_mm256_movemask_pd(ok);
-    *negative = (unsigned)_mm256_movemask_pd(qd) & *accepted;
-    return _mm256_cvttpd_epi32(_mm256_and_pd(magnitude, ok));
+    *accepted = ok;
+    return shifted;
+}
+
+/* The low 32 bits of each 64-bit lane of a then b, in order. */
+PADIC_AVX2 static inline __m256i low_halves(__m256d a, __m256d b)
+{
+    __m256 mixed = _mm256_shuffle_ps(_mm256_castpd_ps(a), _mm256_castpd_ps(b), 0x88);
+    return _mm256_permute4x64_epi64(_mm256_castps_si256(mixed), 0xd8);
 }
 
 /* quantise_f32 on whole words of 64 elements; the elements it cannot settle at once go through
@@ -1088,7 +1093,7 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
                    uint32_t *largest, const int clamp)
 {
     __m256d worst = _mm256_setzero_pd();
-    __m128i top = _mm_setzero_si128();
+    __m256i top = _mm256_setzero_si256();
     double worst_settled = 0;
     uint32_t largest_settled = 0;
     size_t escape_count = 0;
@@ -1096,14 +1101,15 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
         uint64_t signs = 0;
         for (unsigned g = 0; g < 16; g += 2) {
             size_t i = 64 * w + 4 * g;
-            unsigned accepted0, negative0, accepted1, negative1;
-            __m128i m0 = quantise4_f32(src + 4 * i, lat, clamp, &accepted0, &negative0, &worst);
-            __m128i m1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &accepted1, &negative1, &worst);
-            _mm_storeu_si128((__m128i *)(void *)(work->magnitudes + i), m0);
-            _mm_storeu_si128((__m128i *)(void *)(work->magnitudes + i + 4), m1);
-            top = _mm_max_epu32(top, _mm_max_epu32(m0, m1));
-            signs |= (uint64_t)(negative0 | negative1 << 4) << (4 * g);
-            unsigned accepted = accepted0 | accepted1 << 4;
+            __m256d ok0, ok1;
+            __m256d shifted0 = quantise4_f32(src + 4 * i, lat, clamp, &ok0, &worst);
+            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &ok1, &worst);
+            __m256i rounded = low_halves(shifted0, shifted1), ok = low_halves(ok0, ok1);
+            __m256i magnitudes = _mm256_and_si256(_mm256_abs_epi32(rounded), ok);
+            _mm256_storeu_si256((__m256i *)(void *)(work->magnitudes + i), magnitudes);
+            top = _mm256_max_epu32(top, magnitudes);
+            unsigned accepted = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(ok));
+            signs |= (uint64_t)((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(rounded)) & accepted) << (4 * g);
             if (accepted == 0xff) continue;
             for (unsigned lane = 0; lane < 8; lane++) {
                 if (accepted >> lane & 1) continue;
@@ -1124,9 +1130,9 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
     double lanes[4];
     _mm256_storeu_pd(lanes, worst);
     for (unsigned lane = 0; lane < 4; lane++) worst_settled = lanes[lane] > worst_settled ? lanes[lane] : worst_settled;
-    uint32_t tops[4];
-    _mm_storeu_si128((__m128i *)(void *)tops, top);
-    for (unsigned lane = 0; lane < 4; lane++) largest_settled = tops[lane] > largest_settled ? tops[lane] : largest_settled;
+    uint32_t tops[8];
+    _mm256_storeu_si256((__m256i *)(void *)tops, top);
+    for (unsigned lane = 0; lane < 8; lane++) largest_settled = tops[lane] > largest_settled ? tops[lane] : largest_settled;
     *max_error = worst_settled;
     *largest = largest_settled;
     return escape_count;
