@@ -1053,14 +1053,14 @@ static int settle_f32(double x, const lattice_t *lat, uint64_t *code, double *er
 
 #ifdef PADIC_HAVE_AVX2_PATH
 /* quantise_f32's decisions on four elements: the rounded t + 1.5 * 2^52 (whose low 32 bits are
- * round(t) in two's complement), the mask of accepted lanes, the accepted errors. The same IEEE
+ * round(t) in two's complement), the mask of accepted lanes, every lane's error. The same IEEE
  * operations as its fast pass, with two shortcuts that change no decision: the test
  * |t| < limit + 2 is left out, because where it fails (or t is NaN) |qd| < limit fails too (qd
  * rounds t to an integer, exactly below 2^52 and within a relative 2^-52 above), and both error
  * tests are one test on the larger error. With `clamp` false (limit * step <= FLT_MAX, so every
  * product of an accepted lane is within range) round_f32's clamp is a no-op and is skipped. */
 PADIC_AVX2 static inline __attribute__((always_inline)) __m256d
-quantise4_f32(const uint8_t *src, const lattice_t *lat, const int clamp, __m256d *accepted, __m256d *worst)
+quantise4_f32(const uint8_t *src, const lattice_t *lat, const int clamp, __m256d *accepted, __m256d *error)
 {
     const __m256d absolute = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll));
     const __m256d magic = _mm256_set1_pd(0x1.8p52);
@@ -1073,7 +1073,7 @@ quantise4_f32(const uint8_t *src, const lattice_t *lat, const int clamp, __m256d
     __m256d both = _mm256_max_pd(_mm256_and_pd(_mm256_sub_pd(x, rec), absolute), err);
     __m256d ok = _mm256_and_pd(_mm256_cmp_pd(_mm256_and_pd(qd, absolute), _mm256_set1_pd(lat->limit), _CMP_LT_OQ),
                                _mm256_cmp_pd(both, _mm256_set1_pd(lat->eps), _CMP_LE_OQ));
-    *worst = _mm256_max_pd(*worst, _mm256_and_pd(err, ok));
+    *error = err;
     *accepted = ok;
     return shifted;
 }
@@ -1101,16 +1101,20 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
         uint64_t signs = 0;
         for (unsigned g = 0; g < 16; g += 2) {
             size_t i = 64 * w + 4 * g;
-            __m256d ok0, ok1;
-            __m256d shifted0 = quantise4_f32(src + 4 * i, lat, clamp, &ok0, &worst);
-            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &ok1, &worst);
+            __m256d ok0, ok1, err0, err1;
+            __m256d shifted0 = quantise4_f32(src + 4 * i, lat, clamp, &ok0, &err0);
+            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &ok1, &err1);
             __m256i rounded = low_halves(shifted0, shifted1), ok = low_halves(ok0, ok1);
             __m256i magnitudes = _mm256_and_si256(_mm256_abs_epi32(rounded), ok);
             _mm256_storeu_si256((__m256i *)(void *)(work->magnitudes + i), magnitudes);
             top = _mm256_max_epu32(top, magnitudes);
             unsigned accepted = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(ok));
             signs |= (uint64_t)((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(rounded)) & accepted) << (4 * g);
-            if (accepted == 0xff) continue;
+            if (accepted == 0xff) { /* the usual case: every error counts */
+                worst = _mm256_max_pd(worst, _mm256_max_pd(err0, err1));
+                continue;
+            }
+            worst = _mm256_max_pd(worst, _mm256_max_pd(_mm256_and_pd(err0, ok0), _mm256_and_pd(err1, ok1)));
             for (unsigned lane = 0; lane < 8; lane++) {
                 if (accepted >> lane & 1) continue;
                 uint64_t code;
@@ -1268,25 +1272,31 @@ static size_t narrow_gather_signs(narrow_encode_t *work, const uint8_t *digits, 
 
 
 #ifdef PADIC_HAVE_AVX2_PATH
-/* A first plane whose digits are all <= top (a small top digit: the usual case) is counted by
- * byte compares, 32 digits at a time, one 8-bit counter per value and lane, summed every 255
- * steps; the zeros are what is left. */
+/* A first plane whose digits are mostly small (a top digit: the usual case) is counted by byte
+ * compares, 32 digits at a time, one 8-bit counter per value 1 .. 15 and lane, summed every 255
+ * steps; digits of 16 and more (at most `top`, rare) are counted one by one from a mask; the
+ * zeros are what is left. */
 #define PADIC_SMALL_ALPHABET 16u
 
 PADIC_AVX2 static void count_small_avx2(const uint8_t *digits, size_t n, unsigned top, uint32_t *hist)
 {
     __m256i counters[PADIC_SMALL_ALPHABET];
-    uint64_t totals[PADIC_SMALL_ALPHABET] = {0};
-    const __m256i zero = _mm256_setzero_si256();
+    uint64_t totals[256] = {0};
+    const unsigned small = top < PADIC_SMALL_ALPHABET ? top : PADIC_SMALL_ALPHABET - 1;
+    const __m256i zero = _mm256_setzero_si256(), sixteen = _mm256_set1_epi8(16);
     size_t i = 0;
     while (i + 32 <= n) {
-        for (unsigned v = 1; v <= top; v++) counters[v] = zero;
+        for (unsigned v = 1; v <= small; v++) counters[v] = zero;
         for (unsigned step = 0; step < 255 && i + 32 <= n; step++, i += 32) {
             __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(digits + i));
-            for (unsigned v = 1; v <= top; v++)
+            for (unsigned v = 1; v <= small; v++)
                 counters[v] = _mm256_sub_epi8(counters[v], _mm256_cmpeq_epi8(d, _mm256_set1_epi8((char)v)));
+            if (top >= PADIC_SMALL_ALPHABET) {
+                unsigned large = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(d, sixteen), d));
+                for (; large; large &= large - 1) totals[digits[i + (unsigned)__builtin_ctz(large)]]++;
+            }
         }
-        for (unsigned v = 1; v <= top; v++) {
+        for (unsigned v = 1; v <= small; v++) {
             __m256i sums = _mm256_sad_epu8(counters[v], zero);
             totals[v] += (uint64_t)_mm256_extract_epi64(sums, 0) + (uint64_t)_mm256_extract_epi64(sums, 1) +
                          (uint64_t)_mm256_extract_epi64(sums, 2) + (uint64_t)_mm256_extract_epi64(sums, 3);
@@ -1299,6 +1309,18 @@ PADIC_AVX2 static void count_small_avx2(const uint8_t *digits, size_t n, unsigne
         others += totals[v];
     }
     hist[0] = (uint32_t)(n - others);
+}
+
+/* Whether digits of 16 and more are rare enough (one in 32) for count_small_avx2. */
+PADIC_AVX2 static int large_digits_rare(const uint8_t *digits, size_t n)
+{
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    size_t large = 0, i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(digits + i));
+        large += (size_t)_mm_popcnt_u32((unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(d, sixteen), d)));
+    }
+    return large <= n / 32;
 }
 #endif
 
@@ -1313,7 +1335,7 @@ static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict 
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
 #ifdef PADIC_HAVE_AVX2_PATH
-    if (first && simd && top < PADIC_SMALL_ALPHABET) count_small_avx2(digits, n, top, hist);
+    if (first && simd && (top < PADIC_SMALL_ALPHABET || large_digits_rare(digits, n))) count_small_avx2(digits, n, top, hist);
     else
 #endif
     if (first) {
