@@ -828,12 +828,19 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         if (status != SARAPHIS_OK) goto done;
         store_le32(w->dst + w->pos, (uint32_t)nonzero);
         w->pos += 4;
-        size_t k = 0, previous = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!(i & 7) && i + 8 <= n && !load_le64(digits + i)) { /* eight zero digits */
-                i += 7;
-                continue;
+        size_t k = 0, previous = 0, i = 0;
+        const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull;
+        for (; i + 8 <= n; i += 8) { /* eight digits at a time, as in sparse_positions_size */
+            uint64_t v = load_le64(digits + i);
+            if (!v) continue;
+            for (uint64_t marks = (((v & low7) + low7) | v) & top; marks; marks &= marks - 1) {
+                size_t at = i + count_trailing_zeros64(marks) / 8;
+                w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? at - previous - 1 : at));
+                sorted[k++] = digits[at];
+                previous = at;
             }
+        }
+        for (; i < n; i++) {
             if (!digits[i]) continue;
             w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? i - previous - 1 : i));
             sorted[k++] = digits[i];
