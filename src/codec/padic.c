@@ -1335,8 +1335,11 @@ PADIC_AVX2 static int large_digits_rare(const uint8_t *digits, size_t n)
  * top digit is mostly 0) counts element i in row i & 7 of the table and folds the rows after, so
  * that no bin is incremented twice in a row (a chain through store forwarding); in later planes
  * the bins spread over the (context, digit) pairs. */
-static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts, size_t n, unsigned p, int first,
-                        unsigned top, const uint8_t *restrict above, plane_scan_t *scan, int simd)
+/* Not inlined: inside the large encoder its counting loops ran short of registers and reloaded
+ * their pointers from the stack at every element. */
+__attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts,
+                                                  size_t n, unsigned p, int first, unsigned top,
+                                                  const uint8_t *restrict above, plane_scan_t *restrict scan, int simd)
 {
     scan->lazy_above = NULL;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
