@@ -743,21 +743,31 @@ PADIC_CLONES static void narrow_next_contexts(uint8_t *restrict contexts, const 
     }
 }
 
-/* Bytes of the varint positions of the non-zero digits (a sparse plane's position list). Eight
- * digits at a time: the top bit of each byte of `marks` says that byte is non-zero. */
-static size_t sparse_positions_size(const uint8_t *digits, size_t n)
+/* Bit k set where digits[k] is non-zero, for 64 digits: each eight bytes' non-zero flags (the top
+ * bit of (b & 0x7f) + 0x7f | b) gathered into a byte by one multiply. No branch per digit, so
+ * sparse planes (about one digit in eight non-zero) do not mispredict. */
+static inline uint64_t nonzero_bits64(const uint8_t *digits)
 {
     const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull;
+    uint64_t bits = 0;
+    for (unsigned b = 0; b < 8; b++) {
+        uint64_t v = load_le64(digits + 8 * b);
+        uint64_t marks = ((((v & low7) + low7) | v) & top) >> 7;
+        bits |= ((marks * 0x0102040810204080ull) >> 56) << (8 * b);
+    }
+    return bits;
+}
+
+/* Bytes of the varint positions of the non-zero digits (a sparse plane's position list). */
+static size_t sparse_positions_size(const uint8_t *digits, size_t n)
+{
     size_t bytes = 0, k = 0, last = 0, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t v = load_le64(digits + i);
-        if (!v) continue;
-        for (uint64_t marks = (((v & low7) + low7) | v) & top; marks; marks &= marks - 1) {
-            size_t at = i + count_trailing_zeros64(marks) / 8;
+    for (; i + 64 <= n; i += 64)
+        for (uint64_t bits = nonzero_bits64(digits + i); bits; bits &= bits - 1) {
+            size_t at = i + count_trailing_zeros64(bits);
             bytes += varint_size((uint32_t)(k++ ? at - last - 1 : at));
             last = at;
         }
-    }
     for (; i < n; i++) {
         if (!digits[i]) continue;
         bytes += varint_size((uint32_t)(k++ ? i - last - 1 : i));
@@ -829,17 +839,13 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         store_le32(w->dst + w->pos, (uint32_t)nonzero);
         w->pos += 4;
         size_t k = 0, previous = 0, i = 0;
-        const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, top = 0x8080808080808080ull;
-        for (; i + 8 <= n; i += 8) { /* eight digits at a time, as in sparse_positions_size */
-            uint64_t v = load_le64(digits + i);
-            if (!v) continue;
-            for (uint64_t marks = (((v & low7) + low7) | v) & top; marks; marks &= marks - 1) {
-                size_t at = i + count_trailing_zeros64(marks) / 8;
+        for (; i + 64 <= n; i += 64)
+            for (uint64_t bits = nonzero_bits64(digits + i); bits; bits &= bits - 1) {
+                size_t at = i + count_trailing_zeros64(bits);
                 w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? at - previous - 1 : at));
                 sorted[k++] = digits[at];
                 previous = at;
             }
-        }
         for (; i < n; i++) {
             if (!digits[i]) continue;
             w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? i - previous - 1 : i));
