@@ -62,6 +62,35 @@ static void build_tables(void)
     }
 }
 
+/* An alphabet of at most eight present symbols, held in registers: the first slot of each present
+ * symbol after the first (bounds; unused ones RANS_PROB_SCALE, which no slot reaches), and each
+ * one's symbol, frequency and first slot, in slot order. A slot's symbol is the number of bounds
+ * at or below it: `count - 1` compares replace the eight table loads. */
+typedef struct {
+    __m256i bounds[7];
+    __m256i symbols, freqs, cums;
+} small_decoder_t;
+
+SPS_AVX2 static inline __attribute__((always_inline)) __m256i
+decode_step_small(__m256i x, const small_decoder_t *alphabet, const unsigned compares, const uint8_t **words,
+                  __m256i *entries)
+{
+    const __m256i slot_mask = _mm256_set1_epi32(RANS_PROB_SCALE - 1);
+    __m256i slot = _mm256_and_si256(x, slot_mask), index = _mm256_setzero_si256();
+    for (unsigned b = 0; b < compares; b++) index = _mm256_sub_epi32(index, _mm256_cmpgt_epi32(slot, alphabet->bounds[b]));
+    *entries = _mm256_permutevar8x32_epi32(alphabet->symbols, index);
+    __m256i freq = _mm256_permutevar8x32_epi32(alphabet->freqs, index);
+    __m256i bias = _mm256_sub_epi32(slot, _mm256_permutevar8x32_epi32(alphabet->cums, index));
+    x = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x, RANS_PROB_BITS)), bias);
+    __m256i need = _mm256_cmpeq_epi32(_mm256_srli_epi32(x, 16), _mm256_setzero_si256());
+    unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(need));
+    __m256i fresh = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)*words));
+    fresh = _mm256_permutevar8x32_epi32(fresh, _mm256_load_si256((const __m256i *)(const void *)refill_permute[mask]));
+    __m256i refilled = _mm256_or_si256(_mm256_slli_epi32(x, 16), fresh);
+    *words += 2 * (unsigned)__builtin_popcount(mask);
+    return _mm256_blendv_epi8(x, refilled, need);
+}
+
 SPS_AVX2 static inline __m256i decode_step(__m256i x, const uint32_t *slots, const uint8_t **words, __m256i *entries)
 {
     const __m256i slot_mask = _mm256_set1_epi32(RANS_PROB_SCALE - 1);
@@ -87,12 +116,11 @@ SPS_AVX2 static inline __m256i decode_step(__m256i x, const uint32_t *slots, con
     return _mm256_blendv_epi8(x, refilled, need);
 }
 
-/* Decodes whole groups while at least 2 * RANS_LANES word bytes remain (so every 16-byte load
- * stays inside the block). Returns the number of symbols decoded; states are updated. */
-SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RANS_LANES], const uint8_t **words_io,
-                                        const uint8_t *words_end, uint8_t *symbols, size_t n)
+/* The group loop: `compares` 0 decodes through the slot table, 3 or 7 through small_decoder_t. */
+SPS_AVX2 static inline __attribute__((always_inline)) size_t
+decode_groups(const uint32_t *slots, const small_decoder_t *alphabet, const unsigned compares, uint32_t state[RANS_LANES],
+              const uint8_t **words_io, const uint8_t *words_end, uint8_t *symbols, size_t n)
 {
-    pthread_once(&tables_once, build_tables);
     __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 0));
     __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 8));
     __m256i x2 = _mm256_loadu_si256((const __m256i *)(const void *)(state + 16));
@@ -103,10 +131,17 @@ SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RA
     size_t i = 0;
     while (i + RANS_LANES <= n && (size_t)(words_end - words) >= 2 * RANS_LANES) {
         __m256i e0, e1, e2, e3;
-        x0 = decode_step(x0, slots, &words, &e0);
-        x1 = decode_step(x1, slots, &words, &e1);
-        x2 = decode_step(x2, slots, &words, &e2);
-        x3 = decode_step(x3, slots, &words, &e3);
+        if (compares) {
+            x0 = decode_step_small(x0, alphabet, compares, &words, &e0);
+            x1 = decode_step_small(x1, alphabet, compares, &words, &e1);
+            x2 = decode_step_small(x2, alphabet, compares, &words, &e2);
+            x3 = decode_step_small(x3, alphabet, compares, &words, &e3);
+        } else {
+            x0 = decode_step(x0, slots, &words, &e0);
+            x1 = decode_step(x1, slots, &words, &e1);
+            x2 = decode_step(x2, slots, &words, &e2);
+            x3 = decode_step(x3, slots, &words, &e3);
+        }
         __m256i p01 = _mm256_packus_epi32(_mm256_and_si256(e0, byte_mask), _mm256_and_si256(e1, byte_mask));
         __m256i p23 = _mm256_packus_epi32(_mm256_and_si256(e2, byte_mask), _mm256_and_si256(e3, byte_mask));
         __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(p01, p23), order);
@@ -119,6 +154,41 @@ SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RA
     _mm256_storeu_si256((__m256i *)(void *)(state + 24), x3);
     *words_io = words;
     return i;
+}
+
+/* Decodes whole groups while at least 2 * RANS_LANES word bytes remain (so every 16-byte load
+ * stays inside the block). Returns the number of symbols decoded; states are updated. */
+SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RANS_LANES], const uint8_t **words_io,
+                                        const uint8_t *words_end, uint8_t *symbols, size_t n)
+{
+    pthread_once(&tables_once, build_tables);
+    /* The present symbols, walking the table from slot 0 a symbol's frequency at a time (each
+     * entry: symbol | freq << 8 | (slot - cum) << 20; the first slot of a symbol has bias 0). */
+    uint32_t bounds[8], present[8], freqs[8], cums[8];
+    unsigned count = 0;
+    for (uint32_t slot = 0; slot < RANS_PROB_SCALE && count <= 8; count++) {
+        uint32_t entry = slots[slot], freq = (entry >> 8) & (RANS_PROB_SCALE - 1);
+        if (count < 8) {
+            present[count] = entry & 0xff;
+            freqs[count] = freq;
+            cums[count] = slot;
+        }
+        slot += freq ? freq : RANS_PROB_SCALE;
+    }
+    if (count > 8) return decode_groups(slots, NULL, 0, state, words_io, words_end, symbols, n);
+    small_decoder_t alphabet;
+    for (unsigned k = 0; k < 8; k++) {
+        if (k >= count) {
+            present[k] = freqs[k] = cums[k] = 0;
+        }
+        bounds[k] = k + 1 < count ? cums[k + 1] - 1 : RANS_PROB_SCALE; /* slot > bound: past symbol k */
+    }
+    for (unsigned b = 0; b < 7; b++) alphabet.bounds[b] = _mm256_set1_epi32((int)bounds[b]);
+    alphabet.symbols = _mm256_loadu_si256((const __m256i *)(const void *)present);
+    alphabet.freqs = _mm256_loadu_si256((const __m256i *)(const void *)freqs);
+    alphabet.cums = _mm256_loadu_si256((const __m256i *)(const void *)cums);
+    if (count <= 4) return decode_groups(slots, &alphabet, 3, state, words_io, words_end, symbols, n);
+    return decode_groups(slots, &alphabet, 7, state, words_io, words_end, symbols, n);
 }
 
 /* Eight lanes' parameters from the 64-bit table: pairs for lanes 0, 1, 4, 5 in one register and
