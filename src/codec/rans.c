@@ -4,6 +4,7 @@
 #include "codec/rans.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "common/bits.h"
@@ -15,11 +16,25 @@
  * from s costs counts[s] * log2(f / (f - 1)) bits, adding one saves counts[s] * log2((f + 1) / f).
  * Stored so that smaller is better in both directions; symbols that cannot take the move get
  * +infinity. */
+/* The logarithms of the table building, for every frequency up to the scale, computed once with
+ * the same expressions (so every key and cost, and every choice made from them, is unchanged). */
+static double log2_remove[RANS_PROB_SCALE + 1], log2_add[RANS_PROB_SCALE + 1], log2_freq[RANS_PROB_SCALE + 1];
+static pthread_once_t logs_once = PTHREAD_ONCE_INIT;
+
+static void build_logs(void)
+{
+    for (uint32_t f = 1; f <= RANS_PROB_SCALE; f++) {
+        log2_remove[f] = f > 1 ? log2((double)f / (double)(f - 1)) : 0;
+        log2_add[f] = log2((double)(f + 1) / (double)f);
+        log2_freq[f] = log2((double)f);
+    }
+}
+
 static double adjust_key(uint32_t count, uint32_t f, int removing)
 {
     if (!count) return INFINITY;
-    if (removing) return f <= 1 ? INFINITY : count * log2((double)f / (double)(f - 1));
-    return -(count * log2((double)(f + 1) / (double)f));
+    if (removing) return f <= 1 ? INFINITY : count * (f <= RANS_PROB_SCALE ? log2_remove[f] : log2((double)f / (double)(f - 1)));
+    return -(count * (f <= RANS_PROB_SCALE ? log2_add[f] : log2((double)(f + 1) / (double)f)));
 }
 
 /* Winner of two tournament entries: the smaller key, the lower symbol on a tie (a is the lower). */
@@ -30,6 +45,7 @@ static inline uint16_t adjust_winner(const double key[256], uint16_t a, uint16_t
 
 void rans_normalize(const uint32_t counts[256], rans_table_t *table)
 {
+    pthread_once(&logs_once, build_logs);
     uint64_t total = 0;
     for (int s = 0; s < 256; s++) total += counts[s];
     int64_t assigned = 0;
@@ -72,9 +88,13 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
 
 double rans_cost_bits(const uint32_t counts[256], const rans_table_t *table)
 {
+    pthread_once(&logs_once, build_logs);
     double bits = 0;
     for (int s = 0; s < 256; s++)
-        if (counts[s]) bits += counts[s] * (RANS_PROB_BITS - log2((double)table->freq[s]));
+        if (counts[s]) {
+            uint32_t f = table->freq[s];
+            bits += counts[s] * (RANS_PROB_BITS - (f >= 1 && f <= RANS_PROB_SCALE ? log2_freq[f] : log2((double)f)));
+        }
     return bits;
 }
 
