@@ -129,16 +129,20 @@ class Saraphis:
         step = self.chunk_bytes
         bound = self.lib.padic_chunk_bound(step, DTYPE_F32, ctypes.byref(params))
         chunks = (raw + step - 1) // step
+        # Payloads one after another, as the container writes chunk records (only the bytes
+        # written are touched: spacing them a bound apart would make the kernel clear pages
+        # that hold nothing, time that no codec's output needs).
         out = np.empty(chunks * bound, dtype=np.uint8)
         base, src = out.ctypes.data, x.ctypes.data
-        pieces, max_error, escapes = [], 0.0, 0
+        pieces, max_error, escapes, pos = [], 0.0, 0, 0
         enc, pp, w, sc, stt = self.lib.padic_encode_chunk, ctypes.byref(params), ctypes.byref(self.written), ctypes.addressof(self.scratch), ctypes.byref(self.stats)
         for c in range(chunks):
             begin = c * step
             length = min(step, raw - begin)
-            if enc(pp, DTYPE_F32, src + begin, length, base + c * bound, bound, w, sc, stt):
+            if enc(pp, DTYPE_F32, src + begin, length, base + pos, out.size - pos, w, sc, stt):
                 raise RuntimeError(self.error())
-            pieces.append((c * bound, self.written.value))
+            pieces.append((pos, self.written.value))
+            pos += self.written.value
             max_error = max(max_error, self.stats.max_error)
             escapes += self.stats.escapes
         return out, pieces, max_error, escapes

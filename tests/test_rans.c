@@ -98,6 +98,19 @@ static void test_blocks(void)
             }
         }
     }
+    /* Alphabets within 8 and within 16 symbols (the AVX2 encoder keeps their parameters in
+     * registers), anywhere in the byte range, up to its top. */
+    static const unsigned small[] = {2, 5, 8, 9, 12, 16};
+    for (size_t a = 0; a < sizeof small / sizeof *small; a++) {
+        const unsigned offsets[] = {0, 1, 100, 256 - small[a]};
+        for (size_t o = 0; o < 4; o++)
+            for (int kind = 0; kind < KIND_COUNT; kind++) {
+                size_t n = 1000 + 4097 * (size_t)kind;
+                generate(kind, small[a], symbols, n);
+                for (size_t i = 0; i < n; i++) symbols[i] = (uint8_t)(symbols[i] % small[a] + offsets[o]);
+                check_block(symbols, n, "small alphabet");
+            }
+    }
     /* Random tables unrelated to the data (only the data's symbols must be present). */
     for (int trial = 0; trial < 200; trial++) {
         size_t n = (size_t)(test_random(&rng) % RANS_BLOCK_SYMBOLS) + 1;

@@ -7,6 +7,7 @@
  * never more than one byte larger than its input. */
 #include "codec/entropy.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,26 @@ static void histogram(const uint8_t *symbols, size_t n, uint32_t counts[256])
     for (int s = 0; s < 256; s++) counts[s] = partial[0][s] + partial[1][s] + partial[2][s] + partial[3][s];
 }
 
+/* True when the rANS estimate below cannot beat the raw bytes whatever the normalised table: it
+ * is at least the header with a table of one byte per symbol in range, plus the empirical entropy
+ * (no table codes the counts in fewer bits than their entropy). Skips building the table for
+ * near-uniform streams; the one-byte margin keeps rounding from ever flipping the choice. */
+static int raw_certain(const uint32_t counts[256], size_t n)
+{
+    int first = -1, last = 0;
+    double sum = 0;
+    for (int s = 0; s < 256; s++) {
+        if (!counts[s]) continue;
+        if (first < 0) first = s;
+        last = s;
+        sum += counts[s] * log2((double)counts[s]);
+    }
+    size_t blocks = block_count_for(n);
+    double entropy_bits = (double)n * log2((double)n) - sum;
+    double lower = 1 + 2 + (double)(last - first + 1) + 4.0 * blocks + (double)blocks * RANS_BLOCK_HEADER_BYTES + entropy_bits / 8;
+    return lower >= (double)n + 1;
+}
+
 static saraphis_status_t write_raw(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
                                    size_t *written)
 {
@@ -57,6 +78,7 @@ void entropy_plan(const uint32_t counts[256], size_t n, entropy_plan_t *plan)
     }
     plan->mode = ENTROPY_RAW;
     if (n < 64) return;
+    if (raw_certain(counts, n)) return; /* no table can win: skip building one */
     rans_normalize(counts, &plan->table);
     size_t blocks = block_count_for(n);
     plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
@@ -70,6 +92,12 @@ saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst,
 {
     uint32_t counts[256];
     histogram(symbols, n, counts);
+    return entropy_encode_counted(symbols, n, counts, dst, capacity, written);
+}
+
+saraphis_status_t entropy_encode_counted(const uint8_t *symbols, size_t n, const uint32_t counts[256], uint8_t *dst,
+                                         size_t capacity, size_t *written)
+{
     entropy_plan_t plan;
     entropy_plan(counts, n, &plan);
     if (plan.mode == ENTROPY_CONSTANT) {

@@ -41,6 +41,11 @@ size_t entropy_bound(size_t n);
 saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
                                  size_t *written);
 
+/* entropy_encode for a caller that has already counted the symbols (counts[s]: how many of the
+ * n symbols are s; they must be exact). Same output. */
+saraphis_status_t entropy_encode_counted(const uint8_t *symbols, size_t n, const uint32_t counts[256], uint8_t *dst,
+                                         size_t capacity, size_t *written);
+
 /* Decodes exactly n symbols from the stream at src (at most src_size bytes); *consumed receives
  * the stream's size. Memory-safe on any input: corrupt streams return SARAPHIS_ERROR_CORRUPT. */
 saraphis_status_t entropy_decode(const uint8_t *src, size_t src_size, uint8_t *symbols, size_t n,

@@ -115,6 +115,16 @@ saraphis_status_t padic_decode_chunk(saraphis_dtype_t dtype, const uint8_t *src,
                                      size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
                                      double *bound_out);
 
+/* padic_encode_chunk and padic_decode_chunk with this codec's hand-written SIMD paths off (the
+ * entropy coder still picks its own): the portable reference that tests compare the fast paths
+ * with. Same bytes and same output as the functions above, only slower. */
+saraphis_status_t padic_encode_chunk_portable(const padic_params_t *params, saraphis_dtype_t dtype, const uint8_t *src,
+                                              size_t raw_bytes, uint8_t *dst, size_t capacity, size_t *written,
+                                              codec_scratch_t *scratch, padic_chunk_stats_t *stats);
+saraphis_status_t padic_decode_chunk_portable(saraphis_dtype_t dtype, const uint8_t *src, size_t size, uint8_t *dst,
+                                              size_t raw_bytes, unsigned planes, codec_scratch_t *scratch,
+                                              double *bound_out);
+
 /* The documented bound after decoding `planes` of params->precision planes: eps when planes is 0
  * or >= precision, else (2 * prime^(precision - planes) + 3) * eps. */
 double padic_progressive_bound(const padic_params_t *params, unsigned planes);
