@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 extern "C" {
+#include "codec/rans.h"
 #include "common/checksum.h"
 }
 
@@ -94,6 +95,124 @@ __device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t leng
 #pragma unroll
     for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
     return sum;
+}
+
+/* Inclusive prefix sum over the warp. */
+__device__ __forceinline__ uint32_t warp_inclusive32(uint32_t v, uint32_t lane)
+{
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+        uint32_t other = __shfl_up_sync(0xffffffffu, v, o);
+        if (lane >= (uint32_t)o) v += other;
+    }
+    return v;
+}
+
+/* ---- rANS tables (codec/rans.c's serialised form), by a whole warp ----------------------------- */
+
+/* rans_table_read: returns the table's byte count, 0 when invalid. Run by a whole warp (every lane
+ * gets the answer). Lane l looks at byte base + l of each 32-byte window; a byte starts an entry when
+ * the byte before it has no 0x80 bit. That rule and the CPU's sequential walk agree on every entry up
+ * to the first two-byte entry whose second byte has the 0x80 bit, and that entry's frequency is at
+ * least 2^14 >= RANS_PROB_SCALE, so both call the table invalid there: validity (the only outcome)
+ * is the same. */
+__device__ static uint32_t rans_parse_table(const uint8_t *src, uint64_t size, uint32_t lane)
+{
+    if (size < 2) return 0;
+    uint32_t first = __ldg(src), last = __ldg(src + 1);
+    if (last < first) return 0;
+    const uint32_t count = last - first + 1;
+    const uint64_t limit = min(size, (uint64_t)2 + 2 * (uint64_t)count);
+    uint32_t running = 0, total = 0, present = 0, bad = 0, end = 0;
+    for (uint64_t base = 2; base < limit && running < count; base += 32) {
+        uint64_t q = base + lane;
+        bool valid = q < limit;
+        uint32_t byte = valid ? __ldg(src + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(src + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(0xffffffffu, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead && index < count) {
+            uint32_t f = byte, bytes = 1;
+            if (byte & 0x80) {
+                bytes = 2;
+                if (q + 1 >= size) bad = 1, f = 0;
+                else f = (byte & 0x7f) | ((uint32_t)__ldg(src + q + 1) << 7);
+            }
+            if (f >= RANS_PROB_SCALE) bad = 1;
+            total += f;
+            present += f != 0;
+            if (index == count - 1) end = (uint32_t)(q + bytes);
+        }
+    }
+    if (running < count) return 0;
+    bad = __any_sync(0xffffffffu, bad);
+    total = warp_sum32(total);
+    present = warp_sum32(present);
+    end = warp_sum32(end);
+    if (bad || total != RANS_PROB_SCALE || present < 2) return 0;
+    return end;
+}
+
+/* The frequencies of a table rans_parse_table accepted, as fc[s] = freq | cum << 16. */
+__device__ static void rans_freq_cum(const uint8_t *table, uint32_t table_bytes, uint32_t *fc, uint32_t lane)
+{
+    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
+    __syncwarp();
+    uint32_t first = __ldg(table), running = 0;
+    for (uint32_t base = 2; base < table_bytes; base += 32) {
+        uint32_t q = base + lane;
+        bool valid = q < table_bytes;
+        uint32_t byte = valid ? __ldg(table + q) : 0;
+        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
+        bool lead = valid && !(previous & 0x80);
+        uint32_t mask = __ballot_sync(0xffffffffu, lead);
+        uint32_t index = running + __popc(mask & lanemask_lt(lane));
+        running += __popc(mask);
+        if (lead) {
+            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
+            fc[(first + index) & 255] = f;
+        }
+    }
+    __syncwarp();
+    uint32_t f8[8], local = 0;
+#pragma unroll
+    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
+    uint32_t run = warp_inclusive32(local, lane) - local;
+    __syncwarp();
+#pragma unroll
+    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
+    __syncwarp();
+}
+
+/* The two-level decode table: sym[slot] and fc (freq | cum << 16). */
+__device__ static void rans_build_tables(const uint8_t *table, uint32_t table_bytes, uint8_t *sym, uint32_t *fc, uint32_t lane)
+{
+    rans_freq_cum(table, table_bytes, fc, lane);
+    /* Each lane fills 128 consecutive slots: the symbol of its first slot by binary search (the
+     * last symbol whose cum is <= slot always has a non-zero frequency), then a walk. */
+    uint32_t slot = lane * 128, lo = 0, hi = 255;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if ((fc[mid] >> 16) <= slot) lo = mid;
+        else hi = mid - 1;
+    }
+    uint32_t s = lo, end = (fc[s] >> 16) + (fc[s] & 0xffff);
+    for (uint32_t k = 0; k < 128; k++, slot++) {
+        while (slot >= end) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
+        sym[slot] = (uint8_t)s;
+    }
+    __syncwarp();
+}
+
+/* Word j of a rANS block's 16-bit word stream (0 past its end), at any byte alignment. */
+__device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t word_count, uint32_t j)
+{
+    if (j >= word_count) return 0;
+    const uint8_t *p = words + 2 * (size_t)j;
+    if (((uintptr_t)p & 1) == 0) return __ldg((const unsigned short *)p);
+    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8;
 }
 
 #define XXH_PRIME1 0x9E3779B185EBCA87ULL

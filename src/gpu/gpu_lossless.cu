@@ -145,50 +145,6 @@ __host__ __device__ static inline uint32_t dtype_bytes(uint32_t dtype)
 /* ---- Parse: one thread per chunk, the CPU's checks in the CPU's order ---------------------- */
 
 
-/* rans_table_read: returns the table's byte count, 0 when invalid. Run by a whole warp (every lane
- * gets the answer). Lane l looks at byte base + l of each 32-byte window; a byte starts an entry when
- * the byte before it has no 0x80 bit. That rule and the CPU's sequential walk agree on every entry up
- * to the first two-byte entry whose second byte has the 0x80 bit, and that entry's frequency is at
- * least 2^14 >= RANS_PROB_SCALE, so both call the table invalid there: validity (the only outcome)
- * is the same. */
-__device__ static uint32_t parse_table(const uint8_t *src, uint64_t size, uint32_t lane)
-{
-    if (size < 2) return 0;
-    uint32_t first = __ldg(src), last = __ldg(src + 1);
-    if (last < first) return 0;
-    const uint32_t count = last - first + 1;
-    const uint64_t limit = min(size, (uint64_t)2 + 2 * (uint64_t)count);
-    uint32_t running = 0, total = 0, present = 0, bad = 0, end = 0;
-    for (uint64_t base = 2; base < limit && running < count; base += 32) {
-        uint64_t q = base + lane;
-        bool valid = q < limit;
-        uint32_t byte = valid ? __ldg(src + q) : 0;
-        uint32_t previous = valid && q > 2 ? __ldg(src + q - 1) : 0;
-        bool lead = valid && !(previous & 0x80);
-        uint32_t mask = __ballot_sync(0xffffffffu, lead);
-        uint32_t index = running + __popc(mask & lanemask_lt(lane));
-        running += __popc(mask);
-        if (lead && index < count) {
-            uint32_t f = byte, bytes = 1;
-            if (byte & 0x80) {
-                bytes = 2;
-                if (q + 1 >= size) bad = 1, f = 0;
-                else f = (byte & 0x7f) | ((uint32_t)__ldg(src + q + 1) << 7);
-            }
-            if (f >= RANS_PROB_SCALE) bad = 1;
-            total += f;
-            present += f != 0;
-            if (index == count - 1) end = (uint32_t)(q + bytes);
-        }
-    }
-    if (running < count) return 0;
-    bad = __any_sync(0xffffffffu, bad);
-    total = warp_sum32(total);
-    present = warp_sum32(present);
-    end = warp_sum32(end);
-    if (bad || total != RANS_PROB_SCALE || present < 2) return 0;
-    return end;
-}
 
 /* entropy_decode's structure: returns a status, fills the descriptor and the stream's size. Run by a
  * whole warp, every lane with the same arguments and the same result. */
@@ -211,7 +167,7 @@ __device__ static uint32_t parse_stream(const uint8_t *src, uint64_t size, uint3
         return SARAPHIS_OK;
     }
     if (mode != STREAM_RANS) return SARAPHIS_ERROR_CORRUPT;
-    uint32_t table_bytes = parse_table(src + 1, size - 1, lane);
+    uint32_t table_bytes = rans_parse_table(src + 1, size - 1, lane);
     if (table_bytes == 0) return SARAPHIS_ERROR_CORRUPT;
     uint64_t blocks = ((uint64_t)n + RANS_BLOCK_SYMBOLS - 1) / RANS_BLOCK_SYMBOLS;
     uint64_t header = 1 + (uint64_t)table_bytes + 4 * blocks;
@@ -367,63 +323,7 @@ __global__ void __launch_bounds__(PARSE_WARPS * 32) parse_kernel(const chunk_in_
  * of each of the 4096 slots, fc[symbol] = freq | cum << 16. Run by one whole warp. The table was
  * validated by parse_kernel, so every second byte of a two-byte frequency is below 0x80 and a
  * byte starts an entry exactly when the byte before it has no 0x80 bit. */
-__device__ static void build_tables(const uint8_t *table, uint32_t table_bytes, uint8_t *sym, uint32_t *fc, uint32_t lane)
-{
-    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
-    __syncwarp();
-    uint32_t first = __ldg(table), running = 0;
-    for (uint32_t base = 2; base < table_bytes; base += 32) {
-        uint32_t q = base + lane;
-        bool valid = q < table_bytes;
-        uint32_t byte = valid ? __ldg(table + q) : 0;
-        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
-        bool lead = valid && !(previous & 0x80);
-        uint32_t mask = __ballot_sync(0xffffffffu, lead);
-        uint32_t index = running + __popc(mask & lanemask_lt(lane));
-        running += __popc(mask);
-        if (lead) {
-            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
-            fc[(first + index) & 255] = f;
-        }
-    }
-    __syncwarp();
-    uint32_t f8[8], local = 0;
-#pragma unroll
-    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
-    uint32_t inclusive = local;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-        uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
-        if (lane >= (uint32_t)o) inclusive += other;
-    }
-    uint32_t run = inclusive - local;
-    __syncwarp();
-#pragma unroll
-    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
-    __syncwarp();
-    /* Each lane fills 128 consecutive slots: the symbol of its first slot by binary search (the
-     * last symbol whose cum is <= slot always has a non-zero frequency), then a walk. */
-    uint32_t slot = lane * 128, lo = 0, hi = 255;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if ((fc[mid] >> 16) <= slot) lo = mid;
-        else hi = mid - 1;
-    }
-    uint32_t s = lo, end = (fc[s] >> 16) + (fc[s] & 0xffff);
-    for (uint32_t k = 0; k < 128; k++, slot++) {
-        while (slot >= end) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
-        sym[slot] = (uint8_t)s;
-    }
-    __syncwarp();
-}
 
-__device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t word_count, uint32_t j)
-{
-    if (j >= word_count) return 0;
-    const uint8_t *p = words + 2 * (size_t)j;
-    if (((uintptr_t)p & 1) == 0) return __ldg((const unsigned short *)p);
-    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8;
-}
 
 /* Up to 18 bits at bit position `bit` of an LSB-first packed channel of `bytes` bytes; bytes past
  * the end read as zero (as bit_reader_get does). */
@@ -633,38 +533,7 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, const ui
  * per-symbol freq | cum << 16 on the way. */
 __device__ static void build_packed_table(const uint8_t *table, uint32_t table_bytes, uint32_t *packed, uint32_t *fc, uint32_t lane)
 {
-    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
-    __syncwarp();
-    uint32_t first = __ldg(table), running = 0;
-    for (uint32_t base = 2; base < table_bytes; base += 32) {
-        uint32_t q = base + lane;
-        bool valid = q < table_bytes;
-        uint32_t byte = valid ? __ldg(table + q) : 0;
-        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
-        bool lead = valid && !(previous & 0x80);
-        uint32_t mask = __ballot_sync(0xffffffffu, lead);
-        uint32_t index = running + __popc(mask & lanemask_lt(lane));
-        running += __popc(mask);
-        if (lead) {
-            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
-            fc[(first + index) & 255] = f;
-        }
-    }
-    __syncwarp();
-    uint32_t f8[8], local = 0;
-#pragma unroll
-    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
-    uint32_t inclusive = local;
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-        uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
-        if (lane >= (uint32_t)o) inclusive += other;
-    }
-    uint32_t run = inclusive - local;
-    __syncwarp();
-#pragma unroll
-    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
-    __syncwarp();
+    rans_freq_cum(table, table_bytes, fc, lane);
     /* Lane l fills slots l, l + 32, ... (conflict-free stores); its walk over the symbols resumes
      * where its previous slot's symbol was. */
     uint32_t s = 0, end = fc[0] & 0xffff;
@@ -880,7 +749,7 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MI
             if (fast) {
                 const uint32_t rans = d->stream[1].mode == STREAM_RANS ? 2 : 1;
                 if (warp == 0) build_packed_table(d->stream[0].data, d->stream[0].table_bytes, fs.packed0, fs.fc0, lane);
-                if (rans == 2 && warp == (W > 1 ? 1 : 0)) build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
+                if (rans == 2 && warp == (W > 1 ? 1 : 0)) rans_build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
                 __syncthreads();
                 const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
                 if (tile < tiles && rans == 2)
@@ -891,7 +760,7 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MI
         }
         if (!fast) {
             for (uint32_t s = warp; s < d->stream_count; s += W)
-                if (d->stream[s].mode == STREAM_RANS) build_tables(d->stream[s].data, d->stream[s].table_bytes, gs.sym_table[s], gs.fc_table[s], lane);
+                if (d->stream[s].mode == STREAM_RANS) rans_build_tables(d->stream[s].data, d->stream[s].table_bytes, gs.sym_table[s], gs.fc_table[s], lane);
             __syncthreads();
             if (tile < tiles)
                 decode_tile<ELEM>(d, chunks[c].dst, chunks[c].record + chunks[c].record_size, &status[c], tile, lane, gs.sym_table, gs.fc_table, gs.stage[warp]);

@@ -174,55 +174,7 @@ __device__ __forceinline__ uint64_t warp_inclusive64(uint64_t v, uint32_t lane)
     }
     return v;
 }
-__device__ __forceinline__ uint32_t warp_inclusive32(uint32_t v, uint32_t lane)
-{
-#pragma unroll
-    for (int o = 1; o < 32; o <<= 1) {
-        uint32_t other = __shfl_up_sync(FULL_MASK, v, o);
-        if (lane >= (uint32_t)o) v += other;
-    }
-    return v;
-}
 
-/* rans_table_read on a warp (as gpu_lossless.cu's parse): the table's byte count, 0 when invalid. */
-__device__ static uint32_t parse_table(const uint8_t *src, uint64_t size, uint32_t lane)
-{
-    if (size < 2) return 0;
-    uint32_t first = __ldg(src), last = __ldg(src + 1);
-    if (last < first) return 0;
-    const uint32_t count = last - first + 1;
-    const uint64_t limit = min(size, (uint64_t)2 + 2 * (uint64_t)count);
-    uint32_t running = 0, total = 0, present = 0, bad = 0, end = 0;
-    for (uint64_t base = 2; base < limit && running < count; base += 32) {
-        uint64_t q = base + lane;
-        bool valid = q < limit;
-        uint32_t byte = valid ? __ldg(src + q) : 0;
-        uint32_t previous = valid && q > 2 ? __ldg(src + q - 1) : 0;
-        bool lead = valid && !(previous & 0x80);
-        uint32_t mask = __ballot_sync(FULL_MASK, lead);
-        uint32_t index = running + __popc(mask & lanemask_lt(lane));
-        running += __popc(mask);
-        if (lead && index < count) {
-            uint32_t f = byte, bytes = 1;
-            if (byte & 0x80) {
-                bytes = 2;
-                if (q + 1 >= size) bad = 1, f = 0;
-                else f = (byte & 0x7f) | ((uint32_t)__ldg(src + q + 1) << 7);
-            }
-            if (f >= RANS_PROB_SCALE) bad = 1;
-            total += f;
-            present += f != 0;
-            if (index == count - 1) end = (uint32_t)(q + bytes);
-        }
-    }
-    if (running < count) return 0;
-    bad = __any_sync(FULL_MASK, bad);
-    total = warp_sum32(total);
-    present = warp_sum32(present);
-    end = warp_sum32(end);
-    if (bad || total != RANS_PROB_SCALE || present < 2) return 0;
-    return end;
-}
 
 /* entropy_decode's structure on a warp (every lane gets the same answer): fills the stream with
  * what its blocks need. On an error, *fail_block is the rANS block where the CPU stops (0 for the
@@ -256,7 +208,7 @@ __device__ static uint32_t parse_entropy(const uint8_t *src, uint64_t size, uint
         return SARAPHIS_OK;
     }
     if (mode != ENTROPY_RANS) return SARAPHIS_ERROR_CORRUPT;
-    const uint32_t table_bytes = parse_table(src + 1, size - 1, lane);
+    const uint32_t table_bytes = rans_parse_table(src + 1, size - 1, lane);
     if (table_bytes == 0) return SARAPHIS_ERROR_CORRUPT;
     const uint64_t blocks = ceil_div(n, BLOCK_SYMBOLS);
     const uint64_t header = 1 + (uint64_t)table_bytes + 4 * blocks;
@@ -613,57 +565,7 @@ __global__ void digest_kernel(pchunk_t *chunks, const uint32_t *segment_prefix, 
 
 /* ---- Streams: one warp per rANS block or 32 KiB of a raw / constant stream ------------------- */
 
-/* The slot table of a validated serialized table (gpu_lossless.cu's build_tables): sym[slot] is
- * the symbol of each of the 4096 slots, fc[symbol] = freq | cum << 16. */
-__device__ static void build_tables(const uint8_t *table, uint32_t table_bytes, uint8_t *sym, uint32_t *fc, uint32_t lane)
-{
-    for (uint32_t j = lane; j < 256; j += 32) fc[j] = 0;
-    __syncwarp();
-    uint32_t first = __ldg(table), running = 0;
-    for (uint32_t base = 2; base < table_bytes; base += 32) {
-        uint32_t q = base + lane;
-        bool valid = q < table_bytes;
-        uint32_t byte = valid ? __ldg(table + q) : 0;
-        uint32_t previous = valid && q > 2 ? __ldg(table + q - 1) : 0;
-        bool lead = valid && !(previous & 0x80);
-        uint32_t mask = __ballot_sync(FULL_MASK, lead);
-        uint32_t index = running + __popc(mask & lanemask_lt(lane));
-        running += __popc(mask);
-        if (lead) {
-            uint32_t f = byte & 0x80 ? (byte & 0x7f) | ((uint32_t)__ldg(table + q + 1) << 7) : byte;
-            fc[(first + index) & 255] = f;
-        }
-    }
-    __syncwarp();
-    uint32_t f8[8], local = 0;
-#pragma unroll
-    for (int k = 0; k < 8; k++) { f8[k] = fc[8 * lane + k]; local += f8[k]; }
-    uint32_t run = warp_inclusive32(local, lane) - local;
-    __syncwarp();
-#pragma unroll
-    for (int k = 0; k < 8; k++) { fc[8 * lane + k] = f8[k] | run << 16; run += f8[k]; }
-    __syncwarp();
-    uint32_t slot = lane * 128, lo = 0, hi = 255;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if ((fc[mid] >> 16) <= slot) lo = mid;
-        else hi = mid - 1;
-    }
-    uint32_t s = lo, end = (fc[s] >> 16) + (fc[s] & 0xffff);
-    for (uint32_t k = 0; k < 128; k++, slot++) {
-        while (slot >= end) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
-        sym[slot] = (uint8_t)s;
-    }
-    __syncwarp();
-}
 
-__device__ __forceinline__ uint32_t load_word(const uint8_t *words, uint32_t word_count, uint32_t j)
-{
-    if (j >= word_count) return 0;
-    const uint8_t *p = words + 2 * (size_t)j;
-    if (((uintptr_t)p & 1) == 0) return __ldg((const unsigned short *)p);
-    return (uint32_t)__ldg(p) | (uint32_t)__ldg(p + 1) << 8;
-}
 
 #define WORD_WINDOWS 8 /* windows of 32 words in the register queue: a load has six shifts to land */
 
@@ -758,7 +660,7 @@ __global__ void __launch_bounds__(DECODE_WARPS * 32)
         const uint8_t value = (uint8_t)st->value;
         for (uint32_t i = begin + lane; i < end; i += 32) st->dst[i] = value;
     } else {
-        build_tables(st->data, st->table_bytes, sym_table[warp], fc_table[warp], lane);
+        rans_build_tables(st->data, st->table_bytes, sym_table[warp], fc_table[warp], lane);
         uint64_t offset = 0;
         for (uint32_t j = lane; j < item; j += 32) offset += dev_le32(st->sizes + 4 * (size_t)j);
 #pragma unroll

@@ -22,6 +22,8 @@
 #include "common/checksum.h"
 #include "container/safetensors.h"
 #include "saraphis.h"
+#include "file_support.h"
+#include "gpu/gpu_test_data.h"
 #include "testing.h"
 
 static saraphis_ctx_t *make_ctx(size_t chunk_bytes, int content_checksum, saraphis_codec_t codec)
@@ -83,23 +85,6 @@ static void round_trip(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t 
 }
 
 /* ---- Generated data ----------------------------------------------------------------------- */
-
-static float gaussian(unsigned long long *state)
-{
-    double u = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0, v = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0;
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
-}
-
-static uint16_t to_bf16(float f) { uint32_t b; memcpy(&b, &f, 4); return (uint16_t)(b >> 16); }
-static uint16_t to_f16(float f)
-{
-    uint32_t b; memcpy(&b, &f, 4);
-    uint32_t sign = (b >> 16) & 0x8000, e = (b >> 23) & 0xff, m = b & 0x7fffff;
-    int ee = (int)e - 127 + 15;
-    if (ee <= 0) return (uint16_t)sign;
-    if (ee >= 31) return (uint16_t)(sign | 0x7c00);
-    return (uint16_t)(sign | (uint32_t)ee << 10 | m >> 13);
-}
 
 typedef enum { PAT_WEIGHTS, PAT_RANDOM_BITS, PAT_SPECIALS, PAT_CONSTANT, PAT_TWO_SYMBOLS, PAT_ZEROS, PAT_WIDE, PAT_COUNT } pattern_t;
 static const char *pattern_name[] = {"weights", "random-bits", "specials", "constant", "two-symbols", "zeros", "wide-range"};
@@ -177,20 +162,6 @@ static void generated_tests(void)
 
 /* ---- Real weights ------------------------------------------------------------------------ */
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    fseek(file, 0, SEEK_END);
-    long length = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *bytes = malloc(length > 0 ? (size_t)length : 1);
-    if (bytes && fread(bytes, 1, (size_t)length, file) != (size_t)length) { free(bytes); bytes = NULL; }
-    fclose(file);
-    *size = (size_t)length;
-    return bytes;
-}
-
 static void batch_tensors(const char *name, const safetensors_file_t *file, const uint8_t *data)
 {
     size_t count = file->tensor_count;
@@ -241,7 +212,7 @@ static void real_weights(void)
         char path[1200];
         snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
         size_t size = 0;
-        uint8_t *bytes = read_file(path, &size);
+        uint8_t *bytes = slurp(path, &size);
         if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
         safetensors_file_t file;
         memset(&file, 0, sizeof file);

@@ -26,6 +26,7 @@
 #include "common/checksum.h"
 #include "container/safetensors.h"
 #include "saraphis.h"
+#include "file_support.h"
 #include "testing.h"
 
 static int quick;
@@ -369,20 +370,6 @@ static void batch_test(void)
 
 /* ---- Real weights -------------------------------------------------------------------------- */
 
-static uint8_t *read_file(const char *path, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    if (!file) return NULL;
-    fseek(file, 0, SEEK_END);
-    long length = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    uint8_t *bytes = malloc(length > 0 ? (size_t)length : 1);
-    if (bytes && fread(bytes, 1, (size_t)length, file) != (size_t)length) { free(bytes); bytes = NULL; }
-    fclose(file);
-    *size = (size_t)length;
-    return bytes;
-}
-
 static void batch_tensors(const char *name, const safetensors_file_t *file, const uint8_t *data)
 {
     size_t count = file->tensor_count;
@@ -434,7 +421,7 @@ static void real_weights(void)
         char path[1200];
         snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
         size_t size = 0;
-        uint8_t *bytes = read_file(path, &size);
+        uint8_t *bytes = slurp(path, &size);
         if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
         safetensors_file_t file;
         memset(&file, 0, sizeof file);
