@@ -551,7 +551,7 @@ __device__ static void build_packed_table(const uint8_t *table, uint32_t table_b
  * beyond the dtype's range (the largest seen), a raw high byte with bits at or above kr (the OR of
  * all), a block that runs out of words or does not end in its start state. Decoding past a bad
  * symbol stays in bounds: every word read is checked against the block. */
-template <int ELEM, bool HIGH_RANS>
+template <int ELEM, bool HIGH_RANS, bool BF16>
 __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, const uint8_t *record_end, chunk_status_t *status, uint32_t tile,
                                         uint32_t lane, const uint32_t *packed0, const uint8_t *sym1, const uint32_t *fc1,
                                         uint8_t (*stage)[2][stage_layout<ELEM>::bytes])
@@ -656,15 +656,22 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
         const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)stage[0][buffer][skew[0] + offset + lane];
         largest = max(largest, e >> fold);
         high_or |= high;
-        U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
+        if constexpr (BF16) {
+            /* BF16 with no dropped bits: the 8-bit field is sign << 7 | mantissa, all of it in the
+             * fold bits and the high byte (no planes, no rest bits). */
+            const uint32_t field = ((e & fold_mask) << kr) | high;
+            out[i] = (S)(((field & 0x80u) << 8) | (((e >> fold) + base) << 7) | (field & 0x7fu));
+        } else {
+            U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
 #pragma unroll
-        for (uint32_t p = 0; p + 2 < (uint32_t)ELEM; p++) {
-            const uint32_t j = (HIGH_RANS ? 0 : 1) + p;
-            if (p < plane_count) field |= (U)stage[j][buffer][skew[j] + offset + lane] << (high_shift - 8 * (p + 1));
+            for (uint32_t p = 0; p + 2 < (uint32_t)ELEM; p++) {
+                const uint32_t j = (HIGH_RANS ? 0 : 1) + p;
+                if (p < plane_count) field |= (U)stage[j][buffer][skew[j] + offset + lane] << (high_shift - 8 * (p + 1));
+            }
+            if (rest_bits) field |= read_bits(rest, rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits);
+            const U exponent = (U)((e >> fold) + base);
+            out[i] = (S)(((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped));
         }
-        if (rest_bits) field |= read_bits(rest, rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits);
-        const U exponent = (U)((e >> fold) + base);
-        out[i] = (S)(((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped));
     };
 
     const uint32_t windows = (count + L::window - 1) / L::window;
@@ -752,10 +759,15 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MI
                 if (rans == 2 && warp == (W > 1 ? 1 : 0)) rans_build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
                 __syncthreads();
                 const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
-                if (tile < tiles && rans == 2)
-                    decode_tile_fast<ELEM, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
-                else if (tile < tiles)
-                    decode_tile_fast<ELEM, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                const bool bf16 = d->exponent_bits == 8 && d->mantissa_bits == 7 && d->dropped == 0;
+                if (tile >= tiles) {
+                } else if (rans == 2) {
+                    if (bf16) decode_tile_fast<ELEM, true, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                    else decode_tile_fast<ELEM, true, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                } else {
+                    if (bf16) decode_tile_fast<ELEM, false, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                    else decode_tile_fast<ELEM, false, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                }
             }
         }
         if (!fast) {
