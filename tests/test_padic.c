@@ -546,6 +546,37 @@ static void test_simd_matches_portable(void)
                         free(portable_out);
                     }
     }
+    /* Products exactly halfway between two floats: step = 3 * 2^-26, odd lattice points with
+     * 3q an odd multiple of 2^-26 in [0.25, 0.5), where floats are 2^-25 apart. Each value is the
+     * neighbour that rounding to nearest-even does not pick, so a fast path that broke ties any
+     * other way would accept what the exact check refuses. */
+    {
+        const size_t n = 4096;
+        unsigned long long own = 0x7e57ab1e; /* its own generator: the other tests' data stay as they were */
+        float *data = malloc(n * 4);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t q = 5592407 + 2 * (test_random(&own) % 2796200); /* odd, 3q * 2^-26 in [0.25, 0.5) */
+            double product = (double)(3 * q) * 0x1p-26, low = floor(product * 0x1p25) * 0x1p-25, high = low + 0x1p-25;
+            int low_even = ((uint64_t)(low * 0x1p25) & 1) == 0;
+            float x = (float)(low_even ? high : low);
+            data[i] = test_random(&own) & 1 ? -x : x;
+        }
+        padic_params_t params = {3 * 0x1p-27, 251, 0};
+        unsigned needed = 0;
+        CHECK(padic_required_precision(&params, SARAPHIS_DTYPE_F32, data, n * 4, &needed) == SARAPHIS_OK);
+        params.precision = needed;
+        size_t capacity = padic_chunk_bound(n * 4, SARAPHIS_DTYPE_F32, &params), fast_size = 0, portable_size = 0;
+        uint8_t *fast = malloc(capacity), *portable = malloc(capacity);
+        padic_chunk_stats_t fast_stats, portable_stats;
+        CHECK(padic_encode_chunk(&params, SARAPHIS_DTYPE_F32, (const uint8_t *)data, n * 4, fast, capacity, &fast_size, &scratch, &fast_stats) == SARAPHIS_OK);
+        CHECK(padic_encode_chunk_portable(&params, SARAPHIS_DTYPE_F32, (const uint8_t *)data, n * 4, portable, capacity, &portable_size,
+                                          &scratch, &portable_stats) == SARAPHIS_OK);
+        CHECK_MSG(fast_size == portable_size && memcmp(fast, portable, fast_size) == 0 && fast_stats.max_error == portable_stats.max_error,
+                  "float-rounding ties: SIMD and portable payloads differ");
+        free(data);
+        free(fast);
+        free(portable);
+    }
     codec_scratch_release(&scratch);
 }
 
