@@ -1,19 +1,25 @@
-/* Generated weights for the GPU tests: Gaussian floats and their BF16 and F16 roundings. */
+/* Test data for the GPU tests: generated weights (Gaussian floats and their BF16 and F16
+ * roundings) and the real weights' safetensors files. */
 #ifndef SARAPHIS_TESTS_GPU_TEST_DATA_H
 #define SARAPHIS_TESTS_GPU_TEST_DATA_H
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "container/safetensors.h"
+#include "file_support.h"
 #include "testing.h"
 
 /* A standard normal sample (Box-Muller on two uniform doubles from test_random). */
-static inline float gaussian(unsigned long long *state)
+static inline double gaussian_double(unsigned long long *state)
 {
     double u = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0, v = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0;
-    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
+static inline float gaussian(unsigned long long *state) { return (float)gaussian_double(state); }
 
 /* BF16 by truncation, F16 by truncation with flush to zero and saturation to infinity: weights-like
  * bit patterns, not correctly rounded conversions. */
@@ -26,6 +32,41 @@ static inline uint16_t to_f16(float f)
     if (ee <= 0) return (uint16_t)sign;
     if (ee >= 31) return (uint16_t)(sign | 0x7c00);
     return (uint16_t)(sign | (uint32_t)ee << 10 | m >> 13);
+}
+
+/* Reads and parses <folder>/<name>.safetensors, folder being SARAPHIS_GPU_DATA or the source
+ * tree's .bench/data. NULL when the file is absent (a "skipped" line) or does not parse (a failed
+ * check); else the file's bytes (the caller frees them), *file parsed and *path its name. */
+static inline uint8_t *gpu_test_load_weights(const char *name, safetensors_file_t *file, char *path, size_t path_size)
+{
+    const char *folder = getenv("SARAPHIS_GPU_DATA");
+    char default_folder[1024];
+    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
+    if (!folder) folder = default_folder;
+    snprintf(path, path_size, "%s/%s.safetensors", folder, name);
+    size_t size = 0;
+    uint8_t *bytes = slurp(path, &size);
+    if (!bytes) {
+        printf("  %s: not found, skipped\n", path);
+        return NULL;
+    }
+    memset(file, 0, sizeof *file);
+    if (safetensors_parse(bytes, size, size, path, file) != SARAPHIS_OK || file->tensor_count == 0) {
+        CHECK_MSG(0, "%s: %s", path, saraphis_last_error());
+        free(bytes);
+        return NULL;
+    }
+    return bytes;
+}
+
+/* The index of the file's largest tensor (whose dtype the data section is read as: the first
+ * tensor may be an I64 one). */
+static inline size_t gpu_test_largest_tensor(const safetensors_file_t *file)
+{
+    size_t largest = 0;
+    for (size_t t = 1; t < file->tensor_count; t++)
+        if (file->tensors[t].end - file->tensors[t].begin > file->tensors[largest].end - file->tensors[largest].begin) largest = t;
+    return largest;
 }
 
 #endif

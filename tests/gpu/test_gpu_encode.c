@@ -201,28 +201,14 @@ static void generated_tests(void)
 
 static void real_weights(void)
 {
-    const char *folder = getenv("SARAPHIS_GPU_DATA");
-    char default_folder[1024];
-    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
-    if (!folder) folder = default_folder;
     static const char *names[] = {"minilm_bf16", "minilm_f16", "minilm_f32", "minilm_f32_holding_bf16"};
     for (size_t k = 0; k < 4; k++) {
         char path[1200];
-        snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
-        size_t size = 0;
-        uint8_t *bytes = slurp(path, &size);
-        if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
         safetensors_file_t file;
-        memset(&file, 0, sizeof file);
-        if (safetensors_parse(bytes, size, size, path, &file) != SARAPHIS_OK || file.tensor_count == 0) {
-            CHECK_MSG(0, "%s: %s", path, saraphis_last_error());
-            free(bytes);
-            continue;
-        }
+        uint8_t *bytes = gpu_test_load_weights(names[k], &file, path, sizeof path);
+        if (!bytes) continue;
         /* The data section as one tensor of the largest tensor's dtype (the first may be I64). */
-        size_t largest = 0;
-        for (size_t t = 1; t < file.tensor_count; t++)
-            if (file.tensors[t].end - file.tensors[t].begin > file.tensors[largest].end - file.tensors[largest].begin) largest = t;
+        const size_t largest = gpu_test_largest_tensor(&file);
         saraphis_dtype_t dtype = file.tensors[largest].dtype;
         const uint8_t *data = bytes + file.data_offset;
         size_t element = saraphis_dtype_size(dtype);

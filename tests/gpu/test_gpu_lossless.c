@@ -203,24 +203,12 @@ static void batch_tensors(const char *name, const safetensors_file_t *file, cons
 
 static void real_weights(void)
 {
-    const char *folder = getenv("SARAPHIS_GPU_DATA");
-    char default_folder[1024];
-    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
-    if (!folder) folder = default_folder;
     static const char *names[] = {"minilm_bf16", "minilm_f16", "minilm_f32", "minilm_f32_holding_bf16"};
     for (size_t k = 0; k < 4; k++) {
         char path[1200];
-        snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
-        size_t size = 0;
-        uint8_t *bytes = slurp(path, &size);
-        if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
         safetensors_file_t file;
-        memset(&file, 0, sizeof file);
-        if (safetensors_parse(bytes, size, size, path, &file) != SARAPHIS_OK || file.tensor_count == 0) {
-            CHECK_MSG(0, "%s: %s", path, saraphis_last_error());
-            free(bytes);
-            continue;
-        }
+        uint8_t *bytes = gpu_test_load_weights(names[k], &file, path, sizeof path);
+        if (!bytes) continue;
         saraphis_dtype_t dtype = file.tensors[0].dtype;
         const uint8_t *data = bytes + file.data_offset;
         size_t data_size = (size_t)file.data_size / saraphis_dtype_size(dtype) * saraphis_dtype_size(dtype);

@@ -27,6 +27,7 @@
 #include "container/safetensors.h"
 #include "saraphis.h"
 #include "file_support.h"
+#include "gpu/gpu_test_data.h"
 #include "testing.h"
 
 static int quick;
@@ -187,12 +188,6 @@ static void same_decode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t
 
 /* ---- Generated data ----------------------------------------------------------------------- */
 
-static double gaussian(unsigned long long *state)
-{
-    double u = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0, v = ((test_random(state) >> 11) + 0.5) / 9007199254740992.0;
-    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
-}
-
 typedef enum { GEN_WEIGHTS, GEN_MIXED, GEN_SPECIALS, GEN_ZEROS, GEN_CONSTANT, GEN_SPARSE, GEN_SIGNS, GEN_OUTLIERS, GEN_RANDOM_BITS, GEN_COUNT } generator_t;
 static const char *generator_name[] = {"weights", "mixed", "specials", "zeros", "constant", "90%-zeros", "signs", "outliers", "random-bits"};
 
@@ -220,10 +215,10 @@ static void generate(uint8_t *p, size_t n, saraphis_dtype_t dtype, generator_t g
     size_t element = saraphis_dtype_size(dtype);
     for (size_t i = 0; i < n; i++) {
         uint64_t bits = test_random(&state);
-        double w = gaussian(&state) * 0.02, v = w;
+        double w = gaussian_double(&state) * 0.02, v = w;
         switch (g) {
         case GEN_WEIGHTS: break;
-        case GEN_MIXED: v = gaussian(&state) * pow(10.0, (double)(bits % 10) - 6); break;
+        case GEN_MIXED: v = gaussian_double(&state) * pow(10.0, (double)(bits % 10) - 6); break;
         case GEN_SPECIALS: {
             static const double specials[] = {NAN, INFINITY, -INFINITY, 1e30, -3e38, 1e-30, 5e-324, -1e-310, 65504, 70000, 0.0, -0.0,
                                               0.046875, 1e-8, -2.5e-39};
@@ -412,28 +407,14 @@ static void batch_tensors(const char *name, const safetensors_file_t *file, cons
 
 static void real_weights(void)
 {
-    const char *folder = getenv("SARAPHIS_GPU_DATA");
-    char default_folder[1024];
-    snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
-    if (!folder) folder = default_folder;
     static const char *names[] = {"minilm_f32", "minilm_bf16", "minilm_f16"};
     for (size_t k = 0; k < 3; k++) {
         char path[1200];
-        snprintf(path, sizeof path, "%s/%s.safetensors", folder, names[k]);
-        size_t size = 0;
-        uint8_t *bytes = slurp(path, &size);
-        if (!bytes) { printf("  %s: not found, skipped\n", path); continue; }
         safetensors_file_t file;
-        memset(&file, 0, sizeof file);
-        if (safetensors_parse(bytes, size, size, path, &file) != SARAPHIS_OK || file.tensor_count == 0) {
-            CHECK_MSG(0, "%s: %s", path, saraphis_last_error());
-            free(bytes);
-            continue;
-        }
+        uint8_t *bytes = gpu_test_load_weights(names[k], &file, path, sizeof path);
+        if (!bytes) continue;
         /* The data section as the dtype of its largest tensor (the others' bytes read as floats of it). */
-        size_t largest = 0;
-        for (size_t t = 1; t < file.tensor_count; t++)
-            if (file.tensors[t].end - file.tensors[t].begin > file.tensors[largest].end - file.tensors[largest].begin) largest = t;
+        const size_t largest = gpu_test_largest_tensor(&file);
         saraphis_dtype_t dtype = file.tensors[largest].dtype;
         size_t element = saraphis_dtype_size(dtype);
         const uint8_t *data = bytes + file.data_offset;
