@@ -58,7 +58,7 @@ extern "C" {
 
 #define FRAME_HEADER_BYTES 32
 #define TILE_SYMBOLS 32768u /* = RANS_BLOCK_SYMBOLS: one rANS block of every stream */
-#define CRC_WARPS 8 /* warps per CTA of the segment-hash kernel */
+#define HASH_WARPS 8 /* warps per CTA of the segment-hash kernel */
 #define MAX_STREAMS 8
 
 enum { STREAM_RAW = 0, STREAM_RANS = 1, STREAM_CONSTANT = 2, STREAM_PACKED = 3 };
@@ -73,7 +73,8 @@ typedef struct {
     uint32_t record_size;
     uint32_t raw_size;
     uint32_t dtype;
-    uint32_t frame;         /* index in the batch, for messages */
+    uint32_t frame;   /* index in the batch, for messages */
+    uint32_t bounded; /* the frame was written by the bounded codec: CHUNK_PADIC records are decoded */
 } chunk_in_t;
 
 typedef struct {
@@ -113,7 +114,7 @@ typedef struct {
     uint64_t length;
     uint32_t chunk;
     uint32_t kind;
-} crc_span_t;
+} hash_span_t;
 
 /* ---- Device helpers ---------------------------------------------------------------------- */
 
@@ -282,6 +283,10 @@ __global__ void __launch_bounds__(PARSE_WARPS * 32) parse_kernel(const chunk_in_
             if (payload_size - 1 != c.raw_size) code = SARAPHIS_ERROR_CORRUPT;
             d.method = METHOD_STORED;
             d.stream[0].data = payload + 1;
+        } else if (method == CHUNK_PADIC && !c.bounded) {
+            /* A p-adic record in a frame not written by the bounded codec: not decoded (so that
+             * a lossless batch never starts the p-adic decoder). */
+            code = SARAPHIS_ERROR_UNSUPPORTED;
         } else if (method == CHUNK_PADIC) {
             /* ---- p-adic hook: gpu_padic.cu decodes (and checks) the record after the decode
              * kernels; with no elements here those kernels have no tile of it. */
@@ -324,6 +329,25 @@ __global__ void __launch_bounds__(PARSE_WARPS * 32) parse_kernel(const chunk_in_
  * validated by parse_kernel, so every second byte of a two-byte frequency is below 0x80 and a
  * byte starts an entry exactly when the byte before it has no 0x80 bit. */
 
+
+/* Block `tile` of a rANS stream (its offset: the sum of the sizes before it, over the warp): the
+ * lane's start state, the block's word stream and word count. True when the state is below the
+ * lower bound (a corrupt block). */
+__device__ __forceinline__ bool locate_block(const stream_desc_t *stream, uint32_t tile, uint32_t lane, const uint8_t **words,
+                                             uint32_t *word_count, uint32_t *x)
+{
+    const uint8_t *sizes = stream->sizes;
+    uint64_t offset = 0;
+    for (uint32_t j = lane; j < tile; j += 32) offset += dev_le32(sizes + 4 * (size_t)j);
+#pragma unroll
+    for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(0xffffffffu, offset, o);
+    const uint8_t *block = stream->blocks + offset;
+    const uint32_t block_size = dev_le32(sizes + 4 * (size_t)tile);
+    *x = dev_le32(block + 4 * lane);
+    *words = block + RANS_BLOCK_HEADER_BYTES;
+    *word_count = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
+    return *x < RANS_STATE_LOWER;
+}
 
 /* Up to 18 bits at bit position `bit` of an LSB-first packed channel of `bytes` bytes; bytes past
  * the end read as zero (as bit_reader_get does). */
@@ -396,17 +420,7 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, const ui
         x[s] = w0[s] = w1[s] = w2[s] = pos[s] = window[s] = word_count[s] = 0;
         skew[s] = 0;
         if (mode[s] == STREAM_RANS) {
-            const uint8_t *sizes = d->stream[s].sizes;
-            uint64_t offset = 0;
-            for (uint32_t j = lane; j < tile; j += 32) offset += dev_le32(sizes + 4 * (size_t)j);
-#pragma unroll
-            for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(0xffffffffu, offset, o);
-            const uint8_t *block = d->stream[s].blocks + offset;
-            uint32_t block_size = dev_le32(sizes + 4 * (size_t)tile);
-            x[s] = dev_le32(block + 4 * lane);
-            bad |= x[s] < RANS_STATE_LOWER;
-            words[s] = block + RANS_BLOCK_HEADER_BYTES;
-            word_count[s] = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
+            bad |= locate_block(&d->stream[s], tile, lane, &words[s], &word_count[s], &x[s]);
             w0[s] = load_word(words[s], word_count[s], lane);
             w1[s] = load_word(words[s], word_count[s], 32 + lane);
             w2[s] = load_word(words[s], word_count[s], 64 + lane);
@@ -570,17 +584,7 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
     bool bad = false;
 #pragma unroll
     for (uint32_t s = 0; s < NR; s++) {
-        const uint8_t *sizes = d->stream[s].sizes;
-        uint64_t offset = 0;
-        for (uint32_t j = lane; j < tile; j += 32) offset += dev_le32(sizes + 4 * (size_t)j);
-#pragma unroll
-        for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(0xffffffffu, offset, o);
-        const uint8_t *block = d->stream[s].blocks + offset;
-        const uint32_t block_size = dev_le32(sizes + 4 * (size_t)tile);
-        x[s] = dev_le32(block + 4 * lane);
-        bad |= x[s] < RANS_STATE_LOWER;
-        words[s] = block + RANS_BLOCK_HEADER_BYTES;
-        word_count[s] = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
+        bad |= locate_block(&d->stream[s], tile, lane, &words[s], &word_count[s], &x[s]);
         pos[s] = window[s] = 0;
         q0[s] = load_word(words[s], word_count[s], lane);
         q1[s] = load_word(words[s], word_count[s], 32 + lane);
@@ -706,11 +710,9 @@ __device__ static void copy_tile(const uint8_t *src, uint8_t *dst, uint64_t begi
 /* The packed F64 exponents use read_bits with an unbounded size: parse_float checked that the
  * channel holds ceil(n * width / 8) bytes, and element i needs only bytes up to that. */
 template <int ELEM>
-/* Eight 4-warp CTAs per SM for 2-byte elements: 64 registers a thread. */
-#ifndef DECODE_MIN_BLOCKS_2
-#define DECODE_MIN_BLOCKS_2 8
-#endif
-__global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MIN_BLOCKS_2 : 1)
+/* Eight 4-warp CTAs per SM for 2-byte elements: 64 registers a thread (seven CTAs with more
+ * registers measured 10% slower). */
+__global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
     decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks)
 {
     const uint32_t W = decode_warps(ELEM);
@@ -780,32 +782,32 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? DECODE_MI
     }
 }
 
-__global__ void __launch_bounds__(CRC_WARPS * 32)
-    hash_segments_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
+__global__ void __launch_bounds__(HASH_WARPS * 32)
+    hash_segments_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
                          uint32_t segment_end, uint64_t *hashes)
 {
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * CRC_WARPS;
-    for (uint32_t g = segment_begin + blockIdx.x * CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS;
+    for (uint32_t g = segment_begin + blockIdx.x * HASH_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
         uint32_t lo = 0, hi = span_count - 1;
         while (lo < hi) {
             uint32_t mid = (lo + hi + 1) / 2;
             if (prefix[mid] <= g) lo = mid;
             else hi = mid - 1;
         }
-        const crc_span_t span = spans[lo];
+        const hash_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
-        const uint64_t hash = warp_segment_hash<true>(span.data + offset, length, lane);
+        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane);
         if (lane == 0) hashes[g] = hash;
     }
 }
 
-__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint64_t *hashes,
+__global__ void digest_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint64_t *hashes,
                               chunk_status_t *status)
 {
     uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= span_count) return;
-    const crc_span_t span = spans[i];
+    const hash_span_t span = spans[i];
     uint64_t expected = dev_le64(span.expected);
     if (span.kind == SPAN_CONTENT && expected == 0) return;
     uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
@@ -836,14 +838,11 @@ typedef struct {
 
 static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 ? 1 : element == 4 ? 2 : 3; }
 
-/* ---- p-adic hook: every chunk goes to gpu_padic.cu, which decodes the CHUNK_PADIC ones (and,
- * in a batch with no frame written by the bounded codec, only reports them as UNSUPPORTED, so
- * that lossless batches never wait for it). Its errors go to the chunks' status words. */
-static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const frame_plan_t *plans, size_t frames,
-                                      const chunk_in_t *chunks, chunk_status_t *d_status, uint64_t chunk_total)
+/* ---- p-adic hook: called for a batch holding a frame of the bounded codec; every chunk goes to
+ * gpu_padic.cu, which decodes the CHUNK_PADIC ones. Its errors go to the chunks' status words. */
+static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const chunk_in_t *chunks, chunk_status_t *d_status,
+                                      uint64_t chunk_total)
 {
-    int bounded = 0;
-    for (size_t f = 0; f < frames; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
     gpu_padic_chunk_t *list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *list);
     if (!list) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
     for (uint64_t g = 0; g < chunk_total; g++) {
@@ -855,7 +854,7 @@ static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, c
         list[g].dtype = chunks[g].dtype;
         list[g].pad = 0;
     }
-    saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total, bounded);
+    saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total);
     free(list);
     return status;
 }
@@ -961,12 +960,12 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     size_t off_chunks = 0;
     size_t off_tasks = align_up(off_chunks + chunk_total * sizeof(chunk_in_t), 16);
     size_t off_spans = align_up(off_tasks + tasks_total * sizeof(decode_task_t), 16);
-    size_t off_prefix = align_up(off_spans + span_count * sizeof(crc_span_t), 16);
+    size_t off_prefix = align_up(off_spans + span_count * sizeof(hash_span_t), 16);
     size_t upload = align_up(off_prefix + (span_count + 1) * sizeof(uint32_t), 16);
     size_t off_descs = upload;
     size_t off_status = align_up(off_descs + chunk_total * sizeof(chunk_desc_t), 16);
-    size_t off_crcs = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
-    size_t off_result = align_up(off_crcs + (record_segments + content_segments) * sizeof(uint64_t), 16);
+    size_t off_hashes = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
+    size_t off_result = align_up(off_hashes + (record_segments + content_segments) * sizeof(uint64_t), 16);
     size_t scratch_size = off_result + 16;
     if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload + 16);
     if (status == SARAPHIS_OK) status = gpu_reserve_scratch(state, scratch_size);
@@ -977,7 +976,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     uint8_t *h = (uint8_t *)state->h_staging, *dev = (uint8_t *)state->d_scratch;
     chunk_in_t *h_chunks = (chunk_in_t *)(h + off_chunks);
     decode_task_t *h_tasks = (decode_task_t *)(h + off_tasks);
-    crc_span_t *h_spans = (crc_span_t *)(h + off_spans);
+    hash_span_t *h_spans = (hash_span_t *)(h + off_spans);
     uint32_t *h_prefix = (uint32_t *)(h + off_prefix);
     uint64_t task_next[4];
     task_next[0] = 0;
@@ -1001,6 +1000,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             ci->raw_size = (uint32_t)raw;
             ci->dtype = (uint32_t)p->info.dtype;
             ci->frame = (uint32_t)f;
+            ci->bounded = p->info.codec == SARAPHIS_CODEC_BOUNDED;
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
             int kind = elem_kind((uint32_t)element);
             for (uint64_t t = 0; t < tiles; t += decode_warps((int)element)) {
@@ -1009,7 +1009,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
                 task_next[kind]++;
             }
             if (record >= CHUNK_HEADER_BYTES + 1) {
-                crc_span_t *s = &h_spans[record_span++];
+                hash_span_t *s = &h_spans[record_span++];
                 s->data = ci->record + 8;
                 s->expected = ci->record;
                 s->length = record - 8;
@@ -1025,7 +1025,7 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         if (!p->content_checksums) continue;
         for (uint32_t c = 0; c < p->info.chunk_count; c++) {
             uint64_t g = p->first_chunk + c;
-            crc_span_t *s = &h_spans[content_span++];
+            hash_span_t *s = &h_spans[content_span++];
             s->data = h_chunks[g].dst;
             s->expected = h_chunks[g].record + 16;
             s->length = h_chunks[g].raw_size;
@@ -1043,27 +1043,27 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     /* 3. One upload, then the kernels, then the 8-byte verdict. */
     chunk_in_t *d_chunks = (chunk_in_t *)(dev + off_chunks);
     decode_task_t *d_tasks = (decode_task_t *)(dev + off_tasks);
-    crc_span_t *d_spans = (crc_span_t *)(dev + off_spans);
+    hash_span_t *d_spans = (hash_span_t *)(dev + off_spans);
     uint32_t *d_prefix = (uint32_t *)(dev + off_prefix);
     chunk_desc_t *d_descs = (chunk_desc_t *)(dev + off_descs);
     chunk_status_t *d_status = (chunk_status_t *)(dev + off_status);
-    uint64_t *d_hashes = (uint64_t *)(dev + off_crcs);
+    uint64_t *d_hashes = (uint64_t *)(dev + off_hashes);
     unsigned long long *d_result = (unsigned long long *)(dev + off_result);
     unsigned long long *h_result = (unsigned long long *)(h + upload);
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
     if (error == cudaSuccess) error = cudaMemsetAsync(d_status, 0, chunk_total * sizeof(chunk_status_t), stream);
     if (error == cudaSuccess) error = cudaMemsetAsync(d_result, 0xff, sizeof *d_result, stream);
-    const uint32_t crc_grid_cap = (uint32_t)state->sm_count * 4;
+    const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
     if (error == cudaSuccess && chunk_total) {
         uint32_t chunks32 = (uint32_t)chunk_total;
         /* The record checksums need only the frame: they run on the side stream, beside parse and
          * decode, and the digest waits for them. */
         if (record_segments) {
-            uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (record_segments + CRC_WARPS - 1) / CRC_WARPS);
+            uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (record_segments + HASH_WARPS - 1) / HASH_WARPS);
             error = cudaEventRecord(state->fork, stream);
             if (error == cudaSuccess) error = cudaStreamWaitEvent(state->side, state->fork, 0);
             if (error == cudaSuccess)
-                hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, state->side>>>(d_spans, d_prefix, (uint32_t)span_count, 0,
+                hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, state->side>>>(d_spans, d_prefix, (uint32_t)span_count, 0,
                                                                               (uint32_t)record_segments, d_hashes);
             if (error == cudaSuccess) error = cudaEventRecord(state->join, state->side);
         }
@@ -1078,10 +1078,12 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
         /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
          * before the content checksums, which cover its output. */
-        if (error == cudaSuccess) status = decode_padic(state, stream, plans, count, h_chunks, d_status, chunk_total);
+        int bounded = 0;
+        for (size_t f = 0; f < count; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
+        if (error == cudaSuccess && bounded) status = decode_padic(state, stream, h_chunks, d_status, chunk_total);
         if (content_segments) {
-            uint32_t grid = (uint32_t)min((uint64_t)crc_grid_cap, (content_segments + CRC_WARPS - 1) / CRC_WARPS);
-            hash_segments_kernel<<<grid, CRC_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
+            uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (content_segments + HASH_WARPS - 1) / HASH_WARPS);
+            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
                                                                      (uint32_t)(record_segments + content_segments), d_hashes);
         }
         if (error == cudaSuccess && record_segments) error = cudaStreamWaitEvent(stream, state->join, 0);

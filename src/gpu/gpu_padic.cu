@@ -56,7 +56,7 @@ extern "C" {
 #define PIECES_MAX (PADIC_MAX_PLANES + 1)    /* the head and every plane */
 #define HEAD_WARPS 4
 #define DECODE_WARPS 4
-#define CRC_WARPS_PER_CTA 8
+#define HASH_WARPS_PER_CTA 8
 #define APPLY_THREADS 512 /* 16 warps: one per context in the scan */
 #define APPLY_WARPS (APPLY_THREADS / 32)
 #define KEY_NONE 0xffffffffffffffffull
@@ -345,7 +345,7 @@ __device__ static uint32_t check_header(const padic_in_t &in, const uint8_t *pay
     return SARAPHIS_OK;
 }
 
-__device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *work, int decode, uint32_t *summary, uint32_t lane)
+__device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *work, uint32_t *summary, uint32_t lane)
 {
     if (lane == 0) {
         d->key = KEY_NONE;
@@ -365,10 +365,6 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
     const uint32_t payload_size = dev_le32(in.record + 8);
     if ((uint64_t)payload_size + CHUNK_HEADER_BYTES != in.record_size || dev_le32(in.record + 12) != in.raw_size) return;
     if (__ldg(in.record + CHUNK_HEADER_BYTES) != CHUNK_PADIC) return;
-    if (!decode) {
-        if (lane == 0) d->key = key_make(0, SUB_HEADER, 0, SARAPHIS_ERROR_UNSUPPORTED);
-        return;
-    }
     const uint8_t *payload = in.record + CHUNK_HEADER_BYTES + 1;
     const uint64_t size = payload_size - 1;
     uint32_t precision = 0;
@@ -506,15 +502,14 @@ __device__ static void list_segments(const pchunk_t *d, segment_t *slots, uint32
 }
 
 __global__ void __launch_bounds__(HEAD_WARPS * 32) head_kernel(const padic_in_t *ins, pchunk_t *chunks, uint32_t count, uint8_t *work,
-                                                             int decode, uint32_t *summary, const uint32_t *segment_prefix,
+                                                             uint32_t *summary, const uint32_t *segment_prefix,
                                                              segment_t *segments)
 {
     const uint32_t i = blockIdx.x * HEAD_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (i >= count) return;
     const padic_in_t in = ins[i];
     pchunk_t *d = &chunks[i];
-    head_chunk(in, d, work, decode, summary, lane);
-    if (!decode) return;
+    head_chunk(in, d, work, summary, lane);
     __syncwarp();
     list_segments(d, segments + segment_prefix[i], segment_prefix[i + 1] - segment_prefix[i], lane);
 }
@@ -532,13 +527,13 @@ __device__ static uint32_t find_owner(const uint32_t *prefix, uint32_t count, ui
     return lo;
 }
 
-__global__ void __launch_bounds__(CRC_WARPS_PER_CTA * 32) hash_kernel(const segment_t *segments, uint32_t total, uint64_t *hashes)
+__global__ void __launch_bounds__(HASH_WARPS_PER_CTA * 32) hash_kernel(const segment_t *segments, uint32_t total, uint64_t *hashes)
 {
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * CRC_WARPS_PER_CTA;
-    for (uint32_t g = blockIdx.x * CRC_WARPS_PER_CTA + (threadIdx.x >> 5); g < total; g += warps) {
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS_PER_CTA;
+    for (uint32_t g = blockIdx.x * HASH_WARPS_PER_CTA + (threadIdx.x >> 5); g < total; g += warps) {
         const segment_t seg = segments[g];
         if (seg.length == 0) continue;
-        const uint64_t hash = warp_segment_hash<true>(seg.data, seg.length, lane);
+        const uint64_t hash = warp_segment_hash(seg.data, seg.length, lane);
         if (lane == 0) hashes[g] = hash;
     }
 }
@@ -1190,26 +1185,12 @@ __global__ void finalize_kernel(const pchunk_t *chunks, uint32_t count)
 
 static saraphis_status_t reserve_device(gpu_state_t *state, int which, size_t size)
 {
-    if (state->padic_capacity[which] >= size) return SARAPHIS_OK;
-    state->allocator.release(state->allocator.user, state->d_padic[which]);
-    state->d_padic[which] = NULL;
-    state->padic_capacity[which] = 0;
-    size_t grown = size + size / 4;
-    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, &state->d_padic[which]));
-    state->padic_capacity[which] = grown;
-    return SARAPHIS_OK;
+    return gpu_grow_device(state, &state->d_padic[which], &state->padic_capacity[which], size);
 }
 
 static saraphis_status_t reserve_host(gpu_state_t *state, size_t size)
 {
-    if (state->h_padic_capacity >= size) return SARAPHIS_OK;
-    if (state->h_padic) cudaFreeHost(state->h_padic);
-    state->h_padic = NULL;
-    state->h_padic_capacity = 0;
-    size_t grown = size + size / 4;
-    CUDA_TRY(cudaMallocHost(&state->h_padic, grown), "gpu_decompress: pinned memory for the bounded chunks");
-    state->h_padic_capacity = grown;
-    return SARAPHIS_OK;
+    return gpu_grow_pinned(&state->h_padic, &state->h_padic_capacity, size, "gpu_decompress: pinned memory for the bounded chunks");
 }
 
 void gpu_padic_release(gpu_state_t *state)
@@ -1237,7 +1218,7 @@ static saraphis_status_t side_stream(gpu_state_t *state)
     return SARAPHIS_OK;
 }
 
-saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count, int decode)
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count)
 {
     if (count == 0) return SARAPHIS_OK;
     if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
@@ -1260,11 +1241,10 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const size_t off_summary = align_up(off_segments + (count + 1) * sizeof(uint32_t), 16);
     const size_t upload = off_summary + 16;
     const size_t off_chunks = align_up(upload, 256);
-    const size_t off_crcs = align_up(off_chunks + count * sizeof(pchunk_t), 256);
-    const size_t off_slots = align_up(off_crcs + segments * sizeof(uint64_t), 256);
+    const size_t off_hashes = align_up(off_chunks + count * sizeof(pchunk_t), 256);
+    const size_t off_slots = align_up(off_hashes + segments * sizeof(uint64_t), 256);
     const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
-    /* Without decoding, only the descriptors are written. */
-    SPS_TRY(reserve_device(state, 0, decode ? off_work + work : off_crcs));
+    SPS_TRY(reserve_device(state, 0, off_work + work));
     SPS_TRY(reserve_host(state, upload + 16));
     uint8_t *h = (uint8_t *)state->h_padic, *dev = (uint8_t *)state->d_padic[0];
     padic_in_t *h_ins = (padic_in_t *)(h + off_ins);
@@ -1298,7 +1278,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const uint32_t *d_items = (const uint32_t *)(dev + off_items), *d_segments = (const uint32_t *)(dev + off_segments);
     uint32_t *d_summary = (uint32_t *)(dev + off_summary);
     pchunk_t *d_chunks = (pchunk_t *)(dev + off_chunks);
-    uint64_t *d_hashes = (uint64_t *)(dev + off_crcs);
+    uint64_t *d_hashes = (uint64_t *)(dev + off_hashes);
     segment_t *d_slots = (segment_t *)(dev + off_slots);
     uint8_t *d_work = dev + off_work;
     const uint32_t chunk_count = (uint32_t)count;
@@ -1306,12 +1286,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const uint32_t finalize_grid = (chunk_count + 127) / 128;
 
     CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream), "gpu_decompress: bounded chunk plan");
-    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, decode, d_summary, d_segments, d_slots);
-    if (!decode) {
-        finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
-        CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
-        return SARAPHIS_OK;
-    }
+    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, d_summary, d_segments, d_slots);
     /* The one synchronisation: the largest precision sets the rounds and the digit planes' size. */
     uint32_t *h_summary = (uint32_t *)(h + upload);
     CUDA_TRY(cudaMemcpyAsync(h_summary, d_summary, 8, cudaMemcpyDeviceToHost, stream), "gpu_decompress: bounded chunk summary");
@@ -1325,14 +1300,14 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     SPS_TRY(reserve_device(state, 1, (size_t)planes * elements + 16));
     SPS_TRY(side_stream(state));
     uint8_t *d_digits = (uint8_t *)state->d_padic[1];
-    const uint32_t crc_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + CRC_WARPS_PER_CTA - 1) / CRC_WARPS_PER_CTA);
+    const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
     const uint32_t stream_grid = (item_at + DECODE_WARPS - 1) / DECODE_WARPS;
     /* The piece checksums only lower chunks' error keys (a failing stage's key is below those of
      * the stages after it, whatever ran), so they go beside the rounds; finalize waits for them. */
     cudaStream_t side = state->padic_side;
     CUDA_TRY(cudaEventRecord(state->padic_fork, stream), "gpu_decompress: fork");
     CUDA_TRY(cudaStreamWaitEvent(side, state->padic_fork, 0), "gpu_decompress: fork");
-    if (crc_grid) hash_kernel<<<crc_grid, CRC_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, d_hashes);
+    if (hash_grid) hash_kernel<<<hash_grid, HASH_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, d_hashes);
     digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
     CUDA_TRY(cudaEventRecord(state->padic_join, side), "gpu_decompress: join");
     if (bitmaps) {

@@ -24,12 +24,11 @@ typedef struct {
 } gpu_padic_chunk_t;
 
 /* Decodes the CHUNK_PADIC records among `count` chunks (a host array); other records are left
- * alone. decode = 0: no frame of the batch was written with the bounded codec, so a CHUNK_PADIC
- * record in it is reported UNSUPPORTED without decoding (one small kernel, no synchronisation).
- * decode = 1 synchronises `stream` once (the largest precision in the batch sizes the work).
- * Returns a library status for host and CUDA failures; decoding errors go to the chunks' words. */
-saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
-                                   int decode);
+ * alone. Synchronises `stream` once (the largest precision in the batch sizes the work). The
+ * batch decoder calls it only for a batch holding a frame of the bounded codec (its parse reports
+ * a CHUNK_PADIC record of any other frame as UNSUPPORTED). Returns a library status for host and
+ * CUDA failures; decoding errors go to the chunks' words. */
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count);
 
 /* Frees the decoder's device work areas held in the state (gpu_context_release calls it). */
 void gpu_padic_release(gpu_state_t *state);
