@@ -20,24 +20,7 @@
 #include "container/safetensors.h"
 #include "saraphis.h"
 
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *values, int count)
-{
-    qsort(values, (size_t)count, sizeof *values, compare_double);
-    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "bench_gpu_support.h"
 
 /* The float tensors of a safetensors file, concatenated and repeated to `bytes`. */
 static uint8_t *load_weights(const char *folder, size_t bytes, int *synthetic)

@@ -85,15 +85,6 @@ uint64_t xxh64(const void *data, size_t size, uint64_t seed)
 
 #include <pthread.h>
 
-/* NH over 8-byte pairs (checksum.h): key i is (i + 1) * 0x9E3779B1 mod 2^32, never zero. */
-static uint32_t segment_keys[CHECKSUM_SEGMENT_BYTES / 4];
-static pthread_once_t segment_keys_once = PTHREAD_ONCE_INIT;
-
-static void build_segment_keys(void)
-{
-    for (uint32_t i = 0; i < CHECKSUM_SEGMENT_BYTES / 4; i++) segment_keys[i] = checksum_key(i);
-}
-
 uint64_t checksum_segment_hash(const void *data, size_t size)
 {
     const uint8_t *p = data;
@@ -130,6 +121,15 @@ static void segment_hashes_portable(const uint8_t *data, size_t size, uint64_t *
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+
+/* The keys of a whole segment (checksum_key), for vector loads. */
+static uint32_t segment_keys[CHECKSUM_SEGMENT_BYTES / 4];
+static pthread_once_t segment_keys_once = PTHREAD_ONCE_INIT;
+
+static void build_segment_keys(void)
+{
+    for (uint32_t i = 0; i < CHECKSUM_SEGMENT_BYTES / 4; i++) segment_keys[i] = checksum_key(i);
+}
 
 /* Four pairs per 32 bytes: add the keys to all eight words, move each pair's second word down,
  * one 32x32->64 multiply per pair (vpmuludq), sum in four 64-bit lanes. */

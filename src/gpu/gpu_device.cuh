@@ -55,11 +55,8 @@ __device__ __forceinline__ void async_wait_all(void)
 /* NH of one segment (length <= CHECKSUM_SEGMENT_BYTES bytes at start), by a whole warp; every
  * lane gets the result. Lane l takes the 16 bytes at 16 l + 512 k (two pairs): one 16-byte load
  * where aligned, else five aligned words and funnel shifts, byte loads (zeros past the end) for a
- * piece too close to the end for those. READ_ONLY: the bytes do not change during the kernel
- * (loads through the read-only cache); false for bytes the same kernel wrote. */
-template <typename T> __device__ __forceinline__ T segment_load(const T *p, bool read_only) { return read_only ? __ldg(p) : *p; }
-
-template <bool READ_ONLY>
+ * piece too close to the end for those. The bytes must not change during the kernel (read-only
+ * cache loads); bytes an earlier kernel wrote are fine. */
 __device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t length, uint32_t lane)
 {
     uint64_t sum = 0;
@@ -68,16 +65,16 @@ __device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t leng
         const uint8_t *p = start + u;
         uint32_t w[4];
         if (u + 16 <= length && ((uintptr_t)p & 15) == 0) {
-            const uint4 v = segment_load((const uint4 *)p, READ_ONLY);
+            const uint4 v = __ldg((const uint4 *)p);
             w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
         } else if (u + 16 <= length && shift == 0) {
 #pragma unroll
-            for (int j = 0; j < 4; j++) w[j] = segment_load((const uint32_t *)p + j, READ_ONLY);
+            for (int j = 0; j < 4; j++) w[j] = __ldg((const uint32_t *)p + j);
         } else if (u + 20 <= length) {
             const uint32_t *base = (const uint32_t *)((uintptr_t)p & ~(uintptr_t)3);
             uint32_t x[5];
 #pragma unroll
-            for (int j = 0; j < 5; j++) x[j] = segment_load(base + j, READ_ONLY);
+            for (int j = 0; j < 5; j++) x[j] = __ldg(base + j);
 #pragma unroll
             for (int j = 0; j < 4; j++) w[j] = __funnelshift_r(x[j], x[j + 1], shift);
         } else {
@@ -85,7 +82,7 @@ __device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t leng
             for (int j = 0; j < 4; j++) {
                 w[j] = 0;
                 for (uint32_t b = 0; b < 4; b++)
-                    if (u + 4 * j + b < length) w[j] |= (uint32_t)segment_load(p + 4 * j + b, READ_ONLY) << (8 * b);
+                    if (u + 4 * j + b < length) w[j] |= (uint32_t)__ldg(p + 4 * j + b) << (8 * b);
             }
         }
         const uint32_t i = u >> 2;

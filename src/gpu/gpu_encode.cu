@@ -63,7 +63,7 @@ extern "C" {
 #define ENC_FULL_SLOT (RANS_BLOCK_HEADER_BYTES + 2 * ENC_TILE) /* a block of a full tile, at most */
 #define ENC_COPY_PIECE 65536u                                  /* copy spans are cut to this */
 #define ENC_PACKED_PIECE 32768u                                /* packed-bits tasks: output bytes each */
-#define ENC_CRC_WARPS 8
+#define ENC_HASH_WARPS 8
 /* Chunk batches: with more than one, the host plans a batch while the device works on the
  * others, but each encode launch then has a fraction of the tiles, and one warp's chain through
  * a tile is what bounds it: on an H200, 256 MiB of BF16 encoded at 92 GB/s with 4 batches and
@@ -121,7 +121,7 @@ typedef struct {
     const uint8_t *data;
     uint8_t *out; /* where the 8-byte checksum goes */
     uint64_t length;
-} crc_span_t;
+} hash_span_t;
 
 /* ---- Symbols ------------------------------------------------------------------------------ */
 
@@ -510,47 +510,47 @@ __global__ void __launch_bounds__(ENC_THREADS) packed_kernel(const uint8_t *src,
 
 /* ---- Phase 4: checksums (checksum.c's segmented checksum, gpu_device.cuh's warp segment hash) -- */
 
-/* Record checksums: segments of the spans [span_begin, span_end), found by binary search. Plain
- * loads (READ_ONLY false) as the records were written by this stream's kernels. */
-__global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
-    crc_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, uint64_t *hashes)
+/* Record checksums: segments of the spans [span_begin, span_end), found by binary search (the
+ * records were written by the earlier kernels of this stream). */
+__global__ void __launch_bounds__(ENC_HASH_WARPS * 32)
+    record_hash_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, uint64_t *hashes)
 {
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_HASH_WARPS;
     const uint32_t segment_begin = prefix[span_begin], segment_end = prefix[span_end];
-    for (uint32_t g = segment_begin + blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
+    for (uint32_t g = segment_begin + blockIdx.x * ENC_HASH_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
         uint32_t lo = span_begin, hi = span_end - 1;
         while (lo < hi) {
             uint32_t mid = (lo + hi + 1) / 2;
             if (prefix[mid] <= g) lo = mid;
             else hi = mid - 1;
         }
-        const crc_span_t span = spans[lo];
+        const hash_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint64_t hash =
-            warp_segment_hash<false>(span.data + offset, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset), lane);
+            warp_segment_hash(span.data + offset, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset), lane);
         if (lane == 0) hashes[g] = hash;
     }
 }
 
 /* Content checksums: the source chunks' segments, chunk c's at c * segments_per_chunk. Needs only
  * the source, so it runs beside everything up to the records' assembly. */
-__global__ void __launch_bounds__(ENC_CRC_WARPS * 32)
-    content_crc_kernel(const uint8_t *src, enc_geometry_t g, uint32_t segments_per_chunk, uint32_t segment_count, uint64_t *hashes)
+__global__ void __launch_bounds__(ENC_HASH_WARPS * 32)
+    content_hash_kernel(const uint8_t *src, enc_geometry_t g, uint32_t segments_per_chunk, uint32_t segment_count, uint64_t *hashes)
 {
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_CRC_WARPS;
-    for (uint32_t s = blockIdx.x * ENC_CRC_WARPS + (threadIdx.x >> 5); s < segment_count; s += warps) {
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_HASH_WARPS;
+    for (uint32_t s = blockIdx.x * ENC_HASH_WARPS + (threadIdx.x >> 5); s < segment_count; s += warps) {
         const uint32_t c = s / segments_per_chunk, offset = (s % segments_per_chunk) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = min((uint32_t)CHECKSUM_SEGMENT_BYTES, chunk_raw(g, c) - offset);
-        const uint64_t hash = warp_segment_hash<true>(src + (uint64_t)c * g.chunk_bytes + offset, length, lane);
+        const uint64_t hash = warp_segment_hash(src + (uint64_t)c * g.chunk_bytes + offset, length, lane);
         if (lane == 0) hashes[s] = hash;
     }
 }
 
-__global__ void digest_kernel(const crc_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, const uint64_t *hashes)
+__global__ void digest_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, const uint64_t *hashes)
 {
     uint32_t i = span_begin + blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= span_end) return;
-    const crc_span_t span = spans[i];
+    const hash_span_t span = spans[i];
     uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
     for (int k = 0; k < 8; k++) span.out[k] = (uint8_t)(hash >> (8 * k));
 }
@@ -743,7 +743,7 @@ static saraphis_status_t compress_through_host(saraphis_ctx_t *ctx, saraphis_dty
 /* Where everything lives: the same offsets in device scratch and in pinned staging (staging only
  * holds what crosses the bus). */
 typedef struct {
-    size_t stats, hist, plans, tables, sizes, slots, blob, spans, raw, packed, crc_spans, prefix, content_crcs, record_crcs, end;
+    size_t stats, hist, plans, tables, sizes, slots, blob, spans, raw, packed, hash_spans, prefix, content_hashes, record_hashes, end;
 } enc_layout_t;
 
 extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
@@ -813,14 +813,14 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     L.spans = align_up(L.blob + blob_bound, 16);
     L.raw = align_up(L.spans + span_bound * sizeof(copy_span_t), 16);
     L.packed = align_up(L.raw + raw_bound * sizeof(channel_task_t), 16);
-    L.crc_spans = align_up(L.packed + packed_bound * sizeof(channel_task_t), 16);
-    L.prefix = align_up(L.crc_spans + 2 * C * sizeof(crc_span_t), 16);
-    L.content_crcs = align_up(L.prefix + (2 * C + 1) * 4, 16);
-    L.record_crcs = L.content_crcs + content_segments * 8; /* one array of u64: content segments, then record segments */
-    L.end = align_up(L.record_crcs + record_segment_bound * 8, 16);
+    L.hash_spans = align_up(L.packed + packed_bound * sizeof(channel_task_t), 16);
+    L.prefix = align_up(L.hash_spans + 2 * C * sizeof(hash_span_t), 16);
+    L.content_hashes = align_up(L.prefix + (2 * C + 1) * 4, 16);
+    L.record_hashes = L.content_hashes + content_segments * 8; /* one array of u64: content segments, then record segments */
+    L.end = align_up(L.record_hashes + record_segment_bound * 8, 16);
     /* Staging holds what crosses the bus: everything but the slots and the checksum words. */
     SPS_TRY(gpu_reserve_scratch(state, L.end));
-    SPS_TRY(gpu_reserve_staging(state, L.slots + (L.content_crcs - L.blob)));
+    SPS_TRY(gpu_reserve_staging(state, L.slots + (L.content_hashes - L.blob)));
     uint8_t *dev = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
     uint8_t *h3 = h + L.slots - L.blob; /* h3 + L.blob on: the staging copy of dev + L.blob on */
     const enc_chunk_t *d_chunks = (const enc_chunk_t *)(dev + L.plans);
@@ -845,14 +845,14 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     } while (0)
     if (status != SARAPHIS_OK) goto done;
 
-    /* The content checksums need only the source: their CRCs run on the side stream from the
+    /* The content checksums need only the source: their segment hashes run on the side stream from the
      * start, beside the statistics, the host's planning and the encoding. */
     if (content_segments) {
         CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
         CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
-        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (content_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
-        content_crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, state->side>>>(src, g, shape.segments_per_chunk, (uint32_t)content_segments,
-                                                                          (uint64_t *)(dev + L.content_crcs));
+        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (content_segments + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
+        content_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, state->side>>>(src, g, shape.segments_per_chunk, (uint32_t)content_segments,
+                                                                          (uint64_t *)(dev + L.content_hashes));
         side_busy = 1;
         CUDA_CHECK(cudaGetLastError(), "gpu_compress: content checksums");
         CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
@@ -944,7 +944,7 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
         a.spans = (copy_span_t *)(h3 + L.spans);
         a.open_dst_end = ~0ull;
         channel_task_t *raw_tasks = (channel_task_t *)(h3 + L.raw), *packed_tasks = (channel_task_t *)(h3 + L.packed);
-        crc_span_t *crc_spans = (crc_span_t *)(h3 + L.crc_spans);
+        hash_span_t *hash_spans = (hash_span_t *)(h3 + L.hash_spans);
         uint32_t *prefix = (uint32_t *)(h3 + L.prefix);
         uint64_t raw_count = 0, packed_count = 0;
         uint8_t header[FRAME_HEADER_BYTES];
@@ -965,8 +965,8 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
             const enc_chunk_t *d = &chunk_plans[c];
             const uint32_t record_size = load_le32(&record_sizes[c]);
             /* Content checksums first (they land in the record headers), then the records. */
-            if (content) crc_spans[c] = crc_span_t{src + d->src, dst + pos + 16, d->raw};
-            crc_spans[(content ? C : 0) + c] = crc_span_t{dst + pos + 8, dst + pos, record_size - 8u};
+            if (content) hash_spans[c] = hash_span_t{src + d->src, dst + pos + 16, d->raw};
+            hash_spans[(content ? C : 0) + c] = hash_span_t{dst + pos + 8, dst + pos, record_size - 8u};
             uint8_t bytes[CHUNK_HEADER_BYTES + 2 + LOSSLESS_FLOAT_HEADER];
             memset(bytes, 0, sizeof bytes);
             store_le32(bytes + 8, record_size - CHUNK_HEADER_BYTES);
@@ -1035,13 +1035,13 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
                 pos += size;
             }
         }
-        /* Content spans use the segment CRCs already computed (chunk c's at c * segments per
+        /* Content spans use the segment hashes already computed (chunk c's at c * segments per
          * chunk); the record spans' segments follow them in the same array. */
         const uint64_t span_total = (content ? 2 : 1) * C;
         uint64_t segments = 0;
         for (uint64_t i = 0; i < span_total; i++) {
             prefix[i] = (uint32_t)segments;
-            segments += (crc_spans[i].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+            segments += (hash_spans[i].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
         }
         prefix[span_total] = (uint32_t)segments;
         if (pos != frame_size || a.span_count > span_bound || a.blob_used > blob_bound || raw_count > raw_bound || packed_count > packed_bound ||
@@ -1051,10 +1051,10 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
             goto done;
         }
 
-        CUDA_CHECK(cudaMemcpyAsync(dev + L.blob, h3 + L.blob, L.content_crcs - L.blob, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading the layout");
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.blob, h3 + L.blob, L.content_hashes - L.blob, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading the layout");
         const uint32_t *d_prefix = (const uint32_t *)(dev + L.prefix);
-        const crc_span_t *d_crc_spans = (const crc_span_t *)(dev + L.crc_spans);
-        uint64_t *d_crcs = (uint64_t *)(dev + L.content_crcs);
+        const hash_span_t *d_hash_spans = (const hash_span_t *)(dev + L.hash_spans);
+        uint64_t *d_hashes = (uint64_t *)(dev + L.content_hashes);
         copy_kernel<<<(uint32_t)a.span_count, ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + L.spans), dst);
 #define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + L.raw), (uint32_t)raw_count, \
                                        (const channel_task_t *)(dev + L.packed), (uint32_t)packed_count, dst, stream)
@@ -1062,15 +1062,15 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
         if (content_segments) {
             CUDA_CHECK(cudaStreamWaitEvent(stream, state->join, 0), "gpu_compress: ordering the checksum stream");
             side_busy = 0;
-            digest_kernel<<<(uint32_t)((C + 127) / 128), 128, 0, stream>>>(d_crc_spans, d_prefix, 0, (uint32_t)C, d_crcs);
+            digest_kernel<<<(uint32_t)((C + 127) / 128), 128, 0, stream>>>(d_hash_spans, d_prefix, 0, (uint32_t)C, d_hashes);
         }
         /* The record checksums cover the content checksums just written. */
         const uint32_t first = content ? (uint32_t)C : 0, last = (uint32_t)span_total;
         if (C) {
             const uint64_t record_segments = prefix[last] - prefix[first];
-            const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (record_segments + ENC_CRC_WARPS - 1) / ENC_CRC_WARPS);
-            crc_kernel<<<grid, ENC_CRC_WARPS * 32, 0, stream>>>(d_crc_spans, d_prefix, first, last, d_crcs);
-            digest_kernel<<<(last - first + 127) / 128, 128, 0, stream>>>(d_crc_spans, d_prefix, first, last, d_crcs);
+            const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (record_segments + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
+            record_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, stream>>>(d_hash_spans, d_prefix, first, last, d_hashes);
+            digest_kernel<<<(last - first + 127) / 128, 128, 0, stream>>>(d_hash_spans, d_prefix, first, last, d_hashes);
         }
         CUDA_CHECK(cudaGetLastError(), "gpu_compress: assembling the frame");
         CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: assembling the frame");

@@ -53,7 +53,11 @@ saraphis_status_t gpu_cuda_fail(cudaError_t error, const char *what);
 
 /* The context's GPU state for the current device, created on first use. */
 saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out);
-/* Grow-only device scratch and pinned staging (contents are not kept across growth). */
+/* Grow-only buffers (contents are not kept across growth; a quarter is added when growing):
+ * device memory through the state's allocator, pinned host memory through cudaMallocHost. */
+saraphis_status_t gpu_grow_device(gpu_state_t *state, void **buffer, size_t *capacity, size_t size);
+saraphis_status_t gpu_grow_pinned(void **buffer, size_t *capacity, size_t size, const char *what);
+/* The state's own device scratch and pinned staging. */
 saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size);
 saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size);
 

@@ -140,30 +140,39 @@ saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
     return SARAPHIS_OK;
 }
 
+saraphis_status_t gpu_grow_device(gpu_state_t *state, void **buffer, size_t *capacity, size_t size)
+{
+    if (*capacity >= size) return SARAPHIS_OK;
+    state->allocator.release(state->allocator.user, *buffer);
+    *buffer = NULL;
+    *capacity = 0;
+    size_t grown = size + size / 4;
+    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, buffer));
+    *capacity = grown;
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_grow_pinned(void **buffer, size_t *capacity, size_t size, const char *what)
+{
+    if (*capacity >= size) return SARAPHIS_OK;
+    if (*buffer) cudaFreeHost(*buffer);
+    *buffer = NULL;
+    *capacity = 0;
+    size_t grown = size + size / 4;
+    CUDA_TRY(cudaMallocHost(buffer, grown), what);
+    *capacity = grown;
+    return SARAPHIS_OK;
+}
+
 saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size)
 {
-    if (state->scratch_capacity >= size) return SARAPHIS_OK;
-    state->allocator.release(state->allocator.user, state->d_scratch);
-    state->d_scratch = NULL;
-    state->scratch_capacity = 0;
-    size_t grown = size + size / 4;
-    SPS_TRY(state->allocator.allocate(state->allocator.user, grown, &state->d_scratch));
-    state->scratch_capacity = grown;
-    return SARAPHIS_OK;
+    return gpu_grow_device(state, &state->d_scratch, &state->scratch_capacity, size);
 }
 
 saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size)
 {
-    if (state->staging_capacity >= size) return SARAPHIS_OK;
-    if (state->h_staging) cudaFreeHost(state->h_staging);
-    state->h_staging = NULL;
-    state->staging_capacity = 0;
-    size_t grown = size + size / 4;
-    CUDA_TRY(cudaMallocHost(&state->h_staging, grown), "cudaMallocHost (pinned staging)");
-    state->staging_capacity = grown;
-    return SARAPHIS_OK;
+    return gpu_grow_pinned(&state->h_staging, &state->staging_capacity, size, "cudaMallocHost (pinned staging)");
 }
-
 
 extern "C" int saraphis_gpu_available(void)
 {

@@ -1,0 +1,28 @@
+/* Timing helpers shared by the GPU benchmarks: a monotonic clock and the median of a sample. */
+#ifndef SARAPHIS_BENCH_GPU_SUPPORT_H
+#define SARAPHIS_BENCH_GPU_SUPPORT_H
+
+#include <stdlib.h>
+#include <time.h>
+
+static inline double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static inline int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts values in place. */
+static inline double median(double *values, int count)
+{
+    qsort(values, (size_t)count, sizeof *values, compare_double);
+    return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+#endif
