@@ -7,6 +7,9 @@
  * SARAPHIS_GPU_DATA), repeated to --bytes (default 256 MiB) so that the working set exceeds L2;
  * synthetic Gaussian weights when a file is missing (marked "synthetic").
  *
+ * Then, per dtype, the model's own list of tensors, each its own frame: one batch call against one
+ * call per tensor, for all of them and for the small ones (--no-tensors skips it).
+ *
  * Figures: GB/s of uncompressed bytes, the median of --runs timed calls (CUDA events around the
  * whole API call, host work and the final synchronisation included); encode rows check that the
  * GPU frame is the CPU's byte for byte, and the CPU encoder (all cores, wall clock, median of 3)
@@ -17,6 +20,7 @@
  * Benchmarks measure; they never fail (exit 0 unless nothing could run). */
 #include <cuda_runtime.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,10 +85,159 @@ static uint8_t *load_data(const char *folder, const char *name, saraphis_dtype_t
     return out;
 }
 
+/* A real model's list of tensors, each its own frame (MiniLM: ~100 tensors from 1.5 KB to 47 MB),
+ * decoded by one saraphis_gpu_decompress_batch call and by one saraphis_gpu_decompress call per
+ * tensor; then the same for the small tensors alone (4 KB to 1 MB and below), where launch
+ * overhead decides. Prints GB/s of uncompressed bytes and tensors per second. */
+typedef struct {
+    size_t count, raw_total, coded_total;
+    const void **frames;
+    size_t *frame_sizes, *capacities, *sizes;
+    void **dsts;
+    uint8_t *d_frames, *d_out;
+} tensor_batch_t;
+
+static void time_batch(const tensor_batch_t *b, saraphis_ctx_t *ctx, cudaStream_t stream, int runs, double *times, double *batch_ms,
+                       double *loop_ms, int *ok)
+{
+    cudaEvent_t start, stop;
+    cudaEventCreate(&start);
+    cudaEventCreate(&stop);
+    *ok = 1;
+    for (int mode = 0; mode < 2; mode++) {
+        for (int r = 0; r < runs + 2; r++) {
+            cudaEventRecord(start, stream);
+            saraphis_status_t status = SARAPHIS_OK;
+            if (mode == 0) {
+                status = saraphis_gpu_decompress_batch(ctx, b->count, b->frames, b->frame_sizes, b->dsts, b->capacities, b->sizes, stream);
+            } else {
+                for (size_t t = 0; t < b->count && status == SARAPHIS_OK; t++)
+                    status = saraphis_gpu_decompress(ctx, b->frames[t], b->frame_sizes[t], b->dsts[t], b->capacities[t], &b->sizes[t], stream);
+            }
+            cudaEventRecord(stop, stream);
+            cudaEventSynchronize(stop);
+            float ms = 0;
+            cudaEventElapsedTime(&ms, start, stop);
+            if (status != SARAPHIS_OK) {
+                printf("model tensors: decode failed: %s\n", saraphis_last_error());
+                *ok = 0;
+            }
+            if (r >= 2) times[r - 2] = ms;
+        }
+        *(mode == 0 ? batch_ms : loop_ms) = median(times, runs);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+}
+
+static void bench_model_tensors(const char *folder, const char *name, saraphis_dtype_t dtype, cudaStream_t stream, int runs,
+                                double *times)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.safetensors", folder, name);
+    size_t size = 0;
+    uint8_t *whole = NULL;
+    FILE *file = fopen(path, "rb");
+    if (file) {
+        fseek(file, 0, SEEK_END);
+        size = (size_t)ftell(file);
+        fseek(file, 0, SEEK_SET);
+        whole = malloc(size);
+        if (whole && fread(whole, 1, size, file) != size) { free(whole); whole = NULL; }
+        fclose(file);
+    }
+    safetensors_file_t st;
+    memset(&st, 0, sizeof st);
+    if (!whole || safetensors_parse(whole, size, size, path, &st) != SARAPHIS_OK) {
+        printf("model tensors: %s not readable, skipped\n", path);
+        free(whole);
+        return;
+    }
+    saraphis_ctx_t *ctx = saraphis_ctx_create();
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+    const size_t n = st.tensor_count;
+    uint8_t **host_frames = calloc(n, sizeof *host_frames);
+    size_t *host_sizes = calloc(n, sizeof *host_sizes);
+    for (size_t t = 0; t < n; t++) {
+        const safetensors_tensor_t *tensor = &st.tensors[t];
+        size_t raw = (size_t)(tensor->end - tensor->begin), bound = saraphis_compress_bound(raw, 0);
+        host_frames[t] = malloc(bound);
+        if (tensor->dtype != dtype || saraphis_compress(ctx, dtype, whole + st.data_offset + tensor->begin, raw, host_frames[t], bound,
+                                                        &host_sizes[t]) != SARAPHIS_OK)
+            host_sizes[t] = 0;
+    }
+    /* Two selections: every tensor, then those of at most 1 MiB. */
+    for (int small = 0; small < 2; small++) {
+        tensor_batch_t b;
+        memset(&b, 0, sizeof b);
+        b.frames = calloc(n, sizeof *b.frames);
+        b.frame_sizes = calloc(n, sizeof *b.frame_sizes);
+        b.capacities = calloc(n, sizeof *b.capacities);
+        b.sizes = calloc(n, sizeof *b.sizes);
+        b.dsts = calloc(n, sizeof *b.dsts);
+        size_t *index = calloc(n, sizeof *index), frame_bytes = 0, out_bytes = 0, smallest = SIZE_MAX, largest = 0;
+        for (size_t t = 0; t < n; t++) {
+            size_t raw = (size_t)(st.tensors[t].end - st.tensors[t].begin);
+            if (!host_sizes[t] || (small && raw > (1u << 20))) continue;
+            index[b.count++] = t;
+            frame_bytes += (host_sizes[t] + 255) & ~(size_t)255;
+            out_bytes += (raw + 255) & ~(size_t)255;
+            b.raw_total += raw;
+            b.coded_total += host_sizes[t];
+            smallest = raw < smallest ? raw : smallest;
+            largest = raw > largest ? raw : largest;
+        }
+        if (b.count && cudaMalloc((void **)&b.d_frames, frame_bytes) == cudaSuccess && cudaMalloc((void **)&b.d_out, out_bytes) == cudaSuccess) {
+            size_t frame_at = 0, out_at = 0;
+            for (size_t k = 0; k < b.count; k++) {
+                size_t t = index[k], raw = (size_t)(st.tensors[t].end - st.tensors[t].begin);
+                cudaMemcpy(b.d_frames + frame_at, host_frames[t], host_sizes[t], cudaMemcpyHostToDevice);
+                b.frames[k] = b.d_frames + frame_at;
+                b.frame_sizes[k] = host_sizes[t];
+                b.dsts[k] = b.d_out + out_at;
+                b.capacities[k] = raw;
+                frame_at += (host_sizes[t] + 255) & ~(size_t)255;
+                out_at += (raw + 255) & ~(size_t)255;
+            }
+            double batch_ms = 0, loop_ms = 0;
+            int ok = 0;
+            time_batch(&b, ctx, stream, runs, times, &batch_ms, &loop_ms, &ok);
+            int exact = ok;
+            uint8_t *back = malloc(largest);
+            for (size_t k = 0; k < b.count && exact; k++) {
+                const safetensors_tensor_t *tensor = &st.tensors[index[k]];
+                cudaMemcpy(back, b.dsts[k], b.capacities[k], cudaMemcpyDeviceToHost);
+                exact = memcmp(back, whole + st.data_offset + tensor->begin, b.capacities[k]) == 0;
+            }
+            free(back);
+            char what[96];
+            snprintf(what, sizeof what, "%zu %s tensors, %zu B to %.1f MB, %.1f MB in all", b.count, small ? "small" : "model", smallest,
+                     largest / 1e6, b.raw_total / 1e6);
+            const char *dname = saraphis_dtype_name(dtype);
+            if (ok) {
+                printf("%-22s %-5s %-8s %9.2f %9s %8.3f  %s; one batch call, %.0f tensors/s%s\n", "saraphis-gpu batch", dname, "decode",
+                       b.raw_total / batch_ms / 1e6, "-", (double)b.raw_total / b.coded_total, what, b.count / batch_ms * 1e3,
+                       exact ? "" : " [OUTPUT DIFFERS]");
+                printf("%-22s %-5s %-8s %9.2f %9s %8.3f  %s; one call per tensor, %.0f tensors/s\n", "saraphis-gpu per tensor", dname,
+                       "decode", b.raw_total / loop_ms / 1e6, "-", (double)b.raw_total / b.coded_total, what, b.count / loop_ms * 1e3);
+            }
+        }
+        cudaFree(b.d_frames);
+        cudaFree(b.d_out);
+        free(b.frames); free(b.frame_sizes); free(b.capacities); free(b.sizes); free(b.dsts); free(index);
+    }
+    for (size_t t = 0; t < n; t++) free(host_frames[t]);
+    free(host_frames);
+    free(host_sizes);
+    saraphis_ctx_free(ctx);
+    safetensors_file_free(&st);
+    free(whole);
+}
+
 int main(int argc, char **argv)
 {
     size_t bytes = 256u << 20;
-    int runs = 20, encode = 1, nvcomp = 1, dfloat11 = 1;
+    int runs = 20, encode = 1, nvcomp = 1, dfloat11 = 1, tensors = 1;
     const char *only = NULL; /* --only bf16|f16|f32: one dtype (for profilers) */
     const char *folder = getenv("SARAPHIS_GPU_DATA");
     char default_folder[1024];
@@ -95,6 +248,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--no-encode") == 0) encode = 0;
         else if (strcmp(argv[i], "--no-nvcomp") == 0) nvcomp = 0;
         else if (strcmp(argv[i], "--no-dfloat11") == 0) dfloat11 = 0;
+        else if (strcmp(argv[i], "--no-tensors") == 0) tensors = 0;
         else if (!value) break;
         else if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(value, NULL, 0), i++;
         else if (strcmp(argv[i], "--runs") == 0) runs = atoi(value), i++;
@@ -233,6 +387,7 @@ int main(int argc, char **argv)
             saraphis_ctx_free(ctx);
         }
         free(data);
+        if (tensors) bench_model_tensors(folder, inputs[k].file, inputs[k].dtype, stream, runs, times);
     }
     cudaFree(d_a);
     free(times);

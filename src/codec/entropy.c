@@ -3,8 +3,8 @@
  *   u8 mode = ENTROPY_CONSTANT: one byte, repeated n times
  *   u8 mode = ENTROPY_RANS:     frequency table (rans_table_write), then one u32 byte size per
  *                               block of RANS_BLOCK_SYMBOLS symbols, then the blocks
- * The encoder picks rANS only when the table's estimated cost beats the raw bytes, so a stream is
- * never more than one byte larger than its input. */
+ * The encoder picks rANS only when the table's estimated cost beats the raw bytes by more than the
+ * caller's min_gain, so a stream is never more than one byte larger than its input. */
 #include "codec/entropy.h"
 
 #include <math.h>
@@ -65,7 +65,7 @@ static saraphis_status_t write_raw(const uint8_t *symbols, size_t n, uint8_t *ds
     return SARAPHIS_OK;
 }
 
-void entropy_plan(const uint32_t counts[256], size_t n, entropy_plan_t *plan)
+void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy_plan_t *plan)
 {
     int present = 0, last_present = 0;
     for (int s = 0; s < 256; s++)
@@ -84,22 +84,14 @@ void entropy_plan(const uint32_t counts[256], size_t n, entropy_plan_t *plan)
     plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
     double estimate = 1 + (double)plan->table_size + 4.0 * blocks +
                       (double)blocks * RANS_BLOCK_HEADER_BYTES + rans_cost_bits(counts, &plan->table) / 8;
-    if (estimate < (double)n) plan->mode = ENTROPY_RANS;
+    if (estimate + (double)min_gain < (double)n) plan->mode = ENTROPY_RANS;
 }
 
-saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
-                                 size_t *written)
-{
-    uint32_t counts[256];
-    histogram(symbols, n, counts);
-    return entropy_encode_counted(symbols, n, counts, dst, capacity, written);
-}
-
-saraphis_status_t entropy_encode_counted(const uint8_t *symbols, size_t n, const uint32_t counts[256], uint8_t *dst,
-                                         size_t capacity, size_t *written)
+static saraphis_status_t encode_counted(const uint8_t *symbols, size_t n, const uint32_t counts[256], size_t min_gain,
+                                        uint8_t *dst, size_t capacity, size_t *written)
 {
     entropy_plan_t plan;
-    entropy_plan(counts, n, &plan);
+    entropy_plan(counts, n, min_gain, &plan);
     if (plan.mode == ENTROPY_CONSTANT) {
         if (capacity < 2) return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "entropy stream: output full");
         dst[0] = ENTROPY_CONSTANT;
@@ -140,6 +132,26 @@ done:
     /* The estimate was wrong or the output is full: raw is always within the bound. */
     if (status != SARAPHIS_OK) return write_raw(symbols, n, dst, capacity, written);
     return SARAPHIS_OK;
+}
+
+saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
+                                 size_t *written)
+{
+    return entropy_encode_min_gain(symbols, n, 0, dst, capacity, written);
+}
+
+saraphis_status_t entropy_encode_min_gain(const uint8_t *symbols, size_t n, size_t min_gain, uint8_t *dst, size_t capacity,
+                                          size_t *written)
+{
+    uint32_t counts[256];
+    histogram(symbols, n, counts);
+    return encode_counted(symbols, n, counts, min_gain, dst, capacity, written);
+}
+
+saraphis_status_t entropy_encode_counted(const uint8_t *symbols, size_t n, const uint32_t counts[256], uint8_t *dst,
+                                         size_t capacity, size_t *written)
+{
+    return encode_counted(symbols, n, counts, 0, dst, capacity, written);
 }
 
 saraphis_status_t entropy_decode(const uint8_t *src, size_t src_size, uint8_t *symbols, size_t n,

@@ -29,7 +29,15 @@ typedef struct {
     uint8_t table_bytes[2 + 2 * 256];
 } entropy_plan_t;
 
-void entropy_plan(const uint32_t counts[256], size_t n, entropy_plan_t *plan);
+/* rANS is chosen only when its estimate saves more than min_gain bytes over raw (0: any saving). */
+void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy_plan_t *plan);
+
+/* The lossless codec's min_gain: a stream must save more than 1/64 of its bytes to be rANS-coded.
+ * Decoding a rANS stream costs far more than copying raw bytes (on a GPU, a stream that saves 0.1%
+ * doubles the decode time of its chunk, and one such chunk in a batch holds every other chunk's
+ * SM waiting for it); the same trade as zstd's minimum gain for compressed literals. The p-adic
+ * codec's digit planes take any saving (min_gain 0): their ratio is the point of that codec. */
+static inline size_t entropy_lossless_min_gain(size_t n) { return n >> 6; }
 
 /* Whether a rANS stream of rans_size bytes (so far) is kept rather than written raw. */
 static inline int entropy_rans_smaller(size_t rans_size, size_t n) { return rans_size < 1 + n; }
@@ -40,6 +48,10 @@ size_t entropy_bound(size_t n);
 /* Encodes n byte symbols into dst; *written receives the stream's size. */
 saraphis_status_t entropy_encode(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
                                  size_t *written);
+
+/* entropy_encode with rANS only when it saves more than min_gain bytes (entropy_plan). */
+saraphis_status_t entropy_encode_min_gain(const uint8_t *symbols, size_t n, size_t min_gain, uint8_t *dst, size_t capacity,
+                                          size_t *written);
 
 /* entropy_encode for a caller that has already counted the symbols (counts[s]: how many of the
  * n symbols are s; they must be exact). Same output. */

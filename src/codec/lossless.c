@@ -280,13 +280,13 @@ static saraphis_status_t encode_float(saraphis_dtype_t dtype, float_layout_t lay
         f64_pack_exponents(src, n, min_exponent, exponent_width, dst + pos);
         pos += exponent_raw_bytes;
     } else {
-        SPS_TRY(entropy_encode(exponents, n, dst + pos, limit - pos, &stream_size));
+        SPS_TRY(entropy_encode_min_gain(exponents, n, entropy_lossless_min_gain(n), dst + pos, limit - pos, &stream_size));
         pos += stream_size;
     }
-    SPS_TRY(entropy_encode(high, n, dst + pos, limit - pos, &stream_size));
+    SPS_TRY(entropy_encode_min_gain(high, n, entropy_lossless_min_gain(n), dst + pos, limit - pos, &stream_size));
     pos += stream_size;
     for (unsigned p = 0; p < f.plane_count; p++) {
-        SPS_TRY(entropy_encode(scratch->planes[p], n, dst + pos, limit - pos, &stream_size));
+        SPS_TRY(entropy_encode_min_gain(scratch->planes[p], n, entropy_lossless_min_gain(n), dst + pos, limit - pos, &stream_size));
         pos += stream_size;
     }
     memmove(dst + pos, rest_tmp, rest_bytes);
@@ -390,7 +390,7 @@ static saraphis_status_t encode_byte_planes(size_t element_size, const uint8_t *
             plane_src = scratch->symbols;
         }
         size_t stream_size;
-        SPS_TRY(entropy_encode(plane_src, n, dst + pos, capacity - pos, &stream_size));
+        SPS_TRY(entropy_encode_min_gain(plane_src, n, entropy_lossless_min_gain(n), dst + pos, capacity - pos, &stream_size));
         pos += stream_size;
     }
     *written = pos;

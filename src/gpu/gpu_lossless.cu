@@ -830,6 +830,56 @@ __global__ void finalize_kernel(const chunk_status_t *status, uint32_t count, un
 
 /* ---- Host side: decode a batch ---------------------------------------------------------- */
 
+/* A frame's header plus a size table of up to 1024 chunks (a 256 MiB tensor at the default chunk
+ * size): what one gather brings back per frame. */
+#define FRAME_PREFIX_BYTES (FRAME_HEADER_BYTES + 4 * 1024)
+#define GATHER_THREADS 256
+
+typedef struct {
+    const uint8_t *src;
+    uint64_t length;
+    uint64_t at; /* offset in the gathered bytes */
+} gather_piece_t;
+
+/* One CTA per piece: bytes [0, length) of src to dst + at (16 bytes a thread where aligned). */
+__global__ void __launch_bounds__(GATHER_THREADS) gather_kernel(const gather_piece_t *pieces, uint8_t *dst)
+{
+    const gather_piece_t p = pieces[blockIdx.x];
+    for (uint64_t i = threadIdx.x; i < p.length; i += GATHER_THREADS) dst[p.at + i] = __ldg(p.src + i);
+}
+
+/* Copies length[k] bytes from device address src[k] for every k, back to back, into out (host memory): one upload of the piece list, one kernel, one
+ * copy back and one synchronisation for any number of pieces (a copy per piece costs several
+ * microseconds each; a batch of small tensors would be dominated by them). */
+static saraphis_status_t gather_to_host(gpu_state_t *state, cudaStream_t stream, size_t count, const uint8_t *const *src,
+                                        const size_t *length, uint8_t *out)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < count; k++) total += length[k];
+    if (count == 0 || total == 0) return SARAPHIS_OK;
+    const size_t list = align_up(count * sizeof(gather_piece_t), 16);
+    SPS_TRY(gpu_reserve_staging(state, list + total));
+    SPS_TRY(gpu_reserve_scratch(state, list + total));
+    gather_piece_t *pieces = (gather_piece_t *)state->h_staging;
+    for (size_t k = 0, at = 0; k < count; at += length[k], k++) {
+        pieces[k].src = src[k];
+        pieces[k].length = length[k];
+        pieces[k].at = at;
+    }
+    uint8_t *d = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
+    cudaError_t error = cudaMemcpyAsync(d, h, count * sizeof(gather_piece_t), cudaMemcpyHostToDevice, stream);
+    for (size_t first = 0; first < count && error == cudaSuccess; first += 65535) {
+        const unsigned grid = (unsigned)(count - first < 65535 ? count - first : 65535);
+        gather_kernel<<<grid, GATHER_THREADS, 0, stream>>>((const gather_piece_t *)d + first, d + list);
+        error = cudaGetLastError();
+    }
+    if (error == cudaSuccess) error = cudaMemcpyAsync(h + list, d + list, total, cudaMemcpyDeviceToHost, stream);
+    if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
+    if (error != cudaSuccess) return gpu_cuda_fail(error, "gpu_decompress: reading frame headers and size tables");
+    memcpy(out, h + list, total);
+    return SARAPHIS_OK;
+}
+
 typedef struct {
     saraphis_frame_info_t info;
     uint64_t first_chunk;
@@ -876,20 +926,26 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             return error_set(SARAPHIS_ERROR_TRUNCATED, "gpu_decompress: frame %zu: %zu bytes, header needs %d", f, frame_sizes[f], FRAME_HEADER_BYTES);
     }
 
-    /* 1. Headers, then size tables, back to the host (two small round trips for the batch). */
-    SPS_TRY(gpu_reserve_staging(state, count * FRAME_HEADER_BYTES));
-    uint8_t *headers = (uint8_t *)state->h_staging;
-    for (size_t f = 0; f < count; f++)
-        CUDA_TRY(cudaMemcpyAsync(headers + f * FRAME_HEADER_BYTES, d_frames[f], FRAME_HEADER_BYTES, cudaMemcpyDeviceToHost, stream), "reading a frame header");
-    CUDA_TRY(cudaStreamSynchronize(stream), "reading frame headers");
+    /* 1. Every frame's header and size table back to the host: one gather of each frame's first
+     * FRAME_PREFIX_BYTES (a whole table up to 1024 chunks), then one more for the rest of longer
+     * tables. */
     size_t *table_offset = (size_t *)malloc((count + 1) * sizeof *table_offset);
+    size_t *prefix = (size_t *)malloc(count * sizeof *prefix);
     frame_plan_t *plans = (frame_plan_t *)calloc(count, sizeof *plans);
     uint8_t *host_frames = NULL;
-    saraphis_status_t status = table_offset && plans ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory");
-    size_t total = 0;
+    saraphis_status_t status = table_offset && plans && prefix ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory");
+    size_t prefix_total = 0;
     for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
+        prefix[f] = frame_sizes[f] < FRAME_PREFIX_BYTES ? frame_sizes[f] : FRAME_PREFIX_BYTES;
+        prefix_total += prefix[f];
+    }
+    uint8_t *prefixes = status == SARAPHIS_OK ? (uint8_t *)malloc(prefix_total) : NULL;
+    if (status == SARAPHIS_OK && !prefixes) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu header bytes", prefix_total);
+    if (status == SARAPHIS_OK) status = gather_to_host(state, stream, count, (const uint8_t *const *)d_frames, prefix, prefixes);
+    size_t total = 0;
+    for (size_t f = 0, at = 0; f < count && status == SARAPHIS_OK; at += prefix[f], f++) {
         table_offset[f] = total;
-        uint32_t chunks = load_le32(headers + f * FRAME_HEADER_BYTES + 12);
+        uint32_t chunks = load_le32(prefixes + at + 12);
         if ((size_t)chunks > (frame_sizes[f] - FRAME_HEADER_BYTES) / 4)
             status = error_set(SARAPHIS_ERROR_TRUNCATED, "gpu_decompress: frame %zu: %u chunk sizes do not fit in %zu bytes", f, chunks, frame_sizes[f]);
         total += FRAME_HEADER_BYTES + 4 * (size_t)chunks;
@@ -899,16 +955,41 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         host_frames = (uint8_t *)malloc(total);
         if (!host_frames) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu header bytes", total);
     }
-    if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, total);
     if (status == SARAPHIS_OK) {
-        uint8_t *staging = (uint8_t *)state->h_staging;
-        cudaError_t error = cudaSuccess;
-        for (size_t f = 0; f < count && error == cudaSuccess; f++)
-            error = cudaMemcpyAsync(staging + table_offset[f], d_frames[f], table_offset[f + 1] - table_offset[f], cudaMemcpyDeviceToHost, stream);
-        if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
-        if (error != cudaSuccess) status = gpu_cuda_fail(error, "reading frame size tables");
-        else memcpy(host_frames, staging, total);
+        /* What the prefix holds goes in place; the rest of longer tables comes in a second gather. */
+        size_t rest_count = 0;
+        for (size_t f = 0, at = 0; f < count; at += prefix[f], f++) {
+            size_t need = table_offset[f + 1] - table_offset[f], have = need < prefix[f] ? need : prefix[f];
+            memcpy(host_frames + table_offset[f], prefixes + at, have);
+            if (need > have) rest_count++;
+        }
+        if (rest_count) {
+            const uint8_t **rest_src = (const uint8_t **)malloc(rest_count * sizeof *rest_src);
+            size_t *rest_length = (size_t *)malloc(rest_count * sizeof *rest_length), *rest_at = (size_t *)malloc(rest_count * sizeof *rest_at);
+            size_t r = 0, rest_total = 0;
+            if (rest_src && rest_length && rest_at) {
+                for (size_t f = 0; f < count; f++) {
+                    size_t need = table_offset[f + 1] - table_offset[f];
+                    if (need <= prefix[f]) continue;
+                    rest_src[r] = (const uint8_t *)d_frames[f] + prefix[f];
+                    rest_length[r] = need - prefix[f];
+                    rest_at[r] = table_offset[f] + prefix[f];
+                    rest_total += rest_length[r++];
+                }
+                uint8_t *rest = (uint8_t *)malloc(rest_total);
+                status = rest ? gather_to_host(state, stream, rest_count, rest_src, rest_length, rest)
+                              : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu size-table bytes", rest_total);
+                for (size_t k = 0, at = 0; k < rest_count && status == SARAPHIS_OK; at += rest_length[k], k++)
+                    memcpy(host_frames + rest_at[k], rest + at, rest_length[k]);
+                free(rest);
+            } else {
+                status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory");
+            }
+            free(rest_src); free(rest_length); free(rest_at);
+        }
     }
+    free(prefixes);
+    free(prefix);
     uint64_t chunk_total = 0;
     for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
         const uint8_t *frame = host_frames + table_offset[f];

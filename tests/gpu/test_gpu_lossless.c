@@ -160,6 +160,45 @@ static void generated_tests(void)
     }
 }
 
+/* A batch whose frames have size tables longer than the first header gather brings back (over
+ * 1024 chunks), beside short ones: the second gather must place each frame's rest. */
+static void batch_long_tables(void)
+{
+    static const size_t sizes[] = {(5u << 20) + 6, 100, (4u << 20) + (1u << 19), 65536, (4u << 20) + 4096 + 2};
+    enum { COUNT = sizeof sizes / sizeof sizes[0] };
+    saraphis_ctx_t *ctx = make_ctx(4096, 1, SARAPHIS_CODEC_LOSSLESS);
+    void *d_frames[COUNT], *d_dsts[COUNT];
+    size_t frame_sizes[COUNT], capacities[COUNT], out_sizes[COUNT];
+    uint8_t *data[COUNT];
+    int ok = 1;
+    for (size_t t = 0; t < COUNT; t++) {
+        data[t] = malloc(sizes[t]);
+        fill(data[t], sizes[t], SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, t + 7);
+        size_t bound = saraphis_compress_bound(sizes[t], 4096);
+        uint8_t *frame = malloc(bound);
+        ok &= saraphis_compress(ctx, SARAPHIS_DTYPE_BF16, data[t], sizes[t], frame, bound, &frame_sizes[t]) == SARAPHIS_OK;
+        d_frames[t] = device_copy(frame, frame_sizes[t]);
+        cudaMalloc(&d_dsts[t], sizes[t]);
+        capacities[t] = sizes[t];
+        free(frame);
+    }
+    CHECK_MSG(ok, "long tables: cpu compress");
+    saraphis_status_t status = saraphis_gpu_decompress_batch(ctx, COUNT, (const void *const *)d_frames, frame_sizes, d_dsts, capacities,
+                                                             out_sizes, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "long tables: batch decode: %s", saraphis_last_error());
+    for (size_t t = 0; t < COUNT; t++) {
+        uint8_t *back = malloc(sizes[t]);
+        cudaMemcpy(back, d_dsts[t], sizes[t], cudaMemcpyDeviceToHost);
+        CHECK_MSG(status == SARAPHIS_OK && out_sizes[t] == sizes[t] && memcmp(back, data[t], sizes[t]) == 0,
+                  "long tables: frame %zu (%zu bytes, %zu chunks) differs", t, sizes[t], (sizes[t] + 4095) / 4096);
+        free(back);
+        free(data[t]);
+        cudaFree(d_frames[t]);
+        cudaFree(d_dsts[t]);
+    }
+    saraphis_ctx_free(ctx);
+}
+
 /* ---- Real weights ------------------------------------------------------------------------ */
 
 static void batch_tensors(const char *name, const safetensors_file_t *file, const uint8_t *data)
@@ -318,6 +357,8 @@ int main(int argc, char **argv)
     printf("device: %s, %d SMs\n", prop.name, prop.multiProcessorCount);
     generated_tests();
     printf("  generated data: done\n");
+    batch_long_tables();
+    printf("  batch with long size tables: done\n");
     real_weights();
     corruption_tests();
     return TEST_SUMMARY("test_gpu_lossless");
