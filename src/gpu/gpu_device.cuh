@@ -183,24 +183,28 @@ __device__ static void rans_freq_cum(const uint8_t *table, uint32_t table_bytes,
     __syncwarp();
 }
 
+/* Calls fill(slot, symbol, freq, slot - cum) for every one of the 4096 slots of a table whose
+ * fc (freq | cum << 16) is built: the warp takes the symbols in [first, last] one after another
+ * and spreads each one's slots over the lanes, so consecutive lanes write consecutive slots (no
+ * bank conflicts) and no lane walks the symbols alone (a per-lane walk is a chain of ~400
+ * dependent shared-memory loads, which made table building a large part of a small tensor's
+ * decode). */
+template <typename Fill>
+__device__ __forceinline__ void rans_fill_slots(const uint8_t *table, const uint32_t *fc, uint32_t lane, Fill fill)
+{
+    const uint32_t first = __ldg(table), last = __ldg(table + 1);
+    for (uint32_t s = first; s <= last; s++) {
+        const uint32_t entry = fc[s], freq = entry & 0xffff, cum = entry >> 16;
+        for (uint32_t k = lane; k < freq; k += 32) fill(cum + k, s, freq, k);
+    }
+    __syncwarp();
+}
+
 /* The two-level decode table: sym[slot] and fc (freq | cum << 16). */
 __device__ static void rans_build_tables(const uint8_t *table, uint32_t table_bytes, uint8_t *sym, uint32_t *fc, uint32_t lane)
 {
     rans_freq_cum(table, table_bytes, fc, lane);
-    /* Each lane fills 128 consecutive slots: the symbol of its first slot by binary search (the
-     * last symbol whose cum is <= slot always has a non-zero frequency), then a walk. */
-    uint32_t slot = lane * 128, lo = 0, hi = 255;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if ((fc[mid] >> 16) <= slot) lo = mid;
-        else hi = mid - 1;
-    }
-    uint32_t s = lo, end = (fc[s] >> 16) + (fc[s] & 0xffff);
-    for (uint32_t k = 0; k < 128; k++, slot++) {
-        while (slot >= end) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
-        sym[slot] = (uint8_t)s;
-    }
-    __syncwarp();
+    rans_fill_slots(table, fc, lane, [&](uint32_t slot, uint32_t s, uint32_t, uint32_t) { sym[slot] = (uint8_t)s; });
 }
 
 /* Word j of a rANS block's 16-bit word stream (0 past its end), at any byte alignment. */

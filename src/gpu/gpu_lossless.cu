@@ -548,15 +548,9 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, const ui
 __device__ static void build_packed_table(const uint8_t *table, uint32_t table_bytes, uint32_t *packed, uint32_t *fc, uint32_t lane)
 {
     rans_freq_cum(table, table_bytes, fc, lane);
-    /* Lane l fills slots l, l + 32, ... (conflict-free stores); its walk over the symbols resumes
-     * where its previous slot's symbol was. */
-    uint32_t s = 0, end = fc[0] & 0xffff;
-    for (uint32_t slot = lane; slot < RANS_PROB_SCALE; slot += 32) {
-        while (slot >= end && s < 255) { s++; end = (fc[s] >> 16) + (fc[s] & 0xffff); }
-        const uint32_t entry = fc[s], f = entry & 0xffff, cum = entry >> 16;
-        packed[slot] = s | (f & 0xfff) << 8 | (slot - cum) << 20;
-    }
-    __syncwarp();
+    rans_fill_slots(table, fc, lane, [&](uint32_t slot, uint32_t s, uint32_t freq, uint32_t offset) {
+        packed[slot] = s | (freq & 0xfff) << 8 | offset << 20;
+    });
 }
 
 /* The fast path for the common float layouts: the exponent channel is rANS, the high channel rANS
@@ -1042,12 +1036,13 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     size_t off_tasks = align_up(off_chunks + chunk_total * sizeof(chunk_in_t), 16);
     size_t off_spans = align_up(off_tasks + tasks_total * sizeof(decode_task_t), 16);
     size_t off_prefix = align_up(off_spans + span_count * sizeof(hash_span_t), 16);
-    size_t upload = align_up(off_prefix + (span_count + 1) * sizeof(uint32_t), 16);
+    /* The status words (zero) and the verdict (all ones) travel with the upload: no memsets. */
+    size_t off_status = align_up(off_prefix + (span_count + 1) * sizeof(uint32_t), 16);
+    size_t off_result = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
+    size_t upload = off_result + 16;
     size_t off_descs = upload;
-    size_t off_status = align_up(off_descs + chunk_total * sizeof(chunk_desc_t), 16);
-    size_t off_hashes = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
-    size_t off_result = align_up(off_hashes + (record_segments + content_segments) * sizeof(uint64_t), 16);
-    size_t scratch_size = off_result + 16;
+    size_t off_hashes = align_up(off_descs + chunk_total * sizeof(chunk_desc_t), 16);
+    size_t scratch_size = align_up(off_hashes + (record_segments + content_segments) * sizeof(uint64_t), 16);
     if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload + 16);
     if (status == SARAPHIS_OK) status = gpu_reserve_scratch(state, scratch_size);
     if (status != SARAPHIS_OK) {
@@ -1131,9 +1126,9 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     uint64_t *d_hashes = (uint64_t *)(dev + off_hashes);
     unsigned long long *d_result = (unsigned long long *)(dev + off_result);
     unsigned long long *h_result = (unsigned long long *)(h + upload);
+    memset(h + off_status, 0, chunk_total * sizeof(chunk_status_t));
+    memset(h + off_result, 0xff, sizeof *d_result);
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
-    if (error == cudaSuccess) error = cudaMemsetAsync(d_status, 0, chunk_total * sizeof(chunk_status_t), stream);
-    if (error == cudaSuccess) error = cudaMemsetAsync(d_result, 0xff, sizeof *d_result, stream);
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
     if (error == cudaSuccess && chunk_total) {
         uint32_t chunks32 = (uint32_t)chunk_total;
