@@ -18,6 +18,14 @@ __device__ __forceinline__ uint32_t dev_le32(const uint8_t *p)
 }
 __device__ __forceinline__ uint64_t dev_le64(const uint8_t *p) { return (uint64_t)dev_le32(p) | (uint64_t)dev_le32(p + 4) << 32; }
 __device__ __forceinline__ uint32_t lanemask_lt(uint32_t lane) { return (1u << lane) - 1u; }
+/* The same mask read from the special register: one instruction where the compiler would rather
+ * recompute than keep a register for it (the decode loop). */
+__device__ __forceinline__ uint32_t lanemask_lt_sreg(void)
+{
+    uint32_t mask;
+    asm("mov.u32 %0, %%lanemask_lt;" : "=r"(mask));
+    return mask;
+}
 
 
 /* Warp sums (every lane gets the total). */

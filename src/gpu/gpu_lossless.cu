@@ -614,9 +614,10 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
     uint32_t largest = 0, high_or = 0;
 
     /* One group of 32 elements; `active` is false only for the lanes past the end of the last
-     * group of a tile whose size is not a multiple of 32. */
-    auto step = [&](uint32_t g, uint32_t offset, uint32_t buffer, bool active) __attribute__((always_inline)) {
-        const uint32_t i = g + lane;
+     * group of a tile whose size is not a multiple of 32. `o` is the lane's output element and
+     * `high_at` its raw high byte in the staged window: pointers advanced by the loop, so that the
+     * unrolled steps address with immediate offsets. */
+    auto step = [&](S *o, const uint8_t *high_at, uint32_t g, uint32_t offset, uint32_t buffer, bool active) __attribute__((always_inline)) {
         uint32_t sym[2];
 #pragma unroll
         for (uint32_t s = 0; s < NR; s++) {
@@ -632,34 +633,35 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
             }
             const bool need = active && next < RANS_STATE_LOWER;
             if (active) state = next;
+            /* Some lane of the warp refills at nearly every step: no branch around the refill. */
             const uint32_t mask = __ballot_sync(0xffffffffu, need);
-            if (mask) {
-                const uint32_t r = pos[s] - window[s] + __popc(mask & lanemask_lt(lane)); /* < 64 */
-                const uint32_t a = __shfl_sync(0xffffffffu, q0[s], r & 31);
-                const uint32_t b = __shfl_sync(0xffffffffu, q1[s], r & 31);
-                if (need) state = (state << 16) | (r < 32 ? a : b);
-                pos[s] += __popc(mask);
-                if (pos[s] - window[s] >= 32) {
-                    q0[s] = q1[s];
-                    q1[s] = q2[s];
-                    q2[s] = q3[s];
-                    window[s] += 32;
-                    q3[s] = load_word(words[s], word_count[s], window[s] + 96 + lane);
-                }
+            const uint32_t r = pos[s] - window[s] + __popc(mask & lanemask_lt_sreg()); /* < 64 */
+            const uint32_t a = __shfl_sync(0xffffffffu, q0[s], r & 31);
+            const uint32_t b = __shfl_sync(0xffffffffu, q1[s], r & 31);
+            if (need) state = (state << 16) | (r < 32 ? a : b);
+            pos[s] += __popc(mask);
+            if (pos[s] - window[s] >= 32) {
+                q0[s] = q1[s];
+                q1[s] = q2[s];
+                q2[s] = q3[s];
+                window[s] += 32;
+                q3[s] = load_word(words[s], word_count[s], window[s] + 96 + lane);
             }
             x[s] = state;
         }
         if (!active) return;
         const uint32_t e = sym[0];
-        const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)stage[0][buffer][skew[0] + offset + lane];
-        largest = max(largest, e >> fold);
-        high_or |= high;
         if constexpr (BF16) {
-            /* BF16 with no dropped bits: the 8-bit field is sign << 7 | mantissa, all of it in the
-             * fold bits and the high byte (no planes, no rest bits). */
-            const uint32_t field = ((e & fold_mask) << kr) | high;
-            out[i] = (S)(((field & 0x80u) << 8) | (((e >> fold) + base) << 7) | (field & 0x7fu));
+            /* BF16 with no dropped bits and no fold: the 8-bit field is sign << 7 | mantissa, all
+             * of it in the high byte (no planes, no rest bits, no fold bits). */
+            const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
+            largest = max(largest, e);
+            *o = (S)(((high & 0x80u) << 8) | ((e + base) << 7) | (high & 0x7fu));
         } else {
+            const uint32_t i = g + lane;
+            const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
+            largest = max(largest, e >> fold);
+            high_or |= high;
             U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
 #pragma unroll
             for (uint32_t p = 0; p + 2 < (uint32_t)ELEM; p++) {
@@ -668,7 +670,7 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
             }
             if (rest_bits) field |= read_bits(rest, rest_bytes, (uint64_t)(begin + i) * rest_bits, rest_bits);
             const U exponent = (U)((e >> fold) + base);
-            out[i] = (S)(((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped));
+            *o = (S)(((field >> m) << sign_shift) | (exponent << M) | ((field & field_mask) << dropped));
         }
     };
 
@@ -684,9 +686,12 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
             async_commit();
         }
         const uint32_t first = wi * L::window, window_end = min(count, first + L::window), full_end = first + ((window_end - first) & ~31u);
+        S *o = out + first + lane;
+        const uint8_t *high_at = &stage[0][buffer][skew[0] + lane];
+        uint32_t g = first;
 #pragma unroll 4
-        for (uint32_t g = first; g < full_end; g += 32) step(g, g - first, buffer, true);
-        if (full_end < window_end) step(full_end, full_end - first, buffer, full_end + lane < count);
+        for (; g < full_end; g += 32, o += 32, high_at += 32) step(o, high_at, g, g - first, buffer, true);
+        if (full_end < window_end) step(o, high_at, full_end, full_end - first, buffer, full_end + lane < count);
     }
     async_wait_all();
     bad = largest > limit || (kr < 8 && (high_or >> kr) != 0);
@@ -755,7 +760,7 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
                 if (rans == 2 && warp == (W > 1 ? 1 : 0)) rans_build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
                 __syncthreads();
                 const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
-                const bool bf16 = d->exponent_bits == 8 && d->mantissa_bits == 7 && d->dropped == 0;
+                const bool bf16 = d->exponent_bits == 8 && d->mantissa_bits == 7 && d->dropped == 0 && d->fold == 0;
                 if (tile >= tiles) {
                 } else if (rans == 2) {
                     if (bf16) decode_tile_fast<ELEM, true, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
