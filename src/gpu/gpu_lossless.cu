@@ -559,7 +559,12 @@ __device__ static void build_packed_table(const uint8_t *table, uint32_t table_b
  * beyond the dtype's range (the largest seen), a raw high byte with bits at or above kr (the OR of
  * all), a block that runs out of words or does not end in its start state. Decoding past a bad
  * symbol stays in bounds: every word read is checked against the block. */
-template <int ELEM, bool HIGH_RANS, bool BF16>
+/* Element layouts the fast path reconstructs with constants: the writer's usual choices for the
+ * two 16-bit floats (no dropped bits; BF16 fold 0, F16 fold 3), so that the field is exactly the
+ * fold bits and the high byte. Anything else takes the general reconstruction. */
+enum { LAYOUT_GENERAL = 0, LAYOUT_BF16 = 1, LAYOUT_F16 = 2 };
+
+template <int ELEM, bool HIGH_RANS, int LAYOUT>
 __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, const uint8_t *record_end, chunk_status_t *status, uint32_t tile,
                                         uint32_t lane, const uint32_t *packed0, const uint8_t *sym1, const uint32_t *fc1,
                                         uint8_t (*stage)[2][stage_layout<ELEM>::bytes])
@@ -651,12 +656,18 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
         }
         if (!active) return;
         const uint32_t e = sym[0];
-        if constexpr (BF16) {
-            /* BF16 with no dropped bits and no fold: the 8-bit field is sign << 7 | mantissa, all
-             * of it in the high byte (no planes, no rest bits, no fold bits). */
+        if constexpr (LAYOUT == LAYOUT_BF16) {
+            /* The 8-bit field is sign << 7 | mantissa: the high byte. */
             const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
             largest = max(largest, e);
             *o = (S)(((high & 0x80u) << 8) | ((e + base) << 7) | (high & 0x7fu));
+        } else if constexpr (LAYOUT == LAYOUT_F16) {
+            /* The 11-bit field sign << 10 | mantissa: its top three bits are the symbol's low
+             * three (fold 3), the rest the high byte. */
+            const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
+            const uint32_t field = (e & 7u) << 8 | high;
+            largest = max(largest, e >> 3);
+            *o = (S)(((field & 0x400u) << 5) | (((e >> 3) + base) << 10) | (field & 0x3ffu));
         } else {
             const uint32_t i = g + lane;
             const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
@@ -760,15 +771,24 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
                 if (rans == 2 && warp == (W > 1 ? 1 : 0)) rans_build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
                 __syncthreads();
                 const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
-                const bool bf16 = d->exponent_bits == 8 && d->mantissa_bits == 7 && d->dropped == 0 && d->fold == 0;
+                const int layout = d->dropped != 0                                                      ? LAYOUT_GENERAL
+                                   : d->exponent_bits == 8 && d->mantissa_bits == 7 && d->fold == 0  ? LAYOUT_BF16
+                                   : d->exponent_bits == 5 && d->mantissa_bits == 10 && d->fold == 3 ? LAYOUT_F16
+                                                                                                     : LAYOUT_GENERAL;
+#define DECODE_FAST(high_rans, layout_)                                                                                       \
+    decode_tile_fast<ELEM, high_rans, layout_>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, \
+                                               fs.stage[warp])
                 if (tile >= tiles) {
                 } else if (rans == 2) {
-                    if (bf16) decode_tile_fast<ELEM, true, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
-                    else decode_tile_fast<ELEM, true, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                    if (layout == LAYOUT_BF16) DECODE_FAST(true, LAYOUT_BF16);
+                    else if (layout == LAYOUT_F16) DECODE_FAST(true, LAYOUT_F16);
+                    else DECODE_FAST(true, LAYOUT_GENERAL);
                 } else {
-                    if (bf16) decode_tile_fast<ELEM, false, true>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
-                    else decode_tile_fast<ELEM, false, false>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, fs.stage[warp]);
+                    if (layout == LAYOUT_BF16) DECODE_FAST(false, LAYOUT_BF16);
+                    else if (layout == LAYOUT_F16) DECODE_FAST(false, LAYOUT_F16);
+                    else DECODE_FAST(false, LAYOUT_GENERAL);
                 }
+#undef DECODE_FAST
             }
         }
         if (!fast) {
