@@ -297,6 +297,16 @@ SARAPHIS_API saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, cons
                                                        size_t dst_capacity, size_t *dst_size,
                                                        void *cuda_stream);
 
+/* Decodes a frame held in host memory (pageable or pinned) into d_dst (device memory). The
+ * records go to the device in groups of about 16 MiB, through two pinned staging slots (or
+ * straight from the caller's memory when it is pinned), and each group is decoded as soon as it
+ * has arrived while the next is copied: the bus carries the compressed bytes, not the raw ones.
+ * Device memory for the frame and the pinned slots are kept in the context. */
+SARAPHIS_API saraphis_status_t saraphis_gpu_decompress_host(saraphis_ctx_t *ctx, const void *frame,
+                                                            size_t frame_size, void *d_dst,
+                                                            size_t dst_capacity, size_t *dst_size,
+                                                            void *cuda_stream);
+
 /* Decodes count frames in one pass (one launch per kernel for all of them; what small tensors
  * need). dst_sizes may be NULL. Returns OK or the first failing frame's status (its message names
  * the frame and chunk). */

@@ -7,7 +7,9 @@
  * SARAPHIS_GPU_DATA), repeated to --bytes (default 256 MiB) so that the working set exceeds L2;
  * synthetic Gaussian weights when a file is missing (marked "synthetic").
  *
- * Then, per dtype, the model's own list of tensors, each its own frame: one batch call against one
+ * Per dtype also: the frame decoded from host memory (pageable and pinned; the records cross the
+ * bus compressed and are decoded as they arrive) beside a plain copy of the raw bytes (--no-host
+ * skips it). Then the model's own list of tensors, each its own frame: one batch call against one
  * call per tensor, for all of them and for the small ones (--no-tensors skips it).
  *
  * Figures: GB/s of uncompressed bytes, the median of --runs timed calls (CUDA events around the
@@ -237,7 +239,7 @@ static void bench_model_tensors(const char *folder, const char *name, saraphis_d
 int main(int argc, char **argv)
 {
     size_t bytes = 256u << 20;
-    int runs = 20, encode = 1, nvcomp = 1, dfloat11 = 1, tensors = 1;
+    int runs = 20, encode = 1, nvcomp = 1, dfloat11 = 1, tensors = 1, host = 1;
     const char *only = NULL; /* --only bf16|f16|f32: one dtype (for profilers) */
     const char *folder = getenv("SARAPHIS_GPU_DATA");
     char default_folder[1024];
@@ -249,6 +251,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--no-nvcomp") == 0) nvcomp = 0;
         else if (strcmp(argv[i], "--no-dfloat11") == 0) dfloat11 = 0;
         else if (strcmp(argv[i], "--no-tensors") == 0) tensors = 0;
+        else if (strcmp(argv[i], "--no-host") == 0) host = 0;
         else if (!value) break;
         else if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(value, NULL, 0), i++;
         else if (strcmp(argv[i], "--runs") == 0) runs = atoi(value), i++;
@@ -345,6 +348,43 @@ int main(int argc, char **argv)
                 double ms = median(times, runs), gbs = bytes / ms / 1e6;
                 printf("%-22s %-5s %-8s %9.1f %8.1f%% %8.3f  %s%s\n", label, dname, "decode", gbs, 100 * gbs / limit, ratio, note,
                        exact ? "" : " [OUTPUT DIFFERS]");
+            }
+            /* From host memory: the frame crosses the bus compressed and is decoded group by group
+             * as it arrives, against copying the raw bytes over (pageable, then pinned memory). */
+            if (host && content && status == SARAPHIS_OK) {
+                uint8_t *pinned_frame = NULL, *pinned_raw = NULL;
+                cudaMallocHost((void **)&pinned_frame, frame_size);
+                cudaMallocHost((void **)&pinned_raw, bytes);
+                if (pinned_frame && pinned_raw) {
+                    memcpy(pinned_frame, frame, frame_size);
+                    memcpy(pinned_raw, data, bytes);
+                    for (int pinned = 0; pinned < 2; pinned++) {
+                        for (int way = 0; way < 2; way++) { /* 0: the raw bytes copied, 1: the frame decoded */
+                            saraphis_status_t s2 = SARAPHIS_OK;
+                            for (int r = 0; r < runs + 2 && s2 == SARAPHIS_OK; r++) {
+                                cudaEventRecord(start, stream);
+                                if (way == 0) cudaMemcpyAsync(d_out, pinned ? pinned_raw : data, bytes, cudaMemcpyHostToDevice, stream);
+                                else s2 = saraphis_gpu_decompress_host(ctx, pinned ? pinned_frame : frame, frame_size, d_out, bytes, &out_size, stream);
+                                cudaEventRecord(stop, stream);
+                                cudaEventSynchronize(stop);
+                                float ms = 0;
+                                cudaEventElapsedTime(&ms, start, stop);
+                                if (r >= 2) times[r - 2] = ms;
+                            }
+                            char what[96];
+                            snprintf(what, sizeof what, "from %s host memory", pinned ? "pinned" : "pageable");
+                            if (s2 != SARAPHIS_OK) {
+                                printf("%-22s %-5s %-8s failed: %s\n", "saraphis-gpu", dname, "h2d", saraphis_last_error());
+                                continue;
+                            }
+                            printf("%-22s %-5s %-8s %9.1f %9s %8.3f  %s%s\n", way ? "saraphis-gpu" : "cudaMemcpy (raw)", dname,
+                                   way ? "h2d+dec" : "h2d", bytes / median(times, runs) / 1e6, "-", way ? ratio : 1.0, what,
+                                   way ? "; records in 16 MiB groups, decoded as they arrive" : "; the raw bytes over the bus");
+                        }
+                    }
+                }
+                cudaFreeHost(pinned_frame);
+                cudaFreeHost(pinned_raw);
             }
             /* Encode: the same timing (two warm-up calls, then the median of --runs). */
             int encode_runs = encode ? runs : 0;

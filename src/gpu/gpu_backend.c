@@ -23,6 +23,13 @@ saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const void *d_fra
     return no_cuda("gpu_decompress");
 }
 
+saraphis_status_t saraphis_gpu_decompress_host(saraphis_ctx_t *ctx, const void *frame, size_t frame_size, void *d_dst,
+                                               size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    (void)ctx; (void)frame; (void)frame_size; (void)d_dst; (void)dst_capacity; (void)dst_size; (void)cuda_stream;
+    return no_cuda("gpu_decompress_host");
+}
+
 saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, size_t count, const void *const *d_frames,
                                                 const size_t *frame_sizes, void *const *d_dsts,
                                                 const size_t *dst_capacities, size_t *dst_sizes, void *cuda_stream)

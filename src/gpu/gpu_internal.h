@@ -39,6 +39,14 @@ typedef struct {
     size_t h_padic_capacity;
     cudaStream_t padic_side;  /* its piece checksums run here, beside the plane rounds */
     cudaEvent_t padic_fork, padic_join;
+    /* Decoding a frame from host memory (saraphis_gpu_decompress_host): the frame's device copy,
+     * two pinned slots the groups of records pass through, the copy stream and its events. */
+    void *d_host_frame;
+    size_t host_frame_capacity;
+    void *h_ring;
+    size_t ring_capacity;
+    cudaStream_t copy;
+    cudaEvent_t arrived, slot_free[2];
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`

@@ -928,17 +928,82 @@ static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, c
     return status;
 }
 
-extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, size_t count, const void *const *d_frames,
-                                                           const size_t *frame_sizes, void *const *d_dsts,
-                                                           const size_t *dst_capacities, size_t *dst_sizes, void *cuda_stream)
+/* Where each chunk's pieces start, for decoding a frame from host memory group by group (one
+ * frame: one element size). Arrays of chunk_total + 1, the last entry the total. */
+typedef struct {
+    uint64_t *record_at;   /* byte offset of the chunk's record in the frame */
+    uint64_t *task_at;     /* its first decode task */
+    uint64_t *record_seg;  /* its first record-hash segment */
+    uint64_t *content_seg; /* its first content-hash segment */
+    int kind;              /* elem_kind of the frame's dtype */
+} group_plan_t;
+
+/* Records go over in groups of about this many bytes: big enough that a copy's fixed cost
+ * disappears, small enough that decoding starts soon and overlaps the next copies. */
+#define HOST_GROUP_BYTES (16u << 20)
+
+/* The records of a host frame to its device copy, group by group on the copy stream (through two
+ * pinned slots, or straight from the caller's memory when it is pinned), each group's kernels
+ * started on `stream` as soon as its copy has arrived: the host fills one slot while the other is
+ * on its way and the GPU decodes the group before. */
+template <typename Launch>
+static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, const uint8_t *h_frame, uint8_t *d_frame,
+                                       uint64_t chunk_total, const group_plan_t *plan, Launch &launch)
 {
-    error_clear();
-    if (!ctx || (count && (!d_frames || !frame_sizes || !d_dsts || !dst_capacities)))
-        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: NULL argument");
-    gpu_state_t *state;
-    SPS_TRY(gpu_state_get(ctx, &state));
-    if (count == 0) return SARAPHIS_OK;
-    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    cudaPointerAttributes attributes;
+    const bool pinned = cudaPointerGetAttributes(&attributes, h_frame) == cudaSuccess && attributes.type == cudaMemoryTypeHost;
+    cudaGetLastError(); /* a pageable pointer may leave an error behind on older runtimes */
+    if (!state->copy) {
+        cudaError_t e = cudaStreamCreateWithFlags(&state->copy, cudaStreamNonBlocking);
+        if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->arrived, cudaEventDisableTiming);
+        for (int k = 0; k < 2 && e == cudaSuccess; k++) e = cudaEventCreateWithFlags(&state->slot_free[k], cudaEventDisableTiming);
+        if (e != cudaSuccess) return gpu_cuda_fail(e, "gpu_decompress_host: creating the copy stream");
+    }
+    /* The groups: consecutive chunks up to HOST_GROUP_BYTES of records (at least one chunk). */
+    uint64_t slot_bytes = 0;
+    for (uint64_t a = 0, b; a < chunk_total; a = b) {
+        for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= HOST_GROUP_BYTES; b++) {}
+        slot_bytes = max(slot_bytes, plan->record_at[b] - plan->record_at[a]);
+    }
+    if (!pinned) SPS_TRY(gpu_grow_pinned(&state->h_ring, &state->ring_capacity, 2 * slot_bytes, "cudaMallocHost (host-frame slots)"));
+    cudaError_t error = cudaSuccess;
+    uint64_t ta[4] = {0, 0, 0, 0}, tb[4] = {0, 0, 0, 0};
+    int k = 0;
+    for (uint64_t a = 0, b; a < chunk_total && error == cudaSuccess; a = b, k++) {
+        for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= HOST_GROUP_BYTES; b++) {}
+        const uint64_t offset = plan->record_at[a], bytes = plan->record_at[b] - offset;
+        const uint8_t *src = h_frame + offset;
+        if (!pinned) {
+            uint8_t *slot = (uint8_t *)state->h_ring + (k & 1) * slot_bytes;
+            error = cudaEventSynchronize(state->slot_free[k & 1]); /* its previous group has left */
+            if (error != cudaSuccess) break;
+            memcpy(slot, src, bytes);
+            src = slot;
+        }
+        error = cudaMemcpyAsync(d_frame + offset, src, bytes, cudaMemcpyHostToDevice, state->copy);
+        if (error == cudaSuccess && !pinned) error = cudaEventRecord(state->slot_free[k & 1], state->copy);
+        if (error == cudaSuccess) error = cudaEventRecord(state->arrived, state->copy);
+        if (error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->arrived, 0);
+        ta[plan->kind] = plan->task_at[a];
+        tb[plan->kind] = plan->task_at[b];
+        if (error == cudaSuccess)
+            error = launch(a, b, ta, tb, plan->record_seg[a], plan->record_seg[b], plan->content_seg[a], plan->content_seg[b], false);
+    }
+    if (error != cudaSuccess) {
+        cudaStreamSynchronize(state->copy); /* nothing in flight reads a slot once we return */
+        return gpu_cuda_fail(error, "gpu_decompress_host: copying and decoding the records");
+    }
+    return SARAPHIS_OK;
+}
+
+/* Decodes count frames at d_frames (device memory). With h_frame (count 1 only), the frame's bytes
+ * are at h_frame in host memory and d_frames[0] is device memory of frame_sizes[0] bytes that
+ * receives them: the header and size table are read on the host, and the records go over in
+ * groups (staged_launch), each decoded as soon as it has arrived. */
+static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
+                                       void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
+                                       const uint8_t *h_frame)
+{
     for (size_t f = 0; f < count; f++) {
         if (!d_frames[f]) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: frame %zu is NULL", f);
         if (frame_sizes[f] < FRAME_HEADER_BYTES)
@@ -960,7 +1025,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     }
     uint8_t *prefixes = status == SARAPHIS_OK ? (uint8_t *)malloc(prefix_total) : NULL;
     if (status == SARAPHIS_OK && !prefixes) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu header bytes", prefix_total);
-    if (status == SARAPHIS_OK) status = gather_to_host(state, stream, count, (const uint8_t *const *)d_frames, prefix, prefixes);
+    if (status == SARAPHIS_OK && h_frame) memcpy(prefixes, h_frame, prefix_total);
+    else if (status == SARAPHIS_OK) status = gather_to_host(state, stream, count, (const uint8_t *const *)d_frames, prefix, prefixes);
     size_t total = 0;
     for (size_t f = 0, at = 0; f < count && status == SARAPHIS_OK; at += prefix[f], f++) {
         table_offset[f] = total;
@@ -996,8 +1062,9 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
                     rest_total += rest_length[r++];
                 }
                 uint8_t *rest = (uint8_t *)malloc(rest_total);
-                status = rest ? gather_to_host(state, stream, rest_count, rest_src, rest_length, rest)
-                              : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu size-table bytes", rest_total);
+                if (!rest) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu size-table bytes", rest_total);
+                else if (h_frame) memcpy(rest, h_frame + prefix[0], rest_total); /* count is 1 */
+                else status = gather_to_host(state, stream, rest_count, rest_src, rest_length, rest);
                 for (size_t k = 0, at = 0; k < rest_count && status == SARAPHIS_OK; at += rest_length[k], k++)
                     memcpy(host_frames + rest_at[k], rest + at, rest_length[k]);
                 free(rest);
@@ -1083,6 +1150,21 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     task_next[0] = 0;
     for (int k = 1; k < 4; k++) task_next[k] = task_next[k - 1] + task_count[k - 1];
     uint64_t record_span = 0, content_span = span_count;
+    /* A host frame's per-chunk starts (staged_launch). */
+    group_plan_t group;
+    memset(&group, 0, sizeof group);
+    if (h_frame) {
+        group.record_at = (uint64_t *)malloc(4 * (chunk_total + 1) * sizeof(uint64_t));
+        if (!group.record_at) {
+            free(table_offset); free(plans); free(host_frames);
+            return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress_host: no host memory for %llu chunks", (unsigned long long)chunk_total);
+        }
+        group.task_at = group.record_at + (chunk_total + 1);
+        group.record_seg = group.task_at + (chunk_total + 1);
+        group.content_seg = group.record_seg + (chunk_total + 1);
+        group.kind = elem_kind((uint32_t)saraphis_dtype_size(plans[0].info.dtype));
+    }
+    uint64_t record_seg_next = 0, content_seg_next = record_segments;
     /* Record spans first (segments [0, record_segments)), content spans after them. */
     for (size_t f = 0; f < count; f++) {
         const frame_plan_t *p = &plans[f];
@@ -1104,6 +1186,14 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
             ci->bounded = p->info.codec == SARAPHIS_CODEC_BOUNDED;
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
             int kind = elem_kind((uint32_t)element);
+            if (h_frame) {
+                group.record_at[g] = record_offset;
+                group.task_at[g] = task_next[kind];
+                group.record_seg[g] = record_seg_next;
+                group.content_seg[g] = content_seg_next;
+                if (record >= CHUNK_HEADER_BYTES + 1) record_seg_next += (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+                if (p->content_checksums) content_seg_next += (raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+            }
             for (uint64_t t = 0; t < tiles; t += decode_warps((int)element)) {
                 h_tasks[task_next[kind]].chunk = (uint32_t)g;
                 h_tasks[task_next[kind]].first_tile = (uint32_t)t;
@@ -1121,6 +1211,12 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
         }
     }
     content_span = record_span;
+    if (h_frame) {
+        group.record_at[chunk_total] = frame_sizes[0];
+        group.task_at[chunk_total] = task_next[group.kind];
+        group.record_seg[chunk_total] = record_seg_next;
+        group.content_seg[chunk_total] = content_seg_next;
+    }
     for (size_t f = 0; f < count; f++) {
         const frame_plan_t *p = &plans[f];
         if (!p->content_checksums) continue;
@@ -1155,39 +1251,50 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     memset(h + off_result, 0xff, sizeof *d_result);
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
-    if (error == cudaSuccess && chunk_total) {
-        uint32_t chunks32 = (uint32_t)chunk_total;
-        /* The record checksums need only the frame: they run on the side stream, beside parse and
-         * decode, and the digest waits for them. */
-        if (record_segments) {
-            uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (record_segments + HASH_WARPS - 1) / HASH_WARPS);
-            error = cudaEventRecord(state->fork, stream);
-            if (error == cudaSuccess) error = cudaStreamWaitEvent(state->side, state->fork, 0);
-            if (error == cudaSuccess)
-                hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, state->side>>>(d_spans, d_prefix, (uint32_t)span_count, 0,
-                                                                              (uint32_t)record_segments, d_hashes);
-            if (error == cudaSuccess) error = cudaEventRecord(state->join, state->side);
+    int bounded = 0;
+    for (size_t f = 0; f < count; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
+    /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
+     * segments [ra, rb), content-hash segments [ca, cb). The record hashes need only the frame:
+     * with `beside` they run on the side stream, beside parse and decode (the digest waits). */
+    auto launch_group = [&](uint64_t a, uint64_t b, const uint64_t *ta, const uint64_t *tb, uint64_t ra, uint64_t rb, uint64_t ca,
+                            uint64_t cb, bool beside) -> cudaError_t {
+        cudaError_t e = cudaSuccess;
+        if (rb > ra) {
+            const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (rb - ra + HASH_WARPS - 1) / HASH_WARPS);
+            cudaStream_t on = beside ? state->side : stream;
+            if (beside) {
+                e = cudaEventRecord(state->fork, stream);
+                if (e == cudaSuccess) e = cudaStreamWaitEvent(state->side, state->fork, 0);
+            }
+            if (e == cudaSuccess)
+                hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, on>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ra, (uint32_t)rb, d_hashes);
+            if (e == cudaSuccess && beside) e = cudaEventRecord(state->join, state->side);
         }
-        parse_kernel<<<(chunks32 + PARSE_WARPS - 1) / PARSE_WARPS, PARSE_WARPS * 32, 0, stream>>>(d_chunks, d_descs, d_status, chunks32);
-        uint64_t first = 0;
-        if (task_count[0]) decode_kernel<1><<<(uint32_t)task_count[0], decode_warps(1) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
-        first += task_count[0];
-        if (task_count[1]) decode_kernel<2><<<(uint32_t)task_count[1], decode_warps(2) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
-        first += task_count[1];
-        if (task_count[2]) decode_kernel<4><<<(uint32_t)task_count[2], decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
-        first += task_count[2];
-        if (task_count[3]) decode_kernel<8><<<(uint32_t)task_count[3], decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + first);
+        const uint32_t n = (uint32_t)(b - a);
+        parse_kernel<<<(n + PARSE_WARPS - 1) / PARSE_WARPS, PARSE_WARPS * 32, 0, stream>>>(d_chunks + a, d_descs + a, d_status + a, n);
+        if (tb[0] > ta[0]) decode_kernel<1><<<(uint32_t)(tb[0] - ta[0]), decode_warps(1) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[0]);
+        if (tb[1] > ta[1]) decode_kernel<2><<<(uint32_t)(tb[1] - ta[1]), decode_warps(2) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[1]);
+        if (tb[2] > ta[2]) decode_kernel<4><<<(uint32_t)(tb[2] - ta[2]), decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[2]);
+        if (tb[3] > ta[3]) decode_kernel<8><<<(uint32_t)(tb[3] - ta[3]), decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[3]);
         /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
          * before the content checksums, which cover its output. */
-        int bounded = 0;
-        for (size_t f = 0; f < count; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
-        if (error == cudaSuccess && bounded) status = decode_padic(state, stream, h_chunks, d_status, chunk_total);
-        if (content_segments) {
-            uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (content_segments + HASH_WARPS - 1) / HASH_WARPS);
-            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)record_segments,
-                                                                     (uint32_t)(record_segments + content_segments), d_hashes);
+        if (e == cudaSuccess && bounded && status == SARAPHIS_OK) status = decode_padic(state, stream, h_chunks + a, d_status + a, b - a);
+        if (cb > ca) {
+            const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (cb - ca + HASH_WARPS - 1) / HASH_WARPS);
+            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ca, (uint32_t)cb, d_hashes);
         }
-        if (error == cudaSuccess && record_segments) error = cudaStreamWaitEvent(stream, state->join, 0);
+        if (e == cudaSuccess && beside && rb > ra) e = cudaStreamWaitEvent(stream, state->join, 0);
+        return e;
+    };
+    if (error == cudaSuccess && chunk_total) {
+        uint32_t chunks32 = (uint32_t)chunk_total;
+        if (!h_frame) {
+            uint64_t ta[4], tb[4];
+            for (int k = 0; k < 4; k++) ta[k] = task_next[k] - task_count[k], tb[k] = task_next[k];
+            error = launch_group(0, chunk_total, ta, tb, 0, record_segments, record_segments, record_segments + content_segments, true);
+        } else {
+            status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, launch_group);
+        }
         if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_hashes, d_status);
         finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);
         cudaError_t launched = cudaGetLastError();
@@ -1212,7 +1319,34 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     free(table_offset);
     free(plans);
     free(host_frames);
+    free(group.record_at);
     return status;
+}
+
+extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, size_t count, const void *const *d_frames,
+                                                           const size_t *frame_sizes, void *const *d_dsts,
+                                                           const size_t *dst_capacities, size_t *dst_sizes, void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || (count && (!d_frames || !frame_sizes || !d_dsts || !dst_capacities)))
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: NULL argument");
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    if (count == 0) return SARAPHIS_OK;
+    return decode_frames(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, (cudaStream_t)cuda_stream, NULL);
+}
+
+extern "C" saraphis_status_t saraphis_gpu_decompress_host(saraphis_ctx_t *ctx, const void *frame, size_t frame_size, void *d_dst,
+                                                          size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || !frame || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress_host: NULL argument");
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    SPS_TRY(gpu_grow_device(state, &state->d_host_frame, &state->host_frame_capacity, frame_size ? frame_size : 1));
+    const void *d_frame = state->d_host_frame;
+    return decode_frames(state, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, (cudaStream_t)cuda_stream,
+                         (const uint8_t *)frame);
 }
 
 extern "C" saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const void *d_frame, size_t frame_size, void *d_dst,

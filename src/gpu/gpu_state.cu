@@ -78,6 +78,7 @@ extern "C" void gpu_context_release(void *state_ptr)
     cudaGetDevice(&current);
     cudaSetDevice(state->device);
     state->allocator.release(state->allocator.user, state->d_scratch);
+    state->allocator.release(state->allocator.user, state->d_host_frame);
     gpu_padic_release(state);
     if (state->pool) {
         pool_free(state->pool);
@@ -87,6 +88,11 @@ extern "C" void gpu_context_release(void *state_ptr)
     if (state->side) cudaStreamDestroy(state->side);
     if (state->fork) cudaEventDestroy(state->fork);
     if (state->join) cudaEventDestroy(state->join);
+    if (state->h_ring) cudaFreeHost(state->h_ring);
+    if (state->copy) cudaStreamDestroy(state->copy);
+    if (state->arrived) cudaEventDestroy(state->arrived);
+    for (int k = 0; k < 2; k++)
+        if (state->slot_free[k]) cudaEventDestroy(state->slot_free[k]);
     if (current >= 0) cudaSetDevice(current);
     free(state);
 }

@@ -84,18 +84,9 @@ saraphis_status_t gpu_output_decode(saraphis_ctx_t *ctx, const void *frame, size
         }
         free(host);
     } else {
-        void *d_frame = NULL;
-        cudaError_t error = cudaMalloc(&d_frame, frame_size ? frame_size : 1);
-        if (error != cudaSuccess) status = cuda_failure(error, "cudaMalloc (frame)", device);
-        if (status == SARAPHIS_OK) {
-            error = cudaMemcpy(d_frame, frame, frame_size, cudaMemcpyHostToDevice);
-            if (error != cudaSuccess) status = cuda_failure(error, "cudaMemcpy (frame to device)", device);
-        }
-        if (status == SARAPHIS_OK) {
-            status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_dst, capacity, produced, NULL);
-            if (status == SARAPHIS_OK) *on_gpu = 1;
-        }
-        if (d_frame) cudaFree(d_frame);
+        /* The compressed bytes cross the bus, in groups decoded as they arrive. */
+        status = saraphis_gpu_decompress_host(ctx, frame, frame_size, d_dst, capacity, produced, NULL);
+        if (status == SARAPHIS_OK) *on_gpu = 1;
     }
     cudaSetDevice(previous);
     return status;

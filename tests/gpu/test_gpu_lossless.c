@@ -72,6 +72,13 @@ static void round_trip(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t 
         for (size_t i = 0; i < size; i++)
             if (back[i] != data[i]) { fprintf(stderr, "  first difference at byte %zu: %02x vs %02x\n", i, back[i], data[i]); break; }
     }
+    /* The same frame decoded from host memory (records staged in groups). */
+    cudaMemset(d_out, 0x5A, size ? size : 1);
+    out_size = 0;
+    status = saraphis_gpu_decompress_host(ctx, frame, frame_size, d_out, size, &out_size, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: gpu decompress from host memory: %s", label, saraphis_last_error());
+    cudaMemcpy(back, d_out, size, cudaMemcpyDeviceToHost);
+    CHECK_MSG(out_size == size && memcmp(back, data, size) == 0, "%s: gpu decode from host memory differs (%zu bytes)", label, size);
     size_t gpu_frame_size = 0;
     status = saraphis_gpu_compress(ctx, dtype, d_src, size, d_gpu_frame, bound, &gpu_frame_size, NULL);
     CHECK_MSG(status == SARAPHIS_OK, "%s: gpu compress: %s", label, saraphis_last_error());
@@ -199,6 +206,50 @@ static void batch_long_tables(void)
     saraphis_ctx_free(ctx);
 }
 
+/* Frames in host memory large enough for several record groups (16 MiB each), from pageable and
+ * from pinned memory, with size tables longer than the first header read; a corrupt record in a
+ * later group gives the same code as the device-frame path and the CPU. */
+static void host_frames(void)
+{
+    static const size_t chunks[] = {256 << 10, 4096};
+    const size_t size = quick ? (6u << 20) : (48u << 20);
+    uint8_t *data = malloc(size), *back = malloc(size);
+    fill(data, size, SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 99);
+    void *d_out = NULL;
+    cudaMalloc(&d_out, size);
+    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+        saraphis_ctx_t *ctx = make_ctx(chunks[k], 1, SARAPHIS_CODEC_LOSSLESS);
+        size_t bound = saraphis_compress_bound(size, chunks[k]), frame_size = 0, out_size = 0;
+        uint8_t *frame = malloc(bound), *pinned = NULL;
+        CHECK(saraphis_compress(ctx, SARAPHIS_DTYPE_BF16, data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        CHECK(cudaMallocHost((void **)&pinned, frame_size) == cudaSuccess);
+        memcpy(pinned, frame, frame_size);
+        for (int from_pinned = 0; from_pinned < 2; from_pinned++) {
+            cudaMemset(d_out, 0, size);
+            saraphis_status_t status = saraphis_gpu_decompress_host(ctx, from_pinned ? pinned : frame, frame_size, d_out, size, &out_size, NULL);
+            CHECK_MSG(status == SARAPHIS_OK, "host frame (chunk %zu, %s): %s", chunks[k], from_pinned ? "pinned" : "pageable", saraphis_last_error());
+            cudaMemcpy(back, d_out, size, cudaMemcpyDeviceToHost);
+            CHECK_MSG(out_size == size && memcmp(back, data, size) == 0, "host frame (chunk %zu, %s) differs", chunks[k],
+                      from_pinned ? "pinned" : "pageable");
+        }
+        /* A byte flipped three quarters in: a later group's record. */
+        frame[frame_size / 4 * 3] ^= 0x10;
+        saraphis_status_t cpu = saraphis_decompress(ctx, frame, frame_size, back, size, &out_size);
+        saraphis_status_t host = saraphis_gpu_decompress_host(ctx, frame, frame_size, d_out, size, &out_size, NULL);
+        void *d_frame = device_copy(frame, frame_size);
+        saraphis_status_t device = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, size, &out_size, NULL);
+        CHECK_MSG(cpu != SARAPHIS_OK && host == cpu && device == cpu, "corrupt host frame (chunk %zu): cpu %s, host %s, device %s", chunks[k],
+                  saraphis_status_name(cpu), saraphis_status_name(host), saraphis_status_name(device));
+        cudaFree(d_frame);
+        cudaFreeHost(pinned);
+        free(frame);
+        saraphis_ctx_free(ctx);
+    }
+    cudaFree(d_out);
+    free(data);
+    free(back);
+}
+
 /* ---- Real weights ------------------------------------------------------------------------ */
 
 static void batch_tensors(const char *name, const safetensors_file_t *file, const uint8_t *data)
@@ -248,7 +299,8 @@ static void real_weights(void)
         safetensors_file_t file;
         uint8_t *bytes = gpu_test_load_weights(names[k], &file, path, sizeof path);
         if (!bytes) continue;
-        saraphis_dtype_t dtype = file.tensors[0].dtype;
+        /* Read as the dtype of the largest tensor (the first may be an integer buffer). */
+        saraphis_dtype_t dtype = file.tensors[gpu_test_largest_tensor(&file)].dtype;
         const uint8_t *data = bytes + file.data_offset;
         size_t data_size = (size_t)file.data_size / saraphis_dtype_size(dtype) * saraphis_dtype_size(dtype);
         if (quick && data_size > (2u << 20)) data_size = 2u << 20;
@@ -359,6 +411,8 @@ int main(int argc, char **argv)
     printf("  generated data: done\n");
     batch_long_tables();
     printf("  batch with long size tables: done\n");
+    host_frames();
+    printf("  frames in host memory: done\n");
     real_weights();
     corruption_tests();
     return TEST_SUMMARY("test_gpu_lossless");
