@@ -244,6 +244,11 @@ __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *s
     typedef typename enc_word<ELEM>::work U;
     const uint32_t COPIES = hist_copies<ELEM>::value, BATCH = 4;
     __shared__ uint32_t counts[COPIES][ELEM][256];
+    /* Stream 0 (the exponent symbols of floats, the low bytes of integers) counts per lane:
+     * lane l adds to column l of its symbol's row, so the lanes of a warp never meet on a bank,
+     * whatever few values they hold (a warp-wide match to merge equal symbols cost more than the
+     * rest of the pass). */
+    __shared__ uint32_t lane_counts[256][32];
     const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
     const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
@@ -254,11 +259,12 @@ __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *s
     /* The raw-packed exponents are no entropy stream: stream 0 is skipped for them. */
     const uint32_t first = g.is_float && plan.exponent_raw ? 1 : 0;
     for (uint32_t j = threadIdx.x; j < COPIES * ELEM * 256; j += ENC_THREADS) (&counts[0][0][0])[j] = 0;
+    for (uint32_t j = threadIdx.x; j < 256 * 32; j += ENC_THREADS) (&lane_counts[0][0])[j] = 0;
     __syncthreads();
     const uint32_t lane = threadIdx.x & 31, copy = (threadIdx.x >> 5) % COPIES;
-    /* Exponents and the upper bytes of integers take few values: lanes with the same symbol add
-     * once (match + popc) instead of colliding on one word. The other streams spread over many
-     * symbols and add directly. */
+    /* The other bytes of integers may take few values too: lanes with the same symbol add once
+     * (match + popc) instead of colliding on one word. The float streams after the exponent
+     * spread over many symbols and add directly. */
     for (uint32_t at = begin; at < end; at += ENC_THREADS * BATCH) {
         U v[BATCH];
         bool active[BATCH];
@@ -274,7 +280,9 @@ __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *s
             for (uint32_t s = 0; s < ELEM; s++) {
                 if (s < first || s >= p.stream_count) continue;
                 const uint32_t sym = symbol_of<U>(p, v[k], s);
-                if (s == 0 || !p.is_float) {
+                if (s == 0) {
+                    if (active[k]) atomicAdd(&lane_counts[sym][lane], 1u);
+                } else if (!p.is_float) {
                     const uint32_t peers = __match_any_sync(0xffffffffu, active[k] ? sym : 0x100u);
                     if (active[k] && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&counts[copy][s][sym], (uint32_t)__popc(peers));
                 } else if (active[k]) {
@@ -287,7 +295,11 @@ __global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *s
     uint32_t *out = histograms + (size_t)c * ELEM * 256;
     for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) {
         uint32_t v = 0;
-        for (uint32_t k = 0; k < COPIES; k++) v += (&counts[k][0][0])[j];
+        if (j < 256) {
+            for (uint32_t l = 0; l < 32; l++) v += lane_counts[j][(l + j) & 31]; /* rotated: no bank conflicts */
+        } else {
+            for (uint32_t k = 0; k < COPIES; k++) v += (&counts[k][0][0])[j];
+        }
         if (v) atomicAdd(&out[j], v);
     }
 }
