@@ -21,6 +21,8 @@ typedef struct {
     void *user;
 } gpu_allocator_t;
 
+#define GPU_HOST_LANES 4
+
 typedef struct {
     int device;
     int sm_count;
@@ -47,6 +49,10 @@ typedef struct {
     size_t ring_capacity;
     cudaStream_t copy;
     cudaEvent_t arrived, slot_free[2];
+    /* Consecutive groups are decoded on these streams in turn, so that a group whose decode is
+     * bound by one tile's latency (F32, a few dozen chunks) overlaps the next ones. */
+    cudaStream_t lanes[GPU_HOST_LANES];
+    cudaEvent_t lanes_start, lane_done[GPU_HOST_LANES];
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`

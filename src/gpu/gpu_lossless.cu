@@ -959,8 +959,8 @@ typedef struct {
 
 /* The records of a host frame to its device copy, group by group on the copy stream (through two
  * pinned slots, or straight from the caller's memory when it is pinned), each group's kernels
- * started on `stream` as soon as its copy has arrived: the host fills one slot while the other is
- * on its way and the GPU decodes the group before. */
+ * started as soon as its copy has arrived, on the lanes in turn: the host fills one slot while
+ * the other is on its way and the GPU decodes the groups before. */
 template <typename Launch>
 static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, const uint8_t *h_frame, uint8_t *d_frame,
                                        uint64_t chunk_total, const group_plan_t *plan, Launch &launch)
@@ -971,8 +971,13 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
     if (!state->copy) {
         cudaError_t e = cudaStreamCreateWithFlags(&state->copy, cudaStreamNonBlocking);
         if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->arrived, cudaEventDisableTiming);
+        if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->lanes_start, cudaEventDisableTiming);
         for (int k = 0; k < 2 && e == cudaSuccess; k++) e = cudaEventCreateWithFlags(&state->slot_free[k], cudaEventDisableTiming);
-        if (e != cudaSuccess) return gpu_cuda_fail(e, "gpu_decompress_host: creating the copy stream");
+        for (int k = 0; k < GPU_HOST_LANES && e == cudaSuccess; k++) {
+            e = cudaStreamCreateWithFlags(&state->lanes[k], cudaStreamNonBlocking);
+            if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->lane_done[k], cudaEventDisableTiming);
+        }
+        if (e != cudaSuccess) return gpu_cuda_fail(e, "gpu_decompress_host: creating the copy and decode streams");
     }
     /* The groups: consecutive chunks up to HOST_GROUP_BYTES of records (at least one chunk). */
     uint64_t slot_bytes = 0;
@@ -981,7 +986,9 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
         slot_bytes = max(slot_bytes, plan->record_at[b] - plan->record_at[a]);
     }
     if (!pinned) SPS_TRY(gpu_grow_pinned(&state->h_ring, &state->ring_capacity, 2 * slot_bytes, "cudaMallocHost (host-frame slots)"));
-    cudaError_t error = cudaSuccess;
+    /* The lanes start after the caller's stream (the descriptors' upload) and it waits for them. */
+    cudaError_t error = cudaEventRecord(state->lanes_start, stream);
+    for (int lane = 0; lane < GPU_HOST_LANES && error == cudaSuccess; lane++) error = cudaStreamWaitEvent(state->lanes[lane], state->lanes_start, 0);
     uint64_t ta[4] = {0, 0, 0, 0}, tb[4] = {0, 0, 0, 0};
     int k = 0;
     for (uint64_t a = 0, b; a < chunk_total && error == cudaSuccess; a = b, k++) {
@@ -997,15 +1004,22 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
         }
         error = cudaMemcpyAsync(d_frame + offset, src, bytes, cudaMemcpyHostToDevice, state->copy);
         if (error == cudaSuccess && !pinned) error = cudaEventRecord(state->slot_free[k & 1], state->copy);
+        cudaStream_t lane = state->lanes[k % GPU_HOST_LANES];
         if (error == cudaSuccess) error = cudaEventRecord(state->arrived, state->copy);
-        if (error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->arrived, 0);
+        if (error == cudaSuccess) error = cudaStreamWaitEvent(lane, state->arrived, 0);
         ta[plan->kind] = plan->task_at[a];
         tb[plan->kind] = plan->task_at[b];
         if (error == cudaSuccess)
-            error = launch(a, b, ta, tb, plan->record_seg[a], plan->record_seg[b], plan->content_seg[a], plan->content_seg[b], false);
+            error = launch(lane, a, b, ta, tb, plan->record_seg[a], plan->record_seg[b], plan->content_seg[a], plan->content_seg[b], false);
+    }
+    for (int lane = 0; lane < GPU_HOST_LANES && error == cudaSuccess; lane++) {
+        error = cudaEventRecord(state->lane_done[lane], state->lanes[lane]);
+        if (error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->lane_done[lane], 0);
     }
     if (error != cudaSuccess) {
-        cudaStreamSynchronize(state->copy); /* nothing in flight reads a slot once we return */
+        /* Nothing in flight reads a slot or the scratch once we return. */
+        cudaStreamSynchronize(state->copy);
+        for (int lane = 0; lane < GPU_HOST_LANES; lane++) cudaStreamSynchronize(state->lanes[lane]);
         return gpu_cuda_fail(error, "gpu_decompress_host: copying and decoding the records");
     }
     return SARAPHIS_OK;
@@ -1271,8 +1285,8 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
      * segments [ra, rb), content-hash segments [ca, cb). The record hashes need only the frame:
      * with `beside` they run on the side stream, beside parse and decode (the digest waits). */
-    auto launch_group = [&](uint64_t a, uint64_t b, const uint64_t *ta, const uint64_t *tb, uint64_t ra, uint64_t rb, uint64_t ca,
-                            uint64_t cb, bool beside) -> cudaError_t {
+    auto launch_group = [&](cudaStream_t stream, uint64_t a, uint64_t b, const uint64_t *ta, const uint64_t *tb, uint64_t ra, uint64_t rb,
+                            uint64_t ca, uint64_t cb, bool beside) -> cudaError_t {
         cudaError_t e = cudaSuccess;
         if (rb > ra) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (rb - ra + HASH_WARPS - 1) / HASH_WARPS);
@@ -1306,7 +1320,7 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
         if (!h_frame) {
             uint64_t ta[4], tb[4];
             for (int k = 0; k < 4; k++) ta[k] = task_next[k] - task_count[k], tb[k] = task_next[k];
-            error = launch_group(0, chunk_total, ta, tb, 0, record_segments, record_segments, record_segments + content_segments, true);
+            error = launch_group(stream, 0, chunk_total, ta, tb, 0, record_segments, record_segments, record_segments + content_segments, true);
         } else {
             status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, launch_group);
         }

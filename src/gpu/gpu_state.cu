@@ -93,6 +93,11 @@ extern "C" void gpu_context_release(void *state_ptr)
     if (state->arrived) cudaEventDestroy(state->arrived);
     for (int k = 0; k < 2; k++)
         if (state->slot_free[k]) cudaEventDestroy(state->slot_free[k]);
+    for (int k = 0; k < GPU_HOST_LANES; k++) {
+        if (state->lanes[k]) cudaStreamDestroy(state->lanes[k]);
+        if (state->lane_done[k]) cudaEventDestroy(state->lane_done[k]);
+    }
+    if (state->lanes_start) cudaEventDestroy(state->lanes_start);
     if (current >= 0) cudaSetDevice(current);
     free(state);
 }

@@ -181,6 +181,15 @@ static void same_decode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t
     int same = status == SARAPHIS_OK && memcmp(cpu, gpu, size) == 0;
     CHECK_MSG(same, "%s: gpu bytes differ from the cpu's (%zu bytes)", label, size);
     if (!same && status == SARAPHIS_OK) report_difference(cpu, gpu, size, saraphis_dtype_size(dtype));
+    /* The same frame from host memory (records staged in groups). */
+    void *d_out = NULL;
+    cudaMalloc(&d_out, size ? size : 1);
+    status = saraphis_gpu_decompress_host(ctx, frame, frame_size, d_out, size, &out_size, NULL);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: gpu decode from host memory: %s", label, saraphis_last_error());
+    memset(gpu, 0, size);
+    cudaMemcpy(gpu, d_out, size, cudaMemcpyDeviceToHost);
+    cudaFree(d_out);
+    CHECK_MSG(status == SARAPHIS_OK && memcmp(cpu, gpu, size) == 0, "%s: gpu decode from host memory differs from the cpu's", label);
     free(cpu);
     free(gpu);
     free(frame);
