@@ -71,6 +71,14 @@ saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out);
  * device memory through the state's allocator, pinned host memory through cudaMallocHost. */
 saraphis_status_t gpu_grow_device(gpu_state_t *state, void **buffer, size_t *capacity, size_t size);
 saraphis_status_t gpu_grow_pinned(void **buffer, size_t *capacity, size_t size, const char *what);
+/* The lanes: GPU_HOST_LANES streams for work cut in pieces (host-frame record groups, encode
+ * batches) whose pieces are each bound by one warp's serial chain, so that consecutive pieces
+ * overlap. Created on first use; start makes them wait for the caller's stream (what it has
+ * queued so far), join makes the caller's stream wait for them, drain waits on the host. */
+saraphis_status_t gpu_lanes_ready(gpu_state_t *state);
+saraphis_status_t gpu_lanes_start(gpu_state_t *state, cudaStream_t stream);
+saraphis_status_t gpu_lanes_join(gpu_state_t *state, cudaStream_t stream);
+void gpu_lanes_drain(gpu_state_t *state);
 /* The state's own device scratch and pinned staging. */
 saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size);
 saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size);

@@ -971,14 +971,10 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
     if (!state->copy) {
         cudaError_t e = cudaStreamCreateWithFlags(&state->copy, cudaStreamNonBlocking);
         if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->arrived, cudaEventDisableTiming);
-        if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->lanes_start, cudaEventDisableTiming);
         for (int k = 0; k < 2 && e == cudaSuccess; k++) e = cudaEventCreateWithFlags(&state->slot_free[k], cudaEventDisableTiming);
-        for (int k = 0; k < GPU_HOST_LANES && e == cudaSuccess; k++) {
-            e = cudaStreamCreateWithFlags(&state->lanes[k], cudaStreamNonBlocking);
-            if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->lane_done[k], cudaEventDisableTiming);
-        }
-        if (e != cudaSuccess) return gpu_cuda_fail(e, "gpu_decompress_host: creating the copy and decode streams");
+        if (e != cudaSuccess) return gpu_cuda_fail(e, "gpu_decompress_host: creating the copy stream");
     }
+    SPS_TRY(gpu_lanes_ready(state));
     /* The groups: consecutive chunks up to HOST_GROUP_BYTES of records (at least one chunk). */
     uint64_t slot_bytes = 0;
     for (uint64_t a = 0, b; a < chunk_total; a = b) {
@@ -987,8 +983,8 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
     }
     if (!pinned) SPS_TRY(gpu_grow_pinned(&state->h_ring, &state->ring_capacity, 2 * slot_bytes, "cudaMallocHost (host-frame slots)"));
     /* The lanes start after the caller's stream (the descriptors' upload) and it waits for them. */
-    cudaError_t error = cudaEventRecord(state->lanes_start, stream);
-    for (int lane = 0; lane < GPU_HOST_LANES && error == cudaSuccess; lane++) error = cudaStreamWaitEvent(state->lanes[lane], state->lanes_start, 0);
+    SPS_TRY(gpu_lanes_start(state, stream));
+    cudaError_t error = cudaSuccess;
     uint64_t ta[4] = {0, 0, 0, 0}, tb[4] = {0, 0, 0, 0};
     int k = 0;
     for (uint64_t a = 0, b; a < chunk_total && error == cudaSuccess; a = b, k++) {
@@ -1012,17 +1008,13 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
         if (error == cudaSuccess)
             error = launch(lane, a, b, ta, tb, plan->record_seg[a], plan->record_seg[b], plan->content_seg[a], plan->content_seg[b], false);
     }
-    for (int lane = 0; lane < GPU_HOST_LANES && error == cudaSuccess; lane++) {
-        error = cudaEventRecord(state->lane_done[lane], state->lanes[lane]);
-        if (error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->lane_done[lane], 0);
-    }
     if (error != cudaSuccess) {
         /* Nothing in flight reads a slot or the scratch once we return. */
         cudaStreamSynchronize(state->copy);
-        for (int lane = 0; lane < GPU_HOST_LANES; lane++) cudaStreamSynchronize(state->lanes[lane]);
+        gpu_lanes_drain(state);
         return gpu_cuda_fail(error, "gpu_decompress_host: copying and decoding the records");
     }
-    return SARAPHIS_OK;
+    return gpu_lanes_join(state, stream);
 }
 
 /* Decodes count frames at d_frames (device memory). With h_frame (count 1 only), the frame's bytes

@@ -175,6 +175,40 @@ saraphis_status_t gpu_grow_pinned(void **buffer, size_t *capacity, size_t size, 
     return SARAPHIS_OK;
 }
 
+saraphis_status_t gpu_lanes_ready(gpu_state_t *state)
+{
+    if (state->lanes[0]) return SARAPHIS_OK;
+    cudaError_t e = cudaEventCreateWithFlags(&state->lanes_start, cudaEventDisableTiming);
+    for (int k = 0; k < GPU_HOST_LANES && e == cudaSuccess; k++) {
+        e = cudaStreamCreateWithFlags(&state->lanes[k], cudaStreamNonBlocking);
+        if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->lane_done[k], cudaEventDisableTiming);
+    }
+    if (e != cudaSuccess) return gpu_cuda_fail(e, "creating the decode and encode streams");
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_lanes_start(gpu_state_t *state, cudaStream_t stream)
+{
+    CUDA_TRY(cudaEventRecord(state->lanes_start, stream), "ordering the lanes after the caller's stream");
+    for (int k = 0; k < GPU_HOST_LANES; k++) CUDA_TRY(cudaStreamWaitEvent(state->lanes[k], state->lanes_start, 0), "ordering the lanes");
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_lanes_join(gpu_state_t *state, cudaStream_t stream)
+{
+    for (int k = 0; k < GPU_HOST_LANES; k++) {
+        CUDA_TRY(cudaEventRecord(state->lane_done[k], state->lanes[k]), "ordering the caller's stream after the lanes");
+        CUDA_TRY(cudaStreamWaitEvent(stream, state->lane_done[k], 0), "ordering the caller's stream after the lanes");
+    }
+    return SARAPHIS_OK;
+}
+
+void gpu_lanes_drain(gpu_state_t *state)
+{
+    for (int k = 0; k < GPU_HOST_LANES; k++)
+        if (state->lanes[k]) cudaStreamSynchronize(state->lanes[k]);
+}
+
 saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size)
 {
     return gpu_grow_device(state, &state->d_scratch, &state->scratch_capacity, size);
