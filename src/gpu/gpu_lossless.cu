@@ -860,8 +860,8 @@ typedef struct {
     uint64_t at; /* offset in the gathered bytes */
 } gather_piece_t;
 
-/* One CTA per piece: bytes [0, length) of src to dst + at. A frame's header and table are 4 KiB
- * at most in one piece: every thread issues all its loads (16 bytes apart by 256) before its
+/* One CTA per piece: bytes [0, length) of src to dst + at. A frame's header and table are about
+ * 4 KiB: every thread issues all its loads (GATHER_UNROLL bytes, GATHER_THREADS apart) before its
  * stores, so the copy costs one round trip to memory rather than one per 256 bytes. */
 #define GATHER_UNROLL 16
 __global__ void __launch_bounds__(GATHER_THREADS) gather_kernel(const gather_piece_t *pieces, uint8_t *dst)
@@ -882,9 +882,10 @@ __global__ void __launch_bounds__(GATHER_THREADS) gather_kernel(const gather_pie
     }
 }
 
-/* Copies length[k] bytes from device address src[k] for every k, back to back, into out (host memory): one upload of the piece list, one kernel, one
- * copy back and one synchronisation for any number of pieces (a copy per piece costs several
- * microseconds each; a batch of small tensors would be dominated by them). */
+/* Copies length[k] bytes from device address src[k] for every k, back to back, into out (host
+ * memory): one upload of the piece list, one kernel, one copy back and one synchronisation for any
+ * number of pieces (a copy per piece costs several microseconds; a batch of small tensors would be
+ * dominated by them). */
 static saraphis_status_t gather_to_host(gpu_state_t *state, cudaStream_t stream, size_t count, const uint8_t *const *src,
                                         const size_t *length, uint8_t *out)
 {
