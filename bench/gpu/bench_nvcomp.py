@@ -93,3 +93,7 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # Every row is printed and flushed; the peers' libraries have crashed or printed CUDA errors
+    # while the interpreter tore them down, which read as failures. Leave without the teardown.
+    sys.stdout.flush()
+    os._exit(0)
