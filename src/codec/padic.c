@@ -1337,15 +1337,65 @@ PADIC_AVX2 static int large_digits_rare(const uint8_t *digits, size_t n)
 }
 #endif
 
+/* The lower of two planes: an element's (context, digit) is (min(m / p, 15), m mod p), so below
+ * 15 p its bin is a function of the magnitude alone. Counting magnitudes takes one load per
+ * element instead of two and spreads a skewed plane over more bins (fewer chains through store
+ * forwarding); the counts then move to their (context, digit) bins. Worth it only when few
+ * magnitudes reach 15 p (each of those takes a division and, unpredictably, a branch). */
+static void count_lower_of_two(const uint32_t *restrict magnitudes, size_t n, unsigned p, uint32_t *restrict hist)
+{
+    const uint32_t direct = (PADIC_MAX_CONTEXTS - 1) * p; /* magnitudes below it count at hist[m] */
+    const divisor_t by_prime = divisor_make(p, 31);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t m = magnitudes[i];
+        if (m < direct) {
+            hist[m]++;
+            continue;
+        }
+        /* Context 15: its bins, from 15 * 256 on, lie above every directly counted one. */
+        uint32_t high = (uint32_t)divide_small(by_prime, m);
+        hist[(PADIC_MAX_CONTEXTS - 1) * 256 + (m - high * p)]++;
+    }
+    /* Count m moves to bin (m / p) * 256 + m mod p, never below m: going down from the top, that
+     * bin's own count has already moved out when it is written. */
+    for (unsigned context = PADIC_MAX_CONTEXTS - 1; context-- > 0;)
+        for (unsigned digit = p; digit-- > 0;) {
+            uint32_t m = context * p + digit, count = hist[m];
+            hist[m] = 0;
+            hist[context * 256 + digit] = count;
+        }
+}
+
+/* hist[context * 256 + digit] over a plane. Not inlined into narrow_scan, where the loop ran short
+ * of registers and reloaded a pointer from the stack at every element (at half the speed). */
+__attribute__((noinline)) static void count_in_contexts(const uint8_t *restrict digits, const uint8_t *restrict contexts,
+                                                        size_t n, uint32_t *restrict hist)
+{
+    for (size_t i = 0; i < n; i++) hist[contexts[i] * 256u + digits[i]]++;
+}
+
+/* The same for the second of two planes, whose context is the first plane's digit, capped (no
+ * contexts pass). */
+__attribute__((noinline)) static void count_below_digits(const uint8_t *restrict digits, const uint8_t *restrict above,
+                                                         size_t n, uint32_t *restrict hist)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned context = above[i] < PADIC_MAX_CONTEXTS - 1 ? above[i] : PADIC_MAX_CONTEXTS - 1;
+        hist[context * 256u + digits[i]]++;
+    }
+}
+
 /* Histograms of a plane's digits per context. The first plane (context 0 only, often skewed: a
  * top digit is mostly 0) counts element i in row i & 7 of the table and folds the rows after, so
- * that no bin is incremented twice in a row (a chain through store forwarding); in later planes
- * the bins spread over the (context, digit) pairs. */
+ * that no bin is incremented twice in a row (a chain through store forwarding); the lower of two
+ * planes counts `magnitudes` when given (count_lower_of_two), else the digits in the contexts of
+ * `above`; in other planes the bins spread over the (context, digit) pairs. */
 /* Not inlined: inside the large encoder its counting loops ran short of registers and reloaded
  * their pointers from the stack at every element. */
 __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts,
                                                   size_t n, unsigned p, int first, unsigned top,
-                                                  const uint8_t *restrict above, plane_scan_t *restrict scan, int simd)
+                                                  const uint8_t *restrict above, const uint32_t *restrict magnitudes,
+                                                  plane_scan_t *restrict scan, int simd)
 {
     scan->lazy_above = NULL;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
@@ -1364,14 +1414,12 @@ __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits
                 hist[d] += hist[row * 256 + d];
                 hist[row * 256 + d] = 0;
             }
-    } else if (above)
-        /* The second plane: its context is the first plane's digit, capped (no contexts pass). */
-        for (size_t i = 0; i < n; i++) {
-            unsigned context = above[i] < PADIC_MAX_CONTEXTS - 1 ? above[i] : PADIC_MAX_CONTEXTS - 1;
-            hist[context * 256u + digits[i]]++;
-        }
+    } else if (magnitudes)
+        count_lower_of_two(magnitudes, n, p, hist);
+    else if (above)
+        count_below_digits(digits, above, n, hist);
     else
-        for (size_t i = 0; i < n; i++) hist[contexts[i] * 256u + digits[i]]++;
+        count_in_contexts(digits, contexts, n, hist);
     size_t nonzero = 0;
     unsigned max_context = 0;
     for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {
@@ -1436,7 +1484,12 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             else if (!second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
             unsigned top = 0; /* the largest digit of a first plane: the leading digit of the largest */
             for (uint32_t m = largest; m; m /= p) top = m % p;
-            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL, &scan, simd);
+            /* The first plane's histogram, still in scan, says how many magnitudes reach 15 p. */
+            size_t beyond_direct = 0;
+            for (unsigned d = PADIC_MAX_CONTEXTS - 1; second_of_two && d < p; d++) beyond_direct += scan.hist[0][d];
+            const int by_magnitude = second_of_two && beyond_direct <= n / 16;
+            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL,
+                        by_magnitude ? work.magnitudes : NULL, &scan, simd);
             if (second_of_two) {
                 scan.lazy_above = work.planes[e + 1];
                 scan.lazy_contexts = work.contexts;
