@@ -1105,6 +1105,10 @@ PADIC_AVX2 static inline __attribute__((always_inline)) size_t
 quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_encode_t *work, double *max_error,
                    uint32_t *largest, const int clamp)
 {
+    /* Copies that no store can alias, so that the loop keeps them in registers. */
+    const lattice_t lattice = *lat;
+    uint32_t *const magnitudes = work->magnitudes, *const escapes = work->escapes;
+    uint64_t *const sign_words = work->sign_words;
     __m256d worst = _mm256_setzero_pd();
     __m256i top = _mm256_setzero_si256();
     double worst_settled = 0;
@@ -1115,12 +1119,12 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
         for (unsigned g = 0; g < 16; g += 2) {
             size_t i = 64 * w + 4 * g;
             __m256d ok0, ok1, err0, err1;
-            __m256d shifted0 = quantise4_f32(src + 4 * i, lat, clamp, &ok0, &err0);
-            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &ok1, &err1);
+            __m256d shifted0 = quantise4_f32(src + 4 * i, &lattice, clamp, &ok0, &err0);
+            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, &lattice, clamp, &ok1, &err1);
             __m256i rounded = low_halves(shifted0, shifted1), ok = low_halves(ok0, ok1);
-            __m256i magnitudes = _mm256_and_si256(_mm256_abs_epi32(rounded), ok);
-            _mm256_storeu_si256((__m256i *)(void *)(work->magnitudes + i), magnitudes);
-            top = _mm256_max_epu32(top, magnitudes);
+            __m256i accepted_magnitudes = _mm256_and_si256(_mm256_abs_epi32(rounded), ok);
+            _mm256_storeu_si256((__m256i *)(void *)(magnitudes + i), accepted_magnitudes);
+            top = _mm256_max_epu32(top, accepted_magnitudes);
             unsigned accepted = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(ok));
             signs |= (uint64_t)((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(rounded)) & accepted) << (4 * g);
             if (accepted == 0xff) { /* the usual case: every error counts */
@@ -1134,15 +1138,15 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
                 double error;
                 if (settle_f32(padic_load_f32(src + 4 * (i + lane)), lat, &code, &error)) {
                     uint32_t magnitude = (uint32_t)(code & PADIC_MAGNITUDE_MASK);
-                    work->magnitudes[i + lane] = magnitude;
+                    magnitudes[i + lane] = magnitude;
                     signs |= (code >> 63) << (4 * g + lane);
                     worst_settled = error > worst_settled ? error : worst_settled;
                     largest_settled = magnitude > largest_settled ? magnitude : largest_settled;
                 } else
-                    work->escapes[escape_count++] = (uint32_t)(i + lane);
+                    escapes[escape_count++] = (uint32_t)(i + lane);
             }
         }
-        work->sign_words[w] = signs;
+        sign_words[w] = signs;
     }
     double lanes[4];
     _mm256_storeu_pd(lanes, worst);
