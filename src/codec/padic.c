@@ -1389,21 +1389,24 @@ __attribute__((noinline)) static void count_below_digits(const uint8_t *restrict
     }
 }
 
-/* Histograms of a plane's digits per context. The first plane (context 0 only, often skewed: a
- * top digit is mostly 0) counts element i in row i & 7 of the table and folds the rows after, so
- * that no bin is incremented twice in a row (a chain through store forwarding); the lower of two
- * planes counts `magnitudes` when given (count_lower_of_two), else the digits in the contexts of
- * `above`; in other planes the bins spread over the (context, digit) pairs. */
+/* Histograms of a plane's digits per context, copied from `counted` where the caller has them
+ * (from count_lower_of_two; for a first plane, its one row). The first plane (context 0 only,
+ * often skewed: a top digit is mostly 0) counts element i in row i & 7 of the table and folds the
+ * rows after, so that no bin is incremented twice in a row (a chain through store forwarding);
+ * the second of two planes counts its digits in the contexts of `above`; in other planes the bins
+ * spread over the (context, digit) pairs. */
 /* Not inlined: inside the large encoder its counting loops ran short of registers and reloaded
  * their pointers from the stack at every element. */
 __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts,
                                                   size_t n, unsigned p, int first, unsigned top,
-                                                  const uint8_t *restrict above, const uint32_t *restrict magnitudes,
+                                                  const uint8_t *restrict above, const uint32_t *restrict counted,
                                                   plane_scan_t *restrict scan, int simd)
 {
     scan->lazy_above = NULL;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
+    if (counted) memcpy(hist, counted, first ? sizeof scan->hist[0] : sizeof scan->hist);
+    else
 #ifdef PADIC_HAVE_AVX2_PATH
     if (first && simd && (top < PADIC_SMALL_ALPHABET || large_digits_rare(digits, n))) count_small_avx2(digits, n, top, hist);
     else
@@ -1418,9 +1421,7 @@ __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits
                 hist[d] += hist[row * 256 + d];
                 hist[row * 256 + d] = 0;
             }
-    } else if (magnitudes)
-        count_lower_of_two(magnitudes, n, p, hist);
-    else if (above)
+    } else if (above)
         count_below_digits(digits, above, n, hist);
     else
         count_in_contexts(digits, contexts, n, hist);
@@ -1465,6 +1466,16 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
     if (used_digits) narrow_digits(work.magnitudes, n, p, work.planes, used_digits);
     for (unsigned e = 0; e < used_digits; e++) memset(work.planes[e] + n, 0, padded - n);
 
+    /* Two planes: the lower one's histogram from the magnitudes (count_lower_of_two), and when no
+     * magnitude reaches 15 p, the first plane's from it too: its digit is the lower one's context. */
+    uint32_t lower_counts[PADIC_MAX_CONTEXTS * 256], first_counts[256] = {0};
+    int lower_counted = used_digits == 2 && largest < (PADIC_MAX_CONTEXTS - 1) * p;
+    if (lower_counted) {
+        memset(lower_counts, 0, sizeof lower_counts);
+        count_lower_of_two(work.magnitudes, n, p, lower_counts);
+        for (unsigned c = 0; c < PADIC_MAX_CONTEXTS - 1; c++)
+            for (unsigned d = 0; d < p; d++) first_counts[c] += lower_counts[c * 256 + d];
+    }
     int first_plane = 1;
     plane_scan_t scan; /* 16 KiB of histograms */
     size_t plane_starts[PADIC_MAX_PLANES + 1];
@@ -1488,12 +1499,19 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             else if (!second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
             unsigned top = 0; /* the largest digit of a first plane: the leading digit of the largest */
             for (uint32_t m = largest; m; m /= p) top = m % p;
-            /* The first plane's histogram, still in scan, says how many magnitudes reach 15 p. */
-            size_t beyond_direct = 0;
-            for (unsigned d = PADIC_MAX_CONTEXTS - 1; second_of_two && d < p; d++) beyond_direct += scan.hist[0][d];
-            const int by_magnitude = second_of_two && beyond_direct <= n / 16;
-            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL,
-                        by_magnitude ? work.magnitudes : NULL, &scan, simd);
+            if (second_of_two && !lower_counted) {
+                /* The first plane's histogram, still in scan, says how many magnitudes reach 15 p. */
+                size_t beyond_direct = 0;
+                for (unsigned d = PADIC_MAX_CONTEXTS - 1; d < p; d++) beyond_direct += scan.hist[0][d];
+                lower_counted = beyond_direct <= n / 16;
+                if (lower_counted) {
+                    memset(lower_counts, 0, sizeof lower_counts);
+                    count_lower_of_two(work.magnitudes, n, p, lower_counts);
+                }
+            }
+            const uint32_t *counted = !lower_counted ? NULL : first_plane ? first_counts : lower_counts;
+            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL, counted,
+                        &scan, simd);
             if (second_of_two) {
                 scan.lazy_above = work.planes[e + 1];
                 scan.lazy_contexts = work.contexts;
