@@ -597,10 +597,6 @@ typedef struct {
     uint32_t context_count[4][PADIC_MAX_CONTEXTS];
     size_t sign_count, nonzero;
     unsigned max_context;
-    /* When set, the plane's contexts are not computed yet: they are min(above digit, 15), written
-     * to lazy_contexts only if a form with several contexts is chosen. */
-    const uint8_t *lazy_above;
-    uint8_t *lazy_contexts;
 } plane_scan_t;
 
 /* Appending sign bits (LSB first) to signs[]: gathered in a register, stored 64 at a time (a
@@ -777,8 +773,9 @@ static size_t sparse_positions_size(const uint8_t *digits, size_t n)
 }
 
 /* Writes a scanned plane: chooses its form (zero, dense with C contexts, sparse) with the cost
- * model and codes it. digits and contexts (the capped prefixes) are in element order; sorted is
- * work space of n bytes; signs holds scan->sign_count sign bits. */
+ * model and codes it. digits and contexts (the capped prefixes, or any values that cap to them:
+ * only min(context, last context used) is read) are in element order; sorted is work space of n
+ * bytes; signs holds scan->sign_count sign bits. */
 static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const uint8_t *digits, const uint8_t *contexts,
                                      uint8_t *sorted, const uint8_t *signs, plane_scan_t *scan)
 {
@@ -863,11 +860,6 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         goto done;
     }
     /* Stable counting sort of the digits by context, then one stream per context. */
-    if (scan->lazy_above) {
-        memset(scan->lazy_contexts, 0, n);
-        narrow_next_contexts(scan->lazy_contexts, scan->lazy_above, n, p);
-        contexts = scan->lazy_contexts;
-    }
     const unsigned last_context = best_contexts - 1;
     size_t offset[PADIC_MAX_CONTEXTS], start[PADIC_MAX_CONTEXTS + 1];
     start[0] = 0;
@@ -905,7 +897,6 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
     uint8_t *signs = work->sign_bits;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     memset(scan->context_count, 0, sizeof scan->context_count);
-    scan->lazy_above = NULL;
     memset(signs, 0, n / 8 + 16);
     if (sys->precomputed) {
         unsigned e = sys->precision - 1 - plane; /* below 4 for every plane scanned */
@@ -1402,7 +1393,6 @@ __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits
                                                   const uint8_t *restrict above, const uint32_t *restrict counted,
                                                   plane_scan_t *restrict scan, int simd)
 {
-    scan->lazy_above = NULL;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
     if (counted) memcpy(hist, counted, first ? sizeof scan->hist[0] : sizeof scan->hist);
@@ -1492,8 +1482,8 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             w.pos += 5;
         } else {
             const uint8_t *digits = work.planes[e];
-            /* The second of two planes takes its contexts straight from the first's digits, and
-             * computes them only if it needs them; other planes keep a contexts array. */
+            /* The second of two planes takes its contexts straight from the first's digits (they
+             * are never computed); other planes keep a contexts array. */
             const int second_of_two = !first_plane && used_digits == 2;
             if (first_plane) memset(work.contexts, 0, n);
             else if (!second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
@@ -1512,12 +1502,10 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             const uint32_t *counted = !lower_counted ? NULL : first_plane ? first_counts : lower_counts;
             narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL, counted,
                         &scan, simd);
-            if (second_of_two) {
-                scan.lazy_above = work.planes[e + 1];
-                scan.lazy_contexts = work.contexts;
-            }
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
-            SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
+            /* The second of two planes sorts by the first plane's digits: capped, they are its contexts. */
+            const uint8_t *contexts = second_of_two ? work.planes[e + 1] : work.contexts;
+            SPS_TRY(write_plane(&w, p, n, digits, contexts, work.sorted, work.sign_bits, &scan));
             first_plane = 0;
         }
         SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));
