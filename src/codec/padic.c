@@ -754,12 +754,34 @@ static inline uint64_t nonzero_bits64(const uint8_t *digits)
     return bits;
 }
 
+#ifdef PADIC_HAVE_AVX2_PATH
+/* nonzero_bits64 by byte compares. */
+PADIC_AVX2 static inline uint64_t nonzero_mask_avx2(const uint8_t *digits)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i low = _mm256_loadu_si256((const __m256i *)(const void *)digits);
+    __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 32));
+    uint64_t zeros = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, zero)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zero)) << 32;
+    return ~zeros;
+}
+#endif
+
+/* nonzero_bits64, through nonzero_mask_avx2 when simd is set. */
+static inline uint64_t plane_nonzero_bits(const uint8_t *digits, int simd)
+{
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd) return nonzero_mask_avx2(digits);
+#endif
+    return nonzero_bits64(digits);
+}
+
 /* Bytes of the varint positions of the non-zero digits (a sparse plane's position list). */
-static size_t sparse_positions_size(const uint8_t *digits, size_t n)
+static size_t sparse_positions_size(const uint8_t *digits, size_t n, int simd)
 {
     size_t bytes = 0, k = 0, last = 0, i = 0;
     for (; i + 64 <= n; i += 64)
-        for (uint64_t bits = nonzero_bits64(digits + i); bits; bits &= bits - 1) {
+        for (uint64_t bits = plane_nonzero_bits(digits + i, simd); bits; bits &= bits - 1) {
             size_t at = i + count_trailing_zeros64(bits);
             bytes += varint_size((uint32_t)(k++ ? at - last - 1 : at));
             last = at;
@@ -775,15 +797,15 @@ static size_t sparse_positions_size(const uint8_t *digits, size_t n)
 /* Writes a scanned plane: chooses its form (zero, dense with C contexts, sparse) with the cost
  * model and codes it. digits and contexts (the capped prefixes, or any values that cap to them:
  * only min(context, last context used) is read) are in element order; sorted is work space of n
- * bytes; signs holds scan->sign_count sign bits. */
+ * bytes; signs holds scan->sign_count sign bits. simd: whether nonzero_mask_avx2 may run. */
 static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const uint8_t *digits, const uint8_t *contexts,
-                                     uint8_t *sorted, const uint8_t *signs, plane_scan_t *scan)
+                                     uint8_t *sorted, const uint8_t *signs, plane_scan_t *scan, int simd)
 {
     uint32_t (*hist)[256] = scan->hist;
     const size_t sign_count = scan->sign_count, nonzero = scan->nonzero;
     const unsigned max_context = scan->max_context;
     /* Positions of a sparse plane cost at least a byte each: only a sparse plane can use them. */
-    size_t sparse_position_bytes = nonzero <= n / 8 ? sparse_positions_size(digits, n) : SIZE_MAX / 2;
+    size_t sparse_position_bytes = nonzero <= n / 8 ? sparse_positions_size(digits, n, simd) : SIZE_MAX / 2;
     saraphis_status_t status = SARAPHIS_OK;
     if (nonzero == 0) {
         status = writer_need(w, 5);
@@ -837,7 +859,7 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         w->pos += 4;
         size_t k = 0, previous = 0, i = 0;
         for (; i + 64 <= n; i += 64)
-            for (uint64_t bits = nonzero_bits64(digits + i); bits; bits &= bits - 1) {
+            for (uint64_t bits = plane_nonzero_bits(digits + i, simd); bits; bits &= bits - 1) {
                 size_t at = i + count_trailing_zeros64(bits);
                 w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? at - previous - 1 : at));
                 sorted[k++] = digits[at];
@@ -887,7 +909,7 @@ done:
 
 /* One plane: digits, contexts, sign bits of the elements that become non-zero here. */
 static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, unsigned plane, size_t n,
-                                      const encode_work_t *work_in, plane_scan_t *scan, int first)
+                                      const encode_work_t *work_in, plane_scan_t *scan, int first, int simd)
 {
     encode_work_t work_copy = *work_in;
     const encode_work_t *work = &work_copy;
@@ -907,7 +929,7 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         plane_scan_small(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
     else
         plane_scan_large(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
-    return write_plane(w, p, n, work->digits, work->contexts, work->sorted, signs, scan);
+    return write_plane(w, p, n, work->digits, work->contexts, work->sorted, signs, scan, simd);
 }
 
 static unsigned dtype_code(saraphis_dtype_t dtype) { return (unsigned)dtype; }
@@ -1213,15 +1235,6 @@ static inline uint64_t extract_portable(uint64_t bits, uint64_t mask)
 }
 
 #ifdef PADIC_HAVE_AVX2_PATH
-PADIC_AVX2 static inline uint64_t nonzero_mask_avx2(const uint8_t *digits)
-{
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i low = _mm256_loadu_si256((const __m256i *)(const void *)digits);
-    __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 32));
-    uint64_t zeros = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, zero)) |
-                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zero)) << 32;
-    return ~zeros;
-}
 
 PADIC_AVX2 static size_t narrow_gather_signs_avx2(narrow_encode_t *work, const uint8_t *digits, int first)
 {
@@ -1505,7 +1518,7 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
             /* The second of two planes sorts by the first plane's digits: capped, they are its contexts. */
             const uint8_t *contexts = second_of_two ? work.planes[e + 1] : work.contexts;
-            SPS_TRY(write_plane(&w, p, n, digits, contexts, work.sorted, work.sign_bits, &scan));
+            SPS_TRY(write_plane(&w, p, n, digits, contexts, work.sorted, work.sign_bits, &scan, simd));
             first_plane = 0;
         }
         SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));
@@ -1567,7 +1580,7 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
             store_le32(dst + w.pos + 1, 0);
             w.pos += 5;
         } else {
-            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan, first_plane));
+            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan, first_plane, simd));
             first_plane = 0;
         }
         SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));
