@@ -1350,20 +1350,36 @@ PADIC_AVX2 static int large_digits_rare(const uint8_t *digits, size_t n)
  * element instead of two and spreads a skewed plane over more bins (fewer chains through store
  * forwarding); the counts then move to their (context, digit) bins. Worth it only when few
  * magnitudes reach 15 p (each of those takes a division and, unpredictably, a branch). */
+static inline void count_magnitude(uint32_t m, uint32_t direct, unsigned p, divisor_t by_prime, uint32_t *restrict hist)
+{
+    if (m < direct) {
+        hist[m]++;
+        return;
+    }
+    /* Context 15: its bins, from 15 * 256 on, lie above every directly counted one. */
+    uint32_t high = (uint32_t)divide_small(by_prime, m);
+    hist[(PADIC_MAX_CONTEXTS - 1) * 256 + (m - high * p)]++;
+}
+
 static void count_lower_of_two(const uint32_t *restrict magnitudes, size_t n, unsigned p, uint32_t *restrict hist)
 {
     const uint32_t direct = (PADIC_MAX_CONTEXTS - 1) * p; /* magnitudes below it count at hist[m] */
     const divisor_t by_prime = divisor_make(p, 31);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t m = magnitudes[i];
-        if (m < direct) {
-            hist[m]++;
+    unsigned fast_bits = 0; /* 2^fast_bits <= direct: four magnitudes below it take one test */
+    while ((2u << fast_bits) <= direct) fast_bits++;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t m0 = magnitudes[i], m1 = magnitudes[i + 1], m2 = magnitudes[i + 2], m3 = magnitudes[i + 3];
+        if (((m0 | m1 | m2 | m3) >> fast_bits) == 0) {
+            hist[m0]++;
+            hist[m1]++;
+            hist[m2]++;
+            hist[m3]++;
             continue;
         }
-        /* Context 15: its bins, from 15 * 256 on, lie above every directly counted one. */
-        uint32_t high = (uint32_t)divide_small(by_prime, m);
-        hist[(PADIC_MAX_CONTEXTS - 1) * 256 + (m - high * p)]++;
+        for (unsigned k = 0; k < 4; k++) count_magnitude(magnitudes[i + k], direct, p, by_prime, hist);
     }
+    for (; i < n; i++) count_magnitude(magnitudes[i], direct, p, by_prime, hist);
     /* Count m moves to bin (m / p) * 256 + m mod p, never below m: going down from the top, that
      * bin's own count has already moved out when it is written. */
     for (unsigned context = PADIC_MAX_CONTEXTS - 1; context-- > 0;)
