@@ -1235,7 +1235,6 @@ static inline uint64_t extract_portable(uint64_t bits, uint64_t mask)
 }
 
 #ifdef PADIC_HAVE_AVX2_PATH
-
 PADIC_AVX2 static size_t narrow_gather_signs_avx2(narrow_encode_t *work, const uint8_t *digits, int first)
 {
     uint64_t held = 0;
@@ -1345,11 +1344,8 @@ PADIC_AVX2 static int large_digits_rare(const uint8_t *digits, size_t n)
 }
 #endif
 
-/* The lower of two planes: an element's (context, digit) is (min(m / p, 15), m mod p), so below
- * 15 p its bin is a function of the magnitude alone. Counting magnitudes takes one load per
- * element instead of two and spreads a skewed plane over more bins (fewer chains through store
- * forwarding); the counts then move to their (context, digit) bins. Worth it only when few
- * magnitudes reach 15 p (each of those takes a division and, unpredictably, a branch). */
+/* One magnitude for count_lower_of_two: below `direct` (15 p) at hist[m], above in its bin of
+ * context 15. */
 static inline void count_magnitude(uint32_t m, uint32_t direct, unsigned p, divisor_t by_prime, uint32_t *restrict hist)
 {
     if (m < direct) {
@@ -1361,6 +1357,11 @@ static inline void count_magnitude(uint32_t m, uint32_t direct, unsigned p, divi
     hist[(PADIC_MAX_CONTEXTS - 1) * 256 + (m - high * p)]++;
 }
 
+/* The lower of two planes: an element's (context, digit) is (min(m / p, 15), m mod p), so below
+ * 15 p its bin is a function of the magnitude alone. Counting magnitudes takes one load per
+ * element instead of two and spreads a skewed plane over more bins (fewer chains through store
+ * forwarding); the counts then move to their (context, digit) bins. Worth it only when few
+ * magnitudes reach 15 p (each of those takes a division and, unpredictably, a branch). */
 static void count_lower_of_two(const uint32_t *restrict magnitudes, size_t n, unsigned p, uint32_t *restrict hist)
 {
     const uint32_t direct = (PADIC_MAX_CONTEXTS - 1) * p; /* magnitudes below it count at hist[m] */
