@@ -1515,8 +1515,10 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             /* The second of two planes takes its contexts straight from the first's digits (they
              * are never computed); other planes keep a contexts array. */
             const int second_of_two = !first_plane && used_digits == 2;
-            if (first_plane) memset(work.contexts, 0, n);
-            else if (!second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
+            /* A first plane's contexts (all 0) are read only to start the next plane's, from a
+             * third plane on: a first plane alone has one context and is never sorted. */
+            if (first_plane && used_digits > 2) memset(work.contexts, 0, n);
+            else if (!first_plane && !second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
             unsigned top = 0; /* the largest digit of a first plane: the leading digit of the largest */
             for (uint32_t m = largest; m; m /= p) top = m % p;
             if (second_of_two && !lower_counted) {
