@@ -1194,9 +1194,10 @@ PADIC_CLONES static void narrow_digits_251(const uint32_t *restrict m, size_t n,
     if (count == 1)
         for (size_t i = 0; i < n; i++) d0[i] = (uint8_t)m[i];
     else if (count == 2)
+        /* Magnitudes below 251^2 < 2^16: 16-bit lanes, twice as many per vector. */
         for (size_t i = 0; i < n; i++) {
-            uint32_t q1 = m[i] / 251u;
-            d0[i] = (uint8_t)(m[i] - q1 * 251u);
+            uint16_t v = (uint16_t)m[i], q1 = (uint16_t)(v / 251u);
+            d0[i] = (uint8_t)(v - q1 * 251u);
             d1[i] = (uint8_t)q1;
         }
     else
