@@ -546,6 +546,36 @@ static void test_simd_matches_portable(void)
                         free(portable_out);
                     }
     }
+    /* Two-digit chunks as the encoder's histogram shortcuts see them (p = 251, eps = 0.5, so q is
+     * about x): magnitudes below 251 with a sparse top plane, then a share of them from 15 p = 3765
+     * on (counted one by one), then most of them there (counted through the digits). */
+    {
+        const size_t n = 65536;
+        const unsigned beyond_every[] = {0, 97, 5};
+        unsigned long long own = 0x2d1617;
+        float *data = malloc(n * 4);
+        for (size_t t = 0; t < sizeof beyond_every / sizeof *beyond_every; t++) {
+            for (size_t i = 0; i < n; i++) {
+                double v = (double)(test_random(&own) % 200);
+                if (i % 53 == 0) v = 251 + (double)(test_random(&own) % 3000);
+                if (beyond_every[t] && i % beyond_every[t] == 0) v = 3765 + (double)(test_random(&own) % 50000);
+                data[i] = (float)(test_random(&own) & 1 ? -v : v);
+            }
+            padic_params_t params = {0.5, 251, 2};
+            size_t capacity = padic_chunk_bound(n * 4, SARAPHIS_DTYPE_F32, &params), fast_size = 0, portable_size = 0;
+            uint8_t *fast = malloc(capacity), *portable = malloc(capacity);
+            padic_chunk_stats_t fast_stats, portable_stats;
+            CHECK(padic_encode_chunk(&params, SARAPHIS_DTYPE_F32, (const uint8_t *)data, n * 4, fast, capacity, &fast_size, &scratch,
+                                     &fast_stats) == SARAPHIS_OK);
+            CHECK(padic_encode_chunk_portable(&params, SARAPHIS_DTYPE_F32, (const uint8_t *)data, n * 4, portable, capacity,
+                                              &portable_size, &scratch, &portable_stats) == SARAPHIS_OK);
+            CHECK_MSG(fast_size == portable_size && memcmp(fast, portable, fast_size) == 0,
+                      "two-digit chunk (every %u beyond 15 p): SIMD and portable payloads differ", beyond_every[t]);
+            free(fast);
+            free(portable);
+        }
+        free(data);
+    }
     /* Products exactly halfway between two floats: step = 3 * 2^-26, odd lattice points with
      * 3q an odd multiple of 2^-26 in [0.25, 0.5), where floats are 2^-25 apart. Each value is the
      * neighbour that rounding to nearest-even does not pick, so a fast path that broke ties any

@@ -41,13 +41,15 @@ static void histogram(const uint8_t *symbols, size_t n, uint32_t counts[256])
  * near-uniform streams; the one-byte margin keeps rounding from ever flipping the choice. */
 static int raw_certain(const uint32_t counts[256], size_t n)
 {
+    const double *log2_table = rans_log2_table();
     int first = -1, last = 0;
     double sum = 0;
     for (int s = 0; s < 256; s++) {
-        if (!counts[s]) continue;
+        uint32_t c = counts[s];
+        if (!c) continue;
         if (first < 0) first = s;
         last = s;
-        sum += counts[s] * log2((double)counts[s]);
+        sum += c * (c < RANS_LOG2_TABLE_SIZE ? log2_table[c] : log2((double)c));
     }
     size_t blocks = block_count_for(n);
     double entropy_bits = (double)n * log2((double)n) - sum;

@@ -597,10 +597,6 @@ typedef struct {
     uint32_t context_count[4][PADIC_MAX_CONTEXTS];
     size_t sign_count, nonzero;
     unsigned max_context;
-    /* When set, the plane's contexts are not computed yet: they are min(above digit, 15), written
-     * to lazy_contexts only if a form with several contexts is chosen. */
-    const uint8_t *lazy_above;
-    uint8_t *lazy_contexts;
 } plane_scan_t;
 
 /* Appending sign bits (LSB first) to signs[]: gathered in a register, stored 64 at a time (a
@@ -758,12 +754,34 @@ static inline uint64_t nonzero_bits64(const uint8_t *digits)
     return bits;
 }
 
+#ifdef PADIC_HAVE_AVX2_PATH
+/* nonzero_bits64 by byte compares. */
+PADIC_AVX2 static inline uint64_t nonzero_mask_avx2(const uint8_t *digits)
+{
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i low = _mm256_loadu_si256((const __m256i *)(const void *)digits);
+    __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 32));
+    uint64_t zeros = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, zero)) |
+                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zero)) << 32;
+    return ~zeros;
+}
+#endif
+
+/* nonzero_bits64, through nonzero_mask_avx2 when simd is set. */
+static inline uint64_t plane_nonzero_bits(const uint8_t *digits, int simd)
+{
+#ifdef PADIC_HAVE_AVX2_PATH
+    if (simd) return nonzero_mask_avx2(digits);
+#endif
+    return nonzero_bits64(digits);
+}
+
 /* Bytes of the varint positions of the non-zero digits (a sparse plane's position list). */
-static size_t sparse_positions_size(const uint8_t *digits, size_t n)
+static size_t sparse_positions_size(const uint8_t *digits, size_t n, int simd)
 {
     size_t bytes = 0, k = 0, last = 0, i = 0;
     for (; i + 64 <= n; i += 64)
-        for (uint64_t bits = nonzero_bits64(digits + i); bits; bits &= bits - 1) {
+        for (uint64_t bits = plane_nonzero_bits(digits + i, simd); bits; bits &= bits - 1) {
             size_t at = i + count_trailing_zeros64(bits);
             bytes += varint_size((uint32_t)(k++ ? at - last - 1 : at));
             last = at;
@@ -777,16 +795,17 @@ static size_t sparse_positions_size(const uint8_t *digits, size_t n)
 }
 
 /* Writes a scanned plane: chooses its form (zero, dense with C contexts, sparse) with the cost
- * model and codes it. digits and contexts (the capped prefixes) are in element order; sorted is
- * work space of n bytes; signs holds scan->sign_count sign bits. */
+ * model and codes it. digits and contexts (the capped prefixes, or any values that cap to them:
+ * only min(context, last context used) is read) are in element order; sorted is work space of n
+ * bytes; signs holds scan->sign_count sign bits. simd: whether nonzero_mask_avx2 may run. */
 static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const uint8_t *digits, const uint8_t *contexts,
-                                     uint8_t *sorted, const uint8_t *signs, plane_scan_t *scan)
+                                     uint8_t *sorted, const uint8_t *signs, plane_scan_t *scan, int simd)
 {
     uint32_t (*hist)[256] = scan->hist;
     const size_t sign_count = scan->sign_count, nonzero = scan->nonzero;
     const unsigned max_context = scan->max_context;
     /* Positions of a sparse plane cost at least a byte each: only a sparse plane can use them. */
-    size_t sparse_position_bytes = nonzero <= n / 8 ? sparse_positions_size(digits, n) : SIZE_MAX / 2;
+    size_t sparse_position_bytes = nonzero <= n / 8 ? sparse_positions_size(digits, n, simd) : SIZE_MAX / 2;
     saraphis_status_t status = SARAPHIS_OK;
     if (nonzero == 0) {
         status = writer_need(w, 5);
@@ -840,7 +859,7 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         w->pos += 4;
         size_t k = 0, previous = 0, i = 0;
         for (; i + 64 <= n; i += 64)
-            for (uint64_t bits = nonzero_bits64(digits + i); bits; bits &= bits - 1) {
+            for (uint64_t bits = plane_nonzero_bits(digits + i, simd); bits; bits &= bits - 1) {
                 size_t at = i + count_trailing_zeros64(bits);
                 w->pos += varint_put(w->dst + w->pos, (uint32_t)(k ? at - previous - 1 : at));
                 sorted[k++] = digits[at];
@@ -863,11 +882,6 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         goto done;
     }
     /* Stable counting sort of the digits by context, then one stream per context. */
-    if (scan->lazy_above) {
-        memset(scan->lazy_contexts, 0, n);
-        narrow_next_contexts(scan->lazy_contexts, scan->lazy_above, n, p);
-        contexts = scan->lazy_contexts;
-    }
     const unsigned last_context = best_contexts - 1;
     size_t offset[PADIC_MAX_CONTEXTS], start[PADIC_MAX_CONTEXTS + 1];
     start[0] = 0;
@@ -895,7 +909,7 @@ done:
 
 /* One plane: digits, contexts, sign bits of the elements that become non-zero here. */
 static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, unsigned plane, size_t n,
-                                      const encode_work_t *work_in, plane_scan_t *scan, int first)
+                                      const encode_work_t *work_in, plane_scan_t *scan, int first, int simd)
 {
     encode_work_t work_copy = *work_in;
     const encode_work_t *work = &work_copy;
@@ -905,7 +919,6 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
     uint8_t *signs = work->sign_bits;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     memset(scan->context_count, 0, sizeof scan->context_count);
-    scan->lazy_above = NULL;
     memset(signs, 0, n / 8 + 16);
     if (sys->precomputed) {
         unsigned e = sys->precision - 1 - plane; /* below 4 for every plane scanned */
@@ -916,7 +929,7 @@ static saraphis_status_t encode_plane(writer_t *w, const digit_system_t *sys, un
         plane_scan_small(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
     else
         plane_scan_large(work->codes, n, p, place, divisor_make(place, bits), divisor_make(p, bits), work->digits, work->contexts, signs, scan);
-    return write_plane(w, p, n, work->digits, work->contexts, work->sorted, signs, scan);
+    return write_plane(w, p, n, work->digits, work->contexts, work->sorted, signs, scan, simd);
 }
 
 static unsigned dtype_code(saraphis_dtype_t dtype) { return (unsigned)dtype; }
@@ -1105,6 +1118,10 @@ PADIC_AVX2 static inline __attribute__((always_inline)) size_t
 quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_encode_t *work, double *max_error,
                    uint32_t *largest, const int clamp)
 {
+    /* Copies that no store can alias, so that the loop keeps them in registers. */
+    const lattice_t lattice = *lat;
+    uint32_t *const magnitudes = work->magnitudes, *const escapes = work->escapes;
+    uint64_t *const sign_words = work->sign_words;
     __m256d worst = _mm256_setzero_pd();
     __m256i top = _mm256_setzero_si256();
     double worst_settled = 0;
@@ -1115,12 +1132,12 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
         for (unsigned g = 0; g < 16; g += 2) {
             size_t i = 64 * w + 4 * g;
             __m256d ok0, ok1, err0, err1;
-            __m256d shifted0 = quantise4_f32(src + 4 * i, lat, clamp, &ok0, &err0);
-            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, lat, clamp, &ok1, &err1);
+            __m256d shifted0 = quantise4_f32(src + 4 * i, &lattice, clamp, &ok0, &err0);
+            __m256d shifted1 = quantise4_f32(src + 4 * i + 16, &lattice, clamp, &ok1, &err1);
             __m256i rounded = low_halves(shifted0, shifted1), ok = low_halves(ok0, ok1);
-            __m256i magnitudes = _mm256_and_si256(_mm256_abs_epi32(rounded), ok);
-            _mm256_storeu_si256((__m256i *)(void *)(work->magnitudes + i), magnitudes);
-            top = _mm256_max_epu32(top, magnitudes);
+            __m256i accepted_magnitudes = _mm256_and_si256(_mm256_abs_epi32(rounded), ok);
+            _mm256_storeu_si256((__m256i *)(void *)(magnitudes + i), accepted_magnitudes);
+            top = _mm256_max_epu32(top, accepted_magnitudes);
             unsigned accepted = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(ok));
             signs |= (uint64_t)((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(rounded)) & accepted) << (4 * g);
             if (accepted == 0xff) { /* the usual case: every error counts */
@@ -1134,15 +1151,15 @@ quantise_words_f32(const uint8_t *src, size_t n, const lattice_t *lat, narrow_en
                 double error;
                 if (settle_f32(padic_load_f32(src + 4 * (i + lane)), lat, &code, &error)) {
                     uint32_t magnitude = (uint32_t)(code & PADIC_MAGNITUDE_MASK);
-                    work->magnitudes[i + lane] = magnitude;
+                    magnitudes[i + lane] = magnitude;
                     signs |= (code >> 63) << (4 * g + lane);
                     worst_settled = error > worst_settled ? error : worst_settled;
                     largest_settled = magnitude > largest_settled ? magnitude : largest_settled;
                 } else
-                    work->escapes[escape_count++] = (uint32_t)(i + lane);
+                    escapes[escape_count++] = (uint32_t)(i + lane);
             }
         }
-        work->sign_words[w] = signs;
+        sign_words[w] = signs;
     }
     double lanes[4];
     _mm256_storeu_pd(lanes, worst);
@@ -1177,9 +1194,10 @@ PADIC_CLONES static void narrow_digits_251(const uint32_t *restrict m, size_t n,
     if (count == 1)
         for (size_t i = 0; i < n; i++) d0[i] = (uint8_t)m[i];
     else if (count == 2)
+        /* Magnitudes below 251^2 < 2^16: 16-bit lanes, twice as many per vector. */
         for (size_t i = 0; i < n; i++) {
-            uint32_t q1 = m[i] / 251u;
-            d0[i] = (uint8_t)(m[i] - q1 * 251u);
+            uint16_t v = (uint16_t)m[i], q1 = (uint16_t)(v / 251u);
+            d0[i] = (uint8_t)(v - q1 * 251u);
             d1[i] = (uint8_t)q1;
         }
     else
@@ -1218,16 +1236,6 @@ static inline uint64_t extract_portable(uint64_t bits, uint64_t mask)
 }
 
 #ifdef PADIC_HAVE_AVX2_PATH
-PADIC_AVX2 static inline uint64_t nonzero_mask_avx2(const uint8_t *digits)
-{
-    const __m256i zero = _mm256_setzero_si256();
-    __m256i low = _mm256_loadu_si256((const __m256i *)(const void *)digits);
-    __m256i high = _mm256_loadu_si256((const __m256i *)(const void *)(digits + 32));
-    uint64_t zeros = (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(low, zero)) |
-                     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(high, zero)) << 32;
-    return ~zeros;
-}
-
 PADIC_AVX2 static size_t narrow_gather_signs_avx2(narrow_encode_t *work, const uint8_t *digits, int first)
 {
     uint64_t held = 0;
@@ -1337,19 +1345,97 @@ PADIC_AVX2 static int large_digits_rare(const uint8_t *digits, size_t n)
 }
 #endif
 
-/* Histograms of a plane's digits per context. The first plane (context 0 only, often skewed: a
- * top digit is mostly 0) counts element i in row i & 7 of the table and folds the rows after, so
- * that no bin is incremented twice in a row (a chain through store forwarding); in later planes
- * the bins spread over the (context, digit) pairs. */
+/* One magnitude for count_lower_of_two: below `direct` (15 p) at hist[m], above in its bin of
+ * context 15. */
+static inline void count_magnitude(uint32_t m, uint32_t direct, unsigned p, divisor_t by_prime, uint32_t *restrict hist)
+{
+    if (m < direct) {
+        hist[m]++;
+        return;
+    }
+    /* Context 15: its bins, from 15 * 256 on, lie above every directly counted one. */
+    uint32_t high = (uint32_t)divide_small(by_prime, m);
+    hist[(PADIC_MAX_CONTEXTS - 1) * 256 + (m - high * p)]++;
+}
+
+/* The lower of two planes: an element's (context, digit) is (min(m / p, 15), m mod p), so below
+ * 15 p its bin is a function of the magnitude alone. Counting magnitudes takes one load per
+ * element instead of two and spreads a skewed plane over more bins (fewer chains through store
+ * forwarding); the counts then move to their (context, digit) bins. Worth it only when few
+ * magnitudes reach 15 p (each of those takes a division and, unpredictably, a branch). */
+static void count_lower_of_two(const uint32_t *restrict magnitudes, size_t n, unsigned p, uint32_t *restrict hist)
+{
+    const uint32_t direct = (PADIC_MAX_CONTEXTS - 1) * p; /* magnitudes below it count at hist[m] */
+    const divisor_t by_prime = divisor_make(p, 31);
+    unsigned fast_bits = 0; /* 2^fast_bits <= direct: four magnitudes below it take one test */
+    while ((2u << fast_bits) <= direct) fast_bits++;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t m0 = magnitudes[i], m1 = magnitudes[i + 1], m2 = magnitudes[i + 2], m3 = magnitudes[i + 3];
+        if (((m0 | m1 | m2 | m3) >> fast_bits) == 0) {
+            hist[m0]++;
+            hist[m1]++;
+            hist[m2]++;
+            hist[m3]++;
+            continue;
+        }
+        for (unsigned k = 0; k < 4; k++) count_magnitude(magnitudes[i + k], direct, p, by_prime, hist);
+    }
+    for (; i < n; i++) count_magnitude(magnitudes[i], direct, p, by_prime, hist);
+    /* Count m moves to bin (m / p) * 256 + m mod p, never below m: going down from the top, that
+     * bin's own count has already moved out when it is written. */
+    for (unsigned context = PADIC_MAX_CONTEXTS - 1; context-- > 0;)
+        for (unsigned digit = p; digit-- > 0;) {
+            uint32_t m = context * p + digit, count = hist[m];
+            hist[m] = 0;
+            hist[context * 256 + digit] = count;
+        }
+}
+
+/* hist[context * 256 + digit] over a plane, four elements a step (a one-element loop ran at the
+ * mercy of its alignment). Not inlined into narrow_scan, where the loop ran short of registers
+ * and reloaded a pointer from the stack at every element (at half the speed). */
+__attribute__((noinline)) static void count_in_contexts(const uint8_t *restrict digits, const uint8_t *restrict contexts,
+                                                        size_t n, uint32_t *restrict hist)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        hist[contexts[i] * 256u + digits[i]]++;
+        hist[contexts[i + 1] * 256u + digits[i + 1]]++;
+        hist[contexts[i + 2] * 256u + digits[i + 2]]++;
+        hist[contexts[i + 3] * 256u + digits[i + 3]]++;
+    }
+    for (; i < n; i++) hist[contexts[i] * 256u + digits[i]]++;
+}
+
+/* The same for the second of two planes, whose context is the first plane's digit, capped (no
+ * contexts pass). */
+__attribute__((noinline)) static void count_below_digits(const uint8_t *restrict digits, const uint8_t *restrict above,
+                                                         size_t n, uint32_t *restrict hist)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned context = above[i] < PADIC_MAX_CONTEXTS - 1 ? above[i] : PADIC_MAX_CONTEXTS - 1;
+        hist[context * 256u + digits[i]]++;
+    }
+}
+
+/* Histograms of a plane's digits per context, copied from `counted` where the caller has them
+ * (from count_lower_of_two; for a first plane, its one row). The first plane (context 0 only,
+ * often skewed: a top digit is mostly 0) counts element i in row i & 7 of the table and folds the
+ * rows after, so that no bin is incremented twice in a row (a chain through store forwarding);
+ * the second of two planes counts its digits in the contexts of `above`; in other planes the bins
+ * spread over the (context, digit) pairs. */
 /* Not inlined: inside the large encoder its counting loops ran short of registers and reloaded
  * their pointers from the stack at every element. */
 __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits, const uint8_t *restrict contexts,
                                                   size_t n, unsigned p, int first, unsigned top,
-                                                  const uint8_t *restrict above, plane_scan_t *restrict scan, int simd)
+                                                  const uint8_t *restrict above, const uint32_t *restrict counted,
+                                                  plane_scan_t *restrict scan, int simd)
 {
-    scan->lazy_above = NULL;
     memset(scan->hist_flat, 0, sizeof scan->hist_flat);
     uint32_t *hist = scan->hist_flat;
+    if (counted) memcpy(hist, counted, first ? sizeof scan->hist[0] : sizeof scan->hist);
+    else
 #ifdef PADIC_HAVE_AVX2_PATH
     if (first && simd && (top < PADIC_SMALL_ALPHABET || large_digits_rare(digits, n))) count_small_avx2(digits, n, top, hist);
     else
@@ -1365,13 +1451,9 @@ __attribute__((noinline)) static void narrow_scan(const uint8_t *restrict digits
                 hist[row * 256 + d] = 0;
             }
     } else if (above)
-        /* The second plane: its context is the first plane's digit, capped (no contexts pass). */
-        for (size_t i = 0; i < n; i++) {
-            unsigned context = above[i] < PADIC_MAX_CONTEXTS - 1 ? above[i] : PADIC_MAX_CONTEXTS - 1;
-            hist[context * 256u + digits[i]]++;
-        }
+        count_below_digits(digits, above, n, hist);
     else
-        for (size_t i = 0; i < n; i++) hist[contexts[i] * 256u + digits[i]]++;
+        count_in_contexts(digits, contexts, n, hist);
     size_t nonzero = 0;
     unsigned max_context = 0;
     for (unsigned c = 0; c < PADIC_MAX_CONTEXTS; c++) {
@@ -1413,6 +1495,16 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
     if (used_digits) narrow_digits(work.magnitudes, n, p, work.planes, used_digits);
     for (unsigned e = 0; e < used_digits; e++) memset(work.planes[e] + n, 0, padded - n);
 
+    /* Two planes: the lower one's histogram from the magnitudes (count_lower_of_two), and when no
+     * magnitude reaches 15 p, the first plane's from it too: its digit is the lower one's context. */
+    uint32_t lower_counts[PADIC_MAX_CONTEXTS * 256], first_counts[256] = {0};
+    int lower_counted = used_digits == 2 && largest < (PADIC_MAX_CONTEXTS - 1) * p;
+    if (lower_counted) {
+        memset(lower_counts, 0, sizeof lower_counts);
+        count_lower_of_two(work.magnitudes, n, p, lower_counts);
+        for (unsigned c = 0; c < PADIC_MAX_CONTEXTS - 1; c++)
+            for (unsigned d = 0; d < p; d++) first_counts[c] += lower_counts[c * 256 + d];
+    }
     int first_plane = 1;
     plane_scan_t scan; /* 16 KiB of histograms */
     size_t plane_starts[PADIC_MAX_PLANES + 1];
@@ -1429,20 +1521,32 @@ static saraphis_status_t encode_narrow(const padic_params_t *params, saraphis_dt
             w.pos += 5;
         } else {
             const uint8_t *digits = work.planes[e];
-            /* The second of two planes takes its contexts straight from the first's digits, and
-             * computes them only if it needs them; other planes keep a contexts array. */
+            /* The second of two planes takes its contexts straight from the first's digits (they
+             * are never computed); other planes keep a contexts array. */
             const int second_of_two = !first_plane && used_digits == 2;
-            if (first_plane) memset(work.contexts, 0, n);
-            else if (!second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
+            /* A first plane's contexts (all 0) are read only to start the next plane's, from a
+             * third plane on: a first plane alone has one context and is never sorted. */
+            if (first_plane && used_digits > 2) memset(work.contexts, 0, n);
+            else if (!first_plane && !second_of_two) narrow_next_contexts(work.contexts, work.planes[e + 1], n, p);
             unsigned top = 0; /* the largest digit of a first plane: the leading digit of the largest */
             for (uint32_t m = largest; m; m /= p) top = m % p;
-            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL, &scan, simd);
-            if (second_of_two) {
-                scan.lazy_above = work.planes[e + 1];
-                scan.lazy_contexts = work.contexts;
+            if (second_of_two && !lower_counted) {
+                /* The first plane's histogram, still in scan, says how many magnitudes reach 15 p. */
+                size_t beyond_direct = 0;
+                for (unsigned d = PADIC_MAX_CONTEXTS - 1; d < p; d++) beyond_direct += scan.hist[0][d];
+                lower_counted = beyond_direct <= n / 16;
+                if (lower_counted) {
+                    memset(lower_counts, 0, sizeof lower_counts);
+                    count_lower_of_two(work.magnitudes, n, p, lower_counts);
+                }
             }
+            const uint32_t *counted = !lower_counted ? NULL : first_plane ? first_counts : lower_counts;
+            narrow_scan(digits, work.contexts, n, p, first_plane, top, second_of_two ? work.planes[e + 1] : NULL, counted,
+                        &scan, simd);
             scan.sign_count = narrow_gather_signs(&work, digits, first_plane, simd);
-            SPS_TRY(write_plane(&w, p, n, digits, work.contexts, work.sorted, work.sign_bits, &scan));
+            /* The second of two planes sorts by the first plane's digits: capped, they are its contexts. */
+            const uint8_t *contexts = second_of_two ? work.planes[e + 1] : work.contexts;
+            SPS_TRY(write_plane(&w, p, n, digits, contexts, work.sorted, work.sign_bits, &scan, simd));
             first_plane = 0;
         }
         SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));
@@ -1504,7 +1608,7 @@ static saraphis_status_t encode_with(const padic_params_t *params, saraphis_dtyp
             store_le32(dst + w.pos + 1, 0);
             w.pos += 5;
         } else {
-            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan, first_plane));
+            SPS_TRY(encode_plane(&w, &sys, plane, n, &work, &scan, first_plane, simd));
             first_plane = 0;
         }
         SPS_TRY(plane_entry(dst, plane, plane_starts[plane], w.pos));

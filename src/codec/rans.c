@@ -15,7 +15,7 @@
 /* The logarithms normalisation and cost estimates take, by frequency: each entry is the libm
  * value of the very expression the loops would evaluate, so results are the same bits, once per
  * process instead of once per symbol and step. */
-static double log2_freq[RANS_PROB_SCALE + 2];       /* log2(f) */
+static double log2_freq[RANS_LOG2_TABLE_SIZE];      /* log2(f) */
 static double log2_ratio_down[RANS_PROB_SCALE + 2]; /* log2(f / (f - 1)), f >= 2 */
 static double log2_ratio_up[RANS_PROB_SCALE + 2];   /* log2((f + 1) / f), f >= 1 */
 static pthread_once_t log2_once = PTHREAD_ONCE_INIT;
@@ -27,6 +27,12 @@ static void build_log2_tables(void)
         log2_ratio_down[f] = f >= 2 ? log2((double)f / (double)(f - 1)) : 0;
         log2_ratio_up[f] = log2((double)(f + 1) / (double)f);
     }
+}
+
+const double *rans_log2_table(void)
+{
+    pthread_once(&log2_once, build_log2_tables);
+    return log2_freq;
 }
 
 /* Value of moving one slot to (removing: +1 means away from) symbol s, in bits: removing a slot

@@ -61,6 +61,11 @@ typedef struct {
  * spending the quantisation error where it costs the fewest bits. */
 void rans_normalize(const uint32_t counts[256], rans_table_t *table);
 
+/* log2(f) as libm gives it, for f = 1 .. RANS_PROB_SCALE + 1 (index 0 unused): a table built once,
+ * so that estimates over many counts give the same bits without a libm call per count. */
+#define RANS_LOG2_TABLE_SIZE (RANS_PROB_SCALE + 2)
+const double *rans_log2_table(void);
+
 /* Bits the normalised table spends on the given counts (a cost estimate, in bits). */
 double rans_cost_bits(const uint32_t counts[256], const rans_table_t *table);
 

@@ -193,18 +193,19 @@ SPS_AVX2 size_t rans_decode_groups_avx2(const uint32_t *slots, uint32_t state[RA
 
 /* Eight lanes' parameters from the 64-bit table: pairs for lanes 0, 1, 4, 5 in one register and
  * 2, 3, 6, 7 in the other, so that one shuffle_ps each gives the eight entries and the eight
- * scales in lane order. (vpgatherdd would do it in one instruction, but on Zen 3 a gather costs
- * more than the eight plain loads.) */
+ * scales in lane order. Each pair is loaded broadcast and the registers are put together by
+ * blends, which every vector pipe executes, rather than by shuffles, which only two do. (vpgatherdd
+ * would do it in one instruction, but on Zen 3 a gather costs more than the eight plain loads.) */
 SPS_AVX2 static inline void load_parameters(const uint64_t *pairs, const uint8_t *symbols, __m256i *entry,
                                             __m256 *scale)
 {
     uint64_t v = load_le64(symbols);
-#define PAIR(lane) _mm_loadl_epi64((const __m128i *)(const void *)&pairs[(v >> (8 * (lane))) & 0xff])
-    __m128i p01 = _mm_unpacklo_epi64(PAIR(0), PAIR(1)), p45 = _mm_unpacklo_epi64(PAIR(4), PAIR(5));
-    __m128i p23 = _mm_unpacklo_epi64(PAIR(2), PAIR(3)), p67 = _mm_unpacklo_epi64(PAIR(6), PAIR(7));
+#define PAIR(lane) _mm256_set1_epi64x((long long)pairs[(v >> (8 * (lane))) & 0xff])
+    __m256i p01 = _mm256_blend_epi32(PAIR(0), PAIR(1), 0xcc), p45 = _mm256_blend_epi32(PAIR(4), PAIR(5), 0xcc);
+    __m256i p23 = _mm256_blend_epi32(PAIR(2), PAIR(3), 0xcc), p67 = _mm256_blend_epi32(PAIR(6), PAIR(7), 0xcc);
 #undef PAIR
-    __m256 a = _mm256_castsi256_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(p01), p45, 1));
-    __m256 b = _mm256_castsi256_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(p23), p67, 1));
+    __m256 a = _mm256_castsi256_ps(_mm256_blend_epi32(p01, p45, 0xf0));
+    __m256 b = _mm256_castsi256_ps(_mm256_blend_epi32(p23, p67, 0xf0));
     *entry = _mm256_castps_si256(_mm256_shuffle_ps(a, b, 0x88));
     *scale = _mm256_shuffle_ps(a, b, 0xdd);
 }
