@@ -36,23 +36,28 @@
 
 static long threads_online(void) { return sysconf(_SC_NPROCESSORS_ONLN); }
 
+/* The whole file (malloc'd), or NULL when it cannot be read. */
+static uint8_t *read_whole_file(const char *path, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    fseek(file, 0, SEEK_END);
+    *size = (size_t)ftell(file);
+    fseek(file, 0, SEEK_SET);
+    uint8_t *whole = malloc(*size ? *size : 1);
+    if (whole && fread(whole, 1, *size, file) != *size) { free(whole); whole = NULL; }
+    fclose(file);
+    return whole;
+}
+
 static uint8_t *load_data(const char *folder, const char *name, saraphis_dtype_t want, size_t bytes, int *synthetic)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.safetensors", folder, name);
     uint8_t *out = malloc(bytes);
     if (!out) return NULL;
-    FILE *file = fopen(path, "rb");
-    uint8_t *whole = NULL;
     size_t size = 0;
-    if (file) {
-        fseek(file, 0, SEEK_END);
-        size = (size_t)ftell(file);
-        fseek(file, 0, SEEK_SET);
-        whole = malloc(size);
-        if (whole && fread(whole, 1, size, file) != size) { free(whole); whole = NULL; }
-        fclose(file);
-    }
+    uint8_t *whole = read_whole_file(path, &size);
     safetensors_file_t st;
     memset(&st, 0, sizeof st);
     size_t element = saraphis_dtype_size(want);
@@ -138,16 +143,7 @@ static void bench_model_tensors(const char *folder, const char *name, saraphis_d
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.safetensors", folder, name);
     size_t size = 0;
-    uint8_t *whole = NULL;
-    FILE *file = fopen(path, "rb");
-    if (file) {
-        fseek(file, 0, SEEK_END);
-        size = (size_t)ftell(file);
-        fseek(file, 0, SEEK_SET);
-        whole = malloc(size);
-        if (whole && fread(whole, 1, size, file) != size) { free(whole); whole = NULL; }
-        fclose(file);
-    }
+    uint8_t *whole = read_whole_file(path, &size);
     safetensors_file_t st;
     memset(&st, 0, sizeof st);
     if (!whole || safetensors_parse(whole, size, size, path, &st) != SARAPHIS_OK) {
