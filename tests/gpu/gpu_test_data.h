@@ -1,8 +1,9 @@
 /* Test data for the GPU tests: generated weights (Gaussian floats and their BF16 and F16
- * roundings) and the real weights' safetensors files. */
+ * roundings), the real weights' safetensors files, and host bytes copied to the device. */
 #ifndef SARAPHIS_TESTS_GPU_TEST_DATA_H
 #define SARAPHIS_TESTS_GPU_TEST_DATA_H
 
+#include <cuda_runtime.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,15 @@
 #include "container/safetensors.h"
 #include "file_support.h"
 #include "testing.h"
+
+/* A device copy of size host bytes (cudaFree it), NULL when the allocation fails. */
+static inline void *device_copy(const void *host, size_t size)
+{
+    void *device = NULL;
+    if (cudaMalloc(&device, size ? size : 1) != cudaSuccess) return NULL;
+    if (size) cudaMemcpy(device, host, size, cudaMemcpyHostToDevice);
+    return device;
+}
 
 /* A standard normal sample (Box-Muller on two uniform doubles from test_random). */
 static inline double gaussian_double(unsigned long long *state)

@@ -36,14 +36,6 @@ static saraphis_ctx_t *make_ctx(size_t chunk_bytes, int content_checksum, saraph
     return ctx;
 }
 
-static void *device_copy(const void *host, size_t size)
-{
-    void *device = NULL;
-    if (cudaMalloc(&device, size ? size : 1) != cudaSuccess) return NULL;
-    if (size) cudaMemcpy(device, host, size, cudaMemcpyHostToDevice);
-    return device;
-}
-
 static int mismatched_codes;
 static int quick; /* --quick: small inputs only (for compute-sanitizer runs) */
 

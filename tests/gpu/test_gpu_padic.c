@@ -50,14 +50,6 @@ static saraphis_ctx_t *bounded_ctx(size_t chunk_bytes, int content_checksum, sar
     return ctx;
 }
 
-static void *device_copy(const void *host, size_t size)
-{
-    void *device = NULL;
-    if (cudaMalloc(&device, size ? size : 1) != cudaSuccess) return NULL;
-    if (size) cudaMemcpy(device, host, size, cudaMemcpyHostToDevice);
-    return device;
-}
-
 static uint8_t *compress_frame(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const uint8_t *data, size_t size, size_t *frame_size)
 {
     int64_t chunk_bytes = 0;
