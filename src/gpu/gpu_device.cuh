@@ -65,8 +65,30 @@ __device__ __forceinline__ void async_wait_all(void)
  * where aligned, else five aligned words and funnel shifts, byte loads (zeros past the end) for a
  * piece too close to the end for those. The bytes must not change during the kernel (read-only
  * cache loads); bytes an earlier kernel wrote are fine. */
+/* A whole, 16-byte aligned segment: every lane issues its eight 16-byte loads before the first
+ * multiply, so a warp has the whole 4 KiB in flight (one load at a time left the hash kernels
+ * latency-bound, well under the memory's bandwidth). */
+#define SEGMENT_LOADS (CHECKSUM_SEGMENT_BYTES / 512)
+__device__ static uint64_t warp_full_segment_hash(const uint4 *start, uint32_t lane)
+{
+    uint4 v[SEGMENT_LOADS];
+#pragma unroll
+    for (int j = 0; j < SEGMENT_LOADS; j++) v[j] = __ldg(start + lane + 32 * j);
+    uint64_t sum = 0;
+#pragma unroll
+    for (int j = 0; j < SEGMENT_LOADS; j++) {
+        const uint32_t i = 4 * lane + 128 * j; /* index of the u32 word v[j].x */
+        sum += (uint64_t)(v[j].x + checksum_key(i)) * (uint32_t)(v[j].y + checksum_key(i + 1));
+        sum += (uint64_t)(v[j].z + checksum_key(i + 2)) * (uint32_t)(v[j].w + checksum_key(i + 3));
+    }
+#pragma unroll
+    for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    return sum;
+}
+
 __device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t length, uint32_t lane)
 {
+    if (length == CHECKSUM_SEGMENT_BYTES && ((uintptr_t)start & 15) == 0) return warp_full_segment_hash((const uint4 *)start, lane);
     uint64_t sum = 0;
     const uint32_t shift = (uint32_t)((uintptr_t)start & 3) * 8;
     for (uint32_t u = 16 * lane; u < length; u += 512) {

@@ -520,20 +520,26 @@ __global__ void __launch_bounds__(ENC_THREADS) packed_kernel(const uint8_t *src,
 
 /* ---- Phase 4: checksums (checksum.c's segmented checksum, gpu_device.cuh's warp segment hash) -- */
 
-/* Record checksums: segments of the spans [span_begin, span_end), found by binary search (the
- * records were written by the earlier kernels of this stream). */
+/* Record checksums: segments of the spans [span_begin, span_end) (the records were written by
+ * the earlier kernels of this stream). Each warp hashes a contiguous run of segments, finding the
+ * first one's span by binary search and the next ones' by stepping forward. */
 __global__ void __launch_bounds__(ENC_HASH_WARPS * 32)
     record_hash_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_begin, uint32_t span_end, uint64_t *hashes)
 {
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_HASH_WARPS;
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_HASH_WARPS, warp = blockIdx.x * ENC_HASH_WARPS + (threadIdx.x >> 5);
     const uint32_t segment_begin = prefix[span_begin], segment_end = prefix[span_end];
-    for (uint32_t g = segment_begin + blockIdx.x * ENC_HASH_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
-        uint32_t lo = span_begin, hi = span_end - 1;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi + 1) / 2;
-            if (prefix[mid] <= g) lo = mid;
-            else hi = mid - 1;
-        }
+    const uint32_t per = (segment_end - segment_begin + warps - 1) / warps;
+    const uint64_t first = segment_begin + (uint64_t)warp * per;
+    if (first >= segment_end) return;
+    const uint32_t end = (uint32_t)min((uint64_t)segment_end, first + per);
+    uint32_t lo = span_begin, hi = span_end - 1;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if (prefix[mid] <= first) lo = mid;
+        else hi = mid - 1;
+    }
+    for (uint32_t g = (uint32_t)first; g < end; g++) {
+        while (prefix[lo + 1] <= g) lo++;
         const hash_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint64_t hash =

@@ -53,6 +53,9 @@ typedef struct {
      * bound by one tile's latency (F32, a few dozen chunks) overlaps the next ones. */
     cudaStream_t lanes[GPU_HOST_LANES];
     cudaEvent_t lanes_start, lane_done[GPU_HOST_LANES];
+    /* The decode's verdict: pinned, mapped host words the last kernel writes directly (no copy
+     * back): [0] the verdict, [1] spare. */
+    unsigned long long *h_verdict, *d_verdict;
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`

@@ -75,7 +75,10 @@ typedef struct {
     uint32_t dtype;
     uint32_t frame;   /* index in the batch, for messages */
     uint32_t bounded; /* the frame was written by the bounded codec: CHUNK_PADIC records are decoded */
+    uint32_t record_span, content_span; /* its checksum spans (NO_SPAN: none) */
 } chunk_in_t;
+
+#define NO_SPAN 0xffffffffu
 
 typedef struct {
     const uint8_t *data;   /* RAW: the symbols; RANS: the serialized table; PACKED: the bits */
@@ -801,18 +804,26 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
     }
 }
 
+/* Each warp hashes a contiguous run of segments: the span holding the first is found by binary
+ * search, the next ones by stepping forward (a search per segment put eleven dependent loads in
+ * front of every 4 KiB). */
 __global__ void __launch_bounds__(HASH_WARPS * 32)
     hash_segments_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
                          uint32_t segment_end, uint64_t *hashes)
 {
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS;
-    for (uint32_t g = segment_begin + blockIdx.x * HASH_WARPS + (threadIdx.x >> 5); g < segment_end; g += warps) {
-        uint32_t lo = 0, hi = span_count - 1;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi + 1) / 2;
-            if (prefix[mid] <= g) lo = mid;
-            else hi = mid - 1;
-        }
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS, warp = blockIdx.x * HASH_WARPS + (threadIdx.x >> 5);
+    const uint32_t per = (segment_end - segment_begin + warps - 1) / warps;
+    const uint64_t first = segment_begin + (uint64_t)warp * per;
+    if (first >= segment_end) return;
+    const uint32_t end = (uint32_t)min((uint64_t)segment_end, first + per);
+    uint32_t lo = 0, hi = span_count - 1;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if (prefix[mid] <= first) lo = mid;
+        else hi = mid - 1;
+    }
+    for (uint32_t g = (uint32_t)first; g < end; g++) {
+        while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
         const hash_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
@@ -821,30 +832,46 @@ __global__ void __launch_bounds__(HASH_WARPS * 32)
     }
 }
 
-__global__ void digest_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, const uint64_t *hashes,
-                              chunk_status_t *status)
+/* XXH64 of a span's segment hashes, seeded with its length, as checksum64 computes it: 1 when it
+ * differs from the stored value (a content checksum stored as 0 is "not kept": never differs). */
+__device__ static uint32_t span_fails(const hash_span_t *spans, const uint32_t *prefix, uint32_t i, const uint64_t *hashes)
 {
-    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= span_count) return;
     const hash_span_t span = spans[i];
-    uint64_t expected = dev_le64(span.expected);
-    if (span.kind == SPAN_CONTENT && expected == 0) return;
-    uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
-    if (hash != expected) atomicOr(&status[span.chunk].checks, span.kind == SPAN_RECORD ? 1u : 2u);
+    const uint64_t expected = dev_le64(span.expected);
+    if (span.kind == SPAN_CONTENT && expected == 0) return 0;
+    const uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
+    return hash != expected;
 }
 
-/* The first failing chunk, with the CPU's order of checks inside a record. */
-__global__ void finalize_kernel(const chunk_status_t *status, uint32_t count, unsigned long long *first_error)
+/* One thread per chunk: its checksums' verdicts, then its first error in the CPU's order of checks
+ * inside a record; the first failing chunk wins (atomicMin). The last CTA to finish writes the
+ * verdict straight to the caller-visible host word (mapped pinned memory), so no copy follows. */
+__global__ void verdict_kernel(const chunk_in_t *chunks, const hash_span_t *spans, const uint32_t *prefix, const uint64_t *hashes,
+                               const chunk_status_t *status, uint32_t count, unsigned long long *first_error, uint32_t *done,
+                               volatile unsigned long long *verdict)
 {
-    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= count) return;
-    chunk_status_t s = status[i];
-    uint32_t code = s.early          ? s.early
-                    : s.checks & 1   ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
-                    : s.code         ? s.code
-                    : s.checks & 2   ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
-                                     : 0u;
-    if (code) atomicMin(first_error, ((unsigned long long)i << 8) | code);
+    const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < count) {
+        const chunk_status_t s = status[i];
+        const uint32_t record_span = chunks[i].record_span, content_span = chunks[i].content_span;
+        uint32_t checks = s.checks;
+        if (record_span != NO_SPAN && span_fails(spans, prefix, record_span, hashes)) checks |= 1;
+        if (content_span != NO_SPAN && span_fails(spans, prefix, content_span, hashes)) checks |= 2;
+        const uint32_t code = s.early       ? s.early
+                              : checks & 1  ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
+                              : s.code      ? s.code
+                              : checks & 2  ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
+                                            : 0u;
+        if (code) atomicMin(first_error, ((unsigned long long)i << 8) | code);
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        if (atomicAdd(done, 1u) == gridDim.x - 1) {
+            *verdict = atomicMin(first_error, ~0ull); /* a read at L2, after every CTA's atomics */
+            __threadfence_system();
+        }
+    }
 }
 
 /* ---- Host side: decode a batch ---------------------------------------------------------- */
@@ -1206,6 +1233,8 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
             ci->dtype = (uint32_t)p->info.dtype;
             ci->frame = (uint32_t)f;
             ci->bounded = p->info.codec == SARAPHIS_CODEC_BOUNDED;
+            ci->record_span = record >= CHUNK_HEADER_BYTES + 1 ? (uint32_t)record_span : NO_SPAN;
+            ci->content_span = NO_SPAN;
             uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
             int kind = elem_kind((uint32_t)element);
             if (h_frame) {
@@ -1244,6 +1273,7 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
         if (!p->content_checksums) continue;
         for (uint32_t c = 0; c < p->info.chunk_count; c++) {
             uint64_t g = p->first_chunk + c;
+            h_chunks[g].content_span = (uint32_t)content_span;
             hash_span_t *s = &h_spans[content_span++];
             s->data = h_chunks[g].dst;
             s->expected = h_chunks[g].record + 16;
@@ -1268,9 +1298,11 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     chunk_status_t *d_status = (chunk_status_t *)(dev + off_status);
     uint64_t *d_hashes = (uint64_t *)(dev + off_hashes);
     unsigned long long *d_result = (unsigned long long *)(dev + off_result);
-    unsigned long long *h_result = (unsigned long long *)(h + upload);
     memset(h + off_status, 0, chunk_total * sizeof(chunk_status_t));
-    memset(h + off_result, 0xff, sizeof *d_result);
+    memset(h + off_result, 0xff, sizeof *d_result);   /* the first error: none */
+    memset(h + off_result + 8, 0, 8);                  /* the verdict kernel's count of finished CTAs */
+    volatile unsigned long long *verdict = state->h_verdict;
+    *verdict = ~0ull;
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
     int bounded = 0;
@@ -1317,17 +1349,17 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
         } else {
             status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, launch_group);
         }
-        if (span_count) digest_kernel<<<(uint32_t)((span_count + 127) / 128), 128, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, d_hashes, d_status);
-        finalize_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_status, chunks32, d_result);
+        verdict_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_spans, d_prefix, d_hashes, d_status, chunks32, d_result,
+                                                                 (uint32_t *)(d_result + 1), state->d_verdict);
         cudaError_t launched = cudaGetLastError();
         if (error == cudaSuccess) error = launched;
     }
-    if (error == cudaSuccess) error = cudaMemcpyAsync(h_result, d_result, sizeof *d_result, cudaMemcpyDeviceToHost, stream);
     if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
     if (error != cudaSuccess) status = gpu_cuda_fail(error, "gpu_decompress: kernels");
-    if (status == SARAPHIS_OK && *h_result != ~0ull) {
-        uint64_t chunk = *h_result >> 8;
-        saraphis_status_t code = (saraphis_status_t)(*h_result & 0xff);
+    const unsigned long long first_error = *verdict;
+    if (status == SARAPHIS_OK && first_error != ~0ull) {
+        uint64_t chunk = first_error >> 8;
+        saraphis_status_t code = (saraphis_status_t)(first_error & 0xff);
         size_t f = h_chunks[chunk].frame;
         const char *what = code == SARAPHIS_ERROR_CHECKSUM   ? "checksum mismatch (record or decoded bytes)"
                            : code == SARAPHIS_ERROR_TRUNCATED ? "record or stream cut short"

@@ -98,6 +98,7 @@ extern "C" void gpu_context_release(void *state_ptr)
         if (state->lane_done[k]) cudaEventDestroy(state->lane_done[k]);
     }
     if (state->lanes_start) cudaEventDestroy(state->lanes_start);
+    if (state->h_verdict) cudaFreeHost(state->h_verdict);
     if (current >= 0) cudaSetDevice(current);
     free(state);
 }
@@ -140,6 +141,11 @@ saraphis_status_t gpu_state_get(saraphis_ctx_t *ctx, gpu_state_t **out)
             if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->fork, cudaEventDisableTiming);
             if (error == cudaSuccess) error = cudaEventCreateWithFlags(&state->join, cudaEventDisableTiming);
             if (error != cudaSuccess) status = gpu_cuda_fail(error, "creating the checksum stream");
+        }
+        if (status == SARAPHIS_OK) {
+            error = cudaHostAlloc((void **)&state->h_verdict, 2 * sizeof *state->h_verdict, cudaHostAllocMapped);
+            if (error == cudaSuccess) error = cudaHostGetDevicePointer((void **)&state->d_verdict, state->h_verdict, 0);
+            if (error != cudaSuccess) status = gpu_cuda_fail(error, "cudaHostAlloc (the decode's verdict word)");
         }
         if (status != SARAPHIS_OK) {
             gpu_context_release(state);
