@@ -80,6 +80,18 @@ typedef struct {
 
 #define NO_SPAN 0xffffffffu
 
+/* One frame of a batch as the expansion kernel sees it: the host read its header and size table
+ * and placed its chunks, tasks, spans and segments in the batch's arrays. */
+typedef struct {
+    const uint8_t *records; /* device address of the first record */
+    const uint8_t *table;   /* device address of the size table (u32 per chunk) */
+    uint8_t *dst;
+    uint64_t raw_size;
+    uint32_t chunk_bytes, chunk_count, first_chunk, dtype, frame, warps, bounded, content, kind;
+    uint32_t tasks_full, segments_full; /* decode tasks and content segments of a full chunk */
+    uint32_t first_task, first_record_span, first_record_segment, first_content_span, first_content_segment;
+} frame_dev_t;
+
 typedef struct {
     const uint8_t *data;   /* RAW: the symbols; RANS: the serialized table; PACKED: the bits */
     const uint8_t *sizes;  /* RANS: u32 block sizes */
@@ -804,9 +816,29 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
     }
 }
 
-/* Each warp hashes a contiguous run of segments: the span holding the first is found by binary
- * search, the next ones by stepping forward (a search per segment put eleven dependent loads in
- * front of every 4 KiB). */
+/* The segment hash of segments [first, end) of the spans, one warp, stepping through the spans
+ * (the first one's found by binary search, the next ones' by stepping forward: a search per
+ * segment put eleven dependent loads in front of every 4 KiB). */
+__device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t first, uint32_t end,
+                                uint64_t *hashes, uint32_t lane)
+{
+    uint32_t lo = 0, hi = span_count - 1;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi + 1) / 2;
+        if (prefix[mid] <= first) lo = mid;
+        else hi = mid - 1;
+    }
+    for (uint32_t g = first; g < end; g++) {
+        while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
+        const hash_span_t span = spans[lo];
+        const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
+        const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
+        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane);
+        if (lane == 0) hashes[g] = hash;
+    }
+}
+
+/* Segments [segment_begin, segment_end): each warp a contiguous run of them. */
 __global__ void __launch_bounds__(HASH_WARPS * 32)
     hash_segments_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
                          uint32_t segment_end, uint64_t *hashes)
@@ -815,20 +847,86 @@ __global__ void __launch_bounds__(HASH_WARPS * 32)
     const uint32_t per = (segment_end - segment_begin + warps - 1) / warps;
     const uint64_t first = segment_begin + (uint64_t)warp * per;
     if (first >= segment_end) return;
-    const uint32_t end = (uint32_t)min((uint64_t)segment_end, first + per);
-    uint32_t lo = 0, hi = span_count - 1;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if (prefix[mid] <= first) lo = mid;
-        else hi = mid - 1;
-    }
-    for (uint32_t g = (uint32_t)first; g < end; g++) {
-        while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
-        const hash_span_t span = spans[lo];
-        const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
-        const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
-        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane);
-        if (lane == 0) hashes[g] = hash;
+    hash_run(spans, prefix, span_count, (uint32_t)first, (uint32_t)min((uint64_t)segment_end, first + per), hashes, lane);
+}
+
+/* ---- Expansion: the batch's per-chunk arrays, built on the device ----------------------------
+ * One CTA per frame walks its size table EXPAND_THREADS chunks at a time: a scan of the record
+ * sizes gives each record's address, a scan of (has a record checksum, its segments) the record
+ * span and first segment; tasks and content spans are uniform per full chunk. The host uploads a
+ * frame descriptor instead of ~170 bytes of descriptors per chunk. */
+#define EXPAND_THREADS 256
+__global__ void __launch_bounds__(EXPAND_THREADS)
+    expand_kernel(const frame_dev_t *frames, chunk_in_t *chunks, decode_task_t *tasks, hash_span_t *spans, uint32_t *prefix,
+                  chunk_status_t *status, uint32_t span_count, uint32_t segment_total)
+{
+    __shared__ uint64_t warp_total[2][EXPAND_THREADS / 32];
+    const frame_dev_t d = frames[blockIdx.x];
+    const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5, element = dtype_bytes(d.dtype);
+    if (blockIdx.x == 0 && threadIdx.x == 0) prefix[span_count] = segment_total;
+    uint64_t offset_carry = 0, rank_carry = 0, segment_carry = 0;
+    for (uint32_t base = 0; base < d.chunk_count; base += EXPAND_THREADS) {
+        const uint32_t c = base + threadIdx.x;
+        const bool live = c < d.chunk_count;
+        const uint32_t record = live ? dev_le32(d.table + 4 * (uint64_t)c) : 0;
+        const uint32_t has = live && record >= CHUNK_HEADER_BYTES + 1;
+        const uint32_t segments = has ? (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
+        /* (segments << 16 | has): within a tile the count of records stays below 2^16. */
+        const uint64_t mine[2] = {record, (uint64_t)segments << 16 | has};
+        uint64_t inclusive[2] = {mine[0], mine[1]};
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const uint64_t x = __shfl_up_sync(0xffffffffu, inclusive[0], o), y = __shfl_up_sync(0xffffffffu, inclusive[1], o);
+            if (lane >= (uint32_t)o) inclusive[0] += x, inclusive[1] += y;
+        }
+        if (lane == 31) warp_total[0][warp] = inclusive[0], warp_total[1][warp] = inclusive[1];
+        __syncthreads();
+        uint64_t before[2] = {0, 0}, tile[2] = {0, 0};
+#pragma unroll
+        for (uint32_t w = 0; w < EXPAND_THREADS / 32; w++) {
+            if (w < warp) before[0] += warp_total[0][w], before[1] += warp_total[1][w];
+            tile[0] += warp_total[0][w], tile[1] += warp_total[1][w];
+        }
+        __syncthreads(); /* the next tile overwrites warp_total */
+        const uint64_t offset = offset_carry + before[0] + inclusive[0] - mine[0];
+        const uint64_t packed = before[1] + inclusive[1] - mine[1];
+        const uint64_t rank = rank_carry + (packed & 0xffff), segment = segment_carry + (packed >> 16);
+        offset_carry += tile[0];
+        rank_carry += tile[1] & 0xffff;
+        segment_carry += tile[1] >> 16;
+        if (!live) continue;
+        const uint32_t g = d.first_chunk + c;
+        uint64_t raw = d.raw_size - (uint64_t)c * d.chunk_bytes;
+        if (raw > d.chunk_bytes) raw = d.chunk_bytes;
+        chunk_in_t ci;
+        ci.record = d.records + offset;
+        ci.dst = d.dst + (uint64_t)c * d.chunk_bytes;
+        ci.record_size = record;
+        ci.raw_size = (uint32_t)raw;
+        ci.dtype = d.dtype;
+        ci.frame = d.frame;
+        ci.bounded = d.bounded;
+        ci.record_span = has ? d.first_record_span + (uint32_t)rank : NO_SPAN;
+        ci.content_span = d.content ? d.first_content_span + c : NO_SPAN;
+        chunks[g] = ci;
+        chunk_status_t zero = {0, 0, 0, 0};
+        status[g] = zero;
+        const uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
+        const uint32_t first_task = d.first_task + c * d.tasks_full;
+        for (uint32_t t = 0; (uint64_t)t * d.warps < tiles; t++) {
+            decode_task_t task = {g, t * d.warps};
+            tasks[first_task + t] = task;
+        }
+        if (has) {
+            const hash_span_t span = {ci.record + 8, ci.record, (uint64_t)record - 8, g, SPAN_RECORD};
+            spans[ci.record_span] = span;
+            prefix[ci.record_span] = d.first_record_segment + (uint32_t)segment;
+        }
+        if (d.content) {
+            const hash_span_t span = {ci.dst, ci.record + 16, raw, g, SPAN_CONTENT};
+            spans[ci.content_span] = span;
+            prefix[ci.content_span] = d.first_content_segment + c * d.segments_full;
+        }
     }
 }
 
@@ -843,20 +941,24 @@ __device__ static uint32_t span_fails(const hash_span_t *spans, const uint32_t *
     return hash != expected;
 }
 
-/* One thread per chunk: its checksums' verdicts, then its first error in the CPU's order of checks
- * inside a record; the first failing chunk wins (atomicMin). The last CTA to finish writes the
- * verdict straight to the caller-visible host word (mapped pinned memory), so no copy follows. */
-__global__ void verdict_kernel(const chunk_in_t *chunks, const hash_span_t *spans, const uint32_t *prefix, const uint64_t *hashes,
-                               const chunk_status_t *status, uint32_t count, unsigned long long *first_error, uint32_t *done,
-                               volatile unsigned long long *verdict)
+/* Two threads per chunk (its record span, its content span), then the chunk's first error in the
+ * CPU's order of checks inside a record; the first failing chunk wins (atomicMin). The last CTA
+ * to finish writes the verdict straight to the caller-visible host word (mapped pinned memory),
+ * so no copy follows. */
+__global__ void __launch_bounds__(128) verdict_kernel(const chunk_in_t *chunks, const hash_span_t *spans, const uint32_t *prefix,
+                                                      const uint64_t *hashes, const chunk_status_t *status, uint32_t count,
+                                                      unsigned long long *first_error, uint32_t *done, volatile unsigned long long *verdict)
 {
-    const uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    const uint32_t t = blockIdx.x * blockDim.x + threadIdx.x, i = t >> 1;
+    uint32_t fails = 0;
     if (i < count) {
+        const uint32_t span = (t & 1) ? chunks[i].content_span : chunks[i].record_span;
+        if (span != NO_SPAN && span_fails(spans, prefix, span, hashes)) fails = (t & 1) ? 2u : 1u;
+    }
+    fails |= __shfl_xor_sync(0xffffffffu, fails, 1);
+    if (i < count && (t & 1) == 0) {
         const chunk_status_t s = status[i];
-        const uint32_t record_span = chunks[i].record_span, content_span = chunks[i].content_span;
-        uint32_t checks = s.checks;
-        if (record_span != NO_SPAN && span_fails(spans, prefix, record_span, hashes)) checks |= 1;
-        if (content_span != NO_SPAN && span_fails(spans, prefix, content_span, hashes)) checks |= 2;
+        const uint32_t checks = s.checks | fails;
         const uint32_t code = s.early       ? s.early
                               : checks & 1  ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
                               : s.code      ? s.code
@@ -887,58 +989,57 @@ typedef struct {
     uint64_t at; /* offset in the gathered bytes */
 } gather_piece_t;
 
-/* One CTA per piece: bytes [0, length) of src to dst + at. A frame's header and table are about
- * 4 KiB: every thread issues all its loads (GATHER_UNROLL bytes, GATHER_THREADS apart) before its
- * stores, so the copy costs one round trip to memory rather than one per 256 bytes. */
-#define GATHER_UNROLL 16
+/* One CTA per piece: bytes [0, length) of src to dst + at (16-byte aligned; the bytes up to the
+ * next multiple of 16 are written too). dst is pinned host memory: each thread assembles 16 bytes
+ * from byte loads (the source has any alignment) and writes them with one store, so the bus sees
+ * 512-byte runs per warp rather than byte writes. */
 __global__ void __launch_bounds__(GATHER_THREADS) gather_kernel(const gather_piece_t *pieces, uint8_t *dst)
 {
     const gather_piece_t p = pieces[blockIdx.x];
-    for (uint64_t base = 0; base < p.length; base += GATHER_THREADS * GATHER_UNROLL) {
-        uint8_t b[GATHER_UNROLL];
+    for (uint64_t u = threadIdx.x; 16 * u < p.length; u += GATHER_THREADS) {
+        uint32_t w[4];
 #pragma unroll
-        for (uint32_t k = 0; k < GATHER_UNROLL; k++) {
-            const uint64_t i = base + k * GATHER_THREADS + threadIdx.x;
-            b[k] = i < p.length ? __ldg(p.src + i) : 0;
-        }
+        for (int j = 0; j < 4; j++) {
+            w[j] = 0;
 #pragma unroll
-        for (uint32_t k = 0; k < GATHER_UNROLL; k++) {
-            const uint64_t i = base + k * GATHER_THREADS + threadIdx.x;
-            if (i < p.length) dst[p.at + i] = b[k];
+            for (int b = 0; b < 4; b++) {
+                const uint64_t i = 16 * u + 4 * j + b;
+                if (i < p.length) w[j] |= (uint32_t)__ldg(p.src + i) << (8 * b);
+            }
         }
+        *(uint4 *)(dst + p.at + 16 * u) = make_uint4(w[0], w[1], w[2], w[3]);
     }
 }
 
 /* Copies length[k] bytes from device address src[k] for every k, back to back, into out (host
- * memory): one upload of the piece list, one kernel, one copy back and one synchronisation for any
- * number of pieces (a copy per piece costs several microseconds; a batch of small tensors would be
- * dominated by them). */
+ * memory): one kernel and one synchronisation for any number of pieces (a copy per piece costs
+ * several microseconds; a batch of small tensors would be dominated by them). The kernel reads the
+ * piece list from, and writes the bytes to, the pinned staging buffer through its device mapping
+ * (unified addressing maps all pinned memory), so no copy runs before or after it. */
 static saraphis_status_t gather_to_host(gpu_state_t *state, cudaStream_t stream, size_t count, const uint8_t *const *src,
                                         const size_t *length, uint8_t *out)
 {
     size_t total = 0;
-    for (size_t k = 0; k < count; k++) total += length[k];
+    for (size_t k = 0; k < count; k++) total += align_up(length[k], 16);
     if (count == 0 || total == 0) return SARAPHIS_OK;
     const size_t list = align_up(count * sizeof(gather_piece_t), 16);
     SPS_TRY(gpu_reserve_staging(state, list + total));
-    SPS_TRY(gpu_reserve_scratch(state, list + total));
     gather_piece_t *pieces = (gather_piece_t *)state->h_staging;
-    for (size_t k = 0, at = 0; k < count; at += length[k], k++) {
+    for (size_t k = 0, at = 0; k < count; at += align_up(length[k], 16), k++) {
         pieces[k].src = src[k];
         pieces[k].length = length[k];
         pieces[k].at = at;
     }
-    uint8_t *d = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
-    cudaError_t error = cudaMemcpyAsync(d, h, count * sizeof(gather_piece_t), cudaMemcpyHostToDevice, stream);
+    uint8_t *h = (uint8_t *)state->h_staging, *mapped = NULL;
+    cudaError_t error = cudaHostGetDevicePointer((void **)&mapped, h, 0);
     for (size_t first = 0; first < count && error == cudaSuccess; first += 65535) {
         const unsigned grid = (unsigned)(count - first < 65535 ? count - first : 65535);
-        gather_kernel<<<grid, GATHER_THREADS, 0, stream>>>((const gather_piece_t *)d + first, d + list);
+        gather_kernel<<<grid, GATHER_THREADS, 0, stream>>>((const gather_piece_t *)mapped + first, mapped + list);
         error = cudaGetLastError();
     }
-    if (error == cudaSuccess) error = cudaMemcpyAsync(h + list, d + list, total, cudaMemcpyDeviceToHost, stream);
     if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
     if (error != cudaSuccess) return gpu_cuda_fail(error, "gpu_decompress: reading frame headers and size tables");
-    memcpy(out, h + list, total);
+    for (size_t k = 0, at = 0; k < count; at += length[k], k++) memcpy(out + at, h + list + pieces[k].at, length[k]);
     return SARAPHIS_OK;
 }
 
@@ -1146,150 +1247,151 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     if (status == SARAPHIS_OK && chunk_total >= (1ull << 32) / 2)
         status = error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %llu chunks in one batch", (unsigned long long)chunk_total);
 
-    /* 2. The plan: chunk descriptors, decode tasks by element size, checksum spans. */
-    uint64_t task_count[4] = {0, 0, 0, 0}, span_count = 0, record_segments = 0, content_segments = 0;
+    /* 2. The plan, per frame: where its chunks, decode tasks, checksum spans and segments start
+     * in the batch's arrays (the expansion kernel fills them on the device from the size tables).
+     * Tasks are grouped by element size; record spans (and their segments) come first, content
+     * spans after them. The host only counts: it writes nothing per chunk, except for what the
+     * host-frame copy (group starts) and the bounded decoder (its chunk list) need. */
+    uint64_t task_count[4] = {0, 0, 0, 0}, record_spans = 0, content_spans = 0, record_segments = 0, content_segments = 0;
+    frame_dev_t *fd = (frame_dev_t *)calloc(count ? count : 1, sizeof *fd);
+    if (status == SARAPHIS_OK && !fd) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory");
+    int bounded = 0;
     for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
         const frame_plan_t *p = &plans[f];
         const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
-        size_t element = saraphis_dtype_size(p->info.dtype);
+        const uint32_t element = (uint32_t)saraphis_dtype_size(p->info.dtype), kind = (uint32_t)elem_kind(element);
+        const uint32_t warps = decode_warps((int)element);
+        frame_dev_t *d = &fd[f];
+        d->chunk_bytes = p->info.chunk_bytes;
+        d->chunk_count = p->info.chunk_count;
+        d->raw_size = p->info.raw_size;
+        d->first_chunk = (uint32_t)p->first_chunk;
+        d->dtype = (uint32_t)p->info.dtype;
+        d->frame = (uint32_t)f;
+        d->warps = warps;
+        d->bounded = p->info.codec == SARAPHIS_CODEC_BOUNDED;
+        d->content = (uint32_t)p->content_checksums;
+        bounded |= (int)d->bounded;
+        if (!p->info.chunk_count) continue;
+        /* Every chunk but the last holds chunk_bytes: its tasks and content segments are uniform. */
+        const uint64_t full_tiles = ((uint64_t)p->info.chunk_bytes / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
+        const uint64_t last_raw = p->info.raw_size - (uint64_t)(p->info.chunk_count - 1) * p->info.chunk_bytes;
+        const uint64_t last_tiles = (last_raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
+        d->tasks_full = (uint32_t)((full_tiles + warps - 1) / warps);
+        d->segments_full = (uint32_t)(((uint64_t)p->info.chunk_bytes + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
+        d->first_task = (uint32_t)task_count[kind]; /* within its kind: the kind's base is added below */
+        d->kind = kind;
+        task_count[kind] += (uint64_t)d->tasks_full * (p->info.chunk_count - 1) + (last_tiles + warps - 1) / warps;
+        d->first_record_span = (uint32_t)record_spans;
+        d->first_record_segment = (uint32_t)record_segments;
         for (uint32_t c = 0; c < p->info.chunk_count; c++) {
-            uint64_t raw = p->info.raw_size - (uint64_t)c * p->info.chunk_bytes;
-            if (raw > p->info.chunk_bytes) raw = p->info.chunk_bytes;
-            uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
-            const uint32_t warps = decode_warps((int)element);
-            task_count[elem_kind((uint32_t)element)] += (tiles + warps - 1) / warps;
-            uint32_t record = load_le32(table + 4 * (size_t)c);
+            const uint32_t record = load_le32(table + 4 * (size_t)c);
             if (record >= CHUNK_HEADER_BYTES + 1) {
-                span_count++;
+                record_spans++;
                 record_segments += (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
             }
-            if (p->content_checksums) {
-                span_count++;
-                content_segments += (raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
-            }
+        }
+        if (p->content_checksums) {
+            d->first_content_span = (uint32_t)content_spans;
+            d->first_content_segment = (uint32_t)content_segments;
+            content_spans += p->info.chunk_count;
+            content_segments += (uint64_t)d->segments_full * (p->info.chunk_count - 1) + (last_raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
         }
     }
+    const uint64_t span_count = record_spans + content_spans;
     uint64_t tasks_total = task_count[0] + task_count[1] + task_count[2] + task_count[3];
-    if (status == SARAPHIS_OK && (record_segments + content_segments >= (1ull << 32) || tasks_total >= (1ull << 31)))
+    if (status == SARAPHIS_OK && (record_segments + content_segments >= (1ull << 32) || tasks_total >= (1ull << 31) || span_count >= (1ull << 31)))
         status = error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: batch too large for one pass");
-    /* Upload block (host-built) then device-only arrays, all 16-byte aligned. */
-    size_t off_chunks = 0;
+    uint64_t task_base[4] = {0, task_count[0], task_count[0] + task_count[1], task_count[0] + task_count[1] + task_count[2]};
+    /* Upload block (frame descriptors, a host frame's size table, the verdict words), then the
+     * device-only arrays the expansion kernel fills, all 16-byte aligned. */
+    const size_t host_table_bytes = h_frame && count ? 4 * (size_t)plans[0].info.chunk_count : 0;
+    size_t off_frames = 0;
+    size_t off_table = align_up(off_frames + count * sizeof(frame_dev_t), 16);
+    size_t off_result = align_up(off_table + host_table_bytes, 16);
+    size_t upload = off_result + 16;
+    size_t off_chunks = upload;
     size_t off_tasks = align_up(off_chunks + chunk_total * sizeof(chunk_in_t), 16);
     size_t off_spans = align_up(off_tasks + tasks_total * sizeof(decode_task_t), 16);
     size_t off_prefix = align_up(off_spans + span_count * sizeof(hash_span_t), 16);
-    /* The status words (zero) and the verdict (all ones) travel with the upload: no memsets. */
     size_t off_status = align_up(off_prefix + (span_count + 1) * sizeof(uint32_t), 16);
-    size_t off_result = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
-    size_t upload = off_result + 16;
-    size_t off_descs = upload;
+    size_t off_descs = align_up(off_status + chunk_total * sizeof(chunk_status_t), 16);
     size_t off_hashes = align_up(off_descs + chunk_total * sizeof(chunk_desc_t), 16);
     size_t scratch_size = align_up(off_hashes + (record_segments + content_segments) * sizeof(uint64_t), 16);
-    if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload + 16);
+    if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload);
     if (status == SARAPHIS_OK) status = gpu_reserve_scratch(state, scratch_size);
+    /* The host's own per-chunk lists: a host frame's group starts (staged_launch), the bounded
+     * decoder's chunk list (decode_padic). */
+    group_plan_t group;
+    memset(&group, 0, sizeof group);
+    chunk_in_t *h_chunks = NULL;
+    if (status == SARAPHIS_OK && h_frame) {
+        group.record_at = (uint64_t *)malloc(4 * (chunk_total + 1) * sizeof(uint64_t));
+        if (!group.record_at) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress_host: no host memory for %llu chunks", (unsigned long long)chunk_total);
+    }
+    if (status == SARAPHIS_OK && bounded) {
+        h_chunks = (chunk_in_t *)malloc(chunk_total * sizeof *h_chunks);
+        if (!h_chunks) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
+    }
     if (status != SARAPHIS_OK) {
-        free(table_offset); free(plans); free(host_frames);
+        free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at);
         return status;
     }
     uint8_t *h = (uint8_t *)state->h_staging, *dev = (uint8_t *)state->d_scratch;
-    chunk_in_t *h_chunks = (chunk_in_t *)(h + off_chunks);
-    decode_task_t *h_tasks = (decode_task_t *)(h + off_tasks);
-    hash_span_t *h_spans = (hash_span_t *)(h + off_spans);
-    uint32_t *h_prefix = (uint32_t *)(h + off_prefix);
-    uint64_t task_next[4];
-    task_next[0] = 0;
-    for (int k = 1; k < 4; k++) task_next[k] = task_next[k - 1] + task_count[k - 1];
-    uint64_t record_span = 0, content_span = span_count;
-    /* A host frame's per-chunk starts (staged_launch). */
-    group_plan_t group;
-    memset(&group, 0, sizeof group);
+    for (size_t f = 0; f < count; f++) {
+        frame_dev_t *d = &fd[f];
+        d->first_task += (uint32_t)task_base[d->kind];
+        d->first_content_span += (uint32_t)record_spans;
+        d->first_content_segment += (uint32_t)record_segments;
+        d->records = (const uint8_t *)d_frames[f] + FRAME_HEADER_BYTES + 4 * (uint64_t)d->chunk_count;
+        d->table = h_frame ? dev + off_table : (const uint8_t *)d_frames[f] + FRAME_HEADER_BYTES;
+        d->dst = (uint8_t *)d_dsts[f];
+    }
     if (h_frame) {
-        group.record_at = (uint64_t *)malloc(4 * (chunk_total + 1) * sizeof(uint64_t));
-        if (!group.record_at) {
-            free(table_offset); free(plans); free(host_frames);
-            return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress_host: no host memory for %llu chunks", (unsigned long long)chunk_total);
-        }
+        const frame_dev_t *d = &fd[0];
+        const uint8_t *table = host_frames + FRAME_HEADER_BYTES;
+        memcpy(h + off_table, table, host_table_bytes);
         group.task_at = group.record_at + (chunk_total + 1);
         group.record_seg = group.task_at + (chunk_total + 1);
         group.content_seg = group.record_seg + (chunk_total + 1);
-        group.kind = elem_kind((uint32_t)saraphis_dtype_size(plans[0].info.dtype));
-    }
-    uint64_t record_seg_next = 0, content_seg_next = record_segments;
-    /* Record spans first (segments [0, record_segments)), content spans after them. */
-    for (size_t f = 0; f < count; f++) {
-        const frame_plan_t *p = &plans[f];
-        const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
-        size_t element = saraphis_dtype_size(p->info.dtype);
-        uint64_t record_offset = FRAME_HEADER_BYTES + 4 * (uint64_t)p->info.chunk_count;
-        for (uint32_t c = 0; c < p->info.chunk_count; c++) {
-            uint64_t g = p->first_chunk + c;
-            uint64_t raw = p->info.raw_size - (uint64_t)c * p->info.chunk_bytes;
-            if (raw > p->info.chunk_bytes) raw = p->info.chunk_bytes;
-            uint32_t record = load_le32(table + 4 * (size_t)c);
-            chunk_in_t *ci = &h_chunks[g];
-            ci->record = (const uint8_t *)d_frames[f] + record_offset;
-            ci->dst = (uint8_t *)d_dsts[f] + (uint64_t)c * p->info.chunk_bytes;
-            ci->record_size = record;
-            ci->raw_size = (uint32_t)raw;
-            ci->dtype = (uint32_t)p->info.dtype;
-            ci->frame = (uint32_t)f;
-            ci->bounded = p->info.codec == SARAPHIS_CODEC_BOUNDED;
-            ci->record_span = record >= CHUNK_HEADER_BYTES + 1 ? (uint32_t)record_span : NO_SPAN;
-            ci->content_span = NO_SPAN;
-            uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
-            int kind = elem_kind((uint32_t)element);
-            if (h_frame) {
-                group.record_at[g] = record_offset;
-                group.task_at[g] = task_next[kind];
-                group.record_seg[g] = record_seg_next;
-                group.content_seg[g] = content_seg_next;
-                if (record >= CHUNK_HEADER_BYTES + 1) record_seg_next += (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
-                if (p->content_checksums) content_seg_next += (raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
-            }
-            for (uint64_t t = 0; t < tiles; t += decode_warps((int)element)) {
-                h_tasks[task_next[kind]].chunk = (uint32_t)g;
-                h_tasks[task_next[kind]].first_tile = (uint32_t)t;
-                task_next[kind]++;
-            }
-            if (record >= CHUNK_HEADER_BYTES + 1) {
-                hash_span_t *s = &h_spans[record_span++];
-                s->data = ci->record + 8;
-                s->expected = ci->record;
-                s->length = record - 8;
-                s->chunk = (uint32_t)g;
-                s->kind = SPAN_RECORD;
-            }
-            record_offset += record;
+        group.kind = (int)d->kind;
+        uint64_t at = FRAME_HEADER_BYTES + 4 * (uint64_t)d->chunk_count, rseg = d->first_record_segment;
+        for (uint32_t c = 0; c < d->chunk_count; c++) {
+            const uint32_t record = load_le32(table + 4 * (size_t)c);
+            group.record_at[c] = at;
+            group.task_at[c] = d->first_task + (uint64_t)c * d->tasks_full;
+            group.record_seg[c] = rseg;
+            group.content_seg[c] = d->first_content_segment + (d->content ? (uint64_t)c * d->segments_full : 0);
+            if (record >= CHUNK_HEADER_BYTES + 1) rseg += (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+            at += record;
         }
-    }
-    content_span = record_span;
-    if (h_frame) {
         group.record_at[chunk_total] = frame_sizes[0];
-        group.task_at[chunk_total] = task_next[group.kind];
-        group.record_seg[chunk_total] = record_seg_next;
-        group.content_seg[chunk_total] = content_seg_next;
+        group.task_at[chunk_total] = d->first_task + task_count[d->kind];
+        group.record_seg[chunk_total] = rseg;
+        group.content_seg[chunk_total] = record_segments + content_segments;
     }
-    for (size_t f = 0; f < count; f++) {
-        const frame_plan_t *p = &plans[f];
-        if (!p->content_checksums) continue;
-        for (uint32_t c = 0; c < p->info.chunk_count; c++) {
-            uint64_t g = p->first_chunk + c;
-            h_chunks[g].content_span = (uint32_t)content_span;
-            hash_span_t *s = &h_spans[content_span++];
-            s->data = h_chunks[g].dst;
-            s->expected = h_chunks[g].record + 16;
-            s->length = h_chunks[g].raw_size;
-            s->chunk = (uint32_t)g;
-            s->kind = SPAN_CONTENT;
+    if (bounded) {
+        for (size_t f = 0; f < count; f++) {
+            const frame_dev_t *d = &fd[f];
+            const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
+            uint64_t at = 0;
+            for (uint32_t c = 0; c < d->chunk_count; c++) {
+                chunk_in_t *ci = &h_chunks[d->first_chunk + c];
+                memset(ci, 0, sizeof *ci);
+                ci->record = d->records + at;
+                ci->dst = d->dst + (uint64_t)c * d->chunk_bytes;
+                ci->record_size = load_le32(table + 4 * (size_t)c);
+                uint64_t raw = d->raw_size - (uint64_t)c * d->chunk_bytes;
+                ci->raw_size = (uint32_t)(raw > d->chunk_bytes ? d->chunk_bytes : raw);
+                ci->dtype = d->dtype;
+                at += ci->record_size;
+            }
         }
     }
-    uint32_t segment = 0;
-    for (uint64_t s = 0; s < span_count; s++) {
-        h_prefix[s] = segment;
-        segment += (uint32_t)((h_spans[s].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
-    }
-    h_prefix[span_count] = segment;
+    memcpy(h + off_frames, fd, count * sizeof *fd);
 
-    /* 3. One upload, then the kernels, then the 8-byte verdict. */
+    /* 3. One upload, the expansion, then the kernels; the verdict comes back in mapped memory. */
+    const frame_dev_t *d_fd = (const frame_dev_t *)(dev + off_frames);
     chunk_in_t *d_chunks = (chunk_in_t *)(dev + off_chunks);
     decode_task_t *d_tasks = (decode_task_t *)(dev + off_tasks);
     hash_span_t *d_spans = (hash_span_t *)(dev + off_spans);
@@ -1298,15 +1400,17 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     chunk_status_t *d_status = (chunk_status_t *)(dev + off_status);
     uint64_t *d_hashes = (uint64_t *)(dev + off_hashes);
     unsigned long long *d_result = (unsigned long long *)(dev + off_result);
-    memset(h + off_status, 0, chunk_total * sizeof(chunk_status_t));
     memset(h + off_result, 0xff, sizeof *d_result);   /* the first error: none */
     memset(h + off_result + 8, 0, 8);                  /* the verdict kernel's count of finished CTAs */
     volatile unsigned long long *verdict = state->h_verdict;
     *verdict = ~0ull;
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
+    if (error == cudaSuccess && chunk_total)
+        expand_kernel<<<(uint32_t)count, EXPAND_THREADS, 0, stream>>>(d_fd, d_chunks, d_tasks, d_spans, d_prefix, d_status,
+                                                                       (uint32_t)span_count, (uint32_t)(record_segments + content_segments));
+    uint64_t task_next[4];
+    for (int k = 0; k < 4; k++) task_next[k] = task_base[k] + task_count[k];
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
-    int bounded = 0;
-    for (size_t f = 0; f < count; f++) bounded |= plans[f].info.codec == SARAPHIS_CODEC_BOUNDED;
     /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
      * segments [ra, rb), content-hash segments [ca, cb). The record hashes need only the frame:
      * with `beside` they run on the side stream, beside parse and decode (the digest waits). */
@@ -1349,7 +1453,7 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
         } else {
             status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, launch_group);
         }
-        verdict_kernel<<<(chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_spans, d_prefix, d_hashes, d_status, chunks32, d_result,
+        verdict_kernel<<<(2 * chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_spans, d_prefix, d_hashes, d_status, chunks32, d_result,
                                                                  (uint32_t *)(d_result + 1), state->d_verdict);
         cudaError_t launched = cudaGetLastError();
         if (error == cudaSuccess) error = launched;
@@ -1360,7 +1464,8 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     if (status == SARAPHIS_OK && first_error != ~0ull) {
         uint64_t chunk = first_error >> 8;
         saraphis_status_t code = (saraphis_status_t)(first_error & 0xff);
-        size_t f = h_chunks[chunk].frame;
+        size_t f = 0;
+        while (f + 1 < count && plans[f + 1].first_chunk <= chunk) f++;
         const char *what = code == SARAPHIS_ERROR_CHECKSUM   ? "checksum mismatch (record or decoded bytes)"
                            : code == SARAPHIS_ERROR_TRUNCATED ? "record or stream cut short"
                            : code == SARAPHIS_ERROR_UNSUPPORTED ? "unknown chunk method"
@@ -1374,6 +1479,8 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     free(plans);
     free(host_frames);
     free(group.record_at);
+    free(fd);
+    free(h_chunks);
     return status;
 }
 
