@@ -56,6 +56,11 @@ typedef struct {
     /* The decode's verdict: pinned, mapped host words the last kernel writes directly (no copy
      * back): [0] the verdict, [1] spare. */
     unsigned long long *h_verdict, *d_verdict;
+    /* A single device frame's record checksums, started on the side stream as the call begins
+     * (gpu_lossless.cu, early_*): their spans, segment starts and hashes. */
+    void *d_early;
+    size_t early_capacity;
+    cudaEvent_t early_fork, early_done;
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`

@@ -850,6 +850,98 @@ __global__ void __launch_bounds__(HASH_WARPS * 32)
     hash_run(spans, prefix, span_count, (uint32_t)first, (uint32_t)min((uint64_t)segment_end, first + per), hashes, lane);
 }
 
+/* ---- Early record checksums ----------------------------------------------------------------
+ * The record checksums of a single frame in device memory need only the frame: its size table
+ * gives every record's place. They start on the side stream as the call begins, while the host
+ * reads the header back, plans and uploads, and the expansion and parse kernels run (the device
+ * is otherwise idle then); beside the decode they took the CTA slots of a one-wave decode and
+ * delayed its tail by most of their own time. The scan is the expansion's rule (a record span
+ * per record of more than its header, in chunk order, segments counted from 0), so the spans and
+ * segments are the ones expand_kernel numbers. Frames of more than EARLY_MAX_CHUNKS chunks (a
+ * 1 GiB tensor at the default chunk size) hash beside the decode as before. */
+#define EARLY_MAX_CHUNKS 4096
+#define EARLY_THREADS 1024
+typedef struct {
+    uint32_t valid; /* 1: the table fits the frame and the limits; the spans below are usable */
+    uint32_t spans;
+    uint32_t total; /* segments */
+    uint32_t pad;
+} early_head_t;
+
+/* The early buffer: head, prefix (EARLY_MAX_CHUNKS + 1), spans (EARLY_MAX_CHUNKS), then hashes. */
+static size_t early_prefix_at(void) { return 16; }
+static size_t early_spans_at(void) { return align_up(16 + 4 * (EARLY_MAX_CHUNKS + 1), 16); }
+static size_t early_hashes_at(void) { return early_spans_at() + EARLY_MAX_CHUNKS * sizeof(hash_span_t); }
+
+__global__ void __launch_bounds__(EARLY_THREADS)
+    early_scan_kernel(const uint8_t *frame, uint64_t frame_size, early_head_t *head, uint32_t *prefix, hash_span_t *spans)
+{
+    __shared__ uint64_t warp_total[2][EARLY_THREADS / 32];
+    const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const uint32_t chunks = dev_le32(frame + 12); /* the host checked frame_size >= the header */
+    if (chunks > EARLY_MAX_CHUNKS || FRAME_HEADER_BYTES + 4 * (uint64_t)chunks > frame_size) {
+        if (threadIdx.x == 0) head->valid = 0;
+        return;
+    }
+    const uint8_t *table = frame + FRAME_HEADER_BYTES, *records = table + 4 * (uint64_t)chunks;
+    const uint64_t room = frame_size - FRAME_HEADER_BYTES - 4 * (uint64_t)chunks;
+    uint64_t offset_carry = 0, rank_carry = 0, segment_carry = 0;
+    int outside = 0;
+    for (uint32_t base = 0; base < chunks; base += EARLY_THREADS) {
+        const uint32_t c = base + threadIdx.x;
+        const bool live = c < chunks;
+        const uint32_t record = live ? dev_le32(table + 4 * (uint64_t)c) : 0;
+        const uint32_t has = live && record >= CHUNK_HEADER_BYTES + 1;
+        const uint32_t segments = has ? (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
+        const uint64_t mine[2] = {record, (uint64_t)segments << 16 | has};
+        uint64_t inclusive[2] = {mine[0], mine[1]};
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            const uint64_t x = __shfl_up_sync(0xffffffffu, inclusive[0], o), y = __shfl_up_sync(0xffffffffu, inclusive[1], o);
+            if (lane >= (uint32_t)o) inclusive[0] += x, inclusive[1] += y;
+        }
+        if (lane == 31) warp_total[0][warp] = inclusive[0], warp_total[1][warp] = inclusive[1];
+        __syncthreads();
+        uint64_t before[2] = {0, 0}, tile[2] = {0, 0};
+        for (uint32_t w = 0; w < EARLY_THREADS / 32; w++) {
+            if (w < warp) before[0] += warp_total[0][w], before[1] += warp_total[1][w];
+            tile[0] += warp_total[0][w], tile[1] += warp_total[1][w];
+        }
+        __syncthreads();
+        const uint64_t offset = offset_carry + before[0] + inclusive[0] - mine[0];
+        const uint64_t packed = before[1] + inclusive[1] - mine[1];
+        const uint64_t rank = rank_carry + (packed & 0xffff), segment = segment_carry + (packed >> 16);
+        offset_carry += tile[0];
+        rank_carry += tile[1] & 0xffff;
+        segment_carry += tile[1] >> 16;
+        if (live && offset + record > room) outside = 1;
+        if (live && has) {
+            const hash_span_t span = {records + offset + 8, records + offset, (uint64_t)record - 8, c, SPAN_RECORD};
+            spans[rank] = span;
+            prefix[rank] = (uint32_t)segment;
+        }
+    }
+    outside = __syncthreads_or(outside);
+    if (threadIdx.x == 0) {
+        head->valid = !outside;
+        head->spans = (uint32_t)rank_carry;
+        head->total = (uint32_t)segment_carry;
+        prefix[rank_carry] = (uint32_t)segment_carry;
+    }
+}
+
+__global__ void __launch_bounds__(HASH_WARPS * 32)
+    early_hash_kernel(const early_head_t *head, const hash_span_t *spans, const uint32_t *prefix, uint64_t *hashes)
+{
+    if (!head->valid || head->spans == 0) return;
+    const uint32_t total = head->total, span_count = head->spans;
+    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS, warp = blockIdx.x * HASH_WARPS + (threadIdx.x >> 5);
+    const uint32_t per = (total + warps - 1) / warps;
+    const uint64_t first = (uint64_t)warp * per;
+    if (first >= total) return;
+    hash_run(spans, prefix, span_count, (uint32_t)first, (uint32_t)min((uint64_t)total, first + per), hashes, lane);
+}
+
 /* ---- Expansion: the batch's per-chunk arrays, built on the device ----------------------------
  * One CTA per frame walks its size table EXPAND_THREADS chunks at a time: a scan of the record
  * sizes gives each record's address, a scan of (has a record checksum, its segments) the record
@@ -930,14 +1022,15 @@ __global__ void __launch_bounds__(EXPAND_THREADS)
     }
 }
 
-/* XXH64 of a span's segment hashes, seeded with its length, as checksum64 computes it: 1 when it
- * differs from the stored value (a content checksum stored as 0 is "not kept": never differs). */
+/* XXH64 of a span's segment hashes (`hashes`: its first), seeded with its length, as checksum64
+ * computes it: 1 when it differs from the stored value (a content checksum stored as 0 is "not
+ * kept": never differs). */
 __device__ static uint32_t span_fails(const hash_span_t *spans, const uint32_t *prefix, uint32_t i, const uint64_t *hashes)
 {
     const hash_span_t span = spans[i];
     const uint64_t expected = dev_le64(span.expected);
     if (span.kind == SPAN_CONTENT && expected == 0) return 0;
-    const uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
+    const uint64_t hash = xxh64_words((const uint32_t *)hashes, 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
     return hash != expected;
 }
 
@@ -945,15 +1038,23 @@ __device__ static uint32_t span_fails(const hash_span_t *spans, const uint32_t *
  * CPU's order of checks inside a record; the first failing chunk wins (atomicMin). The last CTA
  * to finish writes the verdict straight to the caller-visible host word (mapped pinned memory),
  * so no copy follows. */
+/* Record hashes come from `record_hashes` (segment g of the record spans at [g]), content hashes
+ * from `content_hashes` (segment g at [g - record_total]); `early`, when not NULL, says whether the
+ * early record checksums ran (if not, every record fails: never a silent pass). */
 __global__ void __launch_bounds__(128) verdict_kernel(const chunk_in_t *chunks, const hash_span_t *spans, const uint32_t *prefix,
-                                                      const uint64_t *hashes, const chunk_status_t *status, uint32_t count,
+                                                      const uint64_t *record_hashes, const uint64_t *content_hashes, uint32_t record_total,
+                                                      const early_head_t *early, const chunk_status_t *status, uint32_t count,
                                                       unsigned long long *first_error, uint32_t *done, volatile unsigned long long *verdict)
 {
     const uint32_t t = blockIdx.x * blockDim.x + threadIdx.x, i = t >> 1;
     uint32_t fails = 0;
     if (i < count) {
         const uint32_t span = (t & 1) ? chunks[i].content_span : chunks[i].record_span;
-        if (span != NO_SPAN && span_fails(spans, prefix, span, hashes)) fails = (t & 1) ? 2u : 1u;
+        if (span != NO_SPAN) {
+            const uint64_t *hashes = (t & 1) ? content_hashes + (prefix[span] - record_total) : record_hashes + prefix[span];
+            const bool unverified = !(t & 1) && early && !early->valid;
+            if (unverified || span_fails(spans, prefix, span, hashes)) fails = (t & 1) ? 2u : 1u;
+        }
     }
     fails |= __shfl_xor_sync(0xffffffffu, fails, 1);
     if (i < count && (t & 1) == 0) {
@@ -1150,9 +1251,9 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
  * are at h_frame in host memory and d_frames[0] is device memory of frame_sizes[0] bytes that
  * receives them: the header and size table are read on the host, and the records go over in
  * groups (staged_launch), each decoded as soon as it has arrived. */
-static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
-                                       void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
-                                       const uint8_t *h_frame)
+static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
+                                        void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
+                                        const uint8_t *h_frame, bool early_started)
 {
     for (size_t f = 0; f < count; f++) {
         if (!d_frames[f]) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: frame %zu is NULL", f);
@@ -1410,6 +1511,9 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
                                                                        (uint32_t)span_count, (uint32_t)(record_segments + content_segments));
     uint64_t task_next[4];
     for (int k = 0; k < 4; k++) task_next[k] = task_base[k] + task_count[k];
+    /* The early kernels cover the record checksums of a single device frame of at most
+     * EARLY_MAX_CHUNKS chunks (the same test early_scan_kernel makes on the same bytes). */
+    const bool use_early = early_started && count == 1 && plans[0].info.chunk_count <= EARLY_MAX_CHUNKS;
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
     /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
      * segments [ra, rb), content-hash segments [ca, cb). The record hashes need only the frame:
@@ -1449,12 +1553,17 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
         if (!h_frame) {
             uint64_t ta[4], tb[4];
             for (int k = 0; k < 4; k++) ta[k] = task_next[k] - task_count[k], tb[k] = task_next[k];
-            error = launch_group(stream, 0, chunk_total, ta, tb, 0, record_segments, record_segments, record_segments + content_segments, true);
+            const uint64_t record_end = use_early ? 0 : record_segments; /* the early kernels have them */
+            error = launch_group(stream, 0, chunk_total, ta, tb, 0, record_end, record_segments, record_segments + content_segments, true);
         } else {
             status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, launch_group);
         }
-        verdict_kernel<<<(2 * chunks32 + 127) / 128, 128, 0, stream>>>(d_chunks, d_spans, d_prefix, d_hashes, d_status, chunks32, d_result,
-                                                                 (uint32_t *)(d_result + 1), state->d_verdict);
+        uint8_t *early = (uint8_t *)state->d_early;
+        if (use_early && error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->early_done, 0);
+        verdict_kernel<<<(2 * chunks32 + 127) / 128, 128, 0, stream>>>(
+            d_chunks, d_spans, d_prefix, use_early ? (const uint64_t *)(early + early_hashes_at()) : d_hashes, d_hashes + record_segments,
+            (uint32_t)record_segments, use_early ? (const early_head_t *)early : NULL, d_status, chunks32, d_result, (uint32_t *)(d_result + 1),
+            state->d_verdict);
         cudaError_t launched = cudaGetLastError();
         if (error == cudaSuccess) error = launched;
     }
@@ -1481,6 +1590,49 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
     free(group.record_at);
     free(fd);
     free(h_chunks);
+    return status;
+}
+
+/* Starts the early record checksums of one device frame on the side stream (after what the
+ * caller's stream has queued: the frame may still be arriving). */
+static saraphis_status_t early_start(gpu_state_t *state, cudaStream_t stream, const void *d_frame, size_t frame_size)
+{
+    const size_t need = early_hashes_at() + (frame_size / CHECKSUM_SEGMENT_BYTES + EARLY_MAX_CHUNKS + 1) * sizeof(uint64_t);
+    if (!state->early_fork) {
+        CUDA_TRY(cudaEventCreateWithFlags(&state->early_fork, cudaEventDisableTiming), "gpu_decompress: an event");
+        CUDA_TRY(cudaEventCreateWithFlags(&state->early_done, cudaEventDisableTiming), "gpu_decompress: an event");
+    }
+    if (state->early_capacity < need) {
+        CUDA_TRY(cudaStreamSynchronize(state->side), "gpu_decompress: the checksum stream");
+        SPS_TRY(gpu_grow_device(state, &state->d_early, &state->early_capacity, need));
+    }
+    uint8_t *e = (uint8_t *)state->d_early;
+    CUDA_TRY(cudaEventRecord(state->early_fork, stream), "gpu_decompress: ordering the record checksums");
+    CUDA_TRY(cudaStreamWaitEvent(state->side, state->early_fork, 0), "gpu_decompress: ordering the record checksums");
+    early_scan_kernel<<<1, EARLY_THREADS, 0, state->side>>>((const uint8_t *)d_frame, frame_size, (early_head_t *)e,
+                                                            (uint32_t *)(e + early_prefix_at()), (hash_span_t *)(e + early_spans_at()));
+    early_hash_kernel<<<(uint32_t)state->sm_count * 4, HASH_WARPS * 32, 0, state->side>>>(
+        (const early_head_t *)e, (const hash_span_t *)(e + early_spans_at()), (const uint32_t *)(e + early_prefix_at()),
+        (uint64_t *)(e + early_hashes_at()));
+    CUDA_TRY(cudaGetLastError(), "gpu_decompress: the record checksum kernels");
+    CUDA_TRY(cudaEventRecord(state->early_done, state->side), "gpu_decompress: ordering the record checksums");
+    return SARAPHIS_OK;
+}
+
+/* A single device frame gets its record checksums started before anything else; whatever
+ * happens next, nothing started here still reads the caller's frame when the call returns. */
+static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
+                                       void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
+                                       const uint8_t *h_frame)
+{
+    bool early = count == 1 && !h_frame && d_frames[0] && frame_sizes[0] >= FRAME_HEADER_BYTES;
+    if (early && early_start(state, stream, d_frames[0], frame_sizes[0]) != SARAPHIS_OK) {
+        cudaStreamSynchronize(state->side);
+        error_clear(); /* the call goes on without them: the record checksums run beside the decode */
+        early = false;
+    }
+    saraphis_status_t status = decode_planned(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, stream, h_frame, early);
+    if (early) cudaEventSynchronize(state->early_done);
     return status;
 }
 

@@ -79,6 +79,9 @@ extern "C" void gpu_context_release(void *state_ptr)
     cudaSetDevice(state->device);
     state->allocator.release(state->allocator.user, state->d_scratch);
     state->allocator.release(state->allocator.user, state->d_host_frame);
+    state->allocator.release(state->allocator.user, state->d_early);
+    if (state->early_fork) cudaEventDestroy(state->early_fork);
+    if (state->early_done) cudaEventDestroy(state->early_done);
     gpu_padic_release(state);
     if (state->pool) {
         pool_free(state->pool);
