@@ -86,9 +86,51 @@ __device__ static uint64_t warp_full_segment_hash(const uint4 *start, uint32_t l
     return sum;
 }
 
-__device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t length, uint32_t lane)
+/* Words [k, k + 4) of the 32-byte window a:b shifted right by `shift` bits (k, shift uniform over the
+ * warp): the 16 bytes at byte offset 4k + shift/8 of the window. */
+__device__ __forceinline__ void window_words(const uint4 &a, const uint4 &b, uint32_t k, uint32_t shift, uint32_t w[4])
+{
+    uint32_t y0 = a.x, y1 = a.y, y2 = a.z, y3 = a.w, y4 = b.x, y5 = b.y, y6 = b.z;
+    if (k & 2) y0 = y2, y1 = y3, y2 = y4, y3 = y5, y4 = y6;
+    if (k & 1) y0 = y1, y1 = y2, y2 = y3, y3 = y4, y4 = (k & 2) ? b.w : y5;
+    w[0] = __funnelshift_r(y0, y1, shift);
+    w[1] = __funnelshift_r(y1, y2, shift);
+    w[2] = __funnelshift_r(y2, y3, shift);
+    w[3] = __funnelshift_r(y3, y4, shift);
+}
+
+/* A whole segment at any alignment (a record's bytes start anywhere): the aligned 16-byte pieces
+ * covering it, all loads in flight first, the words taken out of each pair of neighbouring pieces.
+ * Reads up to 16 bytes past the segment: the caller says they are inside the same buffer. */
+__device__ static uint64_t warp_full_segment_hash_shifted(const uint8_t *start, uint32_t lane)
+{
+    const uint4 *base = (const uint4 *)((uintptr_t)start & ~(uintptr_t)15);
+    const uint32_t offset = (uint32_t)((uintptr_t)start & 15), k = offset >> 2, shift = (offset & 3) * 8;
+    uint4 a[SEGMENT_LOADS], b[SEGMENT_LOADS];
+#pragma unroll
+    for (int j = 0; j < SEGMENT_LOADS; j++) {
+        a[j] = __ldg(base + lane + 32 * j);
+        b[j] = __ldg(base + lane + 32 * j + 1);
+    }
+    uint64_t sum = 0;
+#pragma unroll
+    for (int j = 0; j < SEGMENT_LOADS; j++) {
+        uint32_t w[4];
+        window_words(a[j], b[j], k, shift, w);
+        const uint32_t i = 4 * lane + 128 * j;
+        sum += (uint64_t)(w[0] + checksum_key(i)) * (uint32_t)(w[1] + checksum_key(i + 1));
+        sum += (uint64_t)(w[2] + checksum_key(i + 2)) * (uint32_t)(w[3] + checksum_key(i + 3));
+    }
+#pragma unroll
+    for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    return sum;
+}
+
+/* `readable_past`: the 16 bytes after [start, start + length) may be read (same buffer). */
+__device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t length, uint32_t lane, bool readable_past = false)
 {
     if (length == CHECKSUM_SEGMENT_BYTES && ((uintptr_t)start & 15) == 0) return warp_full_segment_hash((const uint4 *)start, lane);
+    if (length == CHECKSUM_SEGMENT_BYTES && readable_past) return warp_full_segment_hash_shifted(start, lane);
     uint64_t sum = 0;
     const uint32_t shift = (uint32_t)((uintptr_t)start & 3) * 8;
     for (uint32_t u = 16 * lane; u < length; u += 512) {

@@ -542,8 +542,8 @@ __global__ void __launch_bounds__(ENC_HASH_WARPS * 32)
         while (prefix[lo + 1] <= g) lo++;
         const hash_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
-        const uint64_t hash =
-            warp_segment_hash(span.data + offset, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset), lane);
+        const uint64_t hash = warp_segment_hash(span.data + offset, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset), lane,
+                                                offset + CHECKSUM_SEGMENT_BYTES + 16 <= span.length);
         if (lane == 0) hashes[g] = hash;
     }
 }

@@ -833,7 +833,7 @@ __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix
         const hash_span_t span = spans[lo];
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
-        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane);
+        const uint64_t hash = warp_segment_hash(span.data + offset, length, lane, offset + CHECKSUM_SEGMENT_BYTES + 16 <= span.length);
         if (lane == 0) hashes[g] = hash;
     }
 }
