@@ -3,9 +3,13 @@
  * the reference; every rule below mirrors one there).
  *
  * Decoding a batch of frames (one frame is a batch of one):
- *   host:   reads each frame's 32-byte header and size table back (small), validates them with the
- *           CPU's frame parser, and lays out one descriptor per chunk, the decode tasks and the
- *           checksum spans in pinned memory; one copy takes them to the device.
+ *   early:  for a single frame in device memory, as the call begins, on the side stream: a scan
+ *           of its size table (one CTA) and its record checksums' segment hashes.
+ *   host:   reads each frame's 32-byte header and size table back (one gather kernel writing into
+ *           mapped pinned memory), validates them with the CPU's frame parser, counts chunks,
+ *           tasks, spans and segments, and uploads one descriptor per frame.
+ *   expand: one CTA per frame builds the per-chunk arrays (chunk list, decode tasks, checksum
+ *           spans, segment starts, zeroed status words) from its size table.
  *   parse:  one warp per chunk walks its record (header, method, float header, every entropy
  *           stream's mode, frequency table and block sizes) with the CPU's checks, and writes the
  *           stream descriptors.
@@ -23,16 +27,17 @@
  *           registers and 26 KiB of shared memory so that eight CTAs share an SM. The generic one
  *           (decode_tile) takes every other layout (F32 and F64, constant or packed streams, byte
  *           planes of integer dtypes).
- *   hash:   the segment hashes of docs/format.md's checksum: one warp per 4 KiB segment, lane l
- *           reads the 16 bytes at 16 l of every 512-byte stripe (coalesced) and sums its two NH
- *           pairs; a warp sum gives the segment's hash. Record checksums run on a side stream,
- *           beside parse and decode; content checksums after decode. (Hashing each tile's output
- *           inside the decode kernel, from L1/L2, measured slower: the kernel is issue-bound and
- *           the extra code cost the decode loop registers.)
- *   digest: one thread per checksummed span hashes its segment hashes with XXH64 and compares.
+ *   hash:   the segment hashes of docs/format.md's checksum: a warp per 4 KiB segment (each warp a
+ *           contiguous run of them), every lane's eight 16-byte loads in flight before the first
+ *           multiply (from the aligned pieces around the segment when it starts unaligned, as
+ *           records do). Record checksums run early (above) or on a side stream beside parse and
+ *           decode; content checksums after decode. (Hashing inside the decode kernel measured no
+ *           faster: the kernel is issue-bound and the extra code cost the decode loop registers.)
+ *   verdict: two threads per chunk hash its spans' segment hashes with XXH64 and compare, then the
+ *           chunk's first error in the CPU's order; the first failing chunk's code and index go to a
+ *           mapped pinned word the host reads after the final synchronisation (no copy).
  * Errors found on the device (a record's structure, a table, a block not ending in its start
- * state, a checksum) go into a status word per chunk; the first failing chunk's code and index come
- * back in one 8-byte copy.
+ * state, a checksum) go into a status word per chunk.
  *
  * Encoding is in gpu_encode.cu, the per-context state in gpu_state.cu, the device helpers shared
  * with them in gpu_device.cuh. */
