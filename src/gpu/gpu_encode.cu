@@ -52,6 +52,7 @@ extern "C" {
 
 #include "gpu/gpu_device.cuh"
 #include "gpu/gpu_internal.h"
+#include "gpu/gpu_padic_encode.h"
 
 /* docs/format.md, section 3 (engine/frame.c writes the same). */
 #define FRAME_MAGIC "SPSF"
@@ -771,7 +772,14 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     gpu_state_t *state;
     SPS_TRY(gpu_state_get(ctx, &state));
     cudaStream_t stream = (cudaStream_t)cuda_stream;
-    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) {
+        /* The bounded encoder (gpu_padic_encode.cu); a tensor it stores exactly falls through to
+         * LOSSLESS below, as on the CPU, and parameters it does not take go through the host. */
+        gpu_padic_route_t route;
+        SPS_TRY(gpu_padic_compress(ctx, state, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream, &route));
+        if (route == GPU_PADIC_ENCODED) return SARAPHIS_OK;
+        if (route == GPU_PADIC_HOST) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+    }
 
     const size_t chunk_bytes = ctx->chunk_bytes;
     const size_t chunks = (src_size + chunk_bytes - 1) / chunk_bytes;

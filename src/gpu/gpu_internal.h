@@ -53,6 +53,9 @@ typedef struct {
      * bound by one tile's latency (F32, a few dozen chunks) overlaps the next ones. */
     cudaStream_t lanes[GPU_HOST_LANES];
     cudaEvent_t lanes_start, lane_done[GPU_HOST_LANES];
+    /* The last bounded saraphis_gpu_compress: chunks encoded on the device, and by the CPU
+     * encoder (gpu_padic_encode.cu; tests read them through gpu_padic_encode_counts). */
+    uint64_t padic_device_chunks, padic_host_chunks;
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`
