@@ -24,6 +24,9 @@
 
 #include "bench_gpu_support.h"
 
+/* The GPU bounded encoder's phase times of its last call (gpu/gpu_padic_encode.h). */
+saraphis_status_t gpu_padic_encode_phases(saraphis_ctx_t *ctx, double phase_ms[4]);
+
 /* The float tensors of a safetensors file, concatenated and repeated to `bytes`. */
 static uint8_t *load_weights(const char *folder, size_t bytes, int *synthetic)
 {
@@ -245,8 +248,11 @@ int main(int argc, char **argv)
         } else {
             cudaMemcpy(gpu_frame, d_frame, gpu_size, cudaMemcpyDeviceToHost);
             int same = gpu_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0;
-            printf("%-24s %6s %6.0e %8.3f %10.1f  %s\n", "saraphis-gpu", name, cases[k].eps, (double)input_bytes / gpu_size,
-                   input_bytes / median(times, runs) / 1e6, same ? "frame identical to the cpu's" : "[FRAME DIFFERS FROM THE CPU'S]");
+            double phases[4] = {0, 0, 0, 0};
+            gpu_padic_encode_phases(ctx, phases);
+            printf("%-24s %6s %6.0e %8.3f %10.1f  %s; last call: scan %.2f ms, plans %.2f, streams+rANS %.2f, assembly %.2f\n", "saraphis-gpu",
+                   name, cases[k].eps, (double)input_bytes / gpu_size, input_bytes / median(times, runs) / 1e6,
+                   same ? "frame identical to the cpu's" : "[FRAME DIFFERS FROM THE CPU'S]", phases[0], phases[1], phases[2], phases[3]);
         }
         cudaFree(d_src);
         cudaFree(d_frame);

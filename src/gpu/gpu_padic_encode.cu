@@ -10,19 +10,20 @@
  * order, which a CTA walking its chunk tile by tile with block scans keeps for free):
  *   bound:    min / max / count of the finite elements and the largest |x| below 2^40 steps, by
  *             atomics (order-free), for relative-to-range bounds and automatic precision;
- *   scan:     quantise (magnitudes, sign words, escape list, the decoded values for the content
- *             checksum), then per used plane: per-context digit histograms, the packed sign bits of
- *             the magnitudes starting there and their byte histogram, non-zero count, largest
- *             context, varint bytes of the non-zero positions. All of it goes to the host;
- *   host:     per chunk (thread pool): plane forms, entropy plans; chunks the device path does not
- *             write (escapes dense enough that the CPU would try its bitmap form) are encoded by
- *             the CPU encoder from a host copy of their bytes;
- *   streams:  the escape section, each dense plane's digits sorted by context (stable), each sparse
- *             plane's non-zero digits and varint positions;
+ *   scan:     quantise (magnitudes, sign words, escape list and bitmap with the bitmap's byte
+ *             histogram, the decoded values for the content checksum), then per used plane:
+ *             per-context digit histograms, the packed sign bits of the magnitudes starting there
+ *             and their byte histogram, non-zero count, largest context, varint bytes of the
+ *             non-zero positions. All of it goes to the host;
+ *   host:     per chunk (thread pool): plane forms, entropy plans (digit streams, sign streams, and
+ *             the escape bitmap where write_escapes would try it);
+ *   streams:  the escape gaps as varints and the escaped bytes, each dense plane's digits sorted
+ *             by context (stable), each sparse plane's non-zero digits and varint positions;
  *   rANS:     a warp per 32768-symbol block of every rANS stream (rans_encode_block_portable's
  *             word order); block sizes to the host;
- *   host:     final stream modes (rANS kept only when smaller than raw), plane and record sizes,
- *             STORED records, the frame header, every small piece in one blob, the copy spans;
+ *   host:     final stream modes (rANS kept only when smaller than raw), the escape form (bitmap
+ *             when no larger than the gaps), plane and record sizes, STORED records, the frame
+ *             header, every small piece in one blob, the copy spans;
  *   assemble: copies; then checksums in three rounds (plane checksums and content checksums; the
  *             head checksum over the plane table; the record checksums over everything).
  * Limits (else the caller runs the CPU encoder, identical by construction): p^precision <= 2^31
@@ -34,6 +35,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern "C" {
 #include "codec/chunk.h"
@@ -77,7 +79,7 @@ typedef struct {
     uint32_t chunk_bytes, chunk_count, N, element, prime, precision, content, pad;
     uint32_t power[34]; /* prime^e, e = 0 .. precision (below 2^32) */
     /* scratch offsets (bytes) */
-    uint64_t mags, signw, recon, esc, chunk_stats, plane_stats, hist, signhist, signbytes, sorted, positions, escbuf, escvals, plans, skip;
+    uint64_t mags, signw, escmap, recon, esc, chunk_stats, plane_stats, hist, signhist, eschist, signbytes, sorted, positions, escbuf, escvals, plans;
     /* per-chunk (or per chunk and plane) strides, bytes */
     uint64_t signw_stride, signbytes_stride, sorted_stride, escbuf_stride, escvals_stride;
 } pe_geometry_t;
@@ -388,8 +390,9 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
     uint32_t *signw = (uint32_t *)(scratch + g.signw + (uint64_t)c * g.signw_stride);
     uint8_t *recon = scratch + g.recon + (uint64_t)c * g.N * g.element;
     uint32_t *esc = (uint32_t *)(scratch + g.esc) + (uint64_t)c * g.N;
+    uint32_t *escmap = (uint32_t *)(scratch + g.escmap + (uint64_t)c * g.signw_stride);
 
-    /* Quantise: escapes listed in index order by a block scan per tile. */
+    /* Quantise: escapes listed in index order by a block scan per tile, and as a bitmap. */
     uint32_t escape_count = 0, largest = 0;
     for (uint32_t base = 0; base < n; base += PE_THREADS) {
         const uint32_t i = base + tid;
@@ -408,7 +411,11 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
         }
         largest = max(largest, m);
         const uint32_t negatives = __ballot_sync(PE_FULL, active && ok && negative);
-        if (lane == 0 && base + 32 * warp < n) signw[(base >> 5) + warp] = negatives;
+        const uint32_t escaped = __ballot_sync(PE_FULL, active && !ok);
+        if (lane == 0 && base + 32 * warp < n) {
+            signw[(base >> 5) + warp] = negatives;
+            escmap[(base >> 5) + warp] = escaped;
+        }
         uint32_t total;
         const uint32_t rank = block_exclusive(active && !ok ? 1u : 0u, warp_sums, &total);
         if (active && !ok) esc[escape_count + rank] = i;
@@ -420,6 +427,23 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
     delta = block_sum(delta, warp_sums);
     uint32_t used = 0;
     for (uint32_t m = largest; m; m /= p) used++;
+    /* The bitmap's byte histogram: the CPU tries the bitmap form when the deltas take more than a
+     * quarter of it (the host decides; counting it here costs an eighth of a pass). */
+    if (escape_count) {
+        if (tid < 256) sign_hist[tid] = 0;
+        __syncthreads();
+        const uint32_t bitmap_bytes = (n + 7) / 8;
+        const uint8_t *map = (const uint8_t *)escmap;
+        for (uint32_t base = 0; base < bitmap_bytes; base += PE_THREADS) {
+            const uint32_t k = base + tid;
+            const uint32_t key = k < bitmap_bytes ? map[k] : PE_FULL;
+            const uint32_t peers = __match_any_sync(PE_FULL, key);
+            if (key != PE_FULL && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&sign_hist[key], (uint32_t)__popc(peers));
+        }
+        __syncthreads();
+        if (tid < 256) ((uint32_t *)(scratch + g.eschist))[(uint64_t)c * 256 + tid] = sign_hist[tid];
+        __syncthreads();
+    }
     if (tid == 0) {
         pe_chunk_stats_t *stats = (pe_chunk_stats_t *)(scratch + g.chunk_stats) + c;
         stats->escapes = escape_count;
@@ -472,7 +496,7 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
         const uint8_t *bytes = (const uint8_t *)sign_words;
         for (uint32_t base = 0; base < sign_bytes; base += PE_THREADS) {
             const uint32_t k = base + tid;
-            const uint32_t key = k < sign_bytes ? bytes[k] : PE_FULL;
+            const uint32_t key = k < sign_bytes ? __ldcg(bytes + k) : PE_FULL; /* written by atomics */
             const uint32_t peers = __match_any_sync(PE_FULL, key);
             if (key != PE_FULL && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&sign_hist[key], (uint32_t)__popc(peers));
         }
@@ -517,7 +541,6 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uin
     __shared__ uint32_t warp_counts[PE_WARPS][PE_CONTEXTS];
     __shared__ uint32_t running[PE_CONTEXTS];
     const uint32_t c = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-    if (((const uint32_t *)(scratch + g.skip))[c]) return;
     const uint32_t n = pe_chunk_n(g, c), P = g.precision, p = g.prime;
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
     const uint32_t *mags = (const uint32_t *)(scratch + g.mags) + (uint64_t)c * g.N;
@@ -733,12 +756,10 @@ typedef struct {
     uint32_t P, C;
     const uint8_t *h_in;              /* staging: chunk stats, plane stats, histograms */
     pe_plane_plan_t *plans;           /* staging */
-    uint32_t *skip;                   /* staging */
     pe_stream_t *streams;             /* [C][P][PE_STREAMS] */
     uint8_t *stream_counts;           /* [C][P] */
-    uint8_t **records;                /* CPU-encoded records of fallback chunks */
-    size_t *record_sizes;
-    uint8_t **fallback_src;           /* host copies of their bytes */
+    pe_stream_t *bitmaps;             /* [C]: the escape bitmap's stream, when the CPU would try it */
+    uint8_t *bitmap_tried, *bitmap_used; /* [C] */
 } pe_job_t;
 
 static const pe_chunk_stats_t *job_chunk_stats(const pe_job_t *job, uint32_t c)
@@ -756,12 +777,6 @@ static uint32_t pe_chunk_raw(const pe_geometry_t *g, uint32_t c)
     return (uint32_t)(g->src_size - begin < g->chunk_bytes ? g->src_size - begin : g->chunk_bytes);
 }
 
-/* Whether the CPU encoder writes this chunk's escapes as deltas (the device path's only form):
- * it tries the bitmap form only when the deltas take more than a quarter of the bitmap. */
-static int pe_chunk_on_device(const pe_chunk_stats_t *cs, uint32_t n)
-{
-    return cs->escapes == 0 || cs->delta_bytes <= ((n + 7) / 8) / 4;
-}
 
 /* Plans one chunk: plane forms (padic_plane_choose) and every stream's entropy plan. */
 static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
@@ -772,13 +787,27 @@ static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
     const pe_geometry_t *g = &job->g;
     const uint32_t n = pe_chunk_raw(g, c) / g->element;
     const pe_chunk_stats_t *cs = job_chunk_stats(job, c);
-    job->skip[c] = !pe_chunk_on_device(cs, n);
     for (uint32_t j = 0; j < P; j++) {
         pe_plane_plan_t *pp = &job->plans[(uint64_t)c * P + j];
         memset(pp, 0, sizeof *pp);
         job->stream_counts[(uint64_t)c * P + j] = 0;
     }
-    if (job->skip[c]) return SARAPHIS_OK;
+    /* write_escapes tries the bitmap form (an entropy stream) when the deltas take more than a
+     * quarter of it, and keeps it when it is no larger: the sizes decide after encoding. */
+    const uint32_t bitmap_bytes = (n + 7) / 8;
+    job->bitmap_tried[c] = cs->escapes && cs->delta_bytes > bitmap_bytes / 4;
+    if (job->bitmap_tried[c]) {
+        pe_stream_t *b = &job->bitmaps[c];
+        entropy_plan_t plan;
+        entropy_plan((const uint32_t *)(job->h_in + g->eschist) + (uint64_t)c * 256, bitmap_bytes, 0, &plan);
+        b->mode = (uint8_t)plan.mode;
+        b->constant = plan.constant;
+        b->table_size = (uint16_t)plan.table_size;
+        if (plan.mode == ENTROPY_RANS) memcpy(b->table_bytes, plan.table_bytes, plan.table_size);
+        b->n = bitmap_bytes;
+        b->blocks = plan.mode == ENTROPY_RANS ? (bitmap_bytes + RANS_BLOCK_SYMBOLS - 1) / RANS_BLOCK_SYMBOLS : 0;
+        b->symbols = g->escmap + (uint64_t)c * g->signw_stride;
+    }
     static uint32_t zero_hist[PADIC_MAX_CONTEXTS][256];
     uint32_t hist[PADIC_MAX_CONTEXTS][256];
     for (uint32_t j = 0; j < P; j++) {
@@ -838,23 +867,6 @@ static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
         }
         job->stream_counts[(uint64_t)c * P + j] = (uint8_t)count;
     }
-    return SARAPHIS_OK;
-}
-
-/* The CPU encoder on a chunk the device path leaves to it (a host copy of its bytes). */
-static saraphis_status_t encode_fallback(void *job_ptr, size_t item, unsigned worker)
-{
-    pe_job_t *job = (pe_job_t *)job_ptr;
-    const uint32_t c = (uint32_t)item;
-    if (!job->skip[c]) return SARAPHIS_OK;
-    const uint32_t raw = pe_chunk_raw(&job->g, c);
-    chunk_method_t method = {SARAPHIS_CODEC_BOUNDED, job->params};
-    const size_t capacity = chunk_encode_capacity(&method, job->dtype, raw);
-    job->records[c] = (uint8_t *)malloc(capacity);
-    if (!job->records[c]) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for chunk %u", c);
-    saraphis_status_t status = chunk_encode_with(&method, job->dtype, job->fallback_src[c], raw, job->ctx->content_checksum, job->records[c],
-                                                 capacity, &job->record_sizes[c], &job->ctx->scratch[worker], NULL);
-    if (status != SARAPHIS_OK) return error_wrap(status, "chunk %u: ", c);
     return SARAPHIS_OK;
 }
 
@@ -945,6 +957,13 @@ static void put_stream(pe_assembly_t *a, const pe_stream_t *s, uint8_t *dev, uin
     }
 }
 
+static double pe_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
 /* The tensor's parameters, as ctx_resolve_bound gives them on the CPU: eps over the whole tensor,
  * the precision when automatic. *bounded = 0: stored exactly (eps resolved to 0). */
 static saraphis_status_t resolve_params(saraphis_ctx_t *ctx, gpu_state_t *state, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
@@ -1031,6 +1050,8 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
                                      void *d_dst, size_t dst_capacity, size_t *dst_size, cudaStream_t stream, gpu_padic_route_t *route)
 {
     *route = GPU_PADIC_HOST;
+    double mark = pe_now_ms();
+    memset(state->padic_phase_ms, 0, sizeof state->padic_phase_ms);
     state->padic_device_chunks = 0;
     state->padic_host_chunks = (src_size + ctx->chunk_bytes - 1) / ctx->chunk_bytes;
     if (!pe_float_dtype(dtype)) {
@@ -1082,12 +1103,14 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     g.signw_stride = align_up((N / 32 + 1) * 4, 16);
     g.signbytes_stride = align_up(N / 8 + 8, 16);
     g.sorted_stride = align_up(N, 16);
-    g.escbuf_stride = align_up(N / 32 + 8, 16);
-    g.escvals_stride = align_up((N / 32 + 8) * S, 16);
+    g.escbuf_stride = align_up(N + N / 64 + 16, 16); /* the gaps' varints: at most n + n / 127 bytes */
+    g.escvals_stride = align_up(N * S, 16);
+    /* Per plane: the digit streams' blocks, the sign stream's; per chunk: the escape bitmap's. */
     const uint64_t tasks_per_plane = N / RANS_BLOCK_SYMBOLS + N / (8 * RANS_BLOCK_SYMBOLS) + PE_STREAMS + 1;
-    const uint64_t task_bound = CP * tasks_per_plane, table_bound = CP * PE_STREAMS;
-    const uint64_t slot_bound = task_bound * (RANS_BLOCK_HEADER_BYTES + 16) + CP * 2 * (N + N / 8 + 8);
-    const uint64_t blob_bound = table_end + (uint64_t)C * (24 + 1 + 24 + 12 * P + 1 + 8 + 16) +
+    const uint64_t bitmap_tasks = N / (8 * RANS_BLOCK_SYMBOLS) + 1;
+    const uint64_t task_bound = CP * tasks_per_plane + (uint64_t)C * bitmap_tasks, table_bound = CP * PE_STREAMS + C;
+    const uint64_t slot_bound = task_bound * (RANS_BLOCK_HEADER_BYTES + 16) + CP * 2 * (N + N / 8 + 8) + (uint64_t)C * 2 * (N / 8 + 8);
+    const uint64_t blob_bound = table_end + (uint64_t)C * (24 + 1 + 24 + 12 * P + 1 + 8 + 16 + 2 + 2 * 256 + 4 * bitmap_tasks) +
                                 CP * (16 + PE_STREAMS * (2 + 2 + 2 * 256) + 4 * tasks_per_plane);
     const uint64_t span_bound = 2 + (uint64_t)C * (8 + 2 * (N * S / PE_COPY_PIECE + 2)) +
                                 CP * 2 * (3 * (N / PE_COPY_PIECE + 1) + 2 * PE_STREAMS + 8 + tasks_per_plane);
@@ -1099,9 +1122,9 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     g.plane_stats = at; at = align_up(at + CP * sizeof(pe_plane_stats_t), 16);
     g.hist = at; at = align_up(at + CP * PE_CONTEXTS * p * 4, 16);
     g.signhist = at; at = align_up(at + CP * 256 * 4, 16);
+    g.eschist = at; at = align_up(at + (size_t)C * 256 * 4, 16);
     const size_t in1_end = at;
     g.plans = at; at = align_up(at + CP * sizeof(pe_plane_plan_t), 16);
-    g.skip = at; at = align_up(at + (size_t)C * 4, 16);
     const size_t tasks_at = at; at = align_up(at + task_bound * sizeof(pe_task_t), 16);
     const size_t tables_at = at; at = align_up(at + table_bound * 512, 16);
     const size_t sizes_at = at; at = align_up(at + task_bound * 4, 16);
@@ -1112,6 +1135,7 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     const size_t staging_end = at;
     g.mags = at; at = align_up(at + (size_t)C * N * 4, 256);
     g.signw = at; at = align_up(at + (size_t)C * g.signw_stride, 256);
+    g.escmap = at; at = align_up(at + (size_t)C * g.signw_stride, 256);
     g.recon = at; at = align_up(at + (g.content ? (size_t)C * N * S : 0), 256);
     g.esc = at; at = align_up(at + (size_t)C * N * 4, 256);
     g.signbytes = at; at = align_up(at + CP * g.signbytes_stride, 256);
@@ -1137,17 +1161,16 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     job.C = C;
     job.h_in = h;
     job.plans = (pe_plane_plan_t *)(h + g.plans);
-    job.skip = (uint32_t *)(h + g.skip);
     job.streams = (pe_stream_t *)malloc(CP * PE_STREAMS * sizeof(pe_stream_t));
     job.stream_counts = (uint8_t *)calloc(CP, 1);
-    job.records = (uint8_t **)calloc(C, sizeof(uint8_t *));
-    job.record_sizes = (size_t *)calloc(C, sizeof(size_t));
-    job.fallback_src = (uint8_t **)calloc(C, sizeof(uint8_t *));
+    job.bitmaps = (pe_stream_t *)malloc((size_t)C * sizeof(pe_stream_t));
+    job.bitmap_tried = (uint8_t *)calloc(C, 1);
+    job.bitmap_used = (uint8_t *)calloc(C, 1);
     uint32_t *frame_sizes = (uint32_t *)malloc((size_t)C * 4);
     uint8_t *stored = (uint8_t *)malloc(C);
-    uint32_t fallback_count = 0, task_count = 0, table_count = 0;
+    uint32_t task_count = 0, table_count = 0;
     cudaError_t error = cudaSuccess;
-    saraphis_status_t status = job.streams && job.stream_counts && job.records && job.record_sizes && job.fallback_src && frame_sizes && stored
+    saraphis_status_t status = job.streams && job.stream_counts && job.bitmaps && job.bitmap_tried && job.bitmap_used && frame_sizes && stored
                                    ? SARAPHIS_OK
                                    : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %u chunks", C);
 #define PE_CHECK(call, what)                     \
@@ -1166,21 +1189,22 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     PE_CHECK(cudaGetLastError(), "gpu_compress: bounded scan");
     PE_CHECK(cudaMemcpyAsync(h, dev, in1_end, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading the planes' statistics");
     PE_CHECK(cudaStreamSynchronize(stream), "gpu_compress: bounded scan");
+    state->padic_phase_ms[0] = pe_now_ms() - mark;
+    mark = pe_now_ms();
 
     /* Plans, then every rANS stream's table and blocks in order. */
     if ((status = threadpool_run(ctx->pool, C, plan_chunk, &job)) != SARAPHIS_OK) goto done;
+    state->padic_phase_ms[1] = pe_now_ms() - mark;
+    mark = pe_now_ms();
     {
         pe_task_t *tasks = (pe_task_t *)(h + tasks_at);
         uint16_t *tables = (uint16_t *)(h + tables_at);
         uint64_t slot = slots_at;
         for (uint32_t c = 0; c < C; c++) {
-            if (job.skip[c]) {
-                fallback_count++;
-                continue;
-            }
-            for (uint32_t j = 0; j < P; j++) {
-                pe_stream_t *streams = &job.streams[((uint64_t)c * P + j) * PE_STREAMS];
-                for (uint32_t k = 0; k < job.stream_counts[(uint64_t)c * P + j]; k++) {
+            for (int32_t j = -1; j < (int32_t)P; j++) { /* -1: the escape bitmap */
+                pe_stream_t *streams = j < 0 ? &job.bitmaps[c] : &job.streams[((uint64_t)c * P + j) * PE_STREAMS];
+                const uint32_t stream_count = j < 0 ? job.bitmap_tried[c] : job.stream_counts[(uint64_t)c * P + j];
+                for (uint32_t k = 0; k < stream_count; k++) {
                     pe_stream_t *s = &streams[k];
                     if (s->mode != ENTROPY_RANS) continue;
                     rans_table_t table;
@@ -1206,18 +1230,6 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
             goto done;
         }
     }
-    /* Chunks left to the CPU: their bytes come back now, their records are encoded while the
-     * device writes the others' streams. */
-    for (uint32_t c = 0; c < C && fallback_count; c++) {
-        if (!job.skip[c]) continue;
-        const uint32_t raw = pe_chunk_raw(&g, c);
-        job.fallback_src[c] = (uint8_t *)malloc(raw);
-        if (!job.fallback_src[c]) {
-            status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for chunk %u", c);
-            goto done;
-        }
-        PE_CHECK(cudaMemcpyAsync(job.fallback_src[c], src + (uint64_t)c * chunk_bytes, raw, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading a chunk");
-    }
     PE_CHECK(cudaMemcpyAsync(dev + g.plans, h + g.plans, tasks_at - g.plans, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading plans");
     if (task_count) {
         PE_CHECK(cudaMemcpyAsync(dev + tasks_at, h + tasks_at, task_count * sizeof(pe_task_t), cudaMemcpyHostToDevice, stream), "gpu_compress: uploading tasks");
@@ -1233,11 +1245,9 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
         PE_CHECK(cudaGetLastError(), "gpu_compress: bounded rANS encode");
         PE_CHECK(cudaMemcpyAsync(h + sizes_at, dev + sizes_at, (size_t)task_count * 4, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading block sizes");
     }
-    if (fallback_count) {
-        PE_CHECK(cudaStreamSynchronize(stream), "gpu_compress: reading a chunk"); /* the fallback copies, before their encoding */
-        if ((status = threadpool_run(ctx->pool, C, encode_fallback, &job)) != SARAPHIS_OK) goto done;
-    }
     PE_CHECK(cudaStreamSynchronize(stream), "gpu_compress: bounded rANS encode");
+    state->padic_phase_ms[2] = pe_now_ms() - mark;
+    mark = pe_now_ms();
 
     {
         const uint32_t *block_sizes = (const uint32_t *)(h + sizes_at);
@@ -1246,14 +1256,14 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
         uint64_t frame_size = table_end;
         for (uint32_t c = 0; c < C; c++) {
             const uint32_t raw = pe_chunk_raw(&g, c);
-            if (job.skip[c]) {
-                frame_sizes[c] = (uint32_t)job.record_sizes[c];
-                stored[c] = 0;
-                frame_size += frame_sizes[c];
-                continue;
-            }
             const pe_chunk_stats_t *cs = job_chunk_stats(&job, c);
-            uint64_t payload = 1 + PE_PADIC_HEADER + PE_PLANE_ENTRY * (uint64_t)P + 1 + (cs->escapes ? cs->delta_bytes + (uint64_t)cs->escapes * S : 0) + 8;
+            uint64_t escape_form_bytes = cs->delta_bytes;
+            if (job.bitmap_tried[c]) {
+                const uint64_t bitmap = stream_bytes(&job.bitmaps[c], block_sizes);
+                job.bitmap_used[c] = bitmap <= cs->delta_bytes;
+                if (job.bitmap_used[c]) escape_form_bytes = bitmap;
+            }
+            uint64_t payload = 1 + PE_PADIC_HEADER + PE_PLANE_ENTRY * (uint64_t)P + 1 + (cs->escapes ? escape_form_bytes + (uint64_t)cs->escapes * S : 0) + 8;
             for (uint32_t j = 0; j < P; j++) payload += plane_bytes(&job, c, j, block_sizes);
             stored[c] = payload > raw;
             frame_sizes[c] = (uint32_t)(CHUNK_HEADER_BYTES + (stored[c] ? 1 + (uint64_t)raw : payload));
@@ -1293,18 +1303,8 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
         put_bytes(&a, 0, header, FRAME_HEADER_BYTES);
         put_bytes(&a, FRAME_HEADER_BYTES, frame_sizes, 4 * (size_t)C);
         uint64_t pos = table_end;
-        uint64_t *record_at = (uint64_t *)malloc((size_t)C * 8);
-        if (!record_at) {
-            status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %u chunks", C);
-            goto done;
-        }
         for (uint32_t c = 0; c < C; c++) {
             const uint32_t raw = pe_chunk_raw(&g, c), record_size = load_le32(&frame_sizes[c]);
-            record_at[c] = pos;
-            if (job.skip[c]) {
-                pos += record_size;
-                continue;
-            }
             const uint64_t record = pos;
             uint8_t bytes[CHUNK_HEADER_BYTES + 1 + PE_PADIC_HEADER];
             memset(bytes, 0, sizeof bytes);
@@ -1323,7 +1323,8 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
             }
             const pe_chunk_stats_t *cs = job_chunk_stats(&job, c);
             const uint32_t n = raw / g.element;
-            const uint64_t escape_bytes = 1 + (cs->escapes ? cs->delta_bytes + (uint64_t)cs->escapes * S : 0);
+            const uint64_t bitmap_bytes = job.bitmap_used[c] ? stream_bytes(&job.bitmaps[c], block_sizes) : 0;
+            const uint64_t escape_bytes = 1 + (cs->escapes ? (job.bitmap_used[c] ? bitmap_bytes : cs->delta_bytes) + (uint64_t)cs->escapes * S : 0);
             uint8_t *padic = bytes + CHUNK_HEADER_BYTES + 1;
             bytes[CHUNK_HEADER_BYTES] = CHUNK_PADIC;
             padic[0] = PADIC_FORMAT_VERSION;
@@ -1346,11 +1347,17 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
                 put_bytes(&a, pos, entry, sizeof entry);
                 pos += sizeof entry;
             }
-            const uint8_t escape_form = cs->escapes ? 1 : 0;
-            put_bytes(&a, pos++, &escape_form, 1);
+            if (job.bitmap_used[c]) { /* form 2: the bitmap's stream */
+                const uint8_t escape_form = 2;
+                put_bytes(&a, pos++, &escape_form, 1);
+                put_stream(&a, &job.bitmaps[c], dev, &pos, block_sizes, tasks);
+            } else {
+                const uint8_t escape_form = cs->escapes ? 1 : 0;
+                put_bytes(&a, pos++, &escape_form, 1);
+                put_copy(&a, dev + g.escbuf + (uint64_t)c * g.escbuf_stride, pos, cs->escapes ? cs->delta_bytes : 0);
+                pos += cs->escapes ? cs->delta_bytes : 0;
+            }
             if (cs->escapes) {
-                put_copy(&a, dev + g.escbuf + (uint64_t)c * g.escbuf_stride, pos, cs->delta_bytes);
-                pos += cs->delta_bytes;
                 put_copy(&a, dev + g.escvals + (uint64_t)c * g.escvals_stride, pos, (uint64_t)cs->escapes * S);
                 pos += (uint64_t)cs->escapes * S;
             }
@@ -1386,7 +1393,6 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
                 }
                 if (pos - plane_at != sizes[j]) {
                     status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal plane size mismatch (chunk %u, plane %u)", c, j);
-                    free(record_at);
                     goto done;
                 }
                 round_a[count_a++] = pe_hash_t{dst + plane_at, dst + padic_at + PE_PADIC_HEADER + PE_PLANE_ENTRY * j + 4, sizes[j], j};
@@ -1395,14 +1401,12 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
             round_c[count_c++] = pe_hash_t{dst + record + 8, dst + record, record_size - 8u, 0};
             if (pos - record != record_size) {
                 status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal record size mismatch (chunk %u)", c);
-                free(record_at);
                 goto done;
             }
         }
         if (pos != frame_size || a.span_count > a.span_bound || a.blob_used > a.blob_bound) {
             status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch (%llu of %llu bytes, %zu spans)", (unsigned long long)pos,
                                (unsigned long long)frame_size, a.span_count);
-            free(record_at);
             goto done;
         }
         /* The three rounds side by side, with one prefix of segment counts over them. */
@@ -1417,7 +1421,6 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
         prefix[span_total] = (uint32_t)segments;
         if (segments > segment_bound) {
             status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal checksum overflow");
-            free(record_at);
             goto done;
         }
         error = cudaMemcpyAsync(dev + blob_at, h + blob_at, a.blob_used, cudaMemcpyHostToDevice, stream);
@@ -1431,9 +1434,6 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
             pe_copy_kernel<<<(uint32_t)a.span_count, 256, 0, stream>>>((const pe_span_t *)(dev + spans_at), dst);
             error = cudaGetLastError();
         }
-        for (uint32_t c = 0; c < C && error == cudaSuccess; c++)
-            if (job.skip[c]) error = cudaMemcpyAsync(dst + record_at[c], job.records[c], job.record_sizes[c], cudaMemcpyHostToDevice, stream);
-        free(record_at);
         PE_CHECK(error, "gpu_compress: assembling the frame");
         const pe_hash_t *d_hashes = (const pe_hash_t *)(dev + hashes_at);
         const uint32_t *d_prefix = (const uint32_t *)(dev + prefix_at);
@@ -1451,20 +1451,17 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
         PE_CHECK(cudaGetLastError(), "gpu_compress: checksums");
         PE_CHECK(cudaStreamSynchronize(stream), "gpu_compress: assembling the frame");
         *dst_size = frame_size;
-        state->padic_device_chunks = C - fallback_count;
-        state->padic_host_chunks = fallback_count;
+        state->padic_phase_ms[3] = pe_now_ms() - mark;
+        state->padic_device_chunks = C;
+        state->padic_host_chunks = 0;
     }
 done:
     if (status != SARAPHIS_OK) cudaStreamSynchronize(stream);
-    for (uint32_t c = 0; c < C; c++) {
-        if (job.records) free(job.records[c]);
-        if (job.fallback_src) free(job.fallback_src[c]);
-    }
     free(job.streams);
     free(job.stream_counts);
-    free(job.records);
-    free(job.record_sizes);
-    free(job.fallback_src);
+    free(job.bitmaps);
+    free(job.bitmap_tried);
+    free(job.bitmap_used);
     free(frame_sizes);
     free(stored);
     return status;
@@ -1477,5 +1474,13 @@ extern "C" saraphis_status_t gpu_padic_encode_counts(saraphis_ctx_t *ctx, uint64
     SPS_TRY(gpu_state_get(ctx, &state));
     *device_chunks = state->padic_device_chunks;
     *host_chunks = state->padic_host_chunks;
+    return SARAPHIS_OK;
+}
+
+extern "C" saraphis_status_t gpu_padic_encode_phases(saraphis_ctx_t *ctx, double phase_ms[4])
+{
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    memcpy(phase_ms, state->padic_phase_ms, sizeof state->padic_phase_ms);
     return SARAPHIS_OK;
 }

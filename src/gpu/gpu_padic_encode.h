@@ -29,5 +29,8 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
  * chunks encoded by the CPU encoder (a tensor taken whole by the host counts all its chunks
  * there; one stored exactly counts none). For tests; C linkage. */
 extern "C" saraphis_status_t gpu_padic_encode_counts(saraphis_ctx_t *ctx, uint64_t *device_chunks, uint64_t *host_chunks);
+/* The same call's wall time per phase (ms): bound and scan (with its copy back), host plans,
+ * streams and rANS (with the block sizes' copy back), assembly and checksums. For benchmarks. */
+extern "C" saraphis_status_t gpu_padic_encode_phases(saraphis_ctx_t *ctx, double phase_ms[4]);
 
 #endif
