@@ -1145,7 +1145,15 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     g.escvals = at; at = align_up(at + (size_t)C * g.escvals_stride, 256);
     const size_t slots_at = at; at = align_up(at + slot_bound, 256);
     const size_t segments_at = at; at = align_up(at + segment_bound * 8, 256);
-    SPS_TRY(gpu_reserve_scratch(state, at));
+    /* About 8 bytes of work area per input byte (F32, three planes, content checksums): a tensor
+     * whose work area the device cannot hold goes through the CPU encoder instead. */
+    const saraphis_status_t reserved = gpu_reserve_scratch(state, at);
+    if (reserved == SARAPHIS_ERROR_OUT_OF_MEMORY) {
+        error_clear();
+        *route = GPU_PADIC_HOST;
+        return SARAPHIS_OK;
+    }
+    SPS_TRY(reserved);
     SPS_TRY(gpu_reserve_staging(state, staging_end));
     uint8_t *dev = (uint8_t *)state->d_scratch, *h = (uint8_t *)state->h_staging;
     const uint8_t *src = (const uint8_t *)d_src;
