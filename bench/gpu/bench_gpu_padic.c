@@ -250,7 +250,7 @@ int main(int argc, char **argv)
             int same = gpu_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0;
             double phases[4] = {0, 0, 0, 0};
             gpu_padic_encode_phases(ctx, phases);
-            printf("%-24s %6s %6.0e %8.3f %10.1f  %s; last call: scan %.2f ms, plans %.2f, streams+rANS %.2f, assembly %.2f\n", "saraphis-gpu",
+            printf("%-24s %6s %6.0e %8.3f %10.1f  %s; last call (ms): bound+scan waits %.2f, plans %.2f, last encodes %.2f, assembly %.2f\n", "saraphis-gpu",
                    name, cases[k].eps, (double)input_bytes / gpu_size, input_bytes / median(times, runs) / 1e6,
                    same ? "frame identical to the cpu's" : "[FRAME DIFFERS FROM THE CPU'S]", phases[0], phases[1], phases[2], phases[3]);
         }

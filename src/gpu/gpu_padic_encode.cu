@@ -64,6 +64,7 @@ extern "C" {
 #define PE_COPY_PIECE 65536u
 #define PE_RANS_WARPS 4
 #define PE_HASH_WARPS 8
+#define PE_BATCHES 4 /* chunk batches: the host plans one while the device scans the next */
 #define PE_PADIC_HEADER 24u
 #define PE_PLANE_ENTRY 12u
 #define PE_MAGNITUDE_LIMIT (1ull << 31)
@@ -376,14 +377,14 @@ static __global__ void __launch_bounds__(256) pe_bound_kernel(const uint8_t *src
 /* ---- Scan: quantise, then the statistics of every used plane ------------------------------ */
 
 template <int DT>
-static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_t *src, pe_geometry_t g, uint8_t *scratch)
+static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_t *src, pe_geometry_t g, uint8_t *scratch, uint32_t first_chunk)
 {
     typedef pe_dtype<DT> D;
     __shared__ uint32_t warp_sums[PE_WARPS];
     __shared__ int32_t warp_last[PE_WARPS];
     __shared__ uint32_t hist[PE_CONTEXTS * 256];
     __shared__ uint32_t sign_hist[256];
-    const uint32_t c = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const uint32_t c = first_chunk + blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = pe_chunk_n(g, c), P = g.precision, p = g.prime;
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
     uint32_t *mags = (uint32_t *)(scratch + g.mags) + (uint64_t)c * g.N;
@@ -533,14 +534,14 @@ __device__ __forceinline__ void pe_varint_put(uint8_t *dst, uint32_t v)
 }
 
 template <int DT>
-static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uint8_t *src, pe_geometry_t g, uint8_t *scratch)
+static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uint8_t *src, pe_geometry_t g, uint8_t *scratch, uint32_t first_chunk)
 {
     typedef pe_dtype<DT> D;
     __shared__ uint32_t warp_sums[PE_WARPS];
     __shared__ int32_t warp_last[PE_WARPS];
     __shared__ uint32_t warp_counts[PE_WARPS][PE_CONTEXTS];
     __shared__ uint32_t running[PE_CONTEXTS];
-    const uint32_t c = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    const uint32_t c = first_chunk + blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = pe_chunk_n(g, c), P = g.precision, p = g.prime;
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
     const uint32_t *mags = (const uint32_t *)(scratch + g.mags) + (uint64_t)c * g.N;
@@ -760,6 +761,7 @@ typedef struct {
     uint8_t *stream_counts;           /* [C][P] */
     pe_stream_t *bitmaps;             /* [C]: the escape bitmap's stream, when the CPU would try it */
     uint8_t *bitmap_tried, *bitmap_used; /* [C] */
+    uint32_t first_chunk;             /* of the batch being planned */
 } pe_job_t;
 
 static const pe_chunk_stats_t *job_chunk_stats(const pe_job_t *job, uint32_t c)
@@ -783,7 +785,7 @@ static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
 {
     (void)worker;
     pe_job_t *job = (pe_job_t *)job_ptr;
-    const uint32_t c = (uint32_t)item, P = job->P, p = job->g.prime;
+    const uint32_t c = job->first_chunk + (uint32_t)item, P = job->P, p = job->g.prime;
     const pe_geometry_t *g = &job->g;
     const uint32_t n = pe_chunk_raw(g, c) / g->element;
     const pe_chunk_stats_t *cs = job_chunk_stats(job, c);
@@ -1116,14 +1118,14 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
                                 CP * 2 * (3 * (N / PE_COPY_PIECE + 1) + 2 * PE_STREAMS + 8 + tasks_per_plane);
     const uint64_t hash_bound = (uint64_t)C * (P + 3);
     const uint64_t segment_bound = (uint64_t)C * (4 * (N * S / CHECKSUM_SEGMENT_BYTES + 2) + P + 8);
-    /* Bus regions first (staging mirrors them at the same offsets), then the device's own. */
+    /* Bus regions first (staging mirrors them at the same offsets: statistics back, plans, tasks
+     * and tables over, block sizes back, the assembly's pieces over), then the device's own. */
     size_t at = 0;
     g.chunk_stats = at; at = align_up(at + (size_t)C * sizeof(pe_chunk_stats_t), 16);
     g.plane_stats = at; at = align_up(at + CP * sizeof(pe_plane_stats_t), 16);
     g.hist = at; at = align_up(at + CP * PE_CONTEXTS * p * 4, 16);
     g.signhist = at; at = align_up(at + CP * 256 * 4, 16);
     g.eschist = at; at = align_up(at + (size_t)C * 256 * 4, 16);
-    const size_t in1_end = at;
     g.plans = at; at = align_up(at + CP * sizeof(pe_plane_plan_t), 16);
     const size_t tasks_at = at; at = align_up(at + task_bound * sizeof(pe_task_t), 16);
     const size_t tables_at = at; at = align_up(at + table_bound * 512, 16);
@@ -1176,7 +1178,10 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     job.bitmap_used = (uint8_t *)calloc(C, 1);
     uint32_t *frame_sizes = (uint32_t *)malloc((size_t)C * 4);
     uint8_t *stored = (uint8_t *)malloc(C);
-    uint32_t task_count = 0, table_count = 0;
+    uint32_t task_count = 0, table_count = 0, events_made = 0;
+    cudaEvent_t batch_ready[PE_BATCHES];
+    const uint32_t batches = C >= 4 * PE_BATCHES ? PE_BATCHES : 1;
+    int lanes_busy = 0;
     cudaError_t error = cudaSuccess;
     saraphis_status_t status = job.streams && job.stream_counts && job.bitmaps && job.bitmap_tried && job.bitmap_used && frame_sizes && stored
                                    ? SARAPHIS_OK
@@ -1190,69 +1195,108 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
     } while (0)
     if (status != SARAPHIS_OK) goto done;
 
-    /* Scan: quantise and gather the planes' statistics. */
-#define SCAN(DT) pe_scan_kernel<DT><<<C, PE_THREADS, 0, stream>>>(src, g, dev)
-    PE_DISPATCH(dtype, SCAN);
+    /* Batches of chunks: every batch's scan is queued first, each marked by an event once its
+     * statistics are back; the host plans a batch as soon as they are, and queues its streams and
+     * rANS blocks on a lane, so planning overlaps the later scans and the earlier encodes. */
+    state->padic_phase_ms[0] = pe_now_ms() - mark; /* the bound and the layout */
+    for (; events_made < batches; events_made++)
+        PE_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
+    if ((status = gpu_lanes_ready(state)) != SARAPHIS_OK) goto done;
+    for (uint32_t b = 0; b < batches; b++) {
+        const uint32_t first = (uint32_t)((uint64_t)C * b / batches), end = (uint32_t)((uint64_t)C * (b + 1) / batches), count = end - first;
+#define SCAN(DT) pe_scan_kernel<DT><<<count, PE_THREADS, 0, stream>>>(src, g, dev, first)
+        PE_DISPATCH(dtype, SCAN);
 #undef SCAN
-    PE_CHECK(cudaGetLastError(), "gpu_compress: bounded scan");
-    PE_CHECK(cudaMemcpyAsync(h, dev, in1_end, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading the planes' statistics");
-    PE_CHECK(cudaStreamSynchronize(stream), "gpu_compress: bounded scan");
-    state->padic_phase_ms[0] = pe_now_ms() - mark;
-    mark = pe_now_ms();
-
-    /* Plans, then every rANS stream's table and blocks in order. */
-    if ((status = threadpool_run(ctx->pool, C, plan_chunk, &job)) != SARAPHIS_OK) goto done;
-    state->padic_phase_ms[1] = pe_now_ms() - mark;
-    mark = pe_now_ms();
+        PE_CHECK(cudaGetLastError(), "gpu_compress: bounded scan");
+        const struct { uint64_t at, per_chunk; } regions[5] = {{g.chunk_stats, sizeof(pe_chunk_stats_t)},
+                                                               {g.plane_stats, (uint64_t)P * sizeof(pe_plane_stats_t)},
+                                                               {g.hist, (uint64_t)P * PE_CONTEXTS * p * 4},
+                                                               {g.signhist, (uint64_t)P * 256 * 4},
+                                                               {g.eschist, 256 * 4}};
+        for (int r = 0; r < 5; r++)
+            PE_CHECK(cudaMemcpyAsync(h + regions[r].at + first * regions[r].per_chunk, dev + regions[r].at + first * regions[r].per_chunk,
+                                     count * regions[r].per_chunk, cudaMemcpyDeviceToHost, stream),
+                     "gpu_compress: reading the planes' statistics");
+        PE_CHECK(cudaEventRecord(batch_ready[b], stream), "gpu_compress: marking a batch");
+    }
+    lanes_busy = 1;
     {
         pe_task_t *tasks = (pe_task_t *)(h + tasks_at);
         uint16_t *tables = (uint16_t *)(h + tables_at);
         uint64_t slot = slots_at;
-        for (uint32_t c = 0; c < C; c++) {
-            for (int32_t j = -1; j < (int32_t)P; j++) { /* -1: the escape bitmap */
-                pe_stream_t *streams = j < 0 ? &job.bitmaps[c] : &job.streams[((uint64_t)c * P + j) * PE_STREAMS];
-                const uint32_t stream_count = j < 0 ? job.bitmap_tried[c] : job.stream_counts[(uint64_t)c * P + j];
-                for (uint32_t k = 0; k < stream_count; k++) {
-                    pe_stream_t *s = &streams[k];
-                    if (s->mode != ENTROPY_RANS) continue;
-                    rans_table_t table;
-                    if (rans_table_read(&table, s->table_bytes, s->table_size) != s->table_size || table_count >= table_bound ||
-                        task_count + s->blocks > task_bound) {
-                        status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal table mismatch in chunk %u", c);
-                        goto done;
-                    }
-                    s->table = table_count++;
-                    memcpy(tables + (size_t)s->table * 256, table.freq, 512);
-                    s->first_task = task_count;
-                    for (uint32_t b = 0; b < s->blocks; b++) {
-                        const uint32_t begin = b * RANS_BLOCK_SYMBOLS;
-                        const uint32_t count = s->n - begin < RANS_BLOCK_SYMBOLS ? s->n - begin : RANS_BLOCK_SYMBOLS;
-                        tasks[task_count++] = pe_task_t{s->symbols + begin, slot, count, s->table, {0, 0}};
-                        slot += pe_slot_bytes(count);
+        for (uint32_t b = 0; b < batches; b++) {
+            const uint32_t first = (uint32_t)((uint64_t)C * b / batches), end = (uint32_t)((uint64_t)C * (b + 1) / batches), count = end - first;
+            cudaStream_t lane = state->lanes[b % GPU_HOST_LANES];
+            double waited = pe_now_ms();
+            PE_CHECK(cudaEventSynchronize(batch_ready[b]), "gpu_compress: bounded scan");
+            state->padic_phase_ms[0] += pe_now_ms() - waited;
+            mark = pe_now_ms();
+            /* Plans, then every rANS stream's table and blocks in order. */
+            job.first_chunk = first;
+            if ((status = threadpool_run(ctx->pool, count, plan_chunk, &job)) != SARAPHIS_OK) goto done;
+            const uint32_t first_task = task_count, first_table = table_count;
+            for (uint32_t c = first; c < end; c++) {
+                for (int32_t j = -1; j < (int32_t)P; j++) { /* -1: the escape bitmap */
+                    pe_stream_t *streams = j < 0 ? &job.bitmaps[c] : &job.streams[((uint64_t)c * P + j) * PE_STREAMS];
+                    const uint32_t stream_count = j < 0 ? job.bitmap_tried[c] : job.stream_counts[(uint64_t)c * P + j];
+                    for (uint32_t k = 0; k < stream_count; k++) {
+                        pe_stream_t *s = &streams[k];
+                        if (s->mode != ENTROPY_RANS) continue;
+                        rans_table_t table;
+                        if (rans_table_read(&table, s->table_bytes, s->table_size) != s->table_size || table_count >= table_bound ||
+                            task_count + s->blocks > task_bound) {
+                            status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal table mismatch in chunk %u", c);
+                            goto done;
+                        }
+                        s->table = table_count++;
+                        memcpy(tables + (size_t)s->table * 256, table.freq, 512);
+                        s->first_task = task_count;
+                        for (uint32_t k2 = 0; k2 < s->blocks; k2++) {
+                            const uint32_t begin = k2 * RANS_BLOCK_SYMBOLS;
+                            const uint32_t symbols = s->n - begin < RANS_BLOCK_SYMBOLS ? s->n - begin : RANS_BLOCK_SYMBOLS;
+                            tasks[task_count++] = pe_task_t{s->symbols + begin, slot, symbols, s->table, {0, 0}};
+                            slot += pe_slot_bytes(symbols);
+                        }
                     }
                 }
             }
-        }
-        if (slot > slots_at + slot_bound) {
-            status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal slot overflow");
-            goto done;
-        }
-    }
-    PE_CHECK(cudaMemcpyAsync(dev + g.plans, h + g.plans, tasks_at - g.plans, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading plans");
-    if (task_count) {
-        PE_CHECK(cudaMemcpyAsync(dev + tasks_at, h + tasks_at, task_count * sizeof(pe_task_t), cudaMemcpyHostToDevice, stream), "gpu_compress: uploading tasks");
-        PE_CHECK(cudaMemcpyAsync(dev + tables_at, h + tables_at, (size_t)table_count * 512, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading tables");
-    }
-#define STREAMS(DT) pe_streams_kernel<DT><<<C, PE_THREADS, 0, stream>>>(src, g, dev)
-    PE_DISPATCH(dtype, STREAMS);
+            if (slot > slots_at + slot_bound) {
+                status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal slot overflow");
+                goto done;
+            }
+            state->padic_phase_ms[1] += pe_now_ms() - mark;
+            /* The lane waits for this batch's statistics (and so for everything queued before). */
+            PE_CHECK(cudaStreamWaitEvent(lane, batch_ready[b], 0), "gpu_compress: ordering a lane");
+            PE_CHECK(cudaMemcpyAsync(dev + g.plans + (uint64_t)first * P * sizeof(pe_plane_plan_t), h + g.plans + (uint64_t)first * P * sizeof(pe_plane_plan_t),
+                                     (uint64_t)count * P * sizeof(pe_plane_plan_t), cudaMemcpyHostToDevice, lane),
+                     "gpu_compress: uploading plans");
+            const uint32_t batch_tasks = task_count - first_task;
+            if (batch_tasks) {
+                PE_CHECK(cudaMemcpyAsync(dev + tasks_at + first_task * sizeof(pe_task_t), h + tasks_at + first_task * sizeof(pe_task_t),
+                                         batch_tasks * sizeof(pe_task_t), cudaMemcpyHostToDevice, lane),
+                         "gpu_compress: uploading tasks");
+                PE_CHECK(cudaMemcpyAsync(dev + tables_at + (size_t)first_table * 512, h + tables_at + (size_t)first_table * 512,
+                                         (size_t)(table_count - first_table) * 512, cudaMemcpyHostToDevice, lane),
+                         "gpu_compress: uploading tables");
+            }
+#define STREAMS(DT) pe_streams_kernel<DT><<<count, PE_THREADS, 0, lane>>>(src, g, dev, first)
+            PE_DISPATCH(dtype, STREAMS);
 #undef STREAMS
-    PE_CHECK(cudaGetLastError(), "gpu_compress: bounded streams");
-    if (task_count) {
-        pe_rans_kernel<<<(task_count + PE_RANS_WARPS - 1) / PE_RANS_WARPS, PE_RANS_WARPS * 32, 0, stream>>>(
-            (const pe_task_t *)(dev + tasks_at), task_count, (const uint16_t *)(dev + tables_at), dev, (uint32_t *)(dev + sizes_at));
-        PE_CHECK(cudaGetLastError(), "gpu_compress: bounded rANS encode");
-        PE_CHECK(cudaMemcpyAsync(h + sizes_at, dev + sizes_at, (size_t)task_count * 4, cudaMemcpyDeviceToHost, stream), "gpu_compress: reading block sizes");
+            PE_CHECK(cudaGetLastError(), "gpu_compress: bounded streams");
+            if (batch_tasks) {
+                pe_rans_kernel<<<(batch_tasks + PE_RANS_WARPS - 1) / PE_RANS_WARPS, PE_RANS_WARPS * 32, 0, lane>>>(
+                    (const pe_task_t *)(dev + tasks_at) + first_task, batch_tasks, (const uint16_t *)(dev + tables_at), dev,
+                    (uint32_t *)(dev + sizes_at) + first_task);
+                PE_CHECK(cudaGetLastError(), "gpu_compress: bounded rANS encode");
+                PE_CHECK(cudaMemcpyAsync(h + sizes_at + (size_t)first_task * 4, dev + sizes_at + (size_t)first_task * 4, (size_t)batch_tasks * 4,
+                                         cudaMemcpyDeviceToHost, lane),
+                         "gpu_compress: reading block sizes");
+            }
+        }
     }
+    mark = pe_now_ms();
+    if ((status = gpu_lanes_join(state, stream)) != SARAPHIS_OK) goto done;
+    lanes_busy = 0;
     PE_CHECK(cudaStreamSynchronize(stream), "gpu_compress: bounded rANS encode");
     state->padic_phase_ms[2] = pe_now_ms() - mark;
     mark = pe_now_ms();
@@ -1464,7 +1508,9 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
         state->padic_host_chunks = 0;
     }
 done:
+    if (lanes_busy) gpu_lanes_drain(state);
     if (status != SARAPHIS_OK) cudaStreamSynchronize(stream);
+    for (uint32_t b = 0; b < events_made; b++) cudaEventDestroy(batch_ready[b]);
     free(job.streams);
     free(job.stream_counts);
     free(job.bitmaps);

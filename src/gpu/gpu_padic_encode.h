@@ -29,8 +29,9 @@ saraphis_status_t gpu_padic_compress(saraphis_ctx_t *ctx, gpu_state_t *state, sa
  * chunks encoded by the CPU encoder (a tensor taken whole by the host counts all its chunks
  * there; one stored exactly counts none). For tests; C linkage. */
 extern "C" saraphis_status_t gpu_padic_encode_counts(saraphis_ctx_t *ctx, uint64_t *device_chunks, uint64_t *host_chunks);
-/* The same call's wall time per phase (ms): bound and scan (with its copy back), host plans,
- * streams and rANS (with the block sizes' copy back), assembly and checksums. For benchmarks. */
+/* The same call's host wall time (ms) by what it did: resolving the bound and waiting for the
+ * batches' scans, planning (the CPU's choices), waiting for the last streams and rANS blocks after
+ * the last plan, assembly and checksums. For benchmarks. */
 extern "C" saraphis_status_t gpu_padic_encode_phases(saraphis_ctx_t *ctx, double phase_ms[4]);
 
 #endif
