@@ -628,7 +628,7 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uin
     }
 }
 
-/* ---- rANS: a warp per block, rans_encode_block_portable's words ------------------------------ */
+/* ---- rANS: a warp per block (gpu_device.cuh's encoder, as the lossless encoder uses it) -------- */
 
 static __global__ void __launch_bounds__(PE_RANS_WARPS * 32)
     pe_rans_kernel(const pe_task_t *tasks, uint32_t task_count, const uint16_t *tables, uint8_t *scratch, uint32_t *sizes)
@@ -638,20 +638,7 @@ static __global__ void __launch_bounds__(PE_RANS_WARPS * 32)
     const uint32_t t = blockIdx.x * PE_RANS_WARPS + warp;
     if (t >= task_count) return;
     const pe_task_t task = tasks[t];
-    const uint16_t *freq = tables + (size_t)task.table * 256;
-    uint32_t f8[8], local = 0;
-#pragma unroll
-    for (int k = 0; k < 8; k++) { f8[k] = freq[8 * lane + k]; local += f8[k]; }
-    uint32_t cum = warp_inclusive32(local, lane) - local;
-#pragma unroll
-    for (int k = 0; k < 8; k++) {
-        const uint32_t f = f8[k], sym = 8 * lane + k;
-        freq_cum[warp][sym] = f | cum << 16;
-        const unsigned long long r = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
-        reciprocal_lo[warp][sym] = (uint32_t)r;
-        reciprocal_hi[warp][sym] = (uint32_t)(r >> 32);
-        cum += f;
-    }
+    rans_encoder_tables(tables + (size_t)task.table * 256, freq_cum[warp], reciprocal_lo[warp], reciprocal_hi[warp], lane);
     __syncwarp();
     const uint8_t *symbols = scratch + task.symbols;
     uint16_t *words = (uint16_t *)(scratch + task.slot);
@@ -661,19 +648,7 @@ static __global__ void __launch_bounds__(PE_RANS_WARPS * 32)
         const uint32_t i = (uint32_t)group * 32 + lane;
         const bool active = i < count;
         const uint32_t sym = active ? symbols[i] : 0;
-        const uint32_t fc = freq_cum[warp][sym], f = fc & 0xffff;
-        const bool shed = active && x >= (f << (32 - RANS_PROB_BITS));
-        const uint32_t mask = __ballot_sync(PE_FULL, shed);
-        const uint32_t low = cursor - __popc(mask);
-        if (shed) {
-            words[low + __popc(mask & lanemask_lt(lane))] = (uint16_t)x;
-            x >>= 16;
-        }
-        cursor = low;
-        if (active) {
-            const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)x * reciprocal_hi[warp][sym] + __umulhi(x, reciprocal_lo[warp][sym])) >> 32) : x;
-            x = x + q * (RANS_PROB_SCALE - f) + (fc >> 16);
-        }
+        x = rans_encode_step(x, sym, active, freq_cum[warp][sym], reciprocal_lo[warp], reciprocal_hi[warp], words, &cursor, lane);
     }
     const uint32_t start = 2 * cursor - RANS_BLOCK_HEADER_BYTES;
     uint16_t *state_words = (uint16_t *)((uint8_t *)words + start) + 2 * lane;
