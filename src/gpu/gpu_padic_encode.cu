@@ -257,66 +257,73 @@ __device__ __forceinline__ bool pe_quantise(double x, const pe_geometry_t &g, ui
     return true;
 }
 
-/* ---- Block-wide helpers (PE_THREADS threads; every thread calls them) --------------------- */
+/* ---- Block-wide helpers (PE_THREADS threads; every thread calls them, in the same order) ------
+ *
+ * One barrier per call: the per-warp values go to one of two buffers, alternating by call (the
+ * block's call count, `turn`, is the same in every thread). A buffer is written again two calls
+ * later, after the barrier of the call between, which every thread reaches only once it has read
+ * the buffer: so no read can see a later write. */
+typedef struct {
+    uint32_t sums[2][PE_WARPS];
+    int32_t last[2][PE_WARPS];
+} pe_block_t;
 
 /* Exclusive prefix of v over the block in thread order; *total gets the sum. */
-__device__ __forceinline__ uint32_t block_exclusive(uint32_t v, uint32_t *warp_sums, uint32_t *total)
+__device__ __forceinline__ uint32_t block_exclusive(uint32_t v, pe_block_t *shared, uint32_t *turn, uint32_t *total)
 {
-    const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5, b = (*turn)++ & 1;
     const uint32_t inclusive = warp_inclusive32(v, lane);
-    if (lane == 31) warp_sums[warp] = inclusive;
+    if (lane == 31) shared->sums[b][warp] = inclusive;
     __syncthreads();
     uint32_t before = 0, all = 0;
 #pragma unroll
     for (uint32_t w = 0; w < PE_WARPS; w++) {
-        const uint32_t s = warp_sums[w];
+        const uint32_t s = shared->sums[b][w];
         before += w < warp ? s : 0;
         all += s;
     }
-    __syncthreads();
     *total = all;
     return before + inclusive - v;
 }
 
-__device__ __forceinline__ uint32_t block_sum(uint32_t v, uint32_t *warp_sums)
+__device__ __forceinline__ uint32_t block_sum(uint32_t v, pe_block_t *shared, uint32_t *turn)
 {
     uint32_t total;
-    block_exclusive(v, warp_sums, &total);
+    block_exclusive(v, shared, turn, &total);
     return total;
 }
 
-__device__ __forceinline__ uint32_t block_max(uint32_t v, uint32_t *warp_sums)
+__device__ __forceinline__ uint32_t block_max(uint32_t v, pe_block_t *shared, uint32_t *turn)
 {
+    const uint32_t b = (*turn)++ & 1;
 #pragma unroll
     for (int o = 16; o; o >>= 1) v = max(v, __shfl_xor_sync(PE_FULL, v, o));
-    if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = v;
+    if ((threadIdx.x & 31) == 0) shared->sums[b][threadIdx.x >> 5] = v;
     __syncthreads();
     uint32_t all = 0;
 #pragma unroll
-    for (uint32_t w = 0; w < PE_WARPS; w++) all = max(all, warp_sums[w]);
-    __syncthreads();
+    for (uint32_t w = 0; w < PE_WARPS; w++) all = max(all, shared->sums[b][w]);
     return all;
 }
 
 /* The index of the last flagged element before element i (index base + thread) among this tile's
  * and, before the tile, *carried (-1: none); *carried becomes the tile's last. */
-__device__ __forceinline__ int32_t block_previous(bool flag, uint32_t i, int32_t *carried, int32_t *warp_last)
+__device__ __forceinline__ int32_t block_previous(bool flag, uint32_t i, int32_t *carried, pe_block_t *shared, uint32_t *turn)
 {
-    const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5, b = (*turn)++ & 1;
     const uint32_t mask = __ballot_sync(PE_FULL, flag);
     const uint32_t first = i - lane;
-    if (lane == 0) warp_last[warp] = mask ? (int32_t)(first + 31 - __clz(mask)) : -1;
+    if (lane == 0) shared->last[b][warp] = mask ? (int32_t)(first + 31 - __clz(mask)) : -1;
     __syncthreads();
     const uint32_t lower = mask & lanemask_lt(lane);
     int32_t previous = *carried;
     if (lower) previous = (int32_t)(first + 31 - __clz(lower));
     else
         for (int w = (int)warp - 1; w >= 0; w--)
-            if (warp_last[w] >= 0) { previous = warp_last[w]; break; }
+            if (shared->last[b][w] >= 0) { previous = shared->last[b][w]; break; }
     int32_t last = *carried;
     for (int w = PE_WARPS - 1; w >= 0; w--)
-        if (warp_last[w] >= 0) { last = warp_last[w]; break; }
-    __syncthreads();
+        if (shared->last[b][w] >= 0) { last = shared->last[b][w]; break; }
     *carried = last;
     return previous;
 }
@@ -380,10 +387,10 @@ template <int DT>
 static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_t *src, pe_geometry_t g, uint8_t *scratch, uint32_t first_chunk)
 {
     typedef pe_dtype<DT> D;
-    __shared__ uint32_t warp_sums[PE_WARPS];
-    __shared__ int32_t warp_last[PE_WARPS];
+    __shared__ pe_block_t block;
     __shared__ uint32_t hist[PE_CONTEXTS * 256];
     __shared__ uint32_t sign_hist[256];
+    uint32_t turn = 0;
     const uint32_t c = first_chunk + blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = pe_chunk_n(g, c), P = g.precision, p = g.prime;
     const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
@@ -418,14 +425,15 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
             escmap[(base >> 5) + warp] = escaped;
         }
         uint32_t total;
-        const uint32_t rank = block_exclusive(active && !ok ? 1u : 0u, warp_sums, &total);
+        const uint32_t rank = block_exclusive(active && !ok ? 1u : 0u, &block, &turn, &total);
         if (active && !ok) esc[escape_count + rank] = i;
         escape_count += total;
     }
-    largest = block_max(largest, warp_sums);
+    largest = block_max(largest, &block, &turn);
+    __syncthreads(); /* every escape index is written */
     uint32_t delta = 0;
     for (uint32_t k = tid; k < escape_count; k += PE_THREADS) delta += pe_varint_size(k ? esc[k] - esc[k - 1] - 1 : esc[0]);
-    delta = block_sum(delta, warp_sums);
+    delta = block_sum(delta, &block, &turn);
     uint32_t used = 0;
     for (uint32_t m = largest; m; m /= p) used++;
     /* The bitmap's byte histogram: the CPU tries the bitmap form when the deltas take more than a
@@ -468,7 +476,6 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
         for (uint32_t k = tid; k < g.signbytes_stride / 4; k += PE_THREADS) sign_words[k] = 0;
         __syncthreads();
         uint32_t starts = 0, nonzero = 0, positions = 0, max_context = 0;
-        int32_t last_nonzero = -1;
         for (uint32_t base = 0; base < n; base += PE_THREADS) {
             const uint32_t i = base + tid;
             const bool active = i < n;
@@ -483,15 +490,24 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_scan_kernel(const uint8_
             nonzero += nz;
             const bool starter = nz && prefix == 0;
             uint32_t total;
-            const uint32_t rank = starts + block_exclusive(starter ? 1u : 0u, warp_sums, &total);
+            const uint32_t rank = starts + block_exclusive(starter ? 1u : 0u, &block, &turn, &total);
             if (starter && (signw[i >> 5] >> (i & 31) & 1)) atomicOr(&sign_words[rank >> 5], 1u << (rank & 31));
             starts += total;
-            const int32_t previous = block_previous(nz, i, &last_nonzero, warp_last);
-            if (nz) positions += pe_varint_size((uint32_t)((int64_t)i - previous - 1));
         }
-        nonzero = block_sum(nonzero, warp_sums);
-        positions = block_sum(positions, warp_sums);
-        max_context = block_max(max_context, warp_sums);
+        nonzero = block_sum(nonzero, &block, &turn);
+        max_context = block_max(max_context, &block, &turn);
+        /* The positions' varint bytes matter only to a plane that may be sparse (padic_plane_choose
+         * reads them when at most an eighth of the digits are non-zero): a second pass there. */
+        if (nonzero <= n / 8) {
+            int32_t last_nonzero = -1;
+            for (uint32_t base = 0; base < n; base += PE_THREADS) {
+                const uint32_t i = base + tid;
+                const bool nz = i < n && (mags[i] / place) % p != 0;
+                const int32_t previous = block_previous(nz, i, &last_nonzero, &block, &turn);
+                if (nz) positions += pe_varint_size((uint32_t)((int64_t)i - previous - 1));
+            }
+            positions = block_sum(positions, &block, &turn);
+        }
         /* The sign bytes' histogram (the padding bits of the last byte are zero). */
         const uint32_t sign_bytes = (starts + 7) / 8;
         const uint8_t *bytes = (const uint8_t *)sign_words;
@@ -537,8 +553,7 @@ template <int DT>
 static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uint8_t *src, pe_geometry_t g, uint8_t *scratch, uint32_t first_chunk)
 {
     typedef pe_dtype<DT> D;
-    __shared__ uint32_t warp_sums[PE_WARPS];
-    __shared__ int32_t warp_last[PE_WARPS];
+    __shared__ pe_block_t block;
     __shared__ uint32_t warp_counts[PE_WARPS][PE_CONTEXTS];
     __shared__ uint32_t running[PE_CONTEXTS];
     const uint32_t c = first_chunk + blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -547,6 +562,7 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uin
     const uint32_t *mags = (const uint32_t *)(scratch + g.mags) + (uint64_t)c * g.N;
     const uint32_t *esc = (const uint32_t *)(scratch + g.esc) + (uint64_t)c * g.N;
     const pe_chunk_stats_t stats = ((const pe_chunk_stats_t *)(scratch + g.chunk_stats))[c];
+    uint32_t turn = 0;
 
     /* Escape section: gaps as varints, then the escaped elements' bytes. */
     uint8_t *escbuf = scratch + g.escbuf + (uint64_t)c * g.escbuf_stride;
@@ -557,7 +573,7 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uin
         const bool active = k < stats.escapes;
         const uint32_t gap = active ? (k ? esc[k] - esc[k - 1] - 1 : esc[0]) : 0;
         uint32_t total;
-        const uint32_t at = written + block_exclusive(active ? pe_varint_size(gap) : 0u, warp_sums, &total);
+        const uint32_t at = written + block_exclusive(active ? pe_varint_size(gap) : 0u, &block, &turn, &total);
         if (active) {
             pe_varint_put(escbuf + at, gap);
             D::copy(escvals, k, chunk, esc[k]);
@@ -614,11 +630,11 @@ static __global__ void __launch_bounds__(PE_THREADS) pe_streams_kernel(const uin
             const uint32_t digit = active ? (mags[i] / place) % p : 0;
             const bool nz = digit != 0;
             uint32_t total;
-            const uint32_t rank = count + block_exclusive(nz ? 1u : 0u, warp_sums, &total);
+            const uint32_t rank = count + block_exclusive(nz ? 1u : 0u, &block, &turn, &total);
             count += total;
-            const int32_t previous = block_previous(nz, i, &last_nonzero, warp_last);
+            const int32_t previous = block_previous(nz, i, &last_nonzero, &block, &turn);
             const uint32_t gap = nz ? (uint32_t)((int64_t)i - previous - 1) : 0;
-            const uint32_t at = bytes + block_exclusive(nz ? pe_varint_size(gap) : 0u, warp_sums, &total);
+            const uint32_t at = bytes + block_exclusive(nz ? pe_varint_size(gap) : 0u, &block, &turn, &total);
             bytes += total;
             if (nz) {
                 sorted[rank] = (uint8_t)digit;
