@@ -317,11 +317,14 @@ SARAPHIS_API saraphis_status_t saraphis_gpu_decompress_batch(
 /* Encodes src_size bytes of dtype elements at d_src (device memory, aligned to the dtype's size)
  * into a frame at d_dst (device memory, at least saraphis_compress_bound bytes is always enough).
  * The frame is byte-identical to saraphis_compress's for the same input and context parameters
- * (codec, chunk_bytes, content_checksum). LOSSLESS and STORED are encoded on the device (the
- * host plans each chunk from statistics gathered there, on the context's threads; device scratch
- * of about twice src_size is kept in the context); BOUNDED goes through the host (the input is
- * copied back, saraphis_compress encodes it, the frame is copied over). A destination too small
- * for the frame gives SARAPHIS_ERROR_BUFFER_TOO_SMALL with nothing written to it. */
+ * (codec, chunk_bytes, content_checksum, and for BOUNDED the error bound). LOSSLESS and STORED
+ * are encoded on the device (the host plans each chunk from statistics gathered there, on the
+ * context's threads; device scratch of about twice src_size is kept in the context). BOUNDED is
+ * encoded on the device too (scratch of up to about 8 x src_size) when every magnitude fits 32
+ * bits (prime^precision <= 2^31: prime 251 with up to 3 digits, the usual setting); otherwise,
+ * or when the device cannot hold its scratch, the input is copied back, saraphis_compress encodes
+ * it and the frame is copied over (docs/gpu.md). A destination too small for the frame gives
+ * SARAPHIS_ERROR_BUFFER_TOO_SMALL with nothing written to it. */
 SARAPHIS_API saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype,
                                                      const void *d_src, size_t src_size,
                                                      void *d_dst, size_t dst_capacity,

@@ -50,7 +50,7 @@ step configure 120 cmake -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DSARAPHIS_CUDA=
 grep -q "SARAPHIS_WITH_CUDA" "$BUILD/CMakeFiles/saraphis_objects.dir/flags.make" 2>/dev/null ||
   echo "warning: CUDA not found by CMake; GPU programs will be missing" | tee -a "$OUT_DIR/configure.log"
 step build 300 cmake --build "$BUILD" -j "$JOBS" || { printf '%s\n' "${SUMMARY[@]}"; exit 1; }
-step build-gpu 240 cmake --build "$BUILD" -j "$JOBS" --target test_gpu_lossless test_gpu_encode test_gpu_padic bench_gpu_lossless bench_gpu_padic test_pool_cuda
+step build-gpu 240 cmake --build "$BUILD" -j "$JOBS" --target test_gpu_lossless test_gpu_encode test_gpu_padic test_gpu_padic_encode bench_gpu_lossless bench_gpu_padic test_pool_cuda
 
 # The CPU suite, in parallel (the GPU build's CPU tests must pass too).
 step cpu-tests 240 ctest --test-dir "$BUILD" -j "$JOBS" --output-on-failure --timeout 200
@@ -60,6 +60,8 @@ step gpu-tests 240 "$BUILD/test_gpu_lossless"
 # The bounded (p-adic) decoder against the CPU.
 step gpu-padic-tests 240 "$BUILD/test_gpu_padic"
 step gpu-encode 240 "$BUILD/test_gpu_encode"
+# The bounded (p-adic) encoder against the CPU: frames byte-identical, cross decodes.
+step gpu-padic-encode 300 "$BUILD/test_gpu_padic_encode"
 
 if [ $RUN_SANITIZER -eq 1 ] && command -v compute-sanitizer >/dev/null; then
   step memcheck 180 compute-sanitizer --tool memcheck --error-exitcode 99 --leak-check full "$BUILD/test_gpu_lossless" --quick
@@ -68,6 +70,8 @@ if [ $RUN_SANITIZER -eq 1 ] && command -v compute-sanitizer >/dev/null; then
   step racecheck-padic 240 compute-sanitizer --tool racecheck --error-exitcode 99 "$BUILD/test_gpu_padic" --quick
   step memcheck-encode 180 compute-sanitizer --tool memcheck --error-exitcode 99 --leak-check full "$BUILD/test_gpu_encode" --quick
   step racecheck-encode 180 compute-sanitizer --tool racecheck --error-exitcode 99 "$BUILD/test_gpu_encode" --quick
+  step memcheck-padic-encode 240 compute-sanitizer --tool memcheck --error-exitcode 99 --leak-check full "$BUILD/test_gpu_padic_encode" --quick
+  step racecheck-padic-encode 240 compute-sanitizer --tool racecheck --error-exitcode 99 "$BUILD/test_gpu_padic_encode" --quick
 fi
 
 # SmartPool and the pressure handler on the device (tests/gpu/README.md); it fills ~97% of the

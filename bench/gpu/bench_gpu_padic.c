@@ -1,6 +1,8 @@
-/* GPU benchmark of the bounded (p-adic) codec's decoder: Saraphis GPU decode of F32 weights at
- * absolute bounds 1e-3 and 1e-4 beside the CPU decoder on the same frame (every core, and one),
- * and a device-to-device copy (the ceiling).
+/* GPU benchmark of the bounded (p-adic) codec: Saraphis GPU decode of F32 weights at absolute
+ * bounds 1e-3 and 1e-4 beside the CPU decoder on the same frame (every core, and one), a
+ * device-to-device copy (the ceiling), and GPU encode (saraphis_gpu_compress, codec BOUNDED) of
+ * F32 at 1e-3, 1e-4, 1e-6 and of the same weights as BF16 at 1e-3 beside the CPU encoder
+ * (saraphis_compress, every core and one), its frame compared with the CPU's byte for byte.
  *
  * Data: the data section of .bench/data/minilm_f32.safetensors (or the folder in
  * SARAPHIS_GPU_DATA), repeated to --bytes (default 256 MiB) so that the working set exceeds L2;
@@ -21,6 +23,9 @@
 #include "saraphis.h"
 
 #include "bench_gpu_support.h"
+
+/* The GPU bounded encoder's phase times of its last call (gpu/gpu_padic_encode.h). */
+saraphis_status_t gpu_padic_encode_phases(saraphis_ctx_t *ctx, double phase_ms[4]);
 
 /* The float tensors of a safetensors file, concatenated and repeated to `bytes`. */
 static uint8_t *load_weights(const char *folder, size_t bytes, int *synthetic)
@@ -189,6 +194,73 @@ int main(int argc, char **argv)
             saraphis_ctx_free(ctx);
         }
     }
+
+    /* Encode: the same weights (and their BF16 truncation) from device memory. */
+    printf("%-24s %6s %6s %8s %10s  %s\n", "encoder", "dtype", "eps", "ratio", "GB/s", "note");
+    uint16_t *bf16 = malloc(bytes / 2);
+    for (size_t i = 0; bf16 && i < bytes / 4; i++) {
+        uint32_t u;
+        memcpy(&u, data + 4 * i, 4);
+        bf16[i] = (uint16_t)(u >> 16);
+    }
+    static const struct { saraphis_dtype_t dtype; double eps; } cases[] = {
+        {SARAPHIS_DTYPE_F32, 1e-3}, {SARAPHIS_DTYPE_F32, 1e-4}, {SARAPHIS_DTYPE_F32, 1e-6}, {SARAPHIS_DTYPE_BF16, 1e-3}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0] && bf16; k++) {
+        const saraphis_dtype_t dtype = cases[k].dtype;
+        const uint8_t *input = dtype == SARAPHIS_DTYPE_F32 ? data : (const uint8_t *)bf16;
+        const size_t input_bytes = dtype == SARAPHIS_DTYPE_F32 ? bytes : bytes / 2;
+        const char *name = dtype == SARAPHIS_DTYPE_F32 ? "F32" : "BF16";
+        saraphis_ctx_t *ctx = saraphis_ctx_create();
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+        saraphis_ctx_set_error_bound(ctx, SARAPHIS_BOUND_ABSOLUTE, cases[k].eps, 0, 0);
+        size_t bound = saraphis_compress_bound(input_bytes, 0), frame_size = 0, gpu_size = 0;
+        uint8_t *frame = malloc(bound), *gpu_frame = malloc(bound);
+        void *d_src = NULL, *d_frame = NULL;
+        if (!frame || !gpu_frame || cudaMalloc(&d_src, input_bytes) != cudaSuccess || cudaMalloc(&d_frame, bound) != cudaSuccess) {
+            printf("bench_gpu_padic: cannot allocate the encode buffers\n");
+            break;
+        }
+        cudaMemcpy(d_src, input, input_bytes, cudaMemcpyHostToDevice);
+        for (int threads = 0; threads <= 1; threads++) {
+            saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, threads);
+            double cpu_times[3];
+            for (int r = 0; r < 3; r++) {
+                double t0 = now_ms();
+                saraphis_compress(ctx, dtype, input, input_bytes, frame, bound, &frame_size);
+                cpu_times[r] = now_ms() - t0;
+            }
+            printf("%-24s %6s %6.0e %8.3f %10.2f\n", threads ? "cpu (1 thread)" : "cpu (all cores)", name, cases[k].eps,
+                   (double)input_bytes / frame_size, input_bytes / median(cpu_times, 3) / 1e6);
+        }
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+        saraphis_status_t status = SARAPHIS_OK;
+        for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
+            cudaEventRecord(start, stream);
+            status = saraphis_gpu_compress(ctx, dtype, d_src, input_bytes, d_frame, bound, &gpu_size, stream);
+            cudaEventRecord(stop, stream);
+            cudaEventSynchronize(stop);
+            float ms = 0;
+            cudaEventElapsedTime(&ms, start, stop);
+            if (r >= 2) times[r - 2] = ms;
+        }
+        if (status != SARAPHIS_OK) {
+            printf("%-24s %6s %6.0e failed: %s\n", "saraphis-gpu", name, cases[k].eps, saraphis_last_error());
+        } else {
+            cudaMemcpy(gpu_frame, d_frame, gpu_size, cudaMemcpyDeviceToHost);
+            int same = gpu_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0;
+            double phases[4] = {0, 0, 0, 0};
+            gpu_padic_encode_phases(ctx, phases);
+            printf("%-24s %6s %6.0e %8.3f %10.1f  %s; last call (ms): bound+scan waits %.2f, plans %.2f, last encodes %.2f, assembly %.2f\n", "saraphis-gpu",
+                   name, cases[k].eps, (double)input_bytes / gpu_size, input_bytes / median(times, runs) / 1e6,
+                   same ? "frame identical to the cpu's" : "[FRAME DIFFERS FROM THE CPU'S]", phases[0], phases[1], phases[2], phases[3]);
+        }
+        cudaFree(d_src);
+        cudaFree(d_frame);
+        free(frame);
+        free(gpu_frame);
+        saraphis_ctx_free(ctx);
+    }
+    free(bf16);
     cudaFree(d_a);
     free(times);
     free(data);

@@ -794,6 +794,53 @@ static size_t sparse_positions_size(const uint8_t *digits, size_t n, int simd)
     return bytes;
 }
 
+/* The plane's form and context count from its histograms (padic.h, padic_plane_choose): the
+ * dense cost for each context count C (contexts >= C-1 merged) against the sparse cost.
+ * tail[] receives the digit counts of every context together. */
+static void plane_choose(unsigned p, size_t n, uint32_t (*hist)[256], size_t nonzero, unsigned max_context,
+                         size_t sparse_position_bytes, uint32_t tail[256], padic_plane_choice_t *choice)
+{
+    double single[PADIC_MAX_CONTEXTS] = {0}, tail_cost[PADIC_MAX_CONTEXTS] = {0};
+    uint32_t nonzero_digits[256];
+    uint64_t context_total[PADIC_MAX_CONTEXTS] = {0}, tail_total = 0;
+    memset(tail, 0, 256 * sizeof *tail);
+    for (unsigned c = 0; c <= max_context; c++)
+        for (unsigned s = 0; s < p; s++) context_total[c] += hist[c][s];
+    for (int c = (int)max_context; c >= 0; c--) {
+        for (unsigned s = 0; s < p; s++) tail[s] += hist[c][s];
+        tail_total += context_total[c];
+        tail_cost[c] = stream_cost(tail, tail_total);
+        single[c] = stream_cost(hist[c], context_total[c]);
+    }
+    unsigned best_contexts = 1;
+    double best = tail_cost[0], prefix_cost = 0;
+    for (unsigned count = 2; count <= max_context + 1; count++) {
+        prefix_cost += single[count - 2];
+        double cost = prefix_cost + tail_cost[count - 1] + 8.0 * (count - 1); /* favour speed */
+        if (cost < best) { best = cost; best_contexts = count; }
+    }
+    memcpy(nonzero_digits, tail, sizeof nonzero_digits);
+    nonzero_digits[0] = 0;
+    double sparse = 4 + (double)sparse_position_bytes + stream_cost(nonzero_digits, nonzero);
+    size_t dense_limit = 1 + PADIC_MAX_CONTEXTS + n; /* the dense form's worst case */
+    choice->form = sparse < best && 4 + sparse_position_bytes + 1 + nonzero <= dense_limit ? PLANE_SPARSE : PLANE_DENSE;
+    choice->contexts = best_contexts;
+}
+
+void padic_plane_choose(unsigned prime, size_t n, const uint32_t hist[PADIC_MAX_CONTEXTS][256], size_t nonzero, unsigned max_context,
+                        size_t positions_bytes, padic_plane_choice_t *choice)
+{
+    pthread_once(&xlog2_once, xlog2_build);
+    uint32_t tail[256];
+    if (nonzero == 0) {
+        choice->form = PLANE_ZERO;
+        choice->contexts = 0;
+        return;
+    }
+    plane_choose(prime, n, (uint32_t(*)[256])hist, nonzero, max_context, nonzero <= n / 8 ? positions_bytes : SIZE_MAX / 2, tail,
+                 choice);
+}
+
 /* Writes a scanned plane: chooses its form (zero, dense with C contexts, sparse) with the cost
  * model and codes it. digits and contexts (the capped prefixes, or any values that cap to them:
  * only min(context, last context used) is read) are in element order; sorted is work space of n
@@ -817,29 +864,12 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         return status;
     }
 
-    /* Dense cost for each context count C (contexts >= C-1 merged), and the sparse cost. */
-    double single[PADIC_MAX_CONTEXTS] = {0}, tail_cost[PADIC_MAX_CONTEXTS] = {0};
-    uint32_t tail[256] = {0}, nonzero_digits[256];
-    uint64_t context_total[PADIC_MAX_CONTEXTS] = {0}, tail_total = 0;
-    for (unsigned c = 0; c <= max_context; c++)
-        for (unsigned s = 0; s < p; s++) context_total[c] += hist[c][s];
-    for (int c = (int)max_context; c >= 0; c--) {
-        for (unsigned s = 0; s < p; s++) tail[s] += hist[c][s];
-        tail_total += context_total[c];
-        tail_cost[c] = stream_cost(tail, tail_total);
-        single[c] = stream_cost(hist[c], context_total[c]);
-    }
-    unsigned best_contexts = 1;
-    double best = tail_cost[0], prefix_cost = 0;
-    for (unsigned count = 2; count <= max_context + 1; count++) {
-        prefix_cost += single[count - 2];
-        double cost = prefix_cost + tail_cost[count - 1] + 8.0 * (count - 1); /* favour speed */
-        if (cost < best) { best = cost; best_contexts = count; }
-    }
+    uint32_t tail[256], nonzero_digits[256];
+    padic_plane_choice_t choice;
+    plane_choose(p, n, hist, nonzero, max_context, sparse_position_bytes, tail, &choice);
+    const unsigned best_contexts = choice.contexts;
     memcpy(nonzero_digits, tail, sizeof tail);
     nonzero_digits[0] = 0;
-    double sparse = 4 + (double)sparse_position_bytes + stream_cost(nonzero_digits, nonzero);
-    size_t dense_limit = 1 + PADIC_MAX_CONTEXTS + n; /* the dense form's worst case */
 
     status = writer_need(w, 5);
     if (status != SARAPHIS_OK) goto done;
@@ -851,7 +881,7 @@ static saraphis_status_t write_plane(writer_t *w, unsigned p, size_t n, const ui
         status = writer_stream(w, signs, (sign_count + 7) / 8);
         if (status != SARAPHIS_OK) goto done;
     }
-    if (sparse < best && 4 + sparse_position_bytes + 1 + nonzero <= dense_limit) {
+    if (choice.form == PLANE_SPARSE) {
         w->dst[mode_at] = PLANE_SPARSE;
         status = writer_need(w, 4 + sparse_position_bytes);
         if (status != SARAPHIS_OK) goto done;

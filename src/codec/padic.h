@@ -141,4 +141,19 @@ typedef struct {
 
 saraphis_status_t padic_payload_info(const uint8_t *payload, size_t available, padic_info_t *info);
 
+/* ---- For the GPU encoder (gpu/gpu_padic_encode.cu), which gathers a plane's statistics on the
+ * device and makes the CPU encoder's choices through this very code. ---------------------------- */
+
+typedef struct {
+    int form;          /* the plane's form byte: 0 zero, 1 dense, 2 sparse */
+    unsigned contexts; /* dense: the context count C */
+} padic_plane_choice_t;
+
+/* The form and context count the encoder gives a plane (docs/padic.md, "Planes") from hist[c][d]
+ * (digit d of the elements whose context min(prefix, 15) is c; rows above max_context all zero),
+ * the number of non-zero digits, the largest context present and positions_bytes, the bytes of
+ * the varint positions of its non-zero digits (a sparse plane's position list). */
+void padic_plane_choose(unsigned prime, size_t n, const uint32_t hist[PADIC_MAX_CONTEXTS][256], size_t nonzero, unsigned max_context,
+                        size_t positions_bytes, padic_plane_choice_t *choice);
+
 #endif

@@ -177,6 +177,53 @@ __device__ __forceinline__ uint32_t warp_inclusive32(uint32_t v, uint32_t lane)
     return v;
 }
 
+/* ---- rANS encoding (rans_encode_block_portable's words), by a whole warp ----------------------- */
+
+/* The encoder's view of a normalised table (256 frequencies): fc[s] = freq | cum << 16 and the
+ * two halves of rans_encoder_table_init's reciprocal ceil-ish(2^64 / freq), built by a warp. */
+__device__ __forceinline__ void rans_encoder_tables(const uint16_t *freq, uint32_t *fc, uint32_t *reciprocal_lo, uint32_t *reciprocal_hi,
+                                                    uint32_t lane)
+{
+    uint32_t f8[8], local = 0;
+#pragma unroll
+    for (int k = 0; k < 8; k++) { f8[k] = freq[8 * lane + k]; local += f8[k]; }
+    uint32_t cum = warp_inclusive32(local, lane) - local;
+#pragma unroll
+    for (int k = 0; k < 8; k++) {
+        const uint32_t f = f8[k], sym = 8 * lane + k;
+        fc[sym] = f | cum << 16;
+        const unsigned long long r = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
+        reciprocal_lo[sym] = (uint32_t)r;
+        reciprocal_hi[sym] = (uint32_t)(r >> 32);
+        cum += f;
+    }
+}
+
+/* One step of a block's encoding, a symbol per lane (lane l: symbol l of a group of 32; lanes
+ * past the block's end inactive), groups taken last to first: the lanes that shed a 16-bit word
+ * store it below *cursor in descending lane order (the order rans_encode_block_portable writes
+ * them), then every active lane's state takes its symbol. Returns the new state. */
+__device__ __forceinline__ uint32_t rans_encode_step(uint32_t x, uint32_t sym, bool active, uint32_t fc, const uint32_t *reciprocal_lo,
+                                                     const uint32_t *reciprocal_hi, uint16_t *words, uint32_t *cursor, uint32_t lane)
+{
+    const uint32_t f = fc & 0xffff;
+    const bool shed = active && x >= (f << (32 - RANS_PROB_BITS));
+    const uint32_t mask = __ballot_sync(0xffffffffu, shed);
+    const uint32_t low = *cursor - __popc(mask);
+    if (shed) {
+        words[low + __popc(mask & lanemask_lt(lane))] = (uint16_t)x;
+        x >>= 16;
+    }
+    *cursor = low;
+    if (active) {
+        /* floor(x * reciprocal / 2^64) from the reciprocal's 32-bit halves: the low half's product
+         * contributes only its high word (it cannot carry). */
+        const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)x * reciprocal_hi[sym] + __umulhi(x, reciprocal_lo[sym])) >> 32) : x;
+        x = x + q * (RANS_PROB_SCALE - f) + (fc >> 16);
+    }
+    return x;
+}
+
 /* ---- rANS tables (codec/rans.c's serialised form), by a whole warp ----------------------------- */
 
 /* rans_table_read: returns the table's byte count, 0 when invalid. Run by a whole warp (every lane

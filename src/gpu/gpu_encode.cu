@@ -52,6 +52,7 @@ extern "C" {
 
 #include "gpu/gpu_device.cuh"
 #include "gpu/gpu_internal.h"
+#include "gpu/gpu_padic_encode.h"
 
 /* docs/format.md, section 3 (engine/frame.c writes the same). */
 #define FRAME_MAGIC "SPSF"
@@ -325,26 +326,7 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
     const uint32_t stream_count = d->stream_count;
     for (uint32_t s = warp; s < stream_count; s += W) {
         if (d->mode[s] != ENTROPY_RANS) continue;
-        const uint16_t *freq = tables + (size_t)d->table[s] * 256;
-        uint32_t f8[8], local = 0;
-#pragma unroll
-        for (int k = 0; k < 8; k++) { f8[k] = freq[8 * lane + k]; local += f8[k]; }
-        uint32_t inclusive = local;
-#pragma unroll
-        for (int o = 1; o < 32; o <<= 1) {
-            uint32_t other = __shfl_up_sync(0xffffffffu, inclusive, o);
-            if (lane >= (uint32_t)o) inclusive += other;
-        }
-        uint32_t cum = inclusive - local;
-#pragma unroll
-        for (int k = 0; k < 8; k++) {
-            uint32_t f = f8[k], sym = 8 * lane + k;
-            freq_cum[s][sym] = f | cum << 16;
-            const unsigned long long r = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : 0;
-            reciprocal_lo[s][sym] = (uint32_t)r;
-            reciprocal_hi[s][sym] = (uint32_t)(r >> 32);
-            cum += f;
-        }
+        rans_encoder_tables(tables + (size_t)d->table[s] * 256, freq_cum[s], reciprocal_lo[s], reciprocal_hi[s], lane);
     }
     __syncthreads();
     const uint32_t tile = task.first_tile + warp;
@@ -396,24 +378,7 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
             for (int s = 0; s < ELEM; s++) {
                 if (!coded[s]) continue;
                 const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
-                const uint32_t fc = freq_cum[s][sym], f = fc & 0xffff;
-                uint32_t state = x[s];
-                const bool shed = active && state >= (f << (32 - RANS_PROB_BITS));
-                const uint32_t mask = __ballot_sync(0xffffffffu, shed);
-                const uint32_t low = cursor[s] - __popc(mask);
-                if (shed) {
-                    words[s][low + __popc(mask & lanemask_lt(lane))] = (uint16_t)state;
-                    state >>= 16;
-                }
-                cursor[s] = low;
-                if (active) {
-                    /* floor(state * reciprocal / 2^64) from the reciprocal's 32-bit halves: the
-                     * low half's product contributes only its high word (it cannot carry). */
-                    const uint32_t q = f > 1 ? (uint32_t)(((unsigned long long)state * reciprocal_hi[s][sym] + __umulhi(state, reciprocal_lo[s][sym])) >> 32)
-                                             : state;
-                    state = state + q * (RANS_PROB_SCALE - f) + (fc >> 16);
-                }
-                x[s] = state;
+                x[s] = rans_encode_step(x[s], sym, active, freq_cum[s][sym], reciprocal_lo[s], reciprocal_hi[s], words[s], &cursor[s], lane);
             }
         }
 #pragma unroll
@@ -777,7 +742,14 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     gpu_state_t *state;
     SPS_TRY(gpu_state_get(ctx, &state));
     cudaStream_t stream = (cudaStream_t)cuda_stream;
-    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) {
+        /* The bounded encoder (gpu_padic_encode.cu); a tensor it stores exactly falls through to
+         * LOSSLESS below, as on the CPU, and parameters it does not take go through the host. */
+        gpu_padic_route_t route;
+        SPS_TRY(gpu_padic_compress(ctx, state, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream, &route));
+        if (route == GPU_PADIC_ENCODED) return SARAPHIS_OK;
+        if (route == GPU_PADIC_HOST) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+    }
 
     const size_t chunk_bytes = ctx->chunk_bytes;
     const size_t chunks = (src_size + chunk_bytes - 1) / chunk_bytes;

@@ -61,6 +61,10 @@ typedef struct {
     void *d_early;
     size_t early_capacity;
     cudaEvent_t early_fork, early_done;
+    /* The last bounded saraphis_gpu_compress: chunks encoded on the device, and by the CPU
+     * encoder (gpu_padic_encode.cu; tests read them through gpu_padic_encode_counts). */
+    uint64_t padic_device_chunks, padic_host_chunks;
+    double padic_phase_ms[4]; /* its host time: bound and scan waits, plans, last encode wait, assembly */
 } gpu_state_t;
 
 /* A CUDA error as SARAPHIS_ERROR_OUT_OF_MEMORY (allocation) or SARAPHIS_ERROR_GPU, with `what`
