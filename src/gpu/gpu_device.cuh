@@ -86,6 +86,51 @@ __device__ static uint64_t warp_full_segment_hash(const uint4 *start, uint32_t l
     return sum;
 }
 
+/* NH of bytes this warp wrote earlier in the same kernel (after a __syncwarp): loads through L2
+ * (ld.global.cg: the read-only path may not see them), four 16-byte loads in flight at a time, so
+ * that a decode loop calling it between windows needs few registers for it. `start` is 16-byte
+ * aligned; `length` (<= CHECKSUM_SEGMENT_BYTES) is zero-padded to a multiple of 8 as the format
+ * says. */
+__device__ static uint64_t warp_written_segment_hash(const uint8_t *start, uint32_t length, uint32_t lane)
+{
+    uint64_t sum = 0;
+    if (length == CHECKSUM_SEGMENT_BYTES) {
+#pragma unroll 1
+        for (int half = 0; half < 2; half++) {
+            uint4 v[SEGMENT_LOADS / 2];
+#pragma unroll
+            for (int j = 0; j < SEGMENT_LOADS / 2; j++) v[j] = __ldcg((const uint4 *)start + lane + 32 * (j + half * SEGMENT_LOADS / 2));
+#pragma unroll
+            for (int j = 0; j < SEGMENT_LOADS / 2; j++) {
+                const uint32_t i = 4 * lane + 128 * (j + half * SEGMENT_LOADS / 2);
+                sum += (uint64_t)(v[j].x + checksum_key(i)) * (uint32_t)(v[j].y + checksum_key(i + 1));
+                sum += (uint64_t)(v[j].z + checksum_key(i + 2)) * (uint32_t)(v[j].w + checksum_key(i + 3));
+            }
+        }
+    } else {
+        /* The last, partial segment of a tensor: word by word, the last word byte by byte. */
+        for (uint32_t u = 16 * lane; u < length; u += 512) {
+            uint32_t w[4];
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                const uint32_t at = u + 4 * j;
+                if (at + 4 <= length) {
+                    w[j] = __ldcg((const unsigned int *)(start + at));
+                } else {
+                    w[j] = 0;
+                    for (uint32_t b = 0; at + b < length; b++) w[j] |= (uint32_t)__ldcg((const unsigned char *)(start + at + b)) << (8 * b);
+                }
+            }
+            const uint32_t i = u / 4;
+            sum += (uint64_t)(w[0] + checksum_key(i)) * (uint32_t)(w[1] + checksum_key(i + 1));
+            if (u + 8 < length) sum += (uint64_t)(w[2] + checksum_key(i + 2)) * (uint32_t)(w[3] + checksum_key(i + 3));
+        }
+    }
+#pragma unroll
+    for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    return sum;
+}
+
 /* Words [k, k + 4) of the 32-byte window a:b shifted right by `shift` bits (k, shift uniform over the
  * warp): the 16 bytes at byte offset 4k + shift/8 of the window. */
 __device__ __forceinline__ void window_words(const uint4 &a, const uint4 &b, uint32_t k, uint32_t shift, uint32_t w[4])

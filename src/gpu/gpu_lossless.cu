@@ -120,7 +120,7 @@ typedef struct {
     uint32_t early;  /* TRUNCATED: the record is shorter than its header (checked before all) */
     uint32_t code;   /* the first structural or decoding error */
     uint32_t checks; /* bit 0: record checksum mismatch, bit 1: content checksum mismatch */
-    uint32_t pad;
+    uint32_t hashed; /* 1: the decode kernel wrote the content checksum's segment hashes */
 } chunk_status_t;
 
 typedef struct {
@@ -397,7 +397,12 @@ template <int ELEM> struct stage_layout {
     static const uint32_t window = steps * 32;        /* symbols per window */
     static const uint32_t bytes = window + 16;        /* one buffer: window bytes plus misalignment */
     static const uint32_t pieces = bytes / 16;
+    /* windows of output per checksum segment (the fast path hashes segments as it writes them) */
+    static const uint32_t segment_windows = CHECKSUM_SEGMENT_BYTES / (window * ELEM) ? CHECKSUM_SEGMENT_BYTES / (window * ELEM) : 1;
 };
+static_assert(stage_layout<2>::segment_windows * stage_layout<2>::window * 2 == CHECKSUM_SEGMENT_BYTES &&
+                  (TILE_SYMBOLS * 2) % CHECKSUM_SEGMENT_BYTES == 0,
+              "the fast path's windows and tiles are whole checksum segments");
 
 /* Stages one window of a RAW channel: the 16-byte aligned pieces covering bytes [from, from +
  * window) go to buf (so byte from + j sits at buf[(from & 15) + j]). A piece reaching past `limit`
@@ -584,11 +589,19 @@ __device__ static void build_packed_table(const uint8_t *table, uint32_t table_b
  * fold bits and the high byte. Anything else takes the general reconstruction. */
 enum { LAYOUT_GENERAL = 0, LAYOUT_BF16 = 1, LAYOUT_F16 = 2 };
 
+/* `content` (NULL: none) receives the content checksum's hashes of the tile's segments: each whole
+ * segment is hashed as soon as its last window is written, while its bytes are in L2, instead of
+ * being read back from device memory by a pass after the kernel. */
 template <int ELEM, bool HIGH_RANS, int LAYOUT>
 __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, const uint8_t *record_end, chunk_status_t *status, uint32_t tile,
                                         uint32_t lane, const uint32_t *packed0, const uint8_t *sym1, const uint32_t *fc1,
-                                        uint8_t (*stage)[2][stage_layout<ELEM>::bytes])
+                                        uint8_t (*stage)[2][stage_layout<ELEM>::bytes], uint64_t *content_arg)
 {
+    /* The hash slots wait in shared memory, not in two registers through the decode loop (it is at
+     * its register limit: they cost it spills). */
+    __shared__ uint64_t *content_of[decode_warps(ELEM)];
+    if (lane == 0) content_of[threadIdx.x >> 5] = content_arg;
+    __syncwarp();
     typedef typename element_type<ELEM>::work U;
     typedef typename element_type<ELEM>::store S;
     typedef stage_layout<ELEM> L;
@@ -723,6 +736,21 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
 #pragma unroll 4
         for (; g < full_end; g += 32, o += 32, high_at += 32) step(o, high_at, g, g - first, buffer, true);
         if (full_end < window_end) step(o, high_at, full_end, full_end - first, buffer, full_end + lane < count);
+        if (wi % L::segment_windows == L::segment_windows - 1 && (wi + 1) * L::window <= count && content_of[threadIdx.x >> 5]) {
+            uint64_t *content = content_of[threadIdx.x >> 5];
+            __syncwarp(); /* the other lanes' stores of the segment are visible after it */
+            const uint32_t segment = wi / L::segment_windows;
+            const uint64_t hash = warp_written_segment_hash((const uint8_t *)out + (uint64_t)segment * CHECKSUM_SEGMENT_BYTES, CHECKSUM_SEGMENT_BYTES, lane);
+            if (lane == 0) content[segment] = hash;
+        }
+    }
+    if (count % (L::segment_windows * L::window) && content_of[threadIdx.x >> 5]) { /* the tensor's last, partial segment */
+        uint64_t *content = content_of[threadIdx.x >> 5];
+        __syncwarp();
+        const uint32_t segment = count / (L::segment_windows * L::window);
+        const uint32_t length = (count - segment * L::segment_windows * L::window) * ELEM;
+        const uint64_t hash = warp_written_segment_hash((const uint8_t *)out + (uint64_t)segment * CHECKSUM_SEGMENT_BYTES, length, lane);
+        if (lane == 0) content[segment] = hash;
     }
     async_wait_all();
     bad = largest > limit || (kr < 8 && (high_or >> kr) != 0);
@@ -743,7 +771,8 @@ template <int ELEM>
 /* Eight 4-warp CTAs per SM for 2-byte elements: 64 registers a thread (seven CTAs with more
  * registers measured 10% slower). */
 __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
-    decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks)
+    decode_kernel(const chunk_in_t *chunks, const chunk_desc_t *descs, chunk_status_t *status, const decode_task_t *tasks,
+                  const uint32_t *prefix, uint64_t *hashes)
 {
     const uint32_t W = decode_warps(ELEM);
     /* The generic path's tables and staging, or the fast path's packed tables: one or the other
@@ -791,13 +820,20 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
                 if (rans == 2 && warp == (W > 1 ? 1 : 0)) rans_build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
                 __syncthreads();
                 const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
+                /* Content hashes written as the tiles are decoded (16-byte aligned output only). */
+                uint64_t *content = NULL;
+                const uint32_t content_span = chunks[c].content_span;
+                if (content_span != NO_SPAN && ((uintptr_t)chunks[c].dst & 15) == 0) {
+                    content = hashes + prefix[content_span] + (uint64_t)tile * (TILE_SYMBOLS * ELEM / CHECKSUM_SEGMENT_BYTES);
+                    if (threadIdx.x == 0) status[c].hashed = 1; /* every CTA of the chunk writes the same */
+                }
                 const int layout = d->dropped != 0                                                      ? LAYOUT_GENERAL
                                    : d->exponent_bits == 8 && d->mantissa_bits == 7 && d->fold == 0  ? LAYOUT_BF16
                                    : d->exponent_bits == 5 && d->mantissa_bits == 10 && d->fold == 3 ? LAYOUT_F16
                                                                                                      : LAYOUT_GENERAL;
 #define DECODE_FAST(high_rans, layout_)                                                                                       \
     decode_tile_fast<ELEM, high_rans, layout_>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, \
-                                               fs.stage[warp])
+                                               fs.stage[warp], content)
                 if (tile >= tiles) {
                 } else if (rans == 2) {
                     if (layout == LAYOUT_BF16) DECODE_FAST(true, LAYOUT_BF16);
@@ -824,8 +860,10 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
 /* The segment hash of segments [first, end) of the spans, one warp, stepping through the spans
  * (the first one's found by binary search, the next ones' by stepping forward: a search per
  * segment put eleven dependent loads in front of every 4 KiB). */
+/* `skip` (NULL: none): spans of chunks whose status says `hashed` are left alone (the decode
+ * kernel wrote their content hashes). */
 __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t first, uint32_t end,
-                                uint64_t *hashes, uint32_t lane)
+                                uint64_t *hashes, uint32_t lane, const chunk_status_t *skip = NULL)
 {
     uint32_t lo = 0, hi = span_count - 1;
     while (lo < hi) {
@@ -836,6 +874,10 @@ __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix
     for (uint32_t g = first; g < end; g++) {
         while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
         const hash_span_t span = spans[lo];
+        if (skip && skip[span.chunk].hashed) {
+            g = prefix[lo + 1] - 1; /* the span's last segment: the loop steps past it */
+            continue;
+        }
         const uint64_t offset = (uint64_t)(g - prefix[lo]) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, span.length - offset);
         const uint64_t hash = warp_segment_hash(span.data + offset, length, lane, offset + CHECKSUM_SEGMENT_BYTES + 16 <= span.length);
@@ -846,13 +888,13 @@ __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix
 /* Segments [segment_begin, segment_end): each warp a contiguous run of them. */
 __global__ void __launch_bounds__(HASH_WARPS * 32)
     hash_segments_kernel(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t segment_begin,
-                         uint32_t segment_end, uint64_t *hashes)
+                         uint32_t segment_end, uint64_t *hashes, const chunk_status_t *skip)
 {
     const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS, warp = blockIdx.x * HASH_WARPS + (threadIdx.x >> 5);
     const uint32_t per = (segment_end - segment_begin + warps - 1) / warps;
     const uint64_t first = segment_begin + (uint64_t)warp * per;
     if (first >= segment_end) return;
-    hash_run(spans, prefix, span_count, (uint32_t)first, (uint32_t)min((uint64_t)segment_end, first + per), hashes, lane);
+    hash_run(spans, prefix, span_count, (uint32_t)first, (uint32_t)min((uint64_t)segment_end, first + per), hashes, lane, skip);
 }
 
 /* ---- Early record checksums ----------------------------------------------------------------
@@ -1534,21 +1576,21 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
                 if (e == cudaSuccess) e = cudaStreamWaitEvent(state->side, state->fork, 0);
             }
             if (e == cudaSuccess)
-                hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, on>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ra, (uint32_t)rb, d_hashes);
+                hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, on>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ra, (uint32_t)rb, d_hashes, NULL);
             if (e == cudaSuccess && beside) e = cudaEventRecord(state->join, state->side);
         }
         const uint32_t n = (uint32_t)(b - a);
         parse_kernel<<<(n + PARSE_WARPS - 1) / PARSE_WARPS, PARSE_WARPS * 32, 0, stream>>>(d_chunks + a, d_descs + a, d_status + a, n);
-        if (tb[0] > ta[0]) decode_kernel<1><<<(uint32_t)(tb[0] - ta[0]), decode_warps(1) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[0]);
-        if (tb[1] > ta[1]) decode_kernel<2><<<(uint32_t)(tb[1] - ta[1]), decode_warps(2) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[1]);
-        if (tb[2] > ta[2]) decode_kernel<4><<<(uint32_t)(tb[2] - ta[2]), decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[2]);
-        if (tb[3] > ta[3]) decode_kernel<8><<<(uint32_t)(tb[3] - ta[3]), decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[3]);
+        if (tb[0] > ta[0]) decode_kernel<1><<<(uint32_t)(tb[0] - ta[0]), decode_warps(1) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[0], d_prefix, d_hashes);
+        if (tb[1] > ta[1]) decode_kernel<2><<<(uint32_t)(tb[1] - ta[1]), decode_warps(2) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[1], d_prefix, d_hashes);
+        if (tb[2] > ta[2]) decode_kernel<4><<<(uint32_t)(tb[2] - ta[2]), decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[2], d_prefix, d_hashes);
+        if (tb[3] > ta[3]) decode_kernel<8><<<(uint32_t)(tb[3] - ta[3]), decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[3], d_prefix, d_hashes);
         /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
          * before the content checksums, which cover its output. */
         if (e == cudaSuccess && bounded && status == SARAPHIS_OK) status = decode_padic(state, stream, h_chunks + a, d_status + a, b - a);
         if (cb > ca) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (cb - ca + HASH_WARPS - 1) / HASH_WARPS);
-            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ca, (uint32_t)cb, d_hashes);
+            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ca, (uint32_t)cb, d_hashes, d_status);
         }
         if (e == cudaSuccess && beside && rb > ra) e = cudaStreamWaitEvent(stream, state->join, 0);
         return e;
