@@ -31,8 +31,12 @@
  *           contiguous run of them), every lane's eight 16-byte loads in flight before the first
  *           multiply (from the aligned pieces around the segment when it starts unaligned, as
  *           records do). Record checksums run early (above) or on a side stream beside parse and
- *           decode; content checksums after decode. (Hashing inside the decode kernel measured no
- *           faster: the kernel is issue-bound and the extra code cost the decode loop registers.)
+ *           decode. Content checksums: the fast path hashes each 4 KiB of output as soon as its
+ *           last window is written, reading it back from L2 (its slots kept in shared memory, not
+ *           in registers the decode loop needs); a pass after the decode hashes the rest (the
+ *           generic path, bounded chunks, destinations not 16-byte aligned) and skips chunks the
+ *           decode marked `hashed`. (Hashing inside each 32-symbol step, or each tile at its end,
+ *           after every tile had finished and its bytes had left L2, measured no faster.)
  *   verdict: two threads per chunk hash its spans' segment hashes with XXH64 and compare, then the
  *           chunk's first error in the CPU's order; the first failing chunk's code and index go to a
  *           mapped pinned word the host reads after the final synchronisation (no copy).
