@@ -814,7 +814,7 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
         }
     } else {
         bool fast = false;
-        if constexpr (ELEM == 2) { /* the fast path: F16 and BF16 in their usual layouts */
+        if constexpr (ELEM == 2 || ELEM == 4) { /* the fast path: F16, BF16 and F32 in the writer's usual layouts */
             fast = d->method == METHOD_FLOAT && d->stream[0].mode == STREAM_RANS &&
                    (d->stream[1].mode == STREAM_RANS || d->stream[1].mode == STREAM_RAW);
             for (uint32_t s = 2; s < d->stream_count; s++) fast = fast && d->stream[s].mode == STREAM_RAW;
@@ -839,6 +839,9 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
     decode_tile_fast<ELEM, high_rans, layout_>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, \
                                                fs.stage[warp], content)
                 if (tile >= tiles) {
+                } else if constexpr (ELEM == 4) { /* F32: the general reconstruction */
+                    if (rans == 2) DECODE_FAST(true, LAYOUT_GENERAL);
+                    else DECODE_FAST(false, LAYOUT_GENERAL);
                 } else if (rans == 2) {
                     if (layout == LAYOUT_BF16) DECODE_FAST(true, LAYOUT_BF16);
                     else if (layout == LAYOUT_F16) DECODE_FAST(true, LAYOUT_F16);
