@@ -330,6 +330,21 @@ SARAPHIS_API saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraph
                                                      void *d_dst, size_t dst_capacity,
                                                      size_t *dst_size, void *cuda_stream);
 
+/* Encodes src_size bytes of dtype elements at src (host memory, pageable or pinned) into a frame
+ * at dst (host memory), on the device: the frame of saraphis_gpu_compress (and saraphis_compress)
+ * byte for byte. The input goes to the device in groups of whole chunks (about 16 MiB), through
+ * two pinned staging slots (or straight from the caller's memory when it is pinned), and each
+ * group's statistics and histograms start as soon as it has arrived, while the next is copied;
+ * the frame comes back once it is complete. The bounded codec copies the whole tensor over first
+ * (its bound needs all of it). Device memory for the input and the frame (about twice src_size)
+ * and the pinned slots are kept in the context, beside saraphis_gpu_compress's scratch. A
+ * destination too small for the frame gives SARAPHIS_ERROR_BUFFER_TOO_SMALL with nothing written
+ * to it. */
+SARAPHIS_API saraphis_status_t saraphis_gpu_compress_host(saraphis_ctx_t *ctx, saraphis_dtype_t dtype,
+                                                          const void *src, size_t src_size, void *dst,
+                                                          size_t dst_capacity, size_t *dst_size,
+                                                          void *cuda_stream);
+
 /* =============================================================================================
  * Coordinator: one configuration, one compress/decompress entry point, status and statistics
  * (docs/coordinator.md). Tensors come in as DLPack DLTensors, so a caller (PyTorch, CuPy, NumPy

@@ -2,6 +2,7 @@
  * status and a message (UNSUPPORTED in a build without CUDA, GPU "no CUDA device" in a CUDA build
  * on a machine without one) and never touches its pointers. The GPU codec itself is tested on a
  * GPU machine by tests/gpu/test_gpu_lossless.c (scripts/gpu_test.sh). */
+#include <stdint.h>
 #include <string.h>
 
 #include "saraphis.h"
@@ -30,6 +31,12 @@ int main(void)
     void *dsts[1] = {fake};
     size_t sizes[1] = {64}, capacities[1] = {64};
     CHECK(saraphis_gpu_decompress_batch(ctx, 1, frames, sizes, dsts, capacities, NULL, NULL) == expected);
+    /* Host buffers: the call fails before writing to dst. */
+    uint8_t host_in[64], host_frame[1024];
+    memset(host_in, 0, sizeof host_in);
+    memset(host_frame, 0xEE, sizeof host_frame);
+    CHECK(saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, host_in, sizeof host_in, host_frame, sizeof host_frame, &size, NULL) == expected);
+    CHECK(host_frame[0] == 0xEE && host_frame[sizeof host_frame - 1] == 0xEE);
     CHECK(saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, fake, 64, fake, 1024, &size, NULL) == expected);
 #ifdef SARAPHIS_WITH_CUDA
     CHECK(strstr(saraphis_last_error(), "no CUDA device") != NULL);

@@ -8,8 +8,9 @@
  * synthetic Gaussian weights when a file is missing (marked "synthetic").
  *
  * Per dtype also: the frame decoded from host memory (pageable and pinned; the records cross the
- * bus compressed and are decoded as they arrive) beside a plain copy of the raw bytes (--no-host
- * skips it). Then the model's own list of tensors, each its own frame: one batch call against one
+ * bus compressed and are decoded as they arrive) beside a plain copy of the raw bytes, and the
+ * tensor encoded from host memory into host memory (saraphis_gpu_compress_host, wall clock)
+ * beside a pinned host-to-device copy of the raw bytes, its ceiling (--no-host skips them). Then the model's own list of tensors, each its own frame: one batch call against one
  * call per tensor, for all of them and for the small ones (--no-tensors skips it).
  *
  * Figures: GB/s of uncompressed bytes, the median of --runs timed calls (CUDA events around the
@@ -406,6 +407,51 @@ int main(int argc, char **argv)
                 double ms = median(times, encode_runs), gbs = bytes / ms / 1e6;
                 printf("%-22s %-5s %-8s %9.1f %8.1f%% %8.3f  %s; %s\n", label, dname, "encode", gbs, 100 * gbs / limit, ratio, note,
                        same ? "frame identical to the CPU's" : "FRAME DIFFERS FROM THE CPU'S");
+            }
+            /* Encode from host memory (saraphis_gpu_compress_host): the raw bytes cross the bus in
+             * 16 MiB groups, each encoded as the next one crosses, and the frame comes back; beside
+             * it a pinned host-to-device copy of the raw bytes, its ceiling. Wall clock around the
+             * call (its host copies into the pinned slots are part of it). */
+            if (host && encode && content) {
+                uint8_t *pinned_raw = NULL, *pinned_out = NULL, *pageable_out = malloc(bound);
+                cudaMallocHost((void **)&pinned_raw, bytes);
+                cudaMallocHost((void **)&pinned_out, bound);
+                if (pinned_raw && pinned_out && pageable_out) {
+                    memcpy(pinned_raw, data, bytes);
+                    memset(pageable_out, 0, bound);
+                    for (int r = 0; r < runs + 2; r++) {
+                        cudaEventRecord(start, stream);
+                        cudaMemcpyAsync(d_a, pinned_raw, bytes, cudaMemcpyHostToDevice, stream);
+                        cudaEventRecord(stop, stream);
+                        cudaEventSynchronize(stop);
+                        float ms = 0;
+                        cudaEventElapsedTime(&ms, start, stop);
+                        if (r >= 2) times[r - 2] = ms;
+                    }
+                    printf("%-22s %-5s %-8s %9.1f %9s %8.3f  %s\n", "cudaMemcpy (raw)", dname, "h2d", bytes / median(times, runs) / 1e6, "-", 1.0,
+                           "from pinned host memory; the ceiling of encode from host");
+                    for (int pinned = 0; pinned < 2; pinned++) {
+                        uint8_t *out = pinned ? pinned_out : pageable_out;
+                        saraphis_status_t s2 = SARAPHIS_OK;
+                        size_t host_frame_size = 0;
+                        for (int r = 0; r < runs + 2 && s2 == SARAPHIS_OK; r++) {
+                            double t0 = now_ms();
+                            s2 = saraphis_gpu_compress_host(ctx, inputs[k].dtype, pinned ? pinned_raw : data, bytes, out, bound, &host_frame_size, stream);
+                            if (r >= 2) times[r - 2] = now_ms() - t0;
+                        }
+                        if (s2 != SARAPHIS_OK) {
+                            printf("%-22s %-5s %-8s failed: %s\n", "saraphis-gpu", dname, "enc host", saraphis_last_error());
+                            continue;
+                        }
+                        int same = host_frame_size == frame_size && memcmp(out, frame, frame_size) == 0;
+                        printf("%-22s %-5s %-8s %9.1f %9s %8.3f  encode from %s host memory into %s; 16 MiB groups, encoded as they arrive; %s\n",
+                               "saraphis-gpu", dname, "enc host", bytes / median(times, runs) / 1e6, "-", ratio, pinned ? "pinned" : "pageable",
+                               pinned ? "pinned" : "pageable", same ? "frame identical to the CPU's" : "FRAME DIFFERS FROM THE CPU'S");
+                    }
+                }
+                cudaFreeHost(pinned_raw);
+                cudaFreeHost(pinned_out);
+                free(pageable_out);
             }
             /* The CPU encoder on the same bytes (every core), the peer the GPU encode replaces. */
             int cpu_runs = !encode ? 0 : runs < 3 ? runs : 3;

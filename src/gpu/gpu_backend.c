@@ -1,6 +1,6 @@
 /* The GPU codec's entry points in a build without CUDA: every call reports UNSUPPORTED with a
  * message, so the API (and programs linking it) is the same in every build. The CUDA build has
- * the real ones in gpu_lossless.cu. */
+ * the real ones in gpu_lossless.cu and gpu_encode.cu. */
 #ifndef SARAPHIS_WITH_CUDA
 
 #include "common/error.h"
@@ -44,6 +44,13 @@ saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dt
 {
     (void)ctx; (void)dtype; (void)d_src; (void)src_size; (void)d_dst; (void)dst_capacity; (void)dst_size; (void)cuda_stream;
     return no_cuda("gpu_compress");
+}
+
+saraphis_status_t saraphis_gpu_compress_host(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *src, size_t src_size, void *dst,
+                                             size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    (void)ctx; (void)dtype; (void)src; (void)src_size; (void)dst; (void)dst_capacity; (void)dst_size; (void)cuda_stream;
+    return no_cuda("gpu_compress_host");
 }
 
 #else

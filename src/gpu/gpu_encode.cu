@@ -29,7 +29,14 @@
  * Scratch and staging are reserved once per call from bounds that do not depend on the data (the
  * rANS slots, two bytes per symbol, make the scratch about twice the input). Nothing is written to
  * the destination before the frame is known to fit. Three host round trips in all (statistics,
- * block sizes, the end). */
+ * block sizes, the end).
+ *
+ * From host memory (saraphis_gpu_compress_host) the input crosses the bus in groups of whole
+ * chunks (gpu_upload_*: two pinned slots on the copy stream, or straight from pinned memory), and
+ * the batches are the groups: a group's statistics, histograms and content checksums wait only
+ * for its own copy, and the host plans and the lanes encode a group while the next one crosses.
+ * The frame is built in device memory of the context and copied back once it is complete. The
+ * bounded codec takes the whole tensor over first (its bound is a statistic of all of it). */
 #include <cuda_runtime.h>
 
 #include <stdint.h>
@@ -513,13 +520,15 @@ __global__ void __launch_bounds__(ENC_HASH_WARPS * 32)
     }
 }
 
-/* Content checksums: the source chunks' segments, chunk c's at c * segments_per_chunk. Needs only
- * the source, so it runs beside everything up to the records' assembly. */
+/* Content checksums: the source chunks' segments [segment_begin, segment_end), chunk c's at
+ * c * segments_per_chunk. Needs only the source, so it runs beside everything up to the records'
+ * assembly (from host memory: group by group as the source arrives). */
 __global__ void __launch_bounds__(ENC_HASH_WARPS * 32)
-    content_hash_kernel(const uint8_t *src, enc_geometry_t g, uint32_t segments_per_chunk, uint32_t segment_count, uint64_t *hashes)
+    content_hash_kernel(const uint8_t *src, enc_geometry_t g, uint32_t segments_per_chunk, uint32_t segment_begin, uint32_t segment_end,
+                        uint64_t *hashes)
 {
     const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * ENC_HASH_WARPS;
-    for (uint32_t s = blockIdx.x * ENC_HASH_WARPS + (threadIdx.x >> 5); s < segment_count; s += warps) {
+    for (uint32_t s = segment_begin + blockIdx.x * ENC_HASH_WARPS + (threadIdx.x >> 5); s < segment_end; s += warps) {
         const uint32_t c = s / segments_per_chunk, offset = (s % segments_per_chunk) * CHECKSUM_SEGMENT_BYTES;
         const uint32_t length = min((uint32_t)CHECKSUM_SEGMENT_BYTES, chunk_raw(g, c) - offset);
         const uint64_t hash = warp_segment_hash(src + (uint64_t)c * g.chunk_bytes + offset, length, lane);
@@ -691,15 +700,27 @@ static void launch_channels(const uint8_t *src, const enc_geometry_t &g, const e
         }                            \
     } while (0)
 
-/* The whole frame through the host: for the bounded codec, whose choices (the tensor-wide bound,
- * the p-adic digits) have no device implementation. */
+/* saraphis_compress's frame of host_src into a buffer of its bound (malloc'd; the caller frees
+ * it), when it fits dst_capacity. */
+static saraphis_status_t host_frame(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *host_src, size_t src_size, size_t dst_capacity,
+                                    uint8_t **frame, size_t *written)
+{
+    const size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes);
+    *frame = (uint8_t *)malloc(bound);
+    if (!*frame) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for a frame of %zu bytes", bound);
+    saraphis_status_t status = saraphis_compress(ctx, dtype, host_src, src_size, *frame, bound, written);
+    if (status == SARAPHIS_OK && *written > dst_capacity)
+        status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %zu bytes, destination %zu", *written, dst_capacity);
+    return status;
+}
+
+/* The whole frame through the host: for bounded-codec parameters the device encoder does not take
+ * (docs/gpu.md). */
 static saraphis_status_t compress_through_host(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
                                                void *d_dst, size_t dst_capacity, size_t *dst_size, cudaStream_t stream)
 {
-    uint8_t *host_src = (uint8_t *)malloc(src_size ? src_size : 1);
-    size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes);
-    uint8_t *host_dst = (uint8_t *)malloc(bound);
-    saraphis_status_t status = host_src && host_dst ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory");
+    uint8_t *host_src = (uint8_t *)malloc(src_size ? src_size : 1), *frame = NULL;
+    saraphis_status_t status = host_src ? SARAPHIS_OK : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory");
     cudaError_t error = cudaSuccess;
     if (status == SARAPHIS_OK && src_size) {
         error = cudaMemcpyAsync(host_src, d_src, src_size, cudaMemcpyDeviceToHost, stream);
@@ -707,16 +728,14 @@ static saraphis_status_t compress_through_host(saraphis_ctx_t *ctx, saraphis_dty
         if (error != cudaSuccess) status = gpu_cuda_fail(error, "gpu_compress: reading the input");
     }
     size_t written = 0;
-    if (status == SARAPHIS_OK) status = saraphis_compress(ctx, dtype, host_src, src_size, host_dst, bound, &written);
-    if (status == SARAPHIS_OK && written > dst_capacity)
-        status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %zu bytes, destination %zu", written, dst_capacity);
+    if (status == SARAPHIS_OK) status = host_frame(ctx, dtype, host_src, src_size, dst_capacity, &frame, &written);
     if (status == SARAPHIS_OK) {
-        error = cudaMemcpyAsync(d_dst, host_dst, written, cudaMemcpyHostToDevice, stream);
+        error = cudaMemcpyAsync(d_dst, frame, written, cudaMemcpyHostToDevice, stream);
         if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
         if (error != cudaSuccess) status = gpu_cuda_fail(error, "gpu_compress: writing the frame");
     }
     free(host_src);
-    free(host_dst);
+    free(frame);
     if (status == SARAPHIS_OK) *dst_size = written;
     return status;
 }
@@ -727,30 +746,14 @@ typedef struct {
     size_t stats, hist, plans, tables, sizes, slots, blob, spans, raw, packed, hash_spans, prefix, content_hashes, record_hashes, end;
 } enc_layout_t;
 
-extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
-                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+/* The LOSSLESS (or STORED) frame of src (device memory) into dst (device memory). With h_src, src
+ * is filled here from h_src (host memory) group by group (gpu_upload_*), and the chunk batches
+ * are the groups: each group's statistics, histograms and content checksums start as soon as it
+ * has arrived, and the host plans and encodes one batch while the next crosses the bus. */
+static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state, saraphis_dtype_t dtype, const uint8_t *src, size_t src_size,
+                                         uint8_t *dst, size_t dst_capacity, size_t *dst_size, cudaStream_t stream, const uint8_t *h_src)
 {
-    error_clear();
-    if (!ctx || (!d_src && src_size) || !d_dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: NULL argument");
     const size_t element = saraphis_dtype_size(dtype);
-    if (element == 0) return error_set(SARAPHIS_ERROR_DTYPE, "gpu_compress: unknown dtype %d", (int)dtype);
-    if (src_size % element)
-        return error_set(SARAPHIS_ERROR_DTYPE, "gpu_compress: %zu bytes is not a whole number of %s elements (%zu bytes each)", src_size,
-                         saraphis_dtype_name(dtype), element);
-    if (src_size && (uintptr_t)d_src % element)
-        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: source not aligned to its %zu-byte elements", element);
-    gpu_state_t *state;
-    SPS_TRY(gpu_state_get(ctx, &state));
-    cudaStream_t stream = (cudaStream_t)cuda_stream;
-    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) {
-        /* The bounded encoder (gpu_padic_encode.cu); a tensor it stores exactly falls through to
-         * LOSSLESS below, as on the CPU, and parameters it does not take go through the host. */
-        gpu_padic_route_t route;
-        SPS_TRY(gpu_padic_compress(ctx, state, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream, &route));
-        if (route == GPU_PADIC_ENCODED) return SARAPHIS_OK;
-        if (route == GPU_PADIC_HOST) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
-    }
-
     const size_t chunk_bytes = ctx->chunk_bytes;
     const size_t chunks = (src_size + chunk_bytes - 1) / chunk_bytes;
     if (chunks > UINT32_MAX) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks exceed the frame limit", chunks);
@@ -759,8 +762,6 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
         return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: destination holds %zu bytes, header needs %zu", dst_capacity, table_end);
     SPS_TRY(ctx_prepare(ctx));
     const int stored = ctx->codec == SARAPHIS_CODEC_STORED, content = ctx->content_checksum != 0;
-    const uint8_t *src = (const uint8_t *)d_src;
-    uint8_t *dst = (uint8_t *)d_dst;
 
     enc_geometry_t g;
     memset(&g, 0, sizeof g);
@@ -817,13 +818,18 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
     host_stream_t *streams = (host_stream_t *)malloc((size_t)(coded ? coded : 1) * sizeof *streams);
     uint32_t *record_sizes = (uint32_t *)malloc((size_t)(C + 1) * 4);
     uint8_t *chunk_stored = (uint8_t *)malloc((size_t)(C + 1));
-    int side_busy = 0, lanes_busy = 0;
+    int side_busy = 0, lanes_busy = 0, copy_busy = 0;
     uint32_t events_made = 0;
-    cudaEvent_t batch_ready[ENC_BATCHES];
-    const uint32_t batches = C >= 64 && !stored ? ENC_BATCHES : 1;
+    /* From host memory the batches are the groups (whole chunks, GPU_HOST_GROUP_BYTES or one chunk). */
+    const uint64_t group_chunks = chunk_bytes < GPU_HOST_GROUP_BYTES ? GPU_HOST_GROUP_BYTES / chunk_bytes : 1;
+    const uint32_t batches = h_src ? (uint32_t)((C + group_chunks - 1) / group_chunks) : C >= 64 && !stored ? ENC_BATCHES : 1;
+    cudaEvent_t *batch_ready = (cudaEvent_t *)malloc((batches ? batches : 1) * sizeof(cudaEvent_t)); /* batch b's statistics are back */
+    gpu_upload_t upload;
+    memset(&upload, 0, sizeof upload);
     cudaError_t error = cudaSuccess;
-    saraphis_status_t status = streams && record_sizes && chunk_stored ? SARAPHIS_OK
-                                                                       : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %zu chunks", chunks);
+    saraphis_status_t status = streams && record_sizes && chunk_stored && batch_ready
+                                   ? SARAPHIS_OK
+                                   : error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_compress: no host memory for %zu chunks", chunks);
 #define CUDA_CHECK(call, what)                                               \
     do {                                                                     \
         if ((error = (call)) != cudaSuccess) {                               \
@@ -831,68 +837,118 @@ extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis
             goto done;                                                       \
         }                                                                    \
     } while (0)
-    if (status != SARAPHIS_OK) goto done;
 
-    /* The content checksums need only the source: their segment hashes run on the side stream from the
-     * start, beside the statistics, the host's planning and the encoding. */
-    if (content_segments) {
-        CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
-        CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
-        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (content_segments + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
-        content_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, state->side>>>(src, g, shape.segments_per_chunk, (uint32_t)content_segments,
+    /* Chunks [batch_first(b), batch_first(b + 1)) are batch b. */
+    auto batch_first = [&](uint64_t b) -> uint64_t { return h_src ? min(C, b * group_chunks) : C * b / batches; };
+    /* The content checksums of chunks [first, end) (segment hashes; the digests come with the
+     * records), on the side stream. */
+    auto content_hashes = [&](uint64_t first, uint64_t end) -> saraphis_status_t {
+        const uint64_t begin = first * shape.segments_per_chunk, stop = min(content_segments, end * shape.segments_per_chunk);
+        if (stop <= begin) return SARAPHIS_OK;
+        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (stop - begin + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
+        content_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, state->side>>>(src, g, shape.segments_per_chunk, (uint32_t)begin, (uint32_t)stop,
                                                                           (uint64_t *)(dev + L.content_hashes));
-        side_busy = 1;
-        CUDA_CHECK(cudaGetLastError(), "gpu_compress: content checksums");
-        CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
-    }
-
-    /* Phases 1 and 2 in batches of chunks, so that the host plans one batch while the device
-     * gathers the next one's histograms and encodes the previous one: all histograms are queued
-     * first, each batch's copy back is marked by an event, and each planned batch's upload,
-     * encode and block sizes are queued behind them. */
-    for (; events_made < batches; events_made++)
-        CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
-    if ((status = gpu_lanes_ready(state)) != SARAPHIS_OK) goto done;
-    if ((status = gpu_lanes_start(state, stream)) != SARAPHIS_OK) goto done;
-    lanes_busy = 1;
-    if (C && !stored) {
-        CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
-        for (uint32_t b = 0; b < batches; b++) {
-            const uint64_t first = C * b / batches, end = C * (b + 1) / batches;
-            const uint64_t first_tile = first * T, tiles = (end == C ? total_tiles : end * T) - first_tile;
+        CUDA_TRY(cudaGetLastError(), "gpu_compress: content checksums");
+        return SARAPHIS_OK;
+    };
+    /* Phase 1 of batch b on the caller's stream: statistics and histograms, read back; the copy
+     * back is marked by the batch's event. */
+    auto gather = [&](uint32_t b) -> saraphis_status_t {
+        const uint64_t first = batch_first(b), end = batch_first(b + 1);
+        const uint64_t first_tile = first * T, tiles = (end == C ? total_tiles : end * T) - first_tile;
 #define PHASE1(E) launch_phase1<E>(src, g, (uint32_t)first_tile, (uint32_t)tiles, (chunk_stats_t *)(dev + L.stats), (uint32_t *)(dev + L.hist), stream)
-            DISPATCH_ELEM(element, PHASE1);
-            CUDA_CHECK(cudaGetLastError(), "gpu_compress: statistics");
-            CUDA_CHECK(cudaMemcpyAsync(h + L.stats + first * sizeof(chunk_stats_t), dev + L.stats + first * sizeof(chunk_stats_t),
-                                       (end - first) * sizeof(chunk_stats_t), cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
-            CUDA_CHECK(cudaMemcpyAsync(h + L.hist + first * S * 1024, dev + L.hist + first * S * 1024, (end - first) * S * 1024,
-                                       cudaMemcpyDeviceToHost, stream), "gpu_compress: reading histograms");
-            CUDA_CHECK(cudaEventRecord(batch_ready[b], stream), "gpu_compress: marking a batch");
-        }
-    }
-    for (uint32_t b = 0; b < batches; b++) {
-        const uint64_t first = C * b / batches, end = C * (b + 1) / batches;
+        DISPATCH_ELEM(element, PHASE1);
+        CUDA_TRY(cudaGetLastError(), "gpu_compress: statistics");
+        CUDA_TRY(cudaMemcpyAsync(h + L.stats + first * sizeof(chunk_stats_t), dev + L.stats + first * sizeof(chunk_stats_t),
+                                 (end - first) * sizeof(chunk_stats_t), cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
+        CUDA_TRY(cudaMemcpyAsync(h + L.hist + first * S * 1024, dev + L.hist + first * S * 1024, (end - first) * S * 1024,
+                                 cudaMemcpyDeviceToHost, stream), "gpu_compress: reading histograms");
+        CUDA_TRY(cudaEventRecord(batch_ready[b], stream), "gpu_compress: marking a batch");
+        return SARAPHIS_OK;
+    };
+    /* Phase 2 of batch b, once its statistics are back: the host plans its chunks, then its plans
+     * and tables go up, its rANS blocks are encoded and their sizes come back, on a lane. (The
+     * source it reads is there: its statistics came from it.) */
+    auto plan_and_encode = [&](uint32_t b) -> saraphis_status_t {
+        const uint64_t first = batch_first(b), end = batch_first(b + 1);
         cudaStream_t lane = state->lanes[b % GPU_HOST_LANES];
-        if (C && !stored) CUDA_CHECK(cudaEventSynchronize(batch_ready[b]), "gpu_compress: statistics");
+        if (C && !stored) CUDA_TRY(cudaEventSynchronize(batch_ready[b]), "gpu_compress: statistics");
         plan_job_t job = {&g, &shape, (const chunk_stats_t *)(h + L.stats), (const uint32_t *)(h + L.hist), chunk_plans,
                           (uint16_t *)(h + L.tables), streams, stored, first};
-        if ((status = threadpool_run(ctx->pool, end - first, plan_chunk, &job)) != SARAPHIS_OK) goto done;
-        if (!C || stored) continue;
+        SPS_TRY(threadpool_run(ctx->pool, end - first, plan_chunk, &job));
+        if (!C || stored) return SARAPHIS_OK;
         int any_rans = 0;
         for (uint64_t c = first; c < end && !any_rans; c++)
             for (uint32_t s = 0; s < chunk_plans[c].stream_count; s++) any_rans |= chunk_plans[c].mode[s] == ENTROPY_RANS;
-        CUDA_CHECK(cudaMemcpyAsync(dev + L.plans + first * sizeof(enc_chunk_t), h + L.plans + first * sizeof(enc_chunk_t),
-                                   (end - first) * sizeof(enc_chunk_t), cudaMemcpyHostToDevice, lane), "gpu_compress: uploading plans");
-        if (!any_rans) continue;
-        CUDA_CHECK(cudaMemcpyAsync(dev + L.tables + first * S * 512, h + L.tables + first * S * 512, (end - first) * S * 512,
-                                   cudaMemcpyHostToDevice, lane), "gpu_compress: uploading tables");
+        CUDA_TRY(cudaMemcpyAsync(dev + L.plans + first * sizeof(enc_chunk_t), h + L.plans + first * sizeof(enc_chunk_t),
+                                 (end - first) * sizeof(enc_chunk_t), cudaMemcpyHostToDevice, lane), "gpu_compress: uploading plans");
+        if (!any_rans) return SARAPHIS_OK;
+        CUDA_TRY(cudaMemcpyAsync(dev + L.tables + first * S * 512, h + L.tables + first * S * 512, (end - first) * S * 512,
+                                 cudaMemcpyHostToDevice, lane), "gpu_compress: uploading tables");
 #define ENCODE(E) launch_encode<E>(src, g, shape, (uint32_t)first, (uint32_t)(end - first), d_chunks, (const uint16_t *)(dev + L.tables), \
                                    dev + L.slots, (uint32_t *)(dev + L.sizes), lane)
         DISPATCH_ELEM(element, ENCODE);
-        CUDA_CHECK(cudaGetLastError(), "gpu_compress: rANS encode");
-        CUDA_CHECK(cudaMemcpyAsync(h + L.sizes + first * S * T * 4, dev + L.sizes + first * S * T * 4, (end - first) * S * T * 4,
-                                   cudaMemcpyDeviceToHost, lane), "gpu_compress: reading block sizes");
+        CUDA_TRY(cudaGetLastError(), "gpu_compress: rANS encode");
+        CUDA_TRY(cudaMemcpyAsync(h + L.sizes + first * S * T * 4, dev + L.sizes + first * S * T * 4, (end - first) * S * T * 4,
+                                 cudaMemcpyDeviceToHost, lane), "gpu_compress: reading block sizes");
+        return SARAPHIS_OK;
+    };
+    if (status != SARAPHIS_OK) goto done;
+
+    for (; events_made < batches; events_made++)
+        CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
+    if ((status = gpu_lanes_ready(state)) != SARAPHIS_OK) goto done;
+    /* The side stream (content checksums) and the copy stream start after what the caller's
+     * stream has queued. */
+    CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
+    if (content_segments) {
+        CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
+        side_busy = 1;
     }
+    if (h_src) {
+        const size_t slot = src_size < group_chunks * chunk_bytes ? src_size : group_chunks * chunk_bytes;
+        if ((status = gpu_upload_begin(state, h_src, (void *)src, slot, ctx->pool, &upload)) != SARAPHIS_OK) goto done;
+        CUDA_CHECK(cudaStreamWaitEvent(state->copy, state->fork, 0), "gpu_compress: ordering the copy stream");
+        copy_busy = 1;
+    }
+    if ((status = gpu_lanes_start(state, stream)) != SARAPHIS_OK) goto done;
+    lanes_busy = 1;
+    if (C && !stored) CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
+
+    if (!h_src) {
+        /* Phases 1 and 2 in batches of chunks, so that the host plans one batch while the device
+         * gathers the next one's histograms and encodes the previous one: the content checksums
+         * (they need only the source) and all histograms are queued first, and each planned
+         * batch's upload, encode and block sizes behind them. */
+        if ((status = content_hashes(0, C)) != SARAPHIS_OK) goto done;
+        for (uint32_t b = 0; b < batches && C && !stored; b++)
+            if ((status = gather(b)) != SARAPHIS_OK) goto done;
+        for (uint32_t b = 0; b < batches; b++)
+            if ((status = plan_and_encode(b)) != SARAPHIS_OK) goto done;
+    } else {
+        /* Each group's kernels wait for its copy (the caller's stream and the side stream wait
+         * for every group, so the assembly finds the whole source), and the host plans a batch
+         * once its statistics are back while the later groups cross the bus. From pinned memory
+         * every copy and gather is queued first (the host has nothing to do for them); from
+         * pageable memory the host fills a slot, then plans the batch before, which has arrived
+         * meanwhile. */
+        const uint32_t lag = upload.pinned ? batches : 1;
+        for (uint32_t b = 0; b < batches; b++) {
+            const uint64_t first = batch_first(b), end = batch_first(b + 1);
+            const uint64_t offset = first * chunk_bytes, bytes = min((uint64_t)src_size, end * chunk_bytes) - offset;
+            CUDA_CHECK(gpu_upload_group(state, &upload, b, offset, (size_t)bytes), "gpu_compress_host: copying the input");
+            CUDA_CHECK(cudaStreamWaitEvent(stream, state->arrived, 0), "gpu_compress_host: ordering after the copy");
+            if (content_segments) {
+                CUDA_CHECK(cudaStreamWaitEvent(state->side, state->arrived, 0), "gpu_compress_host: ordering after the copy");
+                if ((status = content_hashes(first, end)) != SARAPHIS_OK) goto done;
+            }
+            if (C && !stored && (status = gather(b)) != SARAPHIS_OK) goto done;
+            if (b >= lag && (status = plan_and_encode(b - lag)) != SARAPHIS_OK) goto done;
+        }
+        for (uint32_t b = batches > lag ? batches - lag : 0; b < batches; b++)
+            if ((status = plan_and_encode(b)) != SARAPHIS_OK) goto done;
+    }
+    if (content_segments) CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
     if ((status = gpu_lanes_join(state, stream)) != SARAPHIS_OK) goto done;
     lanes_busy = 0;
     CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
@@ -1074,10 +1130,117 @@ done:
     /* On a failure the side stream may still be reading the source into scratch. */
     if (side_busy) cudaStreamSynchronize(state->side);
     if (lanes_busy) gpu_lanes_drain(state);
+    if (copy_busy) cudaStreamSynchronize(state->copy); /* nothing still reads a slot or writes the source */
     if (status != SARAPHIS_OK) cudaStreamSynchronize(stream);
     for (uint32_t b = 0; b < events_made; b++) cudaEventDestroy(batch_ready[b]);
+    free(batch_ready);
     free(streams);
     free(record_sizes);
     free(chunk_stored);
+    return status;
+}
+
+/* What both entry points check before anything else. */
+static saraphis_status_t check_arguments(const char *call, const saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *src, size_t src_size,
+                                         const void *dst, const size_t *dst_size)
+{
+    if (!ctx || (!src && src_size) || !dst || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "%s: NULL argument", call);
+    const size_t element = saraphis_dtype_size(dtype);
+    if (element == 0) return error_set(SARAPHIS_ERROR_DTYPE, "%s: unknown dtype %d", call, (int)dtype);
+    if (src_size % element)
+        return error_set(SARAPHIS_ERROR_DTYPE, "%s: %zu bytes is not a whole number of %s elements (%zu bytes each)", call, src_size,
+                         saraphis_dtype_name(dtype), element);
+    return SARAPHIS_OK;
+}
+
+extern "C" saraphis_status_t saraphis_gpu_compress(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *d_src, size_t src_size,
+                                                   void *d_dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    error_clear();
+    SPS_TRY(check_arguments("gpu_compress", ctx, dtype, d_src, src_size, d_dst, dst_size));
+    const size_t element = saraphis_dtype_size(dtype);
+    if (src_size && (uintptr_t)d_src % element)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: source not aligned to its %zu-byte elements", element);
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    if (ctx->codec == SARAPHIS_CODEC_BOUNDED) {
+        /* The bounded encoder (gpu_padic_encode.cu); a tensor it stores exactly falls through to
+         * LOSSLESS below, as on the CPU, and parameters it does not take go through the host. */
+        gpu_padic_route_t route;
+        SPS_TRY(gpu_padic_compress(ctx, state, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream, &route));
+        if (route == GPU_PADIC_ENCODED) return SARAPHIS_OK;
+        if (route == GPU_PADIC_HOST) return compress_through_host(ctx, dtype, d_src, src_size, d_dst, dst_capacity, dst_size, stream);
+    }
+    return encode_lossless(ctx, state, dtype, (const uint8_t *)d_src, src_size, (uint8_t *)d_dst, dst_capacity, dst_size, stream, NULL);
+}
+
+/* All of h_src to d_src (GPU_HOST_GROUP_BYTES at a time through the slots, gpu_upload_*), the
+ * caller's stream ordered after it: for the bounded codec, whose bound needs the whole tensor. */
+static saraphis_status_t upload_whole(gpu_state_t *state, cudaStream_t stream, const uint8_t *h_src, uint8_t *d_src, size_t size,
+                                      threadpool_t *pool)
+{
+    if (!size) return SARAPHIS_OK;
+    const size_t slot = size < GPU_HOST_GROUP_BYTES ? size : GPU_HOST_GROUP_BYTES;
+    gpu_upload_t upload;
+    SPS_TRY(gpu_upload_begin(state, h_src, d_src, slot, pool, &upload));
+    cudaError_t error = cudaEventRecord(state->fork, stream);
+    if (error == cudaSuccess) error = cudaStreamWaitEvent(state->copy, state->fork, 0);
+    for (size_t k = 0, at = 0; at < size && error == cudaSuccess; k++, at += slot)
+        error = gpu_upload_group(state, &upload, k, at, size - at < slot ? size - at : slot);
+    if (error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->arrived, 0);
+    if (error != cudaSuccess) {
+        cudaStreamSynchronize(state->copy);
+        return gpu_cuda_fail(error, "gpu_compress_host: copying the input");
+    }
+    return SARAPHIS_OK;
+}
+
+extern "C" saraphis_status_t saraphis_gpu_compress_host(saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const void *src, size_t src_size,
+                                                        void *dst, size_t dst_capacity, size_t *dst_size, void *cuda_stream)
+{
+    error_clear();
+    SPS_TRY(check_arguments("gpu_compress_host", ctx, dtype, src, src_size, dst, dst_size));
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    SPS_TRY(ctx_prepare(ctx));
+    cudaStream_t stream = (cudaStream_t)cuda_stream;
+    /* The input's device copy, and the frame's before it goes back: never more than the bound,
+     * nor than dst holds (a frame larger than dst is refused before anything is written). */
+    const size_t bound = saraphis_compress_bound(src_size, ctx->chunk_bytes), capacity = dst_capacity < bound ? dst_capacity : bound;
+    SPS_TRY(gpu_grow_device(state, &state->d_host_frame, &state->host_frame_capacity, src_size ? src_size : 1));
+    SPS_TRY(gpu_grow_device(state, &state->d_host_out, &state->host_out_capacity, capacity ? capacity : 1));
+    const uint8_t *h_src = (const uint8_t *)src;
+    uint8_t *d_src = (uint8_t *)state->d_host_frame, *d_frame = (uint8_t *)state->d_host_out;
+    size_t frame_size = 0;
+    int on_host = 0; /* the CPU encoder wrote the frame straight to dst */
+    saraphis_status_t status;
+    if (ctx->codec != SARAPHIS_CODEC_BOUNDED) {
+        status = encode_lossless(ctx, state, dtype, d_src, src_size, d_frame, capacity, &frame_size, stream, h_src);
+    } else {
+        /* The bound needs the whole tensor: it goes over first, then the device encoder runs (a
+         * tensor stored exactly is encoded LOSSLESS, parameters the device does not take by the
+         * CPU encoder, as saraphis_gpu_compress does). */
+        gpu_padic_route_t route = GPU_PADIC_HOST;
+        status = upload_whole(state, stream, h_src, d_src, src_size, ctx->pool);
+        if (status == SARAPHIS_OK) status = gpu_padic_compress(ctx, state, dtype, d_src, src_size, d_frame, capacity, &frame_size, stream, &route);
+        if (status == SARAPHIS_OK && route == GPU_PADIC_LOSSLESS)
+            status = encode_lossless(ctx, state, dtype, d_src, src_size, d_frame, capacity, &frame_size, stream, NULL);
+        if (status == SARAPHIS_OK && route == GPU_PADIC_HOST) {
+            uint8_t *frame = NULL;
+            status = host_frame(ctx, dtype, src, src_size, dst_capacity, &frame, &frame_size);
+            if (status == SARAPHIS_OK) memcpy(dst, frame, frame_size);
+            free(frame);
+            on_host = 1;
+        }
+    }
+    if (status == SARAPHIS_OK && !on_host)
+        status = gpu_download(state, stream, dst, d_frame, frame_size, ctx->pool, "gpu_compress_host: reading the frame back");
+    /* Nothing in flight once we return: the copies (also after a failure) and the caller's stream. */
+    cudaError_t error = state->copy ? cudaStreamSynchronize(state->copy) : cudaSuccess;
+    const cudaError_t synced = cudaStreamSynchronize(stream);
+    if (error == cudaSuccess) error = synced;
+    if (status == SARAPHIS_OK && error != cudaSuccess) status = gpu_cuda_fail(error, "gpu_compress_host: synchronising");
+    if (status == SARAPHIS_OK) *dst_size = frame_size;
     return status;
 }

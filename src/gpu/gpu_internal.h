@@ -6,6 +6,7 @@
 
 #include <cuda_runtime.h>
 #include <stddef.h>
+#include <stdint.h>
 
 extern "C" {
 #include "common/error.h"
@@ -41,10 +42,15 @@ typedef struct {
     size_t h_padic_capacity;
     cudaStream_t padic_side;  /* its piece checksums run here, beside the plane rounds */
     cudaEvent_t padic_fork, padic_join;
-    /* Decoding a frame from host memory (saraphis_gpu_decompress_host): the frame's device copy,
-     * two pinned slots the groups of records pass through, the copy stream and its events. */
+    /* Host buffers (gpu_upload_*, gpu_download): the device copy of a host frame being decoded
+     * (saraphis_gpu_decompress_host) or of a host tensor being encoded
+     * (saraphis_gpu_compress_host), the encoded frame before it goes back, the two pinned slots
+     * the groups pass through, the copy stream and its events (arrived: the last group queued;
+     * slot_free[k]: the last copy through slot k). */
     void *d_host_frame;
     size_t host_frame_capacity;
+    void *d_host_out;
+    size_t host_out_capacity;
     void *h_ring;
     size_t ring_capacity;
     cudaStream_t copy;
@@ -91,6 +97,30 @@ saraphis_status_t gpu_lanes_ready(gpu_state_t *state);
 saraphis_status_t gpu_lanes_start(gpu_state_t *state, cudaStream_t stream);
 saraphis_status_t gpu_lanes_join(gpu_state_t *state, cudaStream_t stream);
 void gpu_lanes_drain(gpu_state_t *state);
+/* Host memory to the device in groups of about GPU_HOST_GROUP_BYTES: big enough that a copy's
+ * fixed cost disappears, small enough that the work on the first groups starts soon and overlaps
+ * the copies of the next. Group k passes through pinned slot k & 1 (or goes straight from the
+ * caller's memory when it is pinned) on the copy stream, and state->arrived is recorded after it:
+ * a stream that uses the group waits for that event before the next group is queued. The host
+ * fills a slot once the copy of the group two before has left it. */
+#define GPU_HOST_GROUP_BYTES (16u << 20)
+typedef struct {
+    const uint8_t *host;
+    uint8_t *device;
+    size_t slot_bytes;  /* the largest group */
+    int pinned;         /* host is pinned (or registered) memory: no slots */
+    threadpool_t *pool; /* fills the slots on the context's threads; NULL: on the calling thread */
+} gpu_upload_t;
+/* Creates the copy stream on first use, finds out whether host is pinned, grows the slots. */
+saraphis_status_t gpu_upload_begin(gpu_state_t *state, const void *host, void *device, size_t slot_bytes, threadpool_t *pool,
+                                   gpu_upload_t *upload);
+/* Queues group k: bytes [offset, offset + bytes) of host to the same place in device. */
+cudaError_t gpu_upload_group(gpu_state_t *state, const gpu_upload_t *upload, uint64_t k, uint64_t offset, size_t bytes);
+/* size bytes of device memory to host memory (pageable or pinned) after the work queued on
+ * stream; pageable memory gets them in GPU_HOST_GROUP_BYTES pieces through the slots, one piece
+ * copied out on the host while the next crosses the bus. Returns with stream synchronised. */
+saraphis_status_t gpu_download(gpu_state_t *state, cudaStream_t stream, void *host, const void *device, size_t size, threadpool_t *pool,
+                               const char *what);
 /* The state's own device scratch and pinned staging. */
 saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size);
 saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size);

@@ -1237,55 +1237,33 @@ typedef struct {
     int kind;              /* elem_kind of the frame's dtype */
 } group_plan_t;
 
-/* Records go over in groups of about this many bytes: big enough that a copy's fixed cost
- * disappears, small enough that decoding starts soon and overlaps the next copies. */
-#define HOST_GROUP_BYTES (16u << 20)
-
 /* The records of a host frame to its device copy, group by group on the copy stream (through two
- * pinned slots, or straight from the caller's memory when it is pinned), each group's kernels
- * started as soon as its copy has arrived, on the lanes in turn: the host fills one slot while
- * the other is on its way and the GPU decodes the groups before. */
+ * pinned slots, or straight from the caller's memory when it is pinned: gpu_upload_*), each
+ * group's kernels started as soon as its copy has arrived, on the lanes in turn: the host fills
+ * one slot while the other is on its way and the GPU decodes the groups before. */
 template <typename Launch>
 static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, const uint8_t *h_frame, uint8_t *d_frame,
                                        uint64_t chunk_total, const group_plan_t *plan, Launch &launch)
 {
-    cudaPointerAttributes attributes;
-    const bool pinned = cudaPointerGetAttributes(&attributes, h_frame) == cudaSuccess && attributes.type == cudaMemoryTypeHost;
-    cudaGetLastError(); /* a pageable pointer may leave an error behind on older runtimes */
-    if (!state->copy) {
-        cudaError_t e = cudaStreamCreateWithFlags(&state->copy, cudaStreamNonBlocking);
-        if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->arrived, cudaEventDisableTiming);
-        for (int k = 0; k < 2 && e == cudaSuccess; k++) e = cudaEventCreateWithFlags(&state->slot_free[k], cudaEventDisableTiming);
-        if (e != cudaSuccess) return gpu_cuda_fail(e, "gpu_decompress_host: creating the copy stream");
-    }
     SPS_TRY(gpu_lanes_ready(state));
-    /* The groups: consecutive chunks up to HOST_GROUP_BYTES of records (at least one chunk). */
+    /* The groups: consecutive chunks up to GPU_HOST_GROUP_BYTES of records (at least one chunk). */
     uint64_t slot_bytes = 0;
     for (uint64_t a = 0, b; a < chunk_total; a = b) {
-        for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= HOST_GROUP_BYTES; b++) {}
+        for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= GPU_HOST_GROUP_BYTES; b++) {}
         slot_bytes = max(slot_bytes, plan->record_at[b] - plan->record_at[a]);
     }
-    if (!pinned) SPS_TRY(gpu_grow_pinned(&state->h_ring, &state->ring_capacity, 2 * slot_bytes, "cudaMallocHost (host-frame slots)"));
+    gpu_upload_t upload;
+    SPS_TRY(gpu_upload_begin(state, h_frame, d_frame, slot_bytes, NULL, &upload));
     /* The lanes start after the caller's stream (the descriptors' upload) and it waits for them. */
     SPS_TRY(gpu_lanes_start(state, stream));
     cudaError_t error = cudaSuccess;
     uint64_t ta[4] = {0, 0, 0, 0}, tb[4] = {0, 0, 0, 0};
     int k = 0;
     for (uint64_t a = 0, b; a < chunk_total && error == cudaSuccess; a = b, k++) {
-        for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= HOST_GROUP_BYTES; b++) {}
+        for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= GPU_HOST_GROUP_BYTES; b++) {}
         const uint64_t offset = plan->record_at[a], bytes = plan->record_at[b] - offset;
-        const uint8_t *src = h_frame + offset;
-        if (!pinned) {
-            uint8_t *slot = (uint8_t *)state->h_ring + (k & 1) * slot_bytes;
-            error = cudaEventSynchronize(state->slot_free[k & 1]); /* its previous group has left */
-            if (error != cudaSuccess) break;
-            memcpy(slot, src, bytes);
-            src = slot;
-        }
-        error = cudaMemcpyAsync(d_frame + offset, src, bytes, cudaMemcpyHostToDevice, state->copy);
-        if (error == cudaSuccess && !pinned) error = cudaEventRecord(state->slot_free[k & 1], state->copy);
+        error = gpu_upload_group(state, &upload, (uint64_t)k, offset, bytes);
         cudaStream_t lane = state->lanes[k % GPU_HOST_LANES];
-        if (error == cudaSuccess) error = cudaEventRecord(state->arrived, state->copy);
         if (error == cudaSuccess) error = cudaStreamWaitEvent(lane, state->arrived, 0);
         ta[plan->kind] = plan->task_at[a];
         tb[plan->kind] = plan->task_at[b];

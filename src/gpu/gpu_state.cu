@@ -79,6 +79,7 @@ extern "C" void gpu_context_release(void *state_ptr)
     cudaSetDevice(state->device);
     state->allocator.release(state->allocator.user, state->d_scratch);
     state->allocator.release(state->allocator.user, state->d_host_frame);
+    state->allocator.release(state->allocator.user, state->d_host_out);
     state->allocator.release(state->allocator.user, state->d_early);
     if (state->early_fork) cudaEventDestroy(state->early_fork);
     if (state->early_done) cudaEventDestroy(state->early_done);
@@ -226,6 +227,120 @@ saraphis_status_t gpu_reserve_scratch(gpu_state_t *state, size_t size)
 saraphis_status_t gpu_reserve_staging(gpu_state_t *state, size_t size)
 {
     return gpu_grow_pinned(&state->h_staging, &state->staging_capacity, size, "cudaMallocHost (pinned staging)");
+}
+
+/* ---- Host buffers in groups ------------------------------------------------------------------ */
+
+/* Pageable bytes into a pinned slot, in pieces on the context's threads (one thread's memcpy
+ * falls well short of the bus). */
+#define HOST_COPY_PIECE (1u << 20)
+
+typedef struct {
+    uint8_t *to;
+    const uint8_t *from;
+    size_t size;
+} host_copy_t;
+
+static saraphis_status_t host_copy_piece(void *job_ptr, size_t item, unsigned worker)
+{
+    (void)worker;
+    const host_copy_t *job = (const host_copy_t *)job_ptr;
+    const size_t at = item * HOST_COPY_PIECE, length = job->size - at < HOST_COPY_PIECE ? job->size - at : HOST_COPY_PIECE;
+    memcpy(job->to + at, job->from + at, length);
+    return SARAPHIS_OK;
+}
+
+static void host_copy(threadpool_t *pool, void *to, const void *from, size_t size)
+{
+    if (!pool || threadpool_size(pool) < 2 || size <= 2 * HOST_COPY_PIECE) {
+        memcpy(to, from, size);
+        return;
+    }
+    host_copy_t job = {(uint8_t *)to, (const uint8_t *)from, size};
+    threadpool_run(pool, (size + HOST_COPY_PIECE - 1) / HOST_COPY_PIECE, host_copy_piece, &job); /* cannot fail */
+}
+
+/* Pinned (cudaMallocHost, cudaHostAlloc) or registered (cudaHostRegister) host memory. */
+static int host_pinned(const void *pointer)
+{
+    cudaPointerAttributes attributes;
+    const int pinned = cudaPointerGetAttributes(&attributes, pointer) == cudaSuccess && attributes.type == cudaMemoryTypeHost;
+    cudaGetLastError(); /* a pageable pointer may leave an error behind on older runtimes */
+    return pinned;
+}
+
+static saraphis_status_t copy_stream_ready(gpu_state_t *state)
+{
+    if (state->copy) return SARAPHIS_OK;
+    cudaError_t e = cudaStreamCreateWithFlags(&state->copy, cudaStreamNonBlocking);
+    if (e == cudaSuccess) e = cudaEventCreateWithFlags(&state->arrived, cudaEventDisableTiming);
+    for (int k = 0; k < 2 && e == cudaSuccess; k++) e = cudaEventCreateWithFlags(&state->slot_free[k], cudaEventDisableTiming);
+    if (e != cudaSuccess) return gpu_cuda_fail(e, "creating the copy stream");
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_upload_begin(gpu_state_t *state, const void *host, void *device, size_t slot_bytes, threadpool_t *pool,
+                                   gpu_upload_t *upload)
+{
+    upload->host = (const uint8_t *)host;
+    upload->device = (uint8_t *)device;
+    upload->slot_bytes = slot_bytes;
+    upload->pinned = host_pinned(host);
+    upload->pool = pool;
+    SPS_TRY(copy_stream_ready(state));
+    if (!upload->pinned && slot_bytes)
+        SPS_TRY(gpu_grow_pinned(&state->h_ring, &state->ring_capacity, 2 * slot_bytes, "cudaMallocHost (host staging slots)"));
+    return SARAPHIS_OK;
+}
+
+cudaError_t gpu_upload_group(gpu_state_t *state, const gpu_upload_t *upload, uint64_t k, uint64_t offset, size_t bytes)
+{
+    const uint8_t *from = upload->host + offset;
+    cudaError_t error = cudaSuccess;
+    if (!upload->pinned) {
+        uint8_t *slot = (uint8_t *)state->h_ring + (k & 1) * upload->slot_bytes;
+        error = cudaEventSynchronize(state->slot_free[k & 1]); /* its previous group has left */
+        if (error != cudaSuccess) return error;
+        host_copy(upload->pool, slot, from, bytes);
+        from = slot;
+    }
+    error = cudaMemcpyAsync(upload->device + offset, from, bytes, cudaMemcpyHostToDevice, state->copy);
+    if (error == cudaSuccess && !upload->pinned) error = cudaEventRecord(state->slot_free[k & 1], state->copy);
+    if (error == cudaSuccess) error = cudaEventRecord(state->arrived, state->copy);
+    return error;
+}
+
+saraphis_status_t gpu_download(gpu_state_t *state, cudaStream_t stream, void *host, const void *device, size_t size, threadpool_t *pool,
+                               const char *what)
+{
+    cudaError_t error = cudaSuccess;
+    if (size && host_pinned(host)) {
+        error = cudaMemcpyAsync(host, device, size, cudaMemcpyDeviceToHost, stream);
+    } else if (size) {
+        /* Piece k goes to slot k & 1; the host copies it out while piece k + 1 crosses the bus. */
+        const size_t piece = size < GPU_HOST_GROUP_BYTES ? size : GPU_HOST_GROUP_BYTES, pieces = (size + piece - 1) / piece;
+        SPS_TRY(copy_stream_ready(state));
+        SPS_TRY(gpu_grow_pinned(&state->h_ring, &state->ring_capacity, 2 * piece, "cudaMallocHost (host staging slots)"));
+        uint8_t *ring = (uint8_t *)state->h_ring, *out = (uint8_t *)host;
+        const uint8_t *in = (const uint8_t *)device;
+        auto queue = [&](size_t k) -> cudaError_t {
+            const size_t at = k * piece, length = size - at < piece ? size - at : piece;
+            cudaError_t e = cudaMemcpyAsync(ring + (k & 1) * piece, in + at, length, cudaMemcpyDeviceToHost, stream);
+            return e == cudaSuccess ? cudaEventRecord(state->slot_free[k & 1], stream) : e;
+        };
+        for (size_t k = 0; k < 2 && k < pieces && error == cudaSuccess; k++) error = queue(k);
+        for (size_t k = 0; k < pieces && error == cudaSuccess; k++) {
+            error = cudaEventSynchronize(state->slot_free[k & 1]);
+            if (error != cudaSuccess) break;
+            const size_t at = k * piece, length = size - at < piece ? size - at : piece;
+            host_copy(pool, out + at, ring + (k & 1) * piece, length);
+            if (k + 2 < pieces) error = queue(k + 2);
+        }
+    }
+    cudaError_t synced = cudaStreamSynchronize(stream); /* also when a copy failed: nothing may still write a slot */
+    if (error == cudaSuccess) error = synced;
+    if (error != cudaSuccess) return gpu_cuda_fail(error, what);
+    return SARAPHIS_OK;
 }
 
 extern "C" int saraphis_gpu_available(void)

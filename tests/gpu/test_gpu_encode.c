@@ -11,9 +11,15 @@
  *      content checksums on and off; the STORED codec; the BOUNDED codec (host path);
  *   2. real weights (minilm_*.safetensors in SARAPHIS_GPU_DATA, else .bench/data): the whole data
  *      section and tensor by tensor;
- *   3. a destination one byte short: BUFFER_TOO_SMALL, and nothing written past its capacity.
- * --quick: small inputs only (for compute-sanitizer). With no device: the call must fail with
- * SARAPHIS_ERROR_GPU, and the test reports itself skipped. */
+ *   3. a destination one byte short: BUFFER_TOO_SMALL, and nothing written past its capacity;
+ *   4. host input (saraphis_gpu_compress_host): every case above also from pageable and from
+ *      pinned host memory into pageable and pinned destinations, frames compared with the CPU's
+ *      and decoded by saraphis_decompress; then tensors of three 16 MiB groups and more (so both
+ *      staging slots are reused) of F32, BF16 and F16, sizes no multiple of the group or the chunk,
+ *      chunks that do not divide a group and one larger than a group, STORED, BOUNDED, 0 bytes,
+ *      and destinations too small (BUFFER_TOO_SMALL with every byte of dst untouched).
+ * --quick: small inputs only (for compute-sanitizer). --host: part 4's own cases only. With no
+ * device: the calls must fail with SARAPHIS_ERROR_GPU, and the test reports itself skipped. */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +34,7 @@
 
 static int quick;
 static int identical_frames; /* GPU frames checked equal to the CPU's */
+static int identical_host_frames; /* of them, frames encoded from host memory */
 
 static saraphis_ctx_t *make_ctx(size_t chunk_bytes, int content_checksum, saraphis_codec_t codec)
 {
@@ -40,6 +47,58 @@ static saraphis_ctx_t *make_ctx(size_t chunk_bytes, int content_checksum, saraph
     return ctx;
 }
 
+/* saraphis_gpu_compress_host's frame == cpu_frame, from pageable and from pinned host memory, into
+ * pageable and pinned destinations (nothing written past the frame); it decodes on the CPU to the
+ * input (exact) or to what the CPU frame decodes to (lossy codecs). */
+static void check_host(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const uint8_t *data, size_t size,
+                       const uint8_t *cpu_frame, size_t cpu_size, int exact, cudaStream_t stream)
+{
+    int64_t chunk_bytes = 0;
+    saraphis_ctx_get_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, &chunk_bytes);
+    const size_t bound = saraphis_compress_bound(size, (size_t)chunk_bytes);
+    uint8_t *pinned_src = NULL, *pinned_dst = NULL, *pageable_dst = malloc(bound), *back = malloc(size ? size : 1), *expect = NULL;
+    CHECK_MSG(cudaMallocHost((void **)&pinned_src, size ? size : 1) == cudaSuccess && cudaMallocHost((void **)&pinned_dst, bound) == cudaSuccess,
+              "%s: cudaMallocHost", label);
+    if (!pinned_src || !pinned_dst) goto out;
+    memcpy(pinned_src, data, size);
+    size_t out_size = 0;
+    if (!exact) {
+        expect = malloc(size ? size : 1);
+        CHECK_MSG(saraphis_decompress(ctx, cpu_frame, cpu_size, expect, size, &out_size) == SARAPHIS_OK, "%s: cpu decode: %s", label,
+                  saraphis_last_error());
+    }
+    static const char *ways[] = {"pageable to pageable", "pinned to pageable", "pinned to pinned"};
+    for (int way = 0; way < 3; way++) {
+        const uint8_t *src = way ? pinned_src : data;
+        uint8_t *dst = way == 2 ? pinned_dst : pageable_dst;
+        memset(dst, 0xA5, bound);
+        size_t got = 0;
+        saraphis_status_t status = saraphis_gpu_compress_host(ctx, dtype, src, size, dst, bound, &got, stream);
+        CHECK_MSG(status == SARAPHIS_OK, "%s (host, %s): %s", label, ways[way], saraphis_last_error());
+        if (status != SARAPHIS_OK) continue;
+        int same = got == cpu_size && memcmp(dst, cpu_frame, cpu_size) == 0;
+        CHECK_MSG(same, "%s (host, %s): gpu frame (%zu bytes) differs from the cpu frame (%zu bytes)", label, ways[way], got, cpu_size);
+        identical_frames += same;
+        identical_host_frames += same;
+        if (!same)
+            for (size_t i = 0; i < got && i < cpu_size; i++)
+                if (dst[i] != cpu_frame[i]) { fprintf(stderr, "  first difference at byte %zu: gpu %02x, cpu %02x\n", i, dst[i], cpu_frame[i]); break; }
+        int clean = 1;
+        for (size_t i = got; i < bound && i < got + 4096; i++) clean &= dst[i] == 0xA5;
+        CHECK_MSG(clean, "%s (host, %s): bytes written past the frame", label, ways[way]);
+        memset(back, 0x5A, size);
+        status = saraphis_decompress(ctx, dst, got, back, size, &out_size);
+        CHECK_MSG(status == SARAPHIS_OK && out_size == size && memcmp(back, exact ? data : expect, size) == 0, "%s (host, %s): cpu decode: %s",
+                  label, ways[way], status == SARAPHIS_OK ? "bytes differ" : saraphis_last_error());
+    }
+out:
+    cudaFreeHost(pinned_src);
+    cudaFreeHost(pinned_dst);
+    free(pageable_dst);
+    free(back);
+    free(expect);
+}
+
 /* CPU frame == GPU frame; the GPU frame decodes back to the input on the CPU and on the GPU. */
 static void check_encode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const uint8_t *data, size_t size)
 {
@@ -49,6 +108,7 @@ static void check_encode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_
     uint8_t *frame = malloc(bound), *gpu_frame = malloc(bound), *back = malloc(size ? size : 1);
     size_t frame_size = 0, gpu_frame_size = 0, out_size = 0;
     saraphis_status_t status = saraphis_compress(ctx, dtype, data, size, frame, bound, &frame_size);
+    const saraphis_status_t cpu_status = status;
     CHECK_MSG(status == SARAPHIS_OK, "%s: cpu compress: %s", label, saraphis_last_error());
     void *d_src = NULL, *d_frame = NULL, *d_out = NULL;
     cudaMalloc(&d_src, size ? size : 1);
@@ -77,6 +137,7 @@ static void check_encode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_
                   status == SARAPHIS_OK ? "bytes differ" : saraphis_last_error());
     }
     cudaFree(d_src); cudaFree(d_frame); cudaFree(d_out);
+    if (cpu_status == SARAPHIS_OK) check_host(label, ctx, dtype, data, size, frame, frame_size, 1, NULL);
     free(frame); free(gpu_frame); free(back);
 }
 
@@ -191,6 +252,7 @@ static void generated_tests(void)
         int same = gpu_size == cpu_size && memcmp(frame, gpu_frame, cpu_size) == 0;
         CHECK_MSG(same, "%s: frames differ", label);
         identical_frames += same;
+        check_host(label, ctx, bounded[d], data, size, frame, cpu_size, 0, NULL);
         cudaFree(d_src); cudaFree(d_frame);
         free(frame); free(gpu_frame); free(data);
         saraphis_ctx_free(ctx);
@@ -273,13 +335,136 @@ static void short_destination(void)
     saraphis_ctx_free(ctx);
 }
 
+/* ---- Host input (saraphis_gpu_compress_host) ------------------------------------------------ */
+
+static void host_tests(void)
+{
+    /* Full: 41 MiB and a bit, three 16 MiB groups through two slots; quick: 1 MiB, one group. */
+    const size_t base = quick ? (1u << 20) : (41u << 20);
+    static const struct {
+        saraphis_dtype_t dtype;
+        pattern_t pattern;
+        size_t chunk;
+        int content;
+        saraphis_codec_t codec;
+        size_t extra; /* elements past base: no multiple of the chunk or the group */
+    } cases[] = {
+        {SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 256 << 10, 1, SARAPHIS_CODEC_LOSSLESS, 12345},
+        {SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 3 << 20, 0, SARAPHIS_CODEC_LOSSLESS, 777},  /* 5 chunks to a group */
+        {SARAPHIS_DTYPE_F16, PAT_WEIGHTS, 20 << 20, 1, SARAPHIS_CODEC_LOSSLESS, 99},   /* a chunk larger than a group */
+        {SARAPHIS_DTYPE_F16, PAT_MASKED, 64 << 10, 1, SARAPHIS_CODEC_LOSSLESS, 3},
+        {SARAPHIS_DTYPE_F32, PAT_WEIGHTS, 1 << 20, 1, SARAPHIS_CODEC_LOSSLESS, 4097},
+        {SARAPHIS_DTYPE_F32, PAT_RANDOM, 256 << 10, 1, SARAPHIS_CODEC_LOSSLESS, 3},   /* stored chunks: a frame above the input */
+        {SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 256 << 10, 1, SARAPHIS_CODEC_STORED, 5},
+        {SARAPHIS_DTYPE_F32, PAT_WEIGHTS, 256 << 10, 1, SARAPHIS_CODEC_BOUNDED, 1001},
+        {SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 1 << 20, 0, SARAPHIS_CODEC_BOUNDED, 33},
+        {SARAPHIS_DTYPE_F16, PAT_WEIGHTS, 256 << 10, 1, SARAPHIS_CODEC_BOUNDED, 17},
+        {SARAPHIS_DTYPE_I32, PAT_WEIGHTS, 256 << 10, 1, SARAPHIS_CODEC_BOUNDED, 7},    /* stored exactly: LOSSLESS on the device */
+    };
+    cudaStream_t stream;
+    cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const size_t element = saraphis_dtype_size(cases[k].dtype);
+        saraphis_ctx_t *ctx = make_ctx(cases[k].chunk, cases[k].content, cases[k].codec);
+        /* Twice on one context: the full size, then a smaller one (buffers and slots reused). */
+        for (int pass = 0; pass < (quick ? 1 : 2); pass++) {
+            const size_t size = (pass ? base / 3 : base) / element * element + cases[k].extra * element;
+            uint8_t *data = malloc(size);
+            fill(data, size, cases[k].dtype, cases[k].pattern, 100 + k);
+            const size_t bound = saraphis_compress_bound(size, cases[k].chunk);
+            uint8_t *frame = malloc(bound);
+            size_t frame_size = 0;
+            char label[200];
+            snprintf(label, sizeof label, "host input: %s/%s/%zu bytes/chunk %zu/content %d/codec %d", saraphis_dtype_name(cases[k].dtype),
+                     pattern_name[cases[k].pattern], size, cases[k].chunk, cases[k].content, (int)cases[k].codec);
+            saraphis_status_t status = saraphis_compress(ctx, cases[k].dtype, data, size, frame, bound, &frame_size);
+            CHECK_MSG(status == SARAPHIS_OK, "%s: cpu compress: %s", label, saraphis_last_error());
+            if (status == SARAPHIS_OK)
+                check_host(label, ctx, cases[k].dtype, data, size, frame, frame_size, cases[k].codec != SARAPHIS_CODEC_BOUNDED,
+                           pass ? stream : NULL);
+            free(frame);
+            free(data);
+        }
+        saraphis_ctx_free(ctx);
+    }
+    /* 0 bytes, every codec, from a pointer and from NULL. */
+    static const saraphis_codec_t codecs[] = {SARAPHIS_CODEC_LOSSLESS, SARAPHIS_CODEC_STORED, SARAPHIS_CODEC_BOUNDED};
+    for (int c = 0; c < 3; c++) {
+        saraphis_ctx_t *ctx = make_ctx(256 << 10, 1, codecs[c]);
+        uint8_t data[4] = {0}, frame[256], gpu_frame[256];
+        size_t frame_size = 0, gpu_size = 0;
+        char label[64];
+        snprintf(label, sizeof label, "host input: 0 bytes/codec %d", (int)codecs[c]);
+        CHECK_MSG(saraphis_compress(ctx, SARAPHIS_DTYPE_F32, data, 0, frame, sizeof frame, &frame_size) == SARAPHIS_OK, "%s: cpu: %s", label,
+                  saraphis_last_error());
+        check_host(label, ctx, SARAPHIS_DTYPE_F32, data, 0, frame, frame_size, 1, NULL);
+        memset(gpu_frame, 0xA5, sizeof gpu_frame);
+        saraphis_status_t status = saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_F32, NULL, 0, gpu_frame, sizeof gpu_frame, &gpu_size, NULL);
+        CHECK_MSG(status == SARAPHIS_OK && gpu_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0, "%s (NULL source): %s", label,
+                  status == SARAPHIS_OK ? "frames differ" : saraphis_last_error());
+        saraphis_ctx_free(ctx);
+    }
+    cudaStreamDestroy(stream);
+}
+
+/* A destination too small for the frame: BUFFER_TOO_SMALL and not one byte of it written, pageable
+ * or pinned, lossless and bounded; then the same context encodes with the exact capacity. */
+static void host_short_destination(void)
+{
+    const size_t size = (quick ? 600000 : (35u << 20) / 2 + 77) * 2, chunk = 256 << 10;
+    uint8_t *data = malloc(size);
+    fill(data, size, SARAPHIS_DTYPE_BF16, PAT_WEIGHTS, 5);
+    const size_t bound = saraphis_compress_bound(size, chunk);
+    uint8_t *frame = malloc(bound), *pageable = malloc(bound), *pinned = NULL;
+    cudaMallocHost((void **)&pinned, bound);
+    static const saraphis_codec_t codecs[] = {SARAPHIS_CODEC_LOSSLESS, SARAPHIS_CODEC_BOUNDED};
+    for (int c = 0; c < 2 && pinned; c++) {
+        saraphis_ctx_t *ctx = make_ctx(chunk, 1, codecs[c]);
+        size_t frame_size = 0, out_size = 0;
+        CHECK(saraphis_compress(ctx, SARAPHIS_DTYPE_BF16, data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        for (int way = 0; way < 2; way++) {
+            uint8_t *dst = way ? pinned : pageable;
+            const size_t capacities[] = {frame_size - 1, frame_size - 1000, 20};
+            for (int k = 0; k < 3; k++) {
+                memset(dst, 0xEE, bound);
+                saraphis_status_t status = saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, data, size, dst, capacities[k], &out_size, NULL);
+                CHECK_MSG(status == SARAPHIS_ERROR_BUFFER_TOO_SMALL, "host, codec %d, %s dst, capacity %zu of %zu: %s", (int)codecs[c],
+                          way ? "pinned" : "pageable", capacities[k], frame_size, saraphis_status_name(status));
+                CHECK_MSG(strstr(saraphis_last_error(), "destination") != NULL, "message: %s", saraphis_last_error());
+                int untouched = 1;
+                for (size_t i = 0; i < bound; i++) untouched &= dst[i] == 0xEE;
+                CHECK_MSG(untouched, "host, codec %d: dst written with a capacity of %zu", (int)codecs[c], capacities[k]);
+            }
+            memset(dst, 0xEE, bound);
+            saraphis_status_t status = saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, data, size, dst, frame_size, &out_size, NULL);
+            int same = status == SARAPHIS_OK && out_size == frame_size && memcmp(dst, frame, frame_size) == 0;
+            CHECK_MSG(same, "host, codec %d: exact capacity: %s", (int)codecs[c], status == SARAPHIS_OK ? "frames differ" : saraphis_last_error());
+            identical_frames += same;
+            identical_host_frames += same;
+        }
+        CHECK(saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, data, size - 1, pageable, bound, &out_size, NULL) == SARAPHIS_ERROR_DTYPE);
+        CHECK(saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, data, size, NULL, bound, &out_size, NULL) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+        CHECK(saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, NULL, size, pageable, bound, &out_size, NULL) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+        saraphis_ctx_free(ctx);
+    }
+    cudaFreeHost(pinned);
+    free(data); free(frame); free(pageable);
+}
+
 int main(int argc, char **argv)
 {
-    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int host_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[i], "--host") == 0) host_only = 1;
+    }
     if (!saraphis_gpu_available()) {
         saraphis_ctx_t *ctx = saraphis_ctx_create();
         size_t out = 0;
         saraphis_status_t status = saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_F32, (void *)16, 64, (void *)16, 4096, &out, NULL);
+        CHECK(status == SARAPHIS_ERROR_GPU || status == SARAPHIS_ERROR_UNSUPPORTED);
+        uint8_t in[64] = {0}, frame[4096];
+        status = saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_F32, in, sizeof in, frame, sizeof frame, &out, NULL);
         CHECK(status == SARAPHIS_ERROR_GPU || status == SARAPHIS_ERROR_UNSUPPORTED);
         saraphis_ctx_free(ctx);
         printf("test_gpu_encode: skipped (no CUDA device: %s)\n", saraphis_last_error());
@@ -287,11 +472,16 @@ int main(int argc, char **argv)
     }
     struct cudaDeviceProp prop;
     cudaGetDeviceProperties(&prop, 0);
-    printf("device: %s, %d SMs%s\n", prop.name, prop.multiProcessorCount, quick ? " (quick)" : "");
-    generated_tests();
-    printf("  generated data: done\n");
-    real_weights();
-    short_destination();
-    printf("  %d GPU frames identical to the CPU's\n", identical_frames);
+    printf("device: %s, %d SMs%s%s\n", prop.name, prop.multiProcessorCount, quick ? " (quick)" : "", host_only ? " (host input only)" : "");
+    if (!host_only) {
+        generated_tests();
+        printf("  generated data: done\n");
+        real_weights();
+        short_destination();
+    }
+    host_tests();
+    host_short_destination();
+    printf("  host input: done\n");
+    printf("  %d GPU frames identical to the CPU's (%d of them encoded from host memory)\n", identical_frames, identical_host_frames);
     return TEST_SUMMARY("test_gpu_encode");
 }
