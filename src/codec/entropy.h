@@ -38,6 +38,12 @@ void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy
  * SM waiting for it); the same trade as zstd's minimum gain for compressed literals. The p-adic
  * codec's digit planes take any saving (min_gain 0): their ratio is the point of that codec. */
 static inline size_t entropy_lossless_min_gain(size_t n) { return n >> 6; }
+/* The mantissa byte planes of F32 and F64 (below the high channel) take rANS only for a saving of
+ * more than a quarter: one rANS plane sends its chunk off the decoders' fast path (GPU: every
+ * stream of the chunk through the general loop, three to four times the time of a step), and in a
+ * one-wave decode that chunk sets the time of all; the planes that gain less (a few percent, in
+ * about one F32 weight chunk in fifteen) are worth less than that. */
+static inline size_t entropy_lossless_plane_min_gain(size_t n) { return n >> 2; }
 
 /* Whether a rANS stream of rans_size bytes (so far) is kept rather than written raw. */
 static inline int entropy_rans_smaller(size_t rans_size, size_t n) { return rans_size < 1 + n; }

@@ -286,7 +286,7 @@ static saraphis_status_t encode_float(saraphis_dtype_t dtype, float_layout_t lay
     SPS_TRY(entropy_encode_min_gain(high, n, entropy_lossless_min_gain(n), dst + pos, limit - pos, &stream_size));
     pos += stream_size;
     for (unsigned p = 0; p < f.plane_count; p++) {
-        SPS_TRY(entropy_encode_min_gain(scratch->planes[p], n, entropy_lossless_min_gain(n), dst + pos, limit - pos, &stream_size));
+        SPS_TRY(entropy_encode_min_gain(scratch->planes[p], n, entropy_lossless_plane_min_gain(n), dst + pos, limit - pos, &stream_size));
         pos += stream_size;
     }
     memmove(dst + pos, rest_tmp, rest_bytes);

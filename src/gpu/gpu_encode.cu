@@ -605,7 +605,8 @@ static saraphis_status_t plan_chunk(void *job_ptr, size_t item, unsigned worker)
             continue;
         }
         entropy_plan_t plan;
-        entropy_plan(job->histograms + index * 256, d->n, entropy_lossless_min_gain(d->n), &plan);
+        const bool mantissa_plane = g->is_float && s >= 2; /* the float streams after exponent and high */
+        entropy_plan(job->histograms + index * 256, d->n, mantissa_plane ? entropy_lossless_plane_min_gain(d->n) : entropy_lossless_min_gain(d->n), &plan);
         hs->mode = d->mode[s] = (uint8_t)plan.mode;
         hs->constant = plan.constant;
         hs->table_size = 0;
