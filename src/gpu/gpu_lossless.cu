@@ -21,12 +21,12 @@
  *           channels are staged into shared memory one window ahead with cp.async. All streams of
  *           the chunk are decoded together and merged into the output elements as they are produced,
  *           so no channel touches device memory twice.
- *           Two paths. The fast one (decode_tile_fast) takes the usual F16 and BF16 layouts
- *           (exponent stream rANS, high stream rANS or raw): one packed 32-bit slot entry per
- *           exponent step, no per-element mode branches, checks gathered over the tile, 64
- *           registers and 26 KiB of shared memory so that eight CTAs share an SM. The generic one
- *           (decode_tile) takes every other layout (F32 and F64, constant or packed streams, byte
- *           planes of integer dtypes).
+ *           Two paths. The fast one (decode_tile_fast) takes the usual F16, BF16 and F32 layouts
+ *           (exponent stream rANS, high stream rANS or raw, mantissa planes raw): one packed 32-bit
+ *           slot entry per exponent step, no per-element mode branches, checks gathered over the
+ *           tile, 64 registers (2-byte elements) and 26 KiB of shared memory so that eight CTAs
+ *           share an SM. The generic one (decode_tile) takes every other layout (F64, rANS
+ *           mantissa planes, constant or packed streams, byte planes of integer dtypes).
  *   hash:   the segment hashes of docs/format.md's checksum: a warp per 4 KiB segment (each warp a
  *           contiguous run of them), every lane's eight 16-byte loads in flight before the first
  *           multiply (from the aligned pieces around the segment when it starts unaligned, as
