@@ -174,6 +174,20 @@ SARAPHIS_API saraphis_status_t saraphis_decompress(saraphis_ctx_t *ctx, const vo
                                                    size_t src_size, void *dst, size_t dst_capacity,
                                                    size_t *dst_size);
 
+/* Progressive decode of a frame: every bounded (p-adic) chunk to its top `planes` base-prime digit
+ * planes only (0, or >= a chunk's precision: all of them); lossless and stored chunks decode
+ * whole. Each chunk's bytes are those of the codec's progressive decode (docs/padic.md, section
+ * 4); planes 0 gives saraphis_decompress's output. The whole frame is in memory, so every record
+ * checksum is still verified; the content checksum covers the exact output, so it is checked only
+ * for chunks decoded whole (with fewer planes a flipped bit is still caught by the record
+ * checksum). *bound_out (may be NULL) gets the bound every finite element then meets: the largest
+ * over the chunks of (2 * prime^(precision - planes) + 3) * eps, or eps where every plane is
+ * decoded, 0 for an exact chunk (a frame with no bounded chunk gives 0). */
+SARAPHIS_API saraphis_status_t saraphis_decompress_planes(saraphis_ctx_t *ctx, const void *src,
+                                                          size_t src_size, unsigned planes,
+                                                          void *dst, size_t dst_capacity,
+                                                          size_t *dst_size, double *bound_out);
+
 /* ---------------------------------------------------------------------------------------------
  * The .sps container (docs/format.md): many named tensors, an index at the end, every chunk and
  * the index checksummed; written and read as a stream. Writes go to a temporary file that is
