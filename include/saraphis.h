@@ -311,6 +311,18 @@ SARAPHIS_API saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, cons
                                                        size_t dst_capacity, size_t *dst_size,
                                                        void *cuda_stream);
 
+/* saraphis_decompress_planes on the device: a frame in device memory decoded into d_dst with
+ * every bounded chunk's top `planes` digit planes only (0, or >= a chunk's precision: all, and the
+ * call is saraphis_gpu_decompress). Byte for byte saraphis_decompress_planes's output and
+ * *bound_out (may be NULL), the same checks (every record checksum; content checksums of the
+ * chunks decoded whole) and, for a corrupt record, the same code naming the chunk. The device
+ * parses, checksums and decodes only the planes asked for. */
+SARAPHIS_API saraphis_status_t saraphis_gpu_decompress_planes(saraphis_ctx_t *ctx, const void *d_frame,
+                                                              size_t frame_size, unsigned planes,
+                                                              void *d_dst, size_t dst_capacity,
+                                                              size_t *dst_size, double *bound_out,
+                                                              void *cuda_stream);
+
 /* Decodes a frame held in host memory (pageable or pinned) into d_dst (device memory). The
  * records go to the device in groups of about 16 MiB, through two pinned staging slots (or
  * straight from the caller's memory when it is pinned), and each group is decoded as soon as it

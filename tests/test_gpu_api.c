@@ -30,6 +30,10 @@ int main(void)
     void *dsts[1] = {fake};
     size_t sizes[1] = {64}, capacities[1] = {64};
     CHECK(saraphis_gpu_decompress_batch(ctx, 1, frames, sizes, dsts, capacities, NULL, NULL) == expected);
+    double bound = -1;
+    CHECK(saraphis_gpu_decompress_planes(ctx, fake, 64, 1, fake, 64, &size, &bound, NULL) == expected);
+    CHECK(strstr(saraphis_last_error(), "decompress_planes") != NULL || strstr(saraphis_last_error(), "no CUDA device") != NULL);
+    CHECK(bound == -1);
     CHECK(saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, fake, 64, fake, 1024, &size, NULL) == expected);
 #ifdef SARAPHIS_WITH_CUDA
     CHECK(strstr(saraphis_last_error(), "no CUDA device") != NULL);
