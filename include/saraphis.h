@@ -174,6 +174,20 @@ SARAPHIS_API saraphis_status_t saraphis_decompress(saraphis_ctx_t *ctx, const vo
                                                    size_t src_size, void *dst, size_t dst_capacity,
                                                    size_t *dst_size);
 
+/* Progressive decode of a frame: every bounded (p-adic) chunk to its top `planes` base-prime digit
+ * planes only (0, or >= a chunk's precision: all of them); lossless and stored chunks decode
+ * whole. Each chunk's bytes are those of the codec's progressive decode (docs/padic.md, section
+ * 4); planes 0 gives saraphis_decompress's output. The whole frame is in memory, so every record
+ * checksum is still verified; the content checksum covers the exact output, so it is checked only
+ * for chunks decoded whole (with fewer planes a flipped bit is still caught by the record
+ * checksum). *bound_out (may be NULL) gets the bound every finite element then meets: the largest
+ * over the chunks of (2 * prime^(precision - planes) + 3) * eps, or eps where every plane is
+ * decoded, 0 for an exact chunk (a frame with no bounded chunk gives 0). */
+SARAPHIS_API saraphis_status_t saraphis_decompress_planes(saraphis_ctx_t *ctx, const void *src,
+                                                          size_t src_size, unsigned planes,
+                                                          void *dst, size_t dst_capacity,
+                                                          size_t *dst_size, double *bound_out);
+
 /* ---------------------------------------------------------------------------------------------
  * The .sps container (docs/format.md): many named tensors, an index at the end, every chunk and
  * the index checksummed; written and read as a stream. Writes go to a temporary file that is
@@ -296,6 +310,18 @@ SARAPHIS_API saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, cons
                                                        size_t frame_size, void *d_dst,
                                                        size_t dst_capacity, size_t *dst_size,
                                                        void *cuda_stream);
+
+/* saraphis_decompress_planes on the device: a frame in device memory decoded into d_dst with
+ * every bounded chunk's top `planes` digit planes only (0, or >= a chunk's precision: all, and the
+ * call is saraphis_gpu_decompress). Byte for byte saraphis_decompress_planes's output and
+ * *bound_out (may be NULL), the same checks (every record checksum; content checksums of the
+ * chunks decoded whole) and, for a corrupt record, the same code naming the chunk. The device
+ * parses, checksums and decodes only the planes asked for. */
+SARAPHIS_API saraphis_status_t saraphis_gpu_decompress_planes(saraphis_ctx_t *ctx, const void *d_frame,
+                                                              size_t frame_size, unsigned planes,
+                                                              void *d_dst, size_t dst_capacity,
+                                                              size_t *dst_size, double *bound_out,
+                                                              void *cuda_stream);
 
 /* Decodes a frame held in host memory (pageable or pinned) into d_dst (device memory). The
  * records go to the device in groups of about 16 MiB, through two pinned staging slots (or

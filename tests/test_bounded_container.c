@@ -1,8 +1,10 @@
 /* The bounded (p-adic) codec through the public API: frames and the .sps container at several
  * bounds and modes, every finite element within the bound and every other one exact, the
  * measured max error the index records, the codec each tensor got, progressive reads within their
- * bounds that read fewer record bytes, hostile parameter blocks rejected, every flipped byte of a
- * bounded file detected by verify, and the parameter checks naming the parameter. */
+ * bounds that read fewer record bytes, progressive frame decodes (saraphis_decompress_planes)
+ * equal to the codec's own chunk by chunk and their error cases, hostile parameter blocks
+ * rejected, every flipped byte of a bounded file detected by verify, and the parameter checks
+ * naming the parameter. */
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -437,6 +439,190 @@ static void test_frames(void)
     saraphis_ctx_free(ctx);
 }
 
+/* ---- Progressive frames: saraphis_decompress_planes ------------------------------------ */
+
+/* The reference: each record of the frame decoded on its own by the codec (padic_decode_chunk
+ * with `planes` for bounded records, saraphis_decompress's bytes otherwise); the largest bound. */
+static int reference_planes(const uint8_t *frame, size_t frame_size, const uint8_t *whole, unsigned planes, uint8_t *dst,
+                            double *bound)
+{
+    saraphis_frame_info_t info;
+    if (saraphis_frame_info(frame, frame_size, &info) != SARAPHIS_OK) return 0;
+    size_t element = saraphis_dtype_size(info.dtype), offset = 32 + 4 * (size_t)info.chunk_count;
+    *bound = 0;
+    for (uint32_t c = 0; c < info.chunk_count; c++) {
+        size_t record_size = load_le32(frame + 32 + 4 * (size_t)c), begin = (size_t)c * info.chunk_bytes;
+        size_t raw = info.raw_size - begin < info.chunk_bytes ? (size_t)(info.raw_size - begin) : info.chunk_bytes;
+        const uint8_t *record = frame + offset;
+        offset += record_size;
+        if (record[24] != 2) { /* CHUNK_PADIC */
+            memcpy(dst + begin, whole + begin, raw);
+            continue;
+        }
+        double b = 0;
+        if (padic_decode_chunk(info.dtype, record + 25, record_size - 25, dst + begin, raw, planes, NULL, &b) != SARAPHIS_OK) return 0;
+        (void)element;
+        if (b > *bound) *bound = b;
+    }
+    return 1;
+}
+
+static void reseal_record_at(uint8_t *record, size_t record_size)
+{
+    store_le64(record, checksum64(record + 8, record_size - 8, 0));
+}
+
+static void test_frame_planes(void)
+{
+    static const setting_t settings[] = {
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-6, 0, 0},       /* p 251, P 3 on the weights */
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-3, 3, 0},       /* p 3, more planes */
+        {SARAPHIS_BOUND_RELATIVE_RANGE, 1e-4, 13, 0},
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-4, 251, 5},     /* zero top planes */
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-2, 2, 0},
+    };
+    size_t partial_checked = 0;
+    for (size_t s = 0; s < sizeof settings / sizeof settings[0]; s++) {
+        const setting_t *setting = &settings[s];
+        saraphis_ctx_t *ctx = saraphis_ctx_create();
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, 16384);
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 2);
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, s % 2 == 0);
+        CHECK(saraphis_ctx_set_error_bound(ctx, setting->mode, setting->bound, setting->prime, setting->precision) == SARAPHIS_OK);
+        for (size_t i = 0; i < TENSOR_COUNT; i++) {
+            const tensor_t *t = &tensors[i];
+            size_t capacity = saraphis_compress_bound(t->size, 16384), frame_size = 0, out_size = 0;
+            uint8_t *frame = malloc(capacity), *whole = malloc(t->size + 1), *out = malloc(t->size + 1), *expected = malloc(t->size + 1);
+            CHECK(saraphis_compress(ctx, t->dtype, t->data, t->size, frame, capacity, &frame_size) == SARAPHIS_OK);
+            CHECK(saraphis_decompress(ctx, frame, frame_size, whole, t->size, &out_size) == SARAPHIS_OK);
+            saraphis_frame_info_t info;
+            CHECK(saraphis_frame_info(frame, frame_size, &info) == SARAPHIS_OK);
+            /* The frame's precision: the first bounded record's. */
+            unsigned precision = 0, prime = 0;
+            double eps = 0;
+            for (size_t c = 0, offset = 32 + 4 * (size_t)info.chunk_count; c < info.chunk_count; c++) {
+                size_t record_size = load_le32(frame + 32 + 4 * c);
+                if (frame[offset + 24] == 2) {
+                    padic_info_t pinfo;
+                    CHECK(padic_payload_info(frame + offset + 25, record_size - 25, &pinfo) == SARAPHIS_OK);
+                    precision = pinfo.params.precision;
+                    prime = pinfo.params.prime;
+                    eps = pinfo.params.eps;
+                    break;
+                }
+                offset += record_size;
+            }
+            double previous = INFINITY;
+            for (unsigned planes = 0; planes <= precision + 1; planes++) {
+                double bound = -1, reference = -1;
+                memset(out, 0x5a, t->size + 1);
+                saraphis_status_t status = saraphis_decompress_planes(ctx, frame, frame_size, planes, out, t->size, &out_size, &bound);
+                CHECK_MSG(status == SARAPHIS_OK && out_size == t->size, "%s setting %zu planes %u: %s", t->name, s, planes, saraphis_last_error());
+                CHECK_MSG(reference_planes(frame, frame_size, whole, planes, expected, &reference), "%s planes %u: reference", t->name, planes);
+                CHECK_MSG(memcmp(out, expected, t->size) == 0, "%s setting %zu planes %u: differs from the codec's progressive decode", t->name, s,
+                          planes);
+                CHECK_MSG(bound == reference, "%s planes %u: bound %g, chunks say %g", t->name, planes, bound, reference);
+                if (planes == 0 || planes >= precision) {
+                    CHECK_MSG(memcmp(out, whole, t->size) == 0, "%s planes %u: differs from saraphis_decompress", t->name, planes);
+                    CHECK(bound == (precision ? eps : 0));
+                } else {
+                    padic_params_t params = {eps, prime, precision};
+                    CHECK_MSG(bound == padic_progressive_bound(&params, planes), "%s planes %u: bound %g", t->name, planes, bound);
+                    CHECK(bound <= previous);
+                    partial_checked++;
+                }
+                double largest;
+                if (precision) CHECK_MSG(check_within(t, out, bound, &largest) == 0, "%s planes %u: elements outside %g", t->name, planes, bound);
+                else CHECK(memcmp(out, t->data, t->size) == 0 && bound == 0);
+                if (planes) previous = bound;
+            }
+            free(frame); free(whole); free(out); free(expected);
+        }
+        saraphis_ctx_free(ctx);
+    }
+    CHECK_MSG(partial_checked >= 20, "only %zu partial frame decodes", partial_checked);
+
+    /* Errors: arguments, a short destination, a cut frame, corrupt records (reported with the
+     * chunk), and what a decode of fewer planes does not read or check. */
+    unsigned long long rng = 99;
+    tensor_t local = {"errors.f32", SARAPHIS_DTYPE_F32, 20000, 0.05, 0, 0, NULL, 20000 * 4};
+    local.data = malloc(local.size);
+    for (size_t k = 0; k < local.count; k++) store(SARAPHIS_DTYPE_F32, local.data + 4 * k, k % 500 == 7 ? NAN : gaussian(&rng, 0.05));
+    const tensor_t *t = &local;
+    saraphis_ctx_t *ctx = saraphis_ctx_create();
+    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, 16384);
+    CHECK(saraphis_ctx_set_error_bound(ctx, SARAPHIS_BOUND_ABSOLUTE, 1e-6, 0, 0) == SARAPHIS_OK);
+    size_t capacity = saraphis_compress_bound(t->size, 16384), frame_size = 0, out_size = 0;
+    uint8_t *frame = malloc(capacity), *bad = malloc(capacity), *out = malloc(t->size), *one = malloc(t->size), *again = malloc(t->size);
+    CHECK(saraphis_compress(ctx, t->dtype, t->data, t->size, frame, capacity, &frame_size) == SARAPHIS_OK);
+    double bound = 0;
+    CHECK(saraphis_decompress_planes(NULL, frame, frame_size, 1, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(saraphis_decompress_planes(ctx, NULL, frame_size, 1, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(saraphis_decompress_planes(ctx, frame, frame_size, 1, out, t->size, NULL, &bound) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+    CHECK(saraphis_decompress_planes(ctx, frame, frame_size, 1, out, t->size - 1, &out_size, &bound) == SARAPHIS_ERROR_BUFFER_TOO_SMALL);
+    CHECK(strstr(saraphis_last_error(), "decompress_planes") != NULL);
+    CHECK(saraphis_decompress_planes(ctx, frame, frame_size - 1, 1, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_TRUNCATED);
+    CHECK(saraphis_decompress_planes(ctx, frame, frame_size, 1, out, t->size, &out_size, NULL) == SARAPHIS_OK);
+    CHECK(saraphis_decompress_planes(ctx, frame, frame_size, 1, one, t->size, &out_size, &bound) == SARAPHIS_OK);
+    CHECK(memcmp(out, one, t->size) == 0);
+    /* Record 2 (a bounded one): its layout. */
+    uint32_t chunks = load_le32(frame + 12);
+    size_t offset = 32 + 4 * (size_t)chunks;
+    for (int c = 0; c < 2; c++) offset += load_le32(frame + 32 + 4 * (size_t)c);
+    size_t record_size = load_le32(frame + 32 + 8);
+    CHECK(chunks > 3 && frame[offset + 24] == 2);
+    padic_info_t pinfo;
+    CHECK(padic_payload_info(frame + offset + 25, record_size - 25, &pinfo) == SARAPHIS_OK);
+    CHECK(pinfo.params.precision == 3);
+    size_t plane0 = offset + 25 + pinfo.head_bytes, last_plane = plane0 + pinfo.plane_bytes[0] + pinfo.plane_bytes[1];
+    /* A flipped bit in a plane the decode does not read: still the record checksum, naming chunk 2. */
+    memcpy(bad, frame, frame_size);
+    bad[last_plane + 3] ^= 0x10;
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 1, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_CHECKSUM);
+    CHECK_MSG(strstr(saraphis_last_error(), "chunk 2") != NULL, "message: %s", saraphis_last_error());
+    /* Re-sealed (the record checksum made valid again): a change in the last plane breaks only a
+     * decode that reads it (its plane checksum); the top planes decode as before. */
+    reseal_record_at(bad + offset, record_size);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 0, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_CHECKSUM);
+    CHECK(strstr(saraphis_last_error(), "chunk 2") != NULL && strstr(saraphis_last_error(), "plane 2") != NULL);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 2, again, t->size, &out_size, &bound) == SARAPHIS_OK);
+    CHECK(saraphis_decompress_planes(ctx, frame, frame_size, 2, out, t->size, &out_size, &bound) == SARAPHIS_OK);
+    CHECK(memcmp(out, again, t->size) == 0);
+    /* A change in the top plane, re-sealed: the plane checksum, with any number of planes. */
+    memcpy(bad, frame, frame_size);
+    bad[plane0 + 6] ^= 0x01;
+    reseal_record_at(bad + offset, record_size);
+    for (unsigned planes = 0; planes <= 3; planes++) {
+        CHECK(saraphis_decompress_planes(ctx, bad, frame_size, planes, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_CHECKSUM);
+        CHECK(strstr(saraphis_last_error(), "chunk 2") != NULL);
+    }
+    /* The content checksum (changed and re-sealed) is checked only when every plane is decoded. */
+    memcpy(bad, frame, frame_size);
+    bad[offset + 16] ^= 0x40;
+    reseal_record_at(bad + offset, record_size);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 0, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_CHECKSUM);
+    CHECK(strstr(saraphis_last_error(), "content checksum") != NULL);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 3, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_CHECKSUM);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 1, out, t->size, &out_size, &bound) == SARAPHIS_OK);
+    CHECK(memcmp(out, one, t->size) == 0);
+    /* A plane table that claims more bytes than the record has: truncated for a decode that needs
+     * them, unnoticed by one that reads only the top plane (as padic_decode_chunk). */
+    memcpy(bad, frame, frame_size);
+    store_le32(bad + offset + 25 + 24 + 12 * 2, pinfo.plane_bytes[2] + 1000);
+    {
+        uint8_t *payload = bad + offset + 25;
+        size_t head_end = pinfo.head_bytes - 8;
+        store_le64(payload + head_end, checksum64(payload, head_end, 0));
+    }
+    reseal_record_at(bad + offset, record_size);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 3, out, t->size, &out_size, &bound) == SARAPHIS_ERROR_TRUNCATED);
+    CHECK(saraphis_decompress_planes(ctx, bad, frame_size, 1, out, t->size, &out_size, &bound) == SARAPHIS_OK);
+    CHECK(memcmp(out, one, t->size) == 0);
+    free(frame); free(bad); free(out); free(one); free(again);
+    free(local.data);
+    saraphis_ctx_free(ctx);
+}
+
 static void test_parameter_checks(void)
 {
     saraphis_ctx_t *ctx = saraphis_ctx_create();
@@ -483,6 +669,7 @@ int main(void)
     make_tensors();
     test_parameter_checks();
     test_frames();
+    test_frame_planes();
     test_container_round_trips();
     test_progressive();
     test_hostile_parameters();

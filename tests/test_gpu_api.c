@@ -37,6 +37,10 @@ int main(void)
     memset(host_frame, 0xEE, sizeof host_frame);
     CHECK(saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, host_in, sizeof host_in, host_frame, sizeof host_frame, &size, NULL) == expected);
     CHECK(host_frame[0] == 0xEE && host_frame[sizeof host_frame - 1] == 0xEE);
+    double bound = -1;
+    CHECK(saraphis_gpu_decompress_planes(ctx, fake, 64, 1, fake, 64, &size, &bound, NULL) == expected);
+    CHECK(strstr(saraphis_last_error(), "decompress_planes") != NULL || strstr(saraphis_last_error(), "no CUDA device") != NULL);
+    CHECK(bound == -1);
     CHECK(saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, fake, 64, fake, 1024, &size, NULL) == expected);
 #ifdef SARAPHIS_WITH_CUDA
     CHECK(strstr(saraphis_last_error(), "no CUDA device") != NULL);

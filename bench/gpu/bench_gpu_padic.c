@@ -1,6 +1,8 @@
 /* GPU benchmark of the bounded (p-adic) codec: Saraphis GPU decode of F32 weights at absolute
  * bounds 1e-3 and 1e-4 beside the CPU decoder on the same frame (every core, and one), a
- * device-to-device copy (the ceiling), and GPU encode (saraphis_gpu_compress, codec BOUNDED) of
+ * device-to-device copy (the ceiling), progressive decodes (the top 1 .. P-1 of P digit planes,
+ * saraphis_gpu_decompress_planes beside saraphis_decompress_planes on every core) at 1e-4 and
+ * 1e-6, and GPU encode (saraphis_gpu_compress, codec BOUNDED) of
  * F32 at 1e-3, 1e-4, 1e-6 and of the same weights as BF16 at 1e-3 beside the CPU encoder
  * (saraphis_compress, every core and one), its frame compared with the CPU's byte for byte.
  *
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "codec/padic.h"
 #include "container/safetensors.h"
 #include "saraphis.h"
 
@@ -193,6 +196,69 @@ int main(int argc, char **argv)
             free(frame);
             saraphis_ctx_free(ctx);
         }
+    }
+
+    /* Progressive decode: the top planes only, GB/s of output bytes; the whole decode (planes 0)
+     * timed again in the same loop for comparison. */
+    printf("%-24s %6s %8s %7s %10s %10s  %s\n", "progressive decoder", "eps", "ratio", "planes", "bound", "GB/s", "note");
+    static const double progressive_bounds[] = {1e-4, 1e-6};
+    for (int b = 0; b < 2; b++) {
+        saraphis_ctx_t *ctx = saraphis_ctx_create();
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
+        saraphis_ctx_set_error_bound(ctx, SARAPHIS_BOUND_ABSOLUTE, progressive_bounds[b], 0, 0);
+        size_t bound = saraphis_compress_bound(bytes, 0), frame_size = 0, out_size = 0;
+        uint8_t *frame = malloc(bound);
+        void *d_frame = NULL;
+        if (!frame || saraphis_compress(ctx, SARAPHIS_DTYPE_F32, data, bytes, frame, bound, &frame_size) != SARAPHIS_OK ||
+            cudaMalloc(&d_frame, frame_size) != cudaSuccess) {
+            printf("progressive: cannot compress or allocate (%s)\n", saraphis_last_error());
+            free(frame);
+            saraphis_ctx_free(ctx);
+            continue;
+        }
+        cudaMemcpy(d_frame, frame, frame_size, cudaMemcpyHostToDevice);
+        /* The frame's precision, from its first record (every record has the tensor's). */
+        padic_info_t info;
+        const uint32_t chunks = (uint32_t)frame[12] | (uint32_t)frame[13] << 8 | (uint32_t)frame[14] << 16 | (uint32_t)frame[15] << 24;
+        const uint32_t record = (uint32_t)frame[32] | (uint32_t)frame[33] << 8 | (uint32_t)frame[34] << 16 | (uint32_t)frame[35] << 24;
+        const uint8_t *first = frame + 32 + 4 * (size_t)chunks;
+        unsigned precision = 0;
+        if (record > 25 && first[24] == 2 && padic_payload_info(first + 25, record - 25, &info) == SARAPHIS_OK) precision = info.params.precision;
+        const double ratio = (double)bytes / frame_size;
+        for (unsigned planes = 0; planes < precision; planes++) {
+            double cpu_times[3], cpu_bound = 0, gpu_bound = 0;
+            for (int r = 0; r < 3; r++) {
+                double t0 = now_ms();
+                saraphis_decompress_planes(ctx, frame, frame_size, planes, cpu_out, bytes, &out_size, &cpu_bound);
+                cpu_times[r] = now_ms() - t0;
+            }
+            char shown[16];
+            snprintf(shown, sizeof shown, "%u/%u", planes ? planes : precision, precision);
+            printf("%-24s %6.0e %8.3f %7s %10.3g %10.2f  %s\n", "cpu (all cores)", progressive_bounds[b], ratio, shown, cpu_bound,
+                   bytes / median(cpu_times, 3) / 1e6, planes ? "saraphis_decompress_planes" : "every plane");
+            saraphis_status_t status = SARAPHIS_OK;
+            for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
+                cudaEventRecord(start, stream);
+                status = saraphis_gpu_decompress_planes(ctx, d_frame, frame_size, planes, d_a, bytes, &out_size, &gpu_bound, stream);
+                cudaEventRecord(stop, stream);
+                cudaEventSynchronize(stop);
+                float ms = 0;
+                cudaEventElapsedTime(&ms, start, stop);
+                if (r >= 2) times[r - 2] = ms;
+            }
+            if (status != SARAPHIS_OK) {
+                printf("%-24s %6.0e failed: %s\n", "saraphis-gpu", progressive_bounds[b], saraphis_last_error());
+                continue;
+            }
+            cudaMemcpy(gpu_out, d_a, bytes, cudaMemcpyDeviceToHost);
+            const int same = memcmp(gpu_out, cpu_out, bytes) == 0 && gpu_bound == cpu_bound;
+            printf("%-24s %6.0e %8.3f %7s %10.3g %10.1f  %s%s\n", "saraphis-gpu", progressive_bounds[b], ratio, shown, gpu_bound,
+                   bytes / median(times, runs) / 1e6, planes ? "saraphis_gpu_decompress_planes" : "every plane",
+                   same ? "" : " [OUTPUT OR BOUND DIFFERS FROM THE CPU'S]");
+        }
+        cudaFree(d_frame);
+        free(frame);
+        saraphis_ctx_free(ctx);
     }
 
     /* Encode: the same weights (and their BF16 truncation) from device memory. */

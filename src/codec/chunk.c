@@ -135,15 +135,20 @@ static saraphis_status_t check_padic_params(const uint8_t *payload, size_t size,
     return SARAPHIS_OK;
 }
 
-saraphis_status_t chunk_decode_expect(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size,
-                                      uint8_t *dst, size_t expected_raw, codec_scratch_t *scratch,
-                                      const padic_params_t *expected)
+/* The whole record verified, then decoded: CHUNK_PADIC payloads to their top `planes` planes (0:
+ * all). The content checksum covers the exact output, so a decode of fewer planes than the
+ * payload holds skips it. *bound_out (may be NULL): the p-adic bound met, 0 for other methods. */
+static saraphis_status_t decode_record(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size, uint8_t *dst,
+                                       size_t expected_raw, codec_scratch_t *scratch, const padic_params_t *expected,
+                                       unsigned planes, double *bound_out)
 {
+    if (bound_out) *bound_out = 0;
     SPS_TRY(chunk_verify(record, record_size, expected_raw));
     chunk_header_t header;
     chunk_header_read(record, &header);
     const uint8_t *payload = record + CHUNK_HEADER_BYTES;
     size_t payload_size = header.payload_size;
+    int partial = 0;
     switch (payload[0]) {
     case CHUNK_STORED:
         if (payload_size - 1 != expected_raw)
@@ -155,20 +160,35 @@ saraphis_status_t chunk_decode_expect(saraphis_dtype_t dtype, const uint8_t *rec
         break;
     case CHUNK_PADIC:
         SPS_TRY(check_padic_params(payload + 1, payload_size - 1, expected));
-        SPS_TRY(padic_decode_chunk(dtype, payload + 1, payload_size - 1, dst, expected_raw, 0, scratch, NULL));
+        SPS_TRY(padic_decode_chunk(dtype, payload + 1, payload_size - 1, dst, expected_raw, planes, scratch, bound_out));
+        /* The header was valid for the decode: byte 3 of the payload is its precision. */
+        partial = planes != 0 && planes < payload[1 + 3];
         break;
     default:
         return error_set(SARAPHIS_ERROR_UNSUPPORTED, "unknown chunk method %u", payload[0]);
     }
-    if (header.content_checksum && checksum64(dst, expected_raw, 0) != header.content_checksum && !SARAPHIS_FUZZING)
+    if (!partial && header.content_checksum && checksum64(dst, expected_raw, 0) != header.content_checksum && !SARAPHIS_FUZZING)
         return error_set(SARAPHIS_ERROR_CHECKSUM, "decoded bytes do not match the content checksum");
     return SARAPHIS_OK;
+}
+
+saraphis_status_t chunk_decode_expect(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size,
+                                      uint8_t *dst, size_t expected_raw, codec_scratch_t *scratch,
+                                      const padic_params_t *expected)
+{
+    return decode_record(dtype, record, record_size, dst, expected_raw, scratch, expected, 0, NULL);
 }
 
 saraphis_status_t chunk_decode(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size,
                                uint8_t *dst, size_t expected_raw, codec_scratch_t *scratch)
 {
-    return chunk_decode_expect(dtype, record, record_size, dst, expected_raw, scratch, NULL);
+    return decode_record(dtype, record, record_size, dst, expected_raw, scratch, NULL, 0, NULL);
+}
+
+saraphis_status_t chunk_decode_planes(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size, uint8_t *dst,
+                                      size_t expected_raw, unsigned planes, codec_scratch_t *scratch, double *bound_out)
+{
+    return decode_record(dtype, record, record_size, dst, expected_raw, scratch, NULL, planes, bound_out);
 }
 
 size_t chunk_prefix_bytes(const uint8_t *record, size_t available, size_t record_size, unsigned planes)

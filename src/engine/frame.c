@@ -1,4 +1,5 @@
-/* Standalone frames: saraphis_compress / saraphis_decompress (layout in docs/format.md):
+/* Standalone frames: saraphis_compress / saraphis_decompress / saraphis_decompress_planes (layout
+ * in docs/format.md):
  *   [0,4) magic "SPSF"  [4] version  [5] dtype  [6] codec  [7] flags (bit 0: content checksums)
  *   [8,12) chunk_bytes  [12,16) chunk_count  [16,24) raw_size
  *   [24,32) XXH64 of bytes [0,24) followed by the record-size table
@@ -176,6 +177,8 @@ typedef struct {
     const uint8_t *src;
     const uint64_t *offsets;
     uint8_t *dst;
+    unsigned planes; /* 0: every plane (saraphis_decompress) */
+    double *bounds;  /* per chunk, or NULL when no bound is asked for */
 } decompress_job_t;
 
 static saraphis_status_t decompress_item(void *job_ptr, size_t chunk, unsigned worker)
@@ -185,31 +188,58 @@ static saraphis_status_t decompress_item(void *job_ptr, size_t chunk, unsigned w
     size_t begin = chunk * chunk_bytes;
     size_t raw = job->view->info.raw_size - begin < chunk_bytes ? job->view->info.raw_size - begin : chunk_bytes;
     size_t record_size = job->offsets[chunk + 1] - job->offsets[chunk];
-    saraphis_status_t status = chunk_decode(job->view->info.dtype, job->src + job->offsets[chunk], record_size,
-                                            job->dst + begin, raw, &job->ctx->scratch[worker]);
+    const uint8_t *record = job->src + job->offsets[chunk];
+    saraphis_status_t status = chunk_decode_planes(job->view->info.dtype, record, record_size, job->dst + begin, raw, job->planes,
+                                                   &job->ctx->scratch[worker], job->bounds ? &job->bounds[chunk] : NULL);
     if (status != SARAPHIS_OK) return error_wrap(status, "chunk %zu: ", chunk);
+    return SARAPHIS_OK;
+}
+
+/* The frame walk shared by saraphis_decompress and saraphis_decompress_planes: the header and
+ * size table checked, every chunk decoded on the context's threads (to its top `planes` planes;
+ * 0: all). bound_out (may be NULL): the largest of the chunks' bounds. */
+static saraphis_status_t decompress_frame(saraphis_ctx_t *ctx, const void *src, size_t src_size, unsigned planes, void *dst,
+                                          size_t dst_capacity, size_t *dst_size, double *bound_out, const char *call)
+{
+    error_clear();
+    if (!ctx || !src || (!dst && dst_capacity) || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "%s: NULL argument", call);
+    frame_view_t view;
+    SPS_TRY(frame_parse(src, src_size, &view));
+    if (view.info.raw_size > dst_capacity)
+        return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "%s: frame holds %llu bytes, destination %zu", call,
+                         (unsigned long long)view.info.raw_size, dst_capacity);
+    SPS_TRY(ctx_prepare(ctx));
+    uint64_t *offsets = malloc(((size_t)view.info.chunk_count + 1) * sizeof *offsets);
+    double *bounds = bound_out ? calloc((size_t)view.info.chunk_count + 1, sizeof *bounds) : NULL;
+    if (!offsets || (bound_out && !bounds)) {
+        free(offsets);
+        free(bounds);
+        return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "%s: no memory for the chunk table", call);
+    }
+    offsets[0] = view.records_begin;
+    for (uint32_t i = 0; i < view.info.chunk_count; i++) offsets[i + 1] = offsets[i] + load_le32(view.table + 4 * (size_t)i);
+    decompress_job_t job = {ctx, &view, src, offsets, dst, planes, bounds};
+    saraphis_status_t status = threadpool_run(ctx->pool, view.info.chunk_count, decompress_item, &job);
+    if (status == SARAPHIS_OK && bound_out) {
+        double worst = 0;
+        for (uint32_t i = 0; i < view.info.chunk_count; i++) worst = bounds[i] > worst ? bounds[i] : worst;
+        *bound_out = worst;
+    }
+    free(offsets);
+    free(bounds);
+    if (status != SARAPHIS_OK) return status;
+    *dst_size = view.info.raw_size;
     return SARAPHIS_OK;
 }
 
 saraphis_status_t saraphis_decompress(saraphis_ctx_t *ctx, const void *src, size_t src_size, void *dst,
                                       size_t dst_capacity, size_t *dst_size)
 {
-    error_clear();
-    if (!ctx || !src || (!dst && dst_capacity) || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "decompress: NULL argument");
-    frame_view_t view;
-    SPS_TRY(frame_parse(src, src_size, &view));
-    if (view.info.raw_size > dst_capacity)
-        return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "decompress: frame holds %llu bytes, destination %zu",
-                         (unsigned long long)view.info.raw_size, dst_capacity);
-    SPS_TRY(ctx_prepare(ctx));
-    uint64_t *offsets = malloc(((size_t)view.info.chunk_count + 1) * sizeof *offsets);
-    if (!offsets) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "decompress: no memory for the chunk table");
-    offsets[0] = view.records_begin;
-    for (uint32_t i = 0; i < view.info.chunk_count; i++) offsets[i + 1] = offsets[i] + load_le32(view.table + 4 * (size_t)i);
-    decompress_job_t job = {ctx, &view, src, offsets, dst};
-    saraphis_status_t status = threadpool_run(ctx->pool, view.info.chunk_count, decompress_item, &job);
-    free(offsets);
-    if (status != SARAPHIS_OK) return status;
-    *dst_size = view.info.raw_size;
-    return SARAPHIS_OK;
+    return decompress_frame(ctx, src, src_size, 0, dst, dst_capacity, dst_size, NULL, "decompress");
+}
+
+saraphis_status_t saraphis_decompress_planes(saraphis_ctx_t *ctx, const void *src, size_t src_size, unsigned planes, void *dst,
+                                             size_t dst_capacity, size_t *dst_size, double *bound_out)
+{
+    return decompress_frame(ctx, src, src_size, planes, dst, dst_capacity, dst_size, bound_out, "decompress_planes");
 }

@@ -23,6 +23,15 @@ saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const void *d_fra
     return no_cuda("gpu_decompress");
 }
 
+saraphis_status_t saraphis_gpu_decompress_planes(saraphis_ctx_t *ctx, const void *d_frame, size_t frame_size, unsigned planes,
+                                                 void *d_dst, size_t dst_capacity, size_t *dst_size, double *bound_out,
+                                                 void *cuda_stream)
+{
+    (void)ctx; (void)d_frame; (void)frame_size; (void)planes; (void)d_dst; (void)dst_capacity; (void)dst_size; (void)bound_out;
+    (void)cuda_stream;
+    return no_cuda("gpu_decompress_planes");
+}
+
 saraphis_status_t saraphis_gpu_decompress_host(saraphis_ctx_t *ctx, const void *frame, size_t frame_size, void *d_dst,
                                                size_t dst_capacity, size_t *dst_size, void *cuda_stream)
 {

@@ -121,10 +121,13 @@ typedef struct {
 } chunk_desc_t;
 
 typedef struct {
-    uint32_t early;  /* TRUNCATED: the record is shorter than its header (checked before all) */
-    uint32_t code;   /* the first structural or decoding error */
-    uint32_t checks; /* bit 0: record checksum mismatch, bit 1: content checksum mismatch */
-    uint32_t hashed; /* 1: the decode kernel wrote the content checksum's segment hashes */
+    uint32_t early;   /* TRUNCATED: the record is shorter than its header (checked before all) */
+    uint32_t code;    /* the first structural or decoding error */
+    uint32_t checks;  /* bit 0: record checksum mismatch, bit 1: content checksum mismatch */
+    uint32_t hashed;  /* 1: the decode kernel wrote the content checksum's segment hashes */
+    uint32_t partial; /* 1: a bounded record decoded to fewer planes than its precision (progressive
+                         decode, set by gpu_padic.cu): its content checksum does not apply */
+    uint32_t pad[3];
 } chunk_status_t;
 
 typedef struct {
@@ -867,8 +870,9 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
 /* The segment hash of segments [first, end) of the spans, one warp, stepping through the spans
  * (the first one's found by binary search, the next ones' by stepping forward: a search per
  * segment put eleven dependent loads in front of every 4 KiB). */
-/* `skip` (NULL: none): spans of chunks whose status says `hashed` are left alone (the decode
- * kernel wrote their content hashes). */
+/* `skip` (NULL: none): spans of chunks whose status says `hashed` (the decode kernel wrote their
+ * content hashes) or `partial` (decoded to fewer planes: no content checksum applies) are left
+ * alone. */
 __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t first, uint32_t end,
                                 uint64_t *hashes, uint32_t lane, const chunk_status_t *skip = NULL)
 {
@@ -881,7 +885,7 @@ __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix
     for (uint32_t g = first; g < end; g++) {
         while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
         const hash_span_t span = spans[lo];
-        if (skip && skip[span.chunk].hashed) {
+        if (skip && (skip[span.chunk].hashed | skip[span.chunk].partial)) {
             g = prefix[lo + 1] - 1; /* the span's last segment: the loop steps past it */
             continue;
         }
@@ -1055,7 +1059,7 @@ __global__ void __launch_bounds__(EXPAND_THREADS)
         ci.record_span = has ? d.first_record_span + (uint32_t)rank : NO_SPAN;
         ci.content_span = d.content ? d.first_content_span + c : NO_SPAN;
         chunks[g] = ci;
-        chunk_status_t zero = {0, 0, 0, 0};
+        chunk_status_t zero = {};
         status[g] = zero;
         const uint64_t tiles = (raw / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
         const uint32_t first_task = d.first_task + c * d.tasks_full;
@@ -1113,7 +1117,7 @@ __global__ void __launch_bounds__(128) verdict_kernel(const chunk_in_t *chunks, 
     fails |= __shfl_xor_sync(0xffffffffu, fails, 1);
     if (i < count && (t & 1) == 0) {
         const chunk_status_t s = status[i];
-        const uint32_t checks = s.checks | fails;
+        const uint32_t checks = s.checks | (s.partial ? fails & 1u : fails);
         const uint32_t code = s.early       ? s.early
                               : checks & 1  ? (uint32_t)SARAPHIS_ERROR_CHECKSUM
                               : s.code      ? s.code
@@ -1207,9 +1211,10 @@ typedef struct {
 static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 ? 1 : element == 4 ? 2 : 3; }
 
 /* ---- p-adic hook: called for a batch holding a frame of the bounded codec; every chunk goes to
- * gpu_padic.cu, which decodes the CHUNK_PADIC ones. Its errors go to the chunks' status words. */
+ * gpu_padic.cu, which decodes the CHUNK_PADIC ones (to their top `planes` planes; 0: all) and
+ * raises *bound to the largest bound they meet. Its errors go to the chunks' status words. */
 static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const chunk_in_t *chunks, chunk_status_t *d_status,
-                                      uint64_t chunk_total)
+                                      uint64_t chunk_total, unsigned planes, double *bound)
 {
     gpu_padic_chunk_t *list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *list);
     if (!list) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
@@ -1217,12 +1222,15 @@ static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, c
         list[g].record = chunks[g].record;
         list[g].dst = chunks[g].dst;
         list[g].code = &d_status[g].code;
+        list[g].partial = &d_status[g].partial;
         list[g].record_size = chunks[g].record_size;
         list[g].raw_size = chunks[g].raw_size;
         list[g].dtype = chunks[g].dtype;
         list[g].pad = 0;
     }
-    saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total);
+    double group_bound = 0;
+    saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total, planes, &group_bound);
+    if (group_bound > *bound) *bound = group_bound;
     free(list);
     return status;
 }
@@ -1282,10 +1290,11 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
 /* Decodes count frames at d_frames (device memory). With h_frame (count 1 only), the frame's bytes
  * are at h_frame in host memory and d_frames[0] is device memory of frame_sizes[0] bytes that
  * receives them: the header and size table are read on the host, and the records go over in
- * groups (staged_launch), each decoded as soon as it has arrived. */
+ * groups (staged_launch), each decoded as soon as it has arrived. Bounded records are decoded to
+ * their top `planes` planes (0: all); *bound_out (may be NULL) gets the largest bound they meet. */
 static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
                                         void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
-                                        const uint8_t *h_frame, bool early_started)
+                                        const uint8_t *h_frame, bool early_started, unsigned planes, double *bound_out)
 {
     for (size_t f = 0; f < count; f++) {
         if (!d_frames[f]) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: frame %zu is NULL", f);
@@ -1547,6 +1556,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
      * EARLY_MAX_CHUNKS chunks (the same test early_scan_kernel makes on the same bytes). */
     const bool use_early = early_started && count == 1 && plans[0].info.chunk_count <= EARLY_MAX_CHUNKS;
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
+    double padic_bound = 0;
     /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
      * segments [ra, rb), content-hash segments [ca, cb). The record hashes need only the frame:
      * with `beside` they run on the side stream, beside parse and decode (the digest waits). */
@@ -1572,7 +1582,8 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         if (tb[3] > ta[3]) decode_kernel<8><<<(uint32_t)(tb[3] - ta[3]), decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[3], d_prefix, d_hashes);
         /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
          * before the content checksums, which cover its output. */
-        if (e == cudaSuccess && bounded && status == SARAPHIS_OK) status = decode_padic(state, stream, h_chunks + a, d_status + a, b - a);
+        if (e == cudaSuccess && bounded && status == SARAPHIS_OK)
+            status = decode_padic(state, stream, h_chunks + a, d_status + a, b - a, planes, &padic_bound);
         if (cb > ca) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (cb - ca + HASH_WARPS - 1) / HASH_WARPS);
             hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ca, (uint32_t)cb, d_hashes, d_status);
@@ -1616,6 +1627,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     }
     if (status == SARAPHIS_OK && dst_sizes)
         for (size_t f = 0; f < count; f++) dst_sizes[f] = plans[f].info.raw_size;
+    if (status == SARAPHIS_OK && bound_out) *bound_out = padic_bound;
     free(table_offset);
     free(plans);
     free(host_frames);
@@ -1655,7 +1667,7 @@ static saraphis_status_t early_start(gpu_state_t *state, cudaStream_t stream, co
  * happens next, nothing started here still reads the caller's frame when the call returns. */
 static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
                                        void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
-                                       const uint8_t *h_frame)
+                                       const uint8_t *h_frame, unsigned planes = 0, double *bound_out = NULL)
 {
     bool early = count == 1 && !h_frame && d_frames[0] && frame_sizes[0] >= FRAME_HEADER_BYTES;
     if (early && early_start(state, stream, d_frames[0], frame_sizes[0]) != SARAPHIS_OK) {
@@ -1663,7 +1675,8 @@ static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const v
         error_clear(); /* the call goes on without them: the record checksums run beside the decode */
         early = false;
     }
-    saraphis_status_t status = decode_planned(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, stream, h_frame, early);
+    saraphis_status_t status =
+        decode_planned(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, stream, h_frame, early, planes, bound_out);
     if (early) cudaEventSynchronize(state->early_done);
     return status;
 }
@@ -1699,4 +1712,16 @@ extern "C" saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const 
 {
     if (!dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: NULL argument");
     return saraphis_gpu_decompress_batch(ctx, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, cuda_stream);
+}
+
+extern "C" saraphis_status_t saraphis_gpu_decompress_planes(saraphis_ctx_t *ctx, const void *d_frame, size_t frame_size, unsigned planes,
+                                                            void *d_dst, size_t dst_capacity, size_t *dst_size, double *bound_out,
+                                                            void *cuda_stream)
+{
+    error_clear();
+    if (!ctx || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress_planes: NULL argument");
+    gpu_state_t *state;
+    SPS_TRY(gpu_state_get(ctx, &state));
+    return decode_frames(state, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, (cudaStream_t)cuda_stream, NULL, planes,
+                         bound_out);
 }

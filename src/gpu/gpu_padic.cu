@@ -23,6 +23,11 @@
  *             the digit planes), with the CPU's roundings written out as explicit round-to-nearest
  *             intrinsics (no fused multiply-add); otherwise one more pass does; then the escapes'
  *             bytes go over their elements.
+ *   progressive: asked for the top k < P planes (saraphis_gpu_decompress_planes), a chunk lists,
+ *             checksums, parses and applies only those (the rounds stop at the largest k of the
+ *             batch), and its last one writes the centre of the magnitudes they allow,
+ *             R(+-(prefix * p^(P-k) + (p^(P-k) - 1) / 2) * step), +0 for a zero prefix, as
+ *             padic_decode_chunk does with `planes`. With planes 0 nothing else changes.
  * Errors: each check has a key (stage, step within it, rANS block, code) ordered as the CPU meets
  * them: stage 0 the header (then its checksum), 1 the escapes, 2 + 2j plane j's checksum, 3 + 2j
  * its decoding. A chunk keeps the smallest key (atomicMin per chunk, never per element), which is
@@ -86,6 +91,7 @@ typedef struct {
     const uint8_t *record;
     uint8_t *dst;
     uint32_t *code;
+    uint32_t *partial; /* NULL, or set to 1 when fewer planes than the precision are decoded */
     uint64_t work;  /* byte offset of the chunk's work area */
     uint64_t ebase; /* element offset of the chunk in each digit plane */
     uint32_t record_size, raw_size, dtype, n;
@@ -125,6 +131,8 @@ typedef struct {
     uint32_t plane_bytes[PADIC_MAX_PLANES];
     uint32_t n, escapes, escape_form, escape_list, escape_values, escape_bytes;
     uint32_t prime, precision, element, dtype, active;
+    uint32_t planes; /* planes decoded: the top `planes` of `precision` (progressive decode) */
+    double width, centre; /* fewer planes: x' = R(+-(prefix * width + centre) * step); width 1: all */
     uint32_t hist[16]; /* elements by saturated prefix, for the next plane's context sizes */
     uint32_t segment_hist[APPLY_WARPS][16]; /* the same per warp segment (see segment_of) */
     uint32_t fused; /* the last plane was dense and wrote the output itself */
@@ -314,9 +322,10 @@ __device__ static uint32_t max_precision(uint32_t prime)
     return precision;
 }
 
-/* padic_decode_chunk's checks up to the head checksum (stage 0), in its order. */
-__device__ static uint32_t check_header(const padic_in_t &in, const uint8_t *payload, uint64_t size, uint32_t *precision_out,
-                                        uint64_t *planes_start_out, uint64_t *head_out)
+/* padic_decode_chunk's checks up to the head checksum (stage 0), in its order, for a decode of
+ * the top `planes` planes (0: all; *decoded_out gets how many are decoded). */
+__device__ static uint32_t check_header(const padic_in_t &in, const uint8_t *payload, uint64_t size, uint32_t planes,
+                                        uint32_t *precision_out, uint32_t *decoded_out, uint64_t *planes_start_out, uint64_t *head_out)
 {
     const uint32_t element = padic_element(in.dtype);
     if (!element || in.raw_size % element) return SARAPHIS_ERROR_DTYPE;
@@ -335,17 +344,21 @@ __device__ static uint32_t check_header(const padic_in_t &in, const uint8_t *pay
     const uint64_t planes_start = head + escape_bytes + 8;
     if (dtype != in.dtype) return SARAPHIS_ERROR_CORRUPT;
     if (elements != in.n) return SARAPHIS_ERROR_CORRUPT;
+    const uint32_t decoded = planes == 0 || planes > precision ? precision : planes;
     uint64_t needed = planes_start;
-    for (uint32_t j = 0; j < precision; j++) needed += dev_le32(payload + 24 + 12 * j);
+    for (uint32_t j = 0; j < decoded; j++) needed += dev_le32(payload + 24 + 12 * j);
     if (needed > size) return SARAPHIS_ERROR_TRUNCATED;
-    if (needed != size) return SARAPHIS_ERROR_CORRUPT;
+    if (decoded == precision && needed != size) return SARAPHIS_ERROR_CORRUPT;
     *precision_out = precision;
+    *decoded_out = decoded;
     *planes_start_out = planes_start;
     *head_out = head;
     return SARAPHIS_OK;
 }
 
-__device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *work, uint32_t *summary, uint32_t lane)
+/* summary: [0] the most planes any chunk decodes, [1] some escape bitmap has blocks, [2, 3] the
+ * largest progressive bound (a u64 of its bits: positive doubles order as their bits do). */
+__device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *work, uint32_t *summary, uint32_t planes, uint32_t lane)
 {
     if (lane == 0) {
         d->key = KEY_NONE;
@@ -356,6 +369,7 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->item_total = 0;
         d->piece_count = 0;
         d->precision = 0;
+        d->planes = 0;
         d->escape_form = ESCAPES_NONE;
         d->fused = 0;
         d->zero_planes = 0;
@@ -367,9 +381,9 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
     if (__ldg(in.record + CHUNK_HEADER_BYTES) != CHUNK_PADIC) return;
     const uint8_t *payload = in.record + CHUNK_HEADER_BYTES + 1;
     const uint64_t size = payload_size - 1;
-    uint32_t precision = 0;
+    uint32_t precision = 0, decoded = 0;
     uint64_t planes_start = 0, head = 0;
-    const uint32_t code = check_header(in, payload, size, &precision, &planes_start, &head);
+    const uint32_t code = check_header(in, payload, size, planes, &precision, &decoded, &planes_start, &head);
     if (code) {
         if (lane == 0) d->key = key_make(0, SUB_HEADER, 0, code);
         return;
@@ -390,16 +404,27 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->escape_bytes = dev_le32(payload + 20);
         d->prime = __ldg(payload + 2);
         d->precision = precision;
+        d->planes = decoded;
         d->element = element;
         d->dtype = in.dtype;
-        d->step = 2 * __longlong_as_double((long long)dev_le64(payload + 4));
+        const double eps = __longlong_as_double((long long)dev_le64(payload + 4));
+        d->step = 2 * eps;
         d->active = 1;
+        /* padic_progressive_bound and the reconstruction's interval, in the CPU's arithmetic
+         * (width and centre are integers below 2^48: exact). */
+        uint64_t width = 1;
+        for (uint32_t j = decoded; j < precision; j++) width *= d->prime;
+        d->width = (double)width;
+        d->centre = (double)((width - 1) / 2);
+        const double bound = decoded < precision ? __dmul_rn(__dadd_rn(__dmul_rn(2.0, (double)width), 3.0), eps) : eps;
+        atomicMax((unsigned long long *)(summary + 2), (unsigned long long)__double_as_longlong(bound));
+        if (decoded < precision && in.partial) *in.partial = 1;
         for (uint32_t k = 0; k < 16; k++) d->hist[k] = k == 0 ? n : 0;
         /* The checksummed pieces: the head (seed 0), then plane j (seed j). */
         uint64_t offset = planes_start;
         uint32_t segments = (uint32_t)ceil_div(planes_start - 8, CHECKSUM_SEGMENT_BYTES);
         d->piece_segment[0] = 0;
-        for (uint32_t j = 0; j < precision; j++) {
+        for (uint32_t j = 0; j < decoded; j++) {
             const uint32_t bytes = dev_le32(payload + 24 + 12 * j);
             d->plane_offset[j] = offset;
             d->plane_bytes[j] = bytes;
@@ -407,9 +432,9 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
             d->piece_segment[1 + j] = segments;
             segments += (uint32_t)ceil_div(bytes, CHECKSUM_SEGMENT_BYTES);
         }
-        d->piece_segment[1 + precision] = segments;
-        d->piece_count = 1 + precision;
-        atomicMax(&summary[0], precision);
+        d->piece_segment[1 + decoded] = segments;
+        d->piece_count = 1 + decoded;
+        atomicMax(&summary[0], decoded);
     }
 
     /* read_escapes (stage 1). */
@@ -502,14 +527,14 @@ __device__ static void list_segments(const pchunk_t *d, segment_t *slots, uint32
 }
 
 __global__ void __launch_bounds__(HEAD_WARPS * 32) head_kernel(const padic_in_t *ins, pchunk_t *chunks, uint32_t count, uint8_t *work,
-                                                             uint32_t *summary, const uint32_t *segment_prefix,
+                                                             uint32_t *summary, uint32_t planes, const uint32_t *segment_prefix,
                                                              segment_t *segments)
 {
     const uint32_t i = blockIdx.x * HEAD_WARPS + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (i >= count) return;
     const padic_in_t in = ins[i];
     pchunk_t *d = &chunks[i];
-    head_chunk(in, d, work, summary, lane);
+    head_chunk(in, d, work, summary, planes, lane);
     __syncwarp();
     list_segments(d, segments + segment_prefix[i], segment_prefix[i + 1] - segment_prefix[i], lane);
 }
@@ -706,7 +731,7 @@ __global__ void __launch_bounds__(HEAD_WARPS * 32) plane_parse_kernel(pchunk_t *
         d->item_total = 0;
     }
     const uint32_t stage = stage_plane(plane);
-    if (!d->active || plane >= d->precision || d->key < key_make(stage, 0, 0, 0)) return;
+    if (!d->active || plane >= d->planes || d->key < key_make(stage, 0, 0, 0)) return;
     const uint8_t *src = d->payload + d->plane_offset[plane];
     const uint64_t size = d->plane_bytes[plane];
     const uint32_t n = d->n;
@@ -820,6 +845,15 @@ __device__ __forceinline__ double signed_value(uint64_t magnitude, double step, 
     return v;
 }
 
+/* After fewer planes than the precision, the centre of the magnitudes they allow (+0 where the
+ * prefix is 0), the sign put on after the product; the CPU's reconstruct_*_partial. */
+__device__ __forceinline__ double centre_value(uint64_t prefix, double width, double centre, double step, bool negative)
+{
+    double v = prefix ? __dmul_rn(__dadd_rn(__dmul_rn(__ull2double_rn(prefix), width), centre), step) : 0.0;
+    if (negative) v = __longlong_as_double(__double_as_longlong(v) | (long long)0x8000000000000000ull);
+    return v;
+}
+
 __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v);
 
 #define UNROLL 4 /* groups of 32 elements a warp has in flight */
@@ -838,7 +872,7 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
     const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = d->n, p = d->prime, form = d->form, sign_count = d->sign_count;
     const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
-    const bool last_plane = plane + 1 == d->precision;
+    const bool last_plane = plane + 1 == d->planes;
     uint8_t *state = d->state;
     const uint8_t *symbols = d->symbols, *signs = d->signs;
     uint8_t *out = digits + plane * plane_stride + d->ebase;
@@ -909,6 +943,8 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
         const double step = d->step;
         const uint8_t *previous = digits + d->ebase;
         const uint64_t zero_planes = d->zero_planes;
+        const bool partial = d->planes < d->precision;
+        const double width = d->width, centre = d->centre;
         uint8_t *dst = d->dst;
         for (uint32_t base = seg_begin; base < seg_end; base += 32 * UNROLL) {
             uint32_t st[UNROLL], at[UNROLL], digit[UNROLL];
@@ -956,7 +992,9 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
                     bad |= digit[u] >= p;
                     const uint32_t flag = (st[u] & SIGN_FLAG) | sign << 7;
                     if (last_plane) {
-                        store_value(dst, i, dtype, signed_value(magnitude[u] * p + digit[u], step, flag != 0));
+                        const uint64_t q = magnitude[u] * p + digit[u];
+                        store_value(dst, i, dtype,
+                                    partial ? centre_value(q, width, centre, step, flag != 0) : signed_value(q, step, flag != 0));
                     } else {
                         state[i] = (uint8_t)(flag | next);
                         out[i] = (uint8_t)digit[u];
@@ -1105,22 +1143,25 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
     }
 }
 
-/* After a zero or sparse last plane: |q| from the digit planes by Horner (below p^P < 2^48, so
- * exact in a double), then x' as the dense last plane computes it. */
+/* After a zero or sparse last plane: |q| (or the prefix of the planes decoded) from the digit
+ * planes by Horner (below p^P < 2^48, so exact in a double), then x' as the dense last plane
+ * computes it. */
 __global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk_t *chunks, const uint8_t *digits, uint64_t plane_stride)
 {
     const pchunk_t *d = &chunks[blockIdx.x];
     if (!d->active || d->key != KEY_NONE || d->fused) return;
-    const uint32_t n = d->n, P = d->precision, dtype = d->dtype;
+    const uint32_t n = d->n, planes = d->planes, dtype = d->dtype;
     const uint64_t p = d->prime;
-    const double step = d->step;
+    const double step = d->step, width = d->width, centre = d->centre;
+    const bool partial = planes < d->precision;
     const uint8_t *state = d->state, *first = digits + d->ebase;
     const uint64_t zero_planes = d->zero_planes;
     uint8_t *dst = d->dst;
     for (uint32_t i = threadIdx.x; i < n; i += APPLY_THREADS) {
         uint64_t magnitude = 0;
-        for (uint32_t j = 0; j < P; j++) magnitude = magnitude * p + ((zero_planes >> j) & 1 ? 0 : first[j * plane_stride + i]);
-        store_value(dst, i, dtype, signed_value(magnitude, step, (state[i] & SIGN_FLAG) != 0));
+        for (uint32_t j = 0; j < planes; j++) magnitude = magnitude * p + ((zero_planes >> j) & 1 ? 0 : first[j * plane_stride + i]);
+        const bool negative = (state[i] & SIGN_FLAG) != 0;
+        store_value(dst, i, dtype, partial ? centre_value(magnitude, width, centre, step, negative) : signed_value(magnitude, step, negative));
     }
 }
 
@@ -1218,8 +1259,10 @@ static saraphis_status_t side_stream(gpu_state_t *state)
     return SARAPHIS_OK;
 }
 
-saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count)
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
+                                   unsigned planes, double *bound_out)
 {
+    *bound_out = 0;
     if (count == 0) return SARAPHIS_OK;
     if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
     /* Sizes from the host's knowledge (the frames' dtypes and chunk sizes): the work areas, the
@@ -1239,13 +1282,13 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const size_t off_items = align_up(off_ins + count * sizeof(padic_in_t), 16);
     const size_t off_segments = align_up(off_items + (count + 1) * sizeof(uint32_t), 16);
     const size_t off_summary = align_up(off_segments + (count + 1) * sizeof(uint32_t), 16);
-    const size_t upload = off_summary + 16;
+    const size_t upload = off_summary + 16; /* summary: u32 [0], [1], u64 [2, 3] (head_chunk) */
     const size_t off_chunks = align_up(upload, 256);
     const size_t off_hashes = align_up(off_chunks + count * sizeof(pchunk_t), 256);
     const size_t off_slots = align_up(off_hashes + segments * sizeof(uint64_t), 256);
     const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
     SPS_TRY(reserve_device(state, 0, off_work + work));
-    SPS_TRY(reserve_host(state, upload + 16));
+    SPS_TRY(reserve_host(state, upload + 16)); /* the summary comes back after the upload */
     uint8_t *h = (uint8_t *)state->h_padic, *dev = (uint8_t *)state->d_padic[0];
     padic_in_t *h_ins = (padic_in_t *)(h + off_ins);
     uint32_t *h_items = (uint32_t *)(h + off_items), *h_segments = (uint32_t *)(h + off_segments);
@@ -1258,6 +1301,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         in->record = chunks[c].record;
         in->dst = chunks[c].dst;
         in->code = chunks[c].code;
+        in->partial = chunks[c].partial;
         in->work = work_at;
         in->ebase = element_at;
         in->record_size = chunks[c].record_size;
@@ -1286,18 +1330,21 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const uint32_t finalize_grid = (chunk_count + 127) / 128;
 
     CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream), "gpu_decompress: bounded chunk plan");
-    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, d_summary, d_segments, d_slots);
-    /* The one synchronisation: the largest precision sets the rounds and the digit planes' size. */
+    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, d_summary, planes, d_segments, d_slots);
+    /* The one synchronisation: the most planes decoded set the rounds and the digit planes' size. */
     uint32_t *h_summary = (uint32_t *)(h + upload);
-    CUDA_TRY(cudaMemcpyAsync(h_summary, d_summary, 8, cudaMemcpyDeviceToHost, stream), "gpu_decompress: bounded chunk summary");
+    CUDA_TRY(cudaMemcpyAsync(h_summary, d_summary, 16, cudaMemcpyDeviceToHost, stream), "gpu_decompress: bounded chunk summary");
     CUDA_TRY(cudaStreamSynchronize(stream), "gpu_decompress: bounded chunk headers");
-    const uint32_t planes = h_summary[0], bitmaps = h_summary[1];
-    if (planes == 0) {
+    const uint32_t rounds = h_summary[0], bitmaps = h_summary[1];
+    uint64_t bound_bits;
+    memcpy(&bound_bits, h_summary + 2, 8);
+    memcpy(bound_out, &bound_bits, 8);
+    if (rounds == 0) {
         finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
         CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
         return SARAPHIS_OK;
     }
-    SPS_TRY(reserve_device(state, 1, (size_t)planes * elements + 16));
+    SPS_TRY(reserve_device(state, 1, (size_t)rounds * elements + 16));
     SPS_TRY(side_stream(state));
     uint8_t *d_digits = (uint8_t *)state->d_padic[1];
     const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
@@ -1314,7 +1361,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, 1);
         bitmap_check_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
     }
-    for (uint32_t j = 0; j < planes; j++) {
+    for (uint32_t j = 0; j < rounds; j++) {
         plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, j);
         stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, stage_plane(j));
         plane_apply_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);

@@ -16,19 +16,24 @@
 typedef struct {
     const uint8_t *record;
     uint8_t *dst;
-    uint32_t *code; /* the chunk's error word: the first error's code goes here if it is still 0 */
+    uint32_t *code;    /* the chunk's error word: the first error's code goes here if it is still 0 */
+    uint32_t *partial; /* set to 1 when the record is decoded with fewer planes than its precision
+                          (its content checksum does not apply); NULL: not wanted */
     uint32_t record_size;
     uint32_t raw_size;
     uint32_t dtype; /* the frame's dtype */
     uint32_t pad;
 } gpu_padic_chunk_t;
 
-/* Decodes the CHUNK_PADIC records among `count` chunks (a host array); other records are left
- * alone. Synchronises `stream` once (the largest precision in the batch sizes the work). The
- * batch decoder calls it only for a batch holding a frame of the bounded codec (its parse reports
- * a CHUNK_PADIC record of any other frame as UNSUPPORTED). Returns a library status for host and
- * CUDA failures; decoding errors go to the chunks' words. */
-saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count);
+/* Decodes the CHUNK_PADIC records among `count` chunks (a host array) to their top `planes`
+ * digit planes (0, or >= a record's precision: all, padic_decode_chunk's rule); other records are
+ * left alone. Synchronises `stream` once (the largest number of planes decoded in the batch sizes
+ * the work). The batch decoder calls it only for a batch holding a frame of the bounded codec (its
+ * parse reports a CHUNK_PADIC record of any other frame as UNSUPPORTED). *bound_out gets the
+ * largest padic_progressive_bound over the records whose header is valid (0 when none). Returns a
+ * library status for host and CUDA failures; decoding errors go to the chunks' words. */
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
+                                   unsigned planes, double *bound_out);
 
 /* Frees the decoder's device work areas held in the state (gpu_context_release calls it). */
 void gpu_padic_release(gpu_state_t *state);

@@ -1,5 +1,6 @@
-/* Fuzz target: saraphis_decompress on arbitrary bytes must never crash, hang or read out of
- * bounds; whatever it accepts must be a frame it can describe. */
+/* Fuzz target: saraphis_decompress, and saraphis_decompress_planes with a few plane counts, on
+ * arbitrary bytes must never crash, hang or read out of bounds; whatever they accept must be a
+ * frame they can describe. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *out = malloc(info.raw_size ? info.raw_size : 1);
     size_t out_size;
     saraphis_decompress(ctx, data, size, out, info.raw_size, &out_size);
+    double bound;
+    saraphis_decompress_planes(ctx, data, size, 1 + (unsigned)(size % 3), out, info.raw_size, &out_size, &bound);
     free(out);
     return 0;
 }

@@ -13,14 +13,23 @@
  *   4. corruption: flipped bytes (CHECKSUM on both); records re-sealed after a change (the record
  *      checksum, and in "deep" trials also the p-adic head and plane checksums, made valid
  *      again, so that the decoders' own structure checks decide); every header field changed;
- *      records cut short. The GPU's code must equal the CPU's every time.
- * --quick: small inputs only (for compute-sanitizer). With no device: "skipped", exit 0. */
+ *      records cut short. The GPU's code must equal the CPU's every time, for whole decodes and
+ *      for decodes of the top plane;
+ *   5. progressive decode (saraphis_gpu_decompress_planes against saraphis_decompress_planes):
+ *      every plane count from 1 to the precision (and 0, and one past it) on generated data of
+ *      the four dtypes with escapes, several primes and precisions, and on the real weights: the
+ *      same bytes and bound on both sides, every finite element within the bound, every other
+ *      one exact; corrupt records (flips, re-sealed changes in planes read and not read, the
+ *      content checksum, a plane table running past the record) give the CPU's code.
+ * --quick: small inputs only (for compute-sanitizer); --planes: part 5 only. With no device:
+ * "skipped", exit 0. */
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/padic.h"
 #include "codec/padic_values.h"
 #include "common/bits.h"
 #include "common/checksum.h"
@@ -139,6 +148,21 @@ static saraphis_status_t gpu_decode(saraphis_ctx_t *ctx, const uint8_t *frame, s
     cudaMemset(d_out, 0xA5, raw ? raw : 1);
     size_t out_size = 0;
     saraphis_status_t status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, raw, &out_size, NULL);
+    if (out) cudaMemcpy(out, d_out, raw, cudaMemcpyDeviceToHost);
+    cudaFree(d_frame);
+    cudaFree(d_out);
+    return status;
+}
+
+static saraphis_status_t gpu_decode_planes(saraphis_ctx_t *ctx, const uint8_t *frame, size_t frame_size, unsigned planes, uint8_t *out,
+                                           size_t raw, double *bound)
+{
+    void *d_frame = device_copy(frame, frame_size), *d_out = NULL;
+    cudaMalloc(&d_out, raw ? raw : 1);
+    cudaMemset(d_out, 0xA5, raw ? raw : 1);
+    size_t out_size = 0;
+    saraphis_status_t status = saraphis_gpu_decompress_planes(ctx, d_frame, frame_size, planes, d_out, raw, &out_size, bound, NULL);
+    if (status == SARAPHIS_OK && out_size != raw) status = SARAPHIS_ERROR_STATE; /* a wrong size fails the comparison */
     if (out) cudaMemcpy(out, d_out, raw, cudaMemcpyDeviceToHost);
     cudaFree(d_frame);
     cudaFree(d_out);
@@ -482,6 +506,13 @@ static void compare_codes(const char *what, saraphis_ctx_t *ctx, const uint8_t *
     corruption_rejected += cpu != SARAPHIS_OK;
     CHECK_MSG(cpu == gpu, "%s: cpu %s, gpu %s (%s)", what, saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
     if (cpu == SARAPHIS_OK && gpu == SARAPHIS_OK) CHECK_MSG(memcmp(cpu_out, gpu_out, raw) == 0, "%s: decodes differently", what);
+    /* The top plane only: a different set of checks (the planes below are not read). */
+    double cpu_bound = -1, gpu_bound = -2;
+    cpu = saraphis_decompress_planes(ctx, bad, frame_size, 1, cpu_out, raw, &out_size, &cpu_bound);
+    gpu = gpu_decode_planes(ctx, bad, frame_size, 1, gpu_out, raw, &gpu_bound);
+    CHECK_MSG(cpu == gpu, "%s, top plane: cpu %s, gpu %s (%s)", what, saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
+    if (cpu == SARAPHIS_OK && gpu == SARAPHIS_OK)
+        CHECK_MSG(memcmp(cpu_out, gpu_out, raw) == 0 && cpu_bound == gpu_bound, "%s, top plane: decodes differently", what);
 }
 
 static void corruption_case(saraphis_dtype_t dtype, generator_t g, const bound_t *b, unsigned long long *state)
@@ -576,9 +607,220 @@ static void corruption_tests(void)
     printf("  corruption: %d trials, %d rejected by the cpu, codes compared on each\n", corruption_trials, corruption_rejected);
 }
 
+/* ---- Progressive decode ---------------------------------------------------------------------- */
+
+static double load_element(saraphis_dtype_t dtype, const uint8_t *p)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: return padic_load_f32(p);
+    case SARAPHIS_DTYPE_F64: return padic_load_f64(p);
+    case SARAPHIS_DTYPE_F16: return padic_load_f16(p);
+    default: return padic_load_bf16(p);
+    }
+}
+
+/* The largest precision among the frame's bounded records (0: none). */
+static unsigned frame_precision(const uint8_t *frame, size_t frame_size)
+{
+    size_t offsets[4096], sizes[4096];
+    size_t count = frame_records(frame, frame_size, offsets, sizes, 4096);
+    unsigned precision = 0;
+    for (size_t k = 0; k < count; k++) {
+        padic_info_t info;
+        if (sizes[k] > 25 && frame[offsets[k] + 24] == 2 && padic_payload_info(frame + offsets[k] + 25, sizes[k] - 25, &info) == SARAPHIS_OK &&
+            info.params.precision > precision)
+            precision = info.params.precision;
+    }
+    return precision;
+}
+
+static unsigned long long planes_compared, planes_partial;
+
+/* Every plane count on both sides: same bytes, same bound, finite elements within it, the others
+ * exact. Returns the frame's precision. */
+static unsigned same_planes(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t dtype, const uint8_t *data, size_t size)
+{
+    size_t frame_size = 0, out_size = 0, element = saraphis_dtype_size(dtype);
+    uint8_t *frame = compress_frame(ctx, dtype, data, size, &frame_size);
+    if (!frame) return 0;
+    const unsigned precision = frame_precision(frame, frame_size);
+    uint8_t *cpu = malloc(size ? size : 1), *gpu = malloc(size ? size : 1), *whole = malloc(size ? size : 1);
+    saraphis_status_t status = gpu_decode(ctx, frame, frame_size, whole, size);
+    CHECK_MSG(status == SARAPHIS_OK, "%s: gpu decode: %s", label, saraphis_last_error());
+    for (unsigned planes = 0; planes <= precision + 1; planes++) {
+        double cpu_bound = -1, gpu_bound = -2;
+        status = saraphis_decompress_planes(ctx, frame, frame_size, planes, cpu, size, &out_size, &cpu_bound);
+        CHECK_MSG(status == SARAPHIS_OK, "%s, %u planes: cpu: %s", label, planes, saraphis_last_error());
+        memset(gpu, 0, size);
+        status = gpu_decode_planes(ctx, frame, frame_size, planes, gpu, size, &gpu_bound);
+        CHECK_MSG(status == SARAPHIS_OK, "%s, %u planes: gpu: %s", label, planes, saraphis_last_error());
+        const int same = memcmp(cpu, gpu, size) == 0;
+        CHECK_MSG(same, "%s, %u of %u planes: gpu bytes differ from the cpu's", label, planes, precision);
+        if (!same) report_difference(cpu, gpu, size, element);
+        CHECK_MSG(cpu_bound == gpu_bound, "%s, %u planes: bound cpu %.17g, gpu %.17g", label, planes, cpu_bound, gpu_bound);
+        if (planes == 0 || planes >= precision)
+            CHECK_MSG(memcmp(gpu, whole, size) == 0, "%s, %u planes: differs from saraphis_gpu_decompress", label, planes);
+        size_t outside = 0;
+        for (size_t i = 0; i < size / element; i++) {
+            const double x = load_element(dtype, data + i * element), y = load_element(dtype, gpu + i * element);
+            if (!isfinite(x)) outside += memcmp(data + i * element, gpu + i * element, element) != 0;
+            else outside += !(fabs(x - y) <= gpu_bound);
+        }
+        CHECK_MSG(outside == 0, "%s, %u planes: %zu elements beyond the bound %g", label, planes, outside, gpu_bound);
+        planes_compared++;
+        planes_partial += planes > 0 && planes < precision;
+    }
+    free(cpu); free(gpu); free(whole); free(frame);
+    return precision;
+}
+
+/* Corrupt records under progressive decode: the GPU's code (and message naming the chunk) must be
+ * the CPU's. */
+static void planes_corruption(void)
+{
+    const size_t n = quick ? 20000 : 60000, size = n * 4;
+    uint8_t *data = malloc(size), *cpu = malloc(size), *gpu = malloc(size);
+    generate(data, n, SARAPHIS_DTYPE_F32, GEN_OUTLIERS, 901);
+    for (size_t i = 3; i < n; i += 311) store_element(data + 4 * i, SARAPHIS_DTYPE_F32, i % 2 ? NAN : -INFINITY); /* escapes */
+    saraphis_ctx_t *ctx = bounded_ctx(16384, 1, SARAPHIS_BOUND_ABSOLUTE, 1e-6, 0, 3);
+    size_t frame_size = 0, out_size = 0;
+    uint8_t *frame = compress_frame(ctx, SARAPHIS_DTYPE_F32, data, size, &frame_size);
+    if (!frame) { saraphis_ctx_free(ctx); free(data); free(cpu); free(gpu); return; }
+    uint8_t *bad = malloc(frame_size);
+    size_t offsets[1024], sizes[1024];
+    size_t records = frame_records(frame, frame_size, offsets, sizes, 1024);
+    const size_t r = 2;
+    padic_info_t info;
+    CHECK(records > r && frame[offsets[r] + 24] == 2 && padic_payload_info(frame + offsets[r] + 25, sizes[r] - 25, &info) == SARAPHIS_OK);
+    CHECK(info.params.precision == 3);
+    const size_t plane0 = offsets[r] + 25 + info.head_bytes, plane2 = plane0 + info.plane_bytes[0] + info.plane_bytes[1];
+    int trials = 0;
+    char expected_chunk[32];
+    snprintf(expected_chunk, sizeof expected_chunk, "chunk %zu", r);
+    for (int kind = 0; kind < 5; kind++) {
+        memcpy(bad, frame, frame_size);
+        uint8_t *record = bad + offsets[r];
+        const char *what = "";
+        switch (kind) {
+        case 0: what = "flip in a plane not read"; bad[plane2 + 9] ^= 0x04; break;
+        case 1: what = "re-sealed change in a plane not read"; bad[plane2 + 9] ^= 0x04; reseal_record(record, sizes[r]); break;
+        case 2: what = "re-sealed change in the top plane"; bad[plane0 + 1] ^= 0x01; reseal_record(record, sizes[r]); break;
+        case 3: what = "re-sealed content checksum"; record[16] ^= 0x40; reseal_record(record, sizes[r]); break;
+        default:
+            what = "plane table past the record";
+            uint8_t *payload_at = record + 25;
+            store_le32(payload_at + 24 + 12 * 2, info.plane_bytes[2] + 999);
+            store_le64(payload_at + info.head_bytes - 8, checksum64(payload_at, info.head_bytes - 8, 0));
+            reseal_record(record, sizes[r]);
+            break;
+        }
+        for (unsigned planes = 0; planes <= 3; planes++) {
+            double cpu_bound = -1, gpu_bound = -2;
+            saraphis_status_t c = saraphis_decompress_planes(ctx, bad, frame_size, planes, cpu, size, &out_size, &cpu_bound);
+            saraphis_status_t g = gpu_decode_planes(ctx, bad, frame_size, planes, gpu, size, &gpu_bound);
+            CHECK_MSG(c == g, "%s, %u planes: cpu %s, gpu %s (%s)", what, planes, saraphis_status_name(c), saraphis_status_name(g),
+                      saraphis_last_error());
+            if (g != SARAPHIS_OK) CHECK_MSG(strstr(saraphis_last_error(), expected_chunk) != NULL, "%s: message '%s'", what, saraphis_last_error());
+            else CHECK_MSG(memcmp(cpu, gpu, size) == 0 && cpu_bound == gpu_bound, "%s, %u planes: decodes differently", what, planes);
+            /* What the CPU gives, so that a change on both sides cannot pass unseen: the record
+             * checksum and the top plane's always count; the last plane, the content checksum
+             * and the plane table's total only for a decode of every plane. */
+            const int every = planes == 0 || planes == 3;
+            const saraphis_status_t want = kind == 0 || kind == 2 ? SARAPHIS_ERROR_CHECKSUM
+                                           : !every              ? SARAPHIS_OK
+                                           : kind == 4           ? SARAPHIS_ERROR_TRUNCATED
+                                                                 : SARAPHIS_ERROR_CHECKSUM;
+            CHECK_MSG(c == want, "%s, %u planes: cpu %s, expected %s", what, planes, saraphis_status_name(c), saraphis_status_name(want));
+            trials++;
+        }
+    }
+    printf("  progressive corruption: %d decodes, codes and messages compared\n", trials);
+    free(bad); free(frame); free(data); free(cpu); free(gpu);
+    saraphis_ctx_free(ctx);
+}
+
+static void planes_tests(void)
+{
+    static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F64};
+    static const bound_t bounds[] = {
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-6, 251, 0}, {SARAPHIS_BOUND_ABSOLUTE, 1e-4, 3, 0},  {SARAPHIS_BOUND_ABSOLUTE, 1e-3, 13, 0},
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-5, 251, 4}, {SARAPHIS_BOUND_ABSOLUTE, 3e-3, 7, 2},   {SARAPHIS_BOUND_RELATIVE_STD, 1e-2, 2, 0},
+        {SARAPHIS_BOUND_ABSOLUTE, 1e-7, 251, 0}, {SARAPHIS_BOUND_RELATIVE_RANGE, 1e-4, 31, 0},
+    };
+    static const generator_t generators[] = {GEN_WEIGHTS, GEN_SPECIALS, GEN_OUTLIERS, GEN_SPARSE, GEN_MIXED, GEN_SIGNS};
+    const size_t bound_count = sizeof bounds / sizeof bounds[0], generator_count = sizeof generators / sizeof generators[0];
+    unsigned widest = 0;
+    int index = 0;
+    for (size_t d = 0; d < 4; d++) {
+        for (size_t b = 0; b < bound_count; b++) {
+            if (quick && (b + d) % 3) continue;
+            const generator_t g = generators[(b + d) % generator_count];
+            const size_t n = quick ? 5000 : (b % 2 ? 70001 : 150000);
+            const size_t element = saraphis_dtype_size(dtypes[d]), size = n * element;
+            uint8_t *data = malloc(size);
+            generate(data, n, dtypes[d], g, 3000 + (unsigned long long)index);
+            /* Escapes in every case: a few non-finite elements. */
+            for (size_t i = 17; i < n; i += 1009) store_element(data + i * element, dtypes[d], i % 2 ? NAN : INFINITY);
+            const size_t chunk = index % 3 == 0 ? 16384 : index % 3 == 1 ? 65536 : 256 << 10;
+            char label[200];
+            snprintf(label, sizeof label, "%s/%s/%zu elements/chunk %zu/bound %d %g p %u P %u", saraphis_dtype_name(dtypes[d]), generator_name[g],
+                     n, chunk, (int)bounds[b].mode, bounds[b].bound, bounds[b].prime, bounds[b].precision);
+            saraphis_ctx_t *ctx = bounded_ctx(chunk, index % 2, bounds[b].mode, bounds[b].bound, bounds[b].prime, bounds[b].precision);
+            const unsigned precision = same_planes(label, ctx, dtypes[d], data, size);
+            if (precision > widest) widest = precision;
+            saraphis_ctx_free(ctx);
+            free(data);
+            index++;
+        }
+    }
+    /* A lossless frame: read whole, bound 0. */
+    {
+        const size_t n = 30000;
+        uint8_t *data = malloc(n * 4);
+        generate(data, n, SARAPHIS_DTYPE_F32, GEN_WEIGHTS, 77);
+        saraphis_ctx_t *ctx = make_ctx(65536, 1);
+        CHECK(same_planes("lossless F32", ctx, SARAPHIS_DTYPE_F32, data, n * 4) == 0);
+        saraphis_ctx_free(ctx);
+        free(data);
+    }
+    /* The real weights: every plane count at two bounds. */
+    static const char *names[] = {"minilm_f32", "minilm_bf16", "minilm_f16"};
+    for (size_t k = 0; k < 3; k++) {
+        char path[1200];
+        safetensors_file_t file;
+        uint8_t *bytes = gpu_test_load_weights(names[k], &file, path, sizeof path);
+        if (!bytes) continue;
+        const size_t largest = gpu_test_largest_tensor(&file);
+        const saraphis_dtype_t dtype = file.tensors[largest].dtype;
+        const size_t element = saraphis_dtype_size(dtype);
+        size_t data_size = (size_t)file.data_size / element * element;
+        const size_t cap = quick ? (1u << 20) : (16u << 20);
+        if (data_size > cap) data_size = cap;
+        static const bound_t real[] = {{SARAPHIS_BOUND_ABSOLUTE, 1e-6, 0, 0}, {SARAPHIS_BOUND_ABSOLUTE, 1e-3, 0, 0}};
+        for (int b = 0; b < (quick ? 1 : 2); b++) {
+            saraphis_ctx_t *ctx = bounded_ctx(256 << 10, 1, real[b].mode, real[b].bound, 0, 0);
+            char label[300];
+            snprintf(label, sizeof label, "%s (data section, eps %g)", names[k], real[b].bound);
+            const unsigned precision = same_planes(label, ctx, dtype, bytes + file.data_offset, data_size);
+            CHECK_MSG(precision >= 1, "%s: no bounded record", label);
+            printf("  %s: %zu bytes, planes 0 .. %u of %u\n", label, data_size, precision + 1, precision);
+            saraphis_ctx_free(ctx);
+        }
+        safetensors_file_free(&file);
+        free(bytes);
+    }
+    printf("  progressive: %llu plane counts compared (%llu partial), precisions up to %u\n", planes_compared, planes_partial, widest);
+    CHECK_MSG(planes_partial >= (quick ? 8u : 60u), "only %llu partial decodes compared", planes_partial);
+    planes_corruption();
+}
+
 int main(int argc, char **argv)
 {
-    quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int only_planes = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[i], "--planes") == 0) only_planes = 1;
+    }
     if (!saraphis_gpu_available()) {
         printf("test_gpu_padic: skipped (no CUDA device)\n");
         return TEST_SUMMARY("test_gpu_padic");
@@ -586,9 +828,12 @@ int main(int argc, char **argv)
     struct cudaDeviceProp prop;
     cudaGetDeviceProperties(&prop, 0);
     printf("device: %s, %d SMs%s\n", prop.name, prop.multiProcessorCount, quick ? " (quick)" : "");
-    generated_tests();
-    batch_test();
-    real_weights();
-    corruption_tests();
+    if (!only_planes) {
+        generated_tests();
+        batch_test();
+        real_weights();
+        corruption_tests();
+    }
+    planes_tests();
     return TEST_SUMMARY("test_gpu_padic");
 }
