@@ -479,8 +479,9 @@ int main(int argc, char **argv)
     int rc;
     if (nvcomp) {
         snprintf(command, sizeof command,
-                 "python3 -c 'import nvidia.nvcomp' 2>/dev/null && python3 %s/bench/gpu/bench_nvcomp.py --data '%s' --bytes %zu --runs %d "
-                 "--bandwidth %.3f || echo 'nvcomp: not installed (pip install .whl/nvidia_*nvcomp*.whl), skipped'",
+                 "if python3 -c 'import nvidia.nvcomp' 2>/dev/null; then python3 %s/bench/gpu/bench_nvcomp.py --data '%s' --bytes %zu "
+                 "--runs %d --bandwidth %.3f || echo \"nvcomp: bench_nvcomp.py ended with status $? (rows above it stand)\"; "
+                 "else echo 'nvcomp: not installed (pip install .whl/nvidia_*nvcomp*.whl), skipped'; fi",
                  SARAPHIS_SOURCE_DIR, folder, bytes, runs, bandwidth);
         fflush(stdout);
         rc = system(command);
