@@ -281,16 +281,7 @@ int main(int argc, char **argv)
         return 0;
     }
     cudaMemsetAsync(d_a, 1, bytes, stream);
-    for (int r = 0; r < runs + 2; r++) {
-        cudaEventRecord(start, stream);
-        cudaMemcpyAsync(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream);
-        cudaEventRecord(stop, stream);
-        cudaEventSynchronize(stop);
-        float ms = 0;
-        cudaEventElapsedTime(&ms, start, stop);
-        if (r >= 2) times[r - 2] = ms;
-    }
-    double copy_ms = median(times, runs), copy_gbs = bytes / copy_ms / 1e6, bandwidth = 2 * copy_gbs;
+    double copy_ms = copy_median_ms(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream, start, stop, times, runs), copy_gbs = bytes / copy_ms / 1e6, bandwidth = 2 * copy_gbs;
     cudaFree(d_b);
     printf("%-22s %-5s %-8s %9s %9s %8s  %s\n", "codec", "dtype", "op", "GB/s", "of limit", "ratio", "note");
     printf("%-22s %-5s %-8s %9.1f %8.1f%% %8s  %s\n", "device-to-device copy", "-", "copy", copy_gbs, 100.0, "1.000",
@@ -419,16 +410,8 @@ int main(int argc, char **argv)
                 if (pinned_raw && pinned_out && pageable_out) {
                     memcpy(pinned_raw, data, bytes);
                     memset(pageable_out, 0, bound);
-                    for (int r = 0; r < runs + 2; r++) {
-                        cudaEventRecord(start, stream);
-                        cudaMemcpyAsync(d_a, pinned_raw, bytes, cudaMemcpyHostToDevice, stream);
-                        cudaEventRecord(stop, stream);
-                        cudaEventSynchronize(stop);
-                        float ms = 0;
-                        cudaEventElapsedTime(&ms, start, stop);
-                        if (r >= 2) times[r - 2] = ms;
-                    }
-                    printf("%-22s %-5s %-8s %9.1f %9s %8.3f  %s\n", "cudaMemcpy (raw)", dname, "h2d", bytes / median(times, runs) / 1e6, "-", 1.0,
+                    const double h2d_ms = copy_median_ms(d_a, pinned_raw, bytes, cudaMemcpyHostToDevice, stream, start, stop, times, runs);
+                    printf("%-22s %-5s %-8s %9.1f %9s %8.3f  %s\n", "cudaMemcpy (raw)", dname, "h2d", bytes / h2d_ms / 1e6, "-", 1.0,
                            "from pinned host memory; the ceiling of encode from host");
                     for (int pinned = 0; pinned < 2; pinned++) {
                         uint8_t *out = pinned ? pinned_out : pageable_out;

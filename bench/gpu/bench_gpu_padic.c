@@ -134,17 +134,9 @@ int main(int argc, char **argv)
         printf("bench_gpu_padic: cannot allocate 2 x %zu bytes\n", bytes);
         return 0;
     }
-    for (int r = 0; r < runs + 2; r++) {
-        cudaEventRecord(start, stream);
-        cudaMemcpyAsync(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream);
-        cudaEventRecord(stop, stream);
-        cudaEventSynchronize(stop);
-        float ms = 0;
-        cudaEventElapsedTime(&ms, start, stop);
-        if (r >= 2) times[r - 2] = ms;
-    }
+    const double copy_ms = copy_median_ms(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream, start, stop, times, runs);
     printf("%-24s %6s %8s %10s  %s\n", "decoder", "eps", "ratio", "GB/s", "note");
-    printf("%-24s %6s %8s %10.1f  %s\n", "device-to-device copy", "-", "-", bytes / median(times, runs) / 1e6, "the ceiling");
+    printf("%-24s %6s %8s %10.1f  %s\n", "device-to-device copy", "-", "-", bytes / copy_ms / 1e6, "the ceiling");
     cudaFree(d_b);
 
     static const double bounds[] = {1e-3, 1e-4};

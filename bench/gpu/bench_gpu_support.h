@@ -2,6 +2,7 @@
 #ifndef SARAPHIS_BENCH_GPU_SUPPORT_H
 #define SARAPHIS_BENCH_GPU_SUPPORT_H
 
+#include <cuda_runtime.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -23,6 +24,24 @@ static inline double median(double *values, int count)
 {
     qsort(values, (size_t)count, sizeof *values, compare_double);
     return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
+}
+
+/* The median time in ms of `runs` copies of `bytes` (CUDA events on `stream`, after two warm-up
+ * copies); `times` holds `runs` values. The benchmarks' ceilings: a device-to-device copy, a
+ * host-to-device copy from pinned memory. */
+static inline double copy_median_ms(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind, cudaStream_t stream,
+                                    cudaEvent_t start, cudaEvent_t stop, double *times, int runs)
+{
+    for (int r = 0; r < runs + 2; r++) {
+        cudaEventRecord(start, stream);
+        cudaMemcpyAsync(dst, src, bytes, kind, stream);
+        cudaEventRecord(stop, stream);
+        cudaEventSynchronize(stop);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, start, stop);
+        if (r >= 2) times[r - 2] = ms;
+    }
+    return median(times, runs);
 }
 
 #endif
