@@ -35,11 +35,13 @@ static void histogram(const uint8_t *symbols, size_t n, uint32_t counts[256])
     for (int s = 0; s < 256; s++) counts[s] = partial[0][s] + partial[1][s] + partial[2][s] + partial[3][s];
 }
 
-/* True when the rANS estimate below cannot beat the raw bytes whatever the normalised table: it
- * is at least the header with a table of one byte per symbol in range, plus the empirical entropy
- * (no table codes the counts in fewer bits than their entropy). Skips building the table for
- * near-uniform streams; the one-byte margin keeps rounding from ever flipping the choice. */
-static int raw_certain(const uint32_t counts[256], size_t n)
+/* True when the rANS estimate below cannot beat the raw bytes by more than min_gain whatever the
+ * normalised table: it is at least the header with a table of one byte per symbol in range, plus
+ * the empirical entropy (no table codes the counts in fewer bits than their entropy). Skips
+ * building the table (most of a plan's time) for near-uniform streams and, with the lossless
+ * codec's minimum gain, for every stream that could save only a little (the float high channels);
+ * the one-byte margin keeps rounding from ever flipping the choice. */
+static int raw_certain(const uint32_t counts[256], size_t n, size_t min_gain)
 {
     const double *log2_table = rans_log2_table();
     int first = -1, last = 0;
@@ -54,7 +56,7 @@ static int raw_certain(const uint32_t counts[256], size_t n)
     size_t blocks = block_count_for(n);
     double entropy_bits = (double)n * log2((double)n) - sum;
     double lower = 1 + 2 + (double)(last - first + 1) + 4.0 * blocks + (double)blocks * RANS_BLOCK_HEADER_BYTES + entropy_bits / 8;
-    return lower >= (double)n + 1;
+    return lower + (double)min_gain >= (double)n + 1;
 }
 
 static saraphis_status_t write_raw(const uint8_t *symbols, size_t n, uint8_t *dst, size_t capacity,
@@ -80,7 +82,7 @@ void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy
     }
     plan->mode = ENTROPY_RAW;
     if (n < 64) return;
-    if (raw_certain(counts, n)) return; /* no table can win: skip building one */
+    if (raw_certain(counts, n, min_gain)) return; /* no table can win: skip building one */
     rans_normalize(counts, &plan->table);
     size_t blocks = block_count_for(n);
     plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
