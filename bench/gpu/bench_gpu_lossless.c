@@ -314,15 +314,7 @@ int main(int argc, char **argv)
             cudaMalloc(&d_out, bytes);
             cudaMemcpy(d_frame, frame, frame_size, cudaMemcpyHostToDevice);
             saraphis_status_t status = SARAPHIS_OK;
-            for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
-                cudaEventRecord(start, stream);
-                status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, bytes, &out_size, stream);
-                cudaEventRecord(stop, stream);
-                cudaEventSynchronize(stop);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, start, stop);
-                if (r >= 2) times[r - 2] = ms;
-            }
+            TIME_GPU_CALLS(status, saraphis_gpu_decompress(ctx, d_frame, frame_size, d_out, bytes, &out_size, stream), stream, start, stop, times, runs);
             const char *note = content ? "content checksums on (default)" : "content checksums off";
             char label[64];
             snprintf(label, sizeof label, "saraphis-gpu%s", synthetic ? " (synth)" : "");
@@ -378,15 +370,7 @@ int main(int argc, char **argv)
             int encode_runs = encode ? runs : 0;
             size_t gpu_frame_size = 0;
             status = SARAPHIS_OK;
-            for (int r = 0; encode_runs && r < encode_runs + 2 && status == SARAPHIS_OK; r++) {
-                cudaEventRecord(start, stream);
-                status = saraphis_gpu_compress(ctx, inputs[k].dtype, d_a, bytes, d_frame, bound, &gpu_frame_size, stream);
-                cudaEventRecord(stop, stream);
-                cudaEventSynchronize(stop);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, start, stop);
-                if (r >= 2) times[r - 2] = ms;
-            }
+            if (encode_runs) TIME_GPU_CALLS(status, saraphis_gpu_compress(ctx, inputs[k].dtype, d_a, bytes, d_frame, bound, &gpu_frame_size, stream), stream, start, stop, times, encode_runs);
             if (encode_runs == 0) {
             } else if (status != SARAPHIS_OK) {
                 printf("%-22s %-5s %-8s failed: %s\n", label, dname, "encode", saraphis_last_error());

@@ -167,15 +167,7 @@ int main(int argc, char **argv)
             cudaMalloc(&d_frame, frame_size);
             cudaMemcpy(d_frame, frame, frame_size, cudaMemcpyHostToDevice);
             saraphis_status_t status = SARAPHIS_OK;
-            for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
-                cudaEventRecord(start, stream);
-                status = saraphis_gpu_decompress(ctx, d_frame, frame_size, d_a, bytes, &out_size, stream);
-                cudaEventRecord(stop, stream);
-                cudaEventSynchronize(stop);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, start, stop);
-                if (r >= 2) times[r - 2] = ms;
-            }
+            TIME_GPU_CALLS(status, saraphis_gpu_decompress(ctx, d_frame, frame_size, d_a, bytes, &out_size, stream), stream, start, stop, times, runs);
             if (status != SARAPHIS_OK) {
                 printf("%-24s %6.0e failed: %s\n", "saraphis-gpu", bounds[b], saraphis_last_error());
             } else {
@@ -229,15 +221,7 @@ int main(int argc, char **argv)
             printf("%-24s %6.0e %8.3f %7s %10.3g %10.2f  %s\n", "cpu (all cores)", progressive_bounds[b], ratio, shown, cpu_bound,
                    bytes / median(cpu_times, 3) / 1e6, planes ? "saraphis_decompress_planes" : "every plane");
             saraphis_status_t status = SARAPHIS_OK;
-            for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
-                cudaEventRecord(start, stream);
-                status = saraphis_gpu_decompress_planes(ctx, d_frame, frame_size, planes, d_a, bytes, &out_size, &gpu_bound, stream);
-                cudaEventRecord(stop, stream);
-                cudaEventSynchronize(stop);
-                float ms = 0;
-                cudaEventElapsedTime(&ms, start, stop);
-                if (r >= 2) times[r - 2] = ms;
-            }
+            TIME_GPU_CALLS(status, saraphis_gpu_decompress_planes(ctx, d_frame, frame_size, planes, d_a, bytes, &out_size, &gpu_bound, stream), stream, start, stop, times, runs);
             if (status != SARAPHIS_OK) {
                 printf("%-24s %6.0e failed: %s\n", "saraphis-gpu", progressive_bounds[b], saraphis_last_error());
                 continue;
@@ -292,15 +276,7 @@ int main(int argc, char **argv)
         }
         saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
         saraphis_status_t status = SARAPHIS_OK;
-        for (int r = 0; r < runs + 2 && status == SARAPHIS_OK; r++) {
-            cudaEventRecord(start, stream);
-            status = saraphis_gpu_compress(ctx, dtype, d_src, input_bytes, d_frame, bound, &gpu_size, stream);
-            cudaEventRecord(stop, stream);
-            cudaEventSynchronize(stop);
-            float ms = 0;
-            cudaEventElapsedTime(&ms, start, stop);
-            if (r >= 2) times[r - 2] = ms;
-        }
+        TIME_GPU_CALLS(status, saraphis_gpu_compress(ctx, dtype, d_src, input_bytes, d_frame, bound, &gpu_size, stream), stream, start, stop, times, runs);
         if (status != SARAPHIS_OK) {
             printf("%-24s %6s %6.0e failed: %s\n", "saraphis-gpu", name, cases[k].eps, saraphis_last_error());
         } else {

@@ -26,6 +26,20 @@ static inline double median(double *values, int count)
     return count % 2 ? values[count / 2] : 0.5 * (values[count / 2 - 1] + values[count / 2]);
 }
 
+/* Runs `call` (an expression giving a saraphis_status_t) runs + 2 times, each between two CUDA
+ * events on `stream`, the first two as warm-up; times[] gets the other runs' ms. Stops at the first
+ * failure, which stays in `status` (OK on entry). */
+#define TIME_GPU_CALLS(status, call, stream, start, stop, times, runs)   \
+    for (int r_ = 0; r_ < (runs) + 2 && (status) == SARAPHIS_OK; r_++) { \
+        cudaEventRecord(start, stream);                                  \
+        (status) = (call);                                               \
+        cudaEventRecord(stop, stream);                                   \
+        cudaEventSynchronize(stop);                                      \
+        float ms_ = 0;                                                   \
+        cudaEventElapsedTime(&ms_, start, stop);                         \
+        if (r_ >= 2) (times)[r_ - 2] = ms_;                              \
+    }
+
 /* The median time in ms of `runs` copies of `bytes` (CUDA events on `stream`, after two warm-up
  * copies); `times` holds `runs` values. The benchmarks' ceilings: a device-to-device copy, a
  * host-to-device copy from pinned memory. */

@@ -10,9 +10,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/padic_values.h"
 #include "container/safetensors.h"
 #include "file_support.h"
 #include "testing.h"
+
+/* A double stored as an element of a float dtype (F32, F64, F16, anything else as BF16), rounded
+ * to nearest as the bounded codec rounds; NaN and infinities as their usual bit patterns. */
+static inline void store_float_element(uint8_t *p, saraphis_dtype_t dtype, double v)
+{
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: { float f = (float)v; memcpy(p, &f, 4); break; }
+    case SARAPHIS_DTYPE_F64: memcpy(p, &v, 8); break;
+    case SARAPHIS_DTYPE_F16:
+        if (isnan(v)) { p[0] = 0x01; p[1] = 0x7e; }
+        else if (isinf(v)) { p[0] = 0; p[1] = v > 0 ? 0x7c : 0xfc; }
+        else padic_store_f16(p, padic_round_f16(v));
+        break;
+    default:
+        if (isnan(v)) { p[0] = 0x81; p[1] = 0x7f; }
+        else if (isinf(v)) { p[0] = 0x80; p[1] = v > 0 ? 0x7f : 0xff; }
+        else padic_store_bf16(p, padic_round_bf16(v));
+        break;
+    }
+}
 
 /* A device copy of size host bytes (cudaFree it), NULL when the allocation fails. */
 static inline void *device_copy(const void *host, size_t size)

@@ -216,24 +216,6 @@ static void same_decode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_t
 typedef enum { GEN_WEIGHTS, GEN_MIXED, GEN_SPECIALS, GEN_ZEROS, GEN_CONSTANT, GEN_SPARSE, GEN_SIGNS, GEN_OUTLIERS, GEN_RANDOM_BITS, GEN_COUNT } generator_t;
 static const char *generator_name[] = {"weights", "mixed", "specials", "zeros", "constant", "90%-zeros", "signs", "outliers", "random-bits"};
 
-static void store_element(uint8_t *p, saraphis_dtype_t dtype, double v)
-{
-    switch (dtype) {
-    case SARAPHIS_DTYPE_F32: { float f = (float)v; memcpy(p, &f, 4); break; }
-    case SARAPHIS_DTYPE_F64: memcpy(p, &v, 8); break;
-    case SARAPHIS_DTYPE_F16:
-        if (isnan(v)) { p[0] = 0x01; p[1] = 0x7e; }
-        else if (isinf(v)) { p[0] = 0; p[1] = v > 0 ? 0x7c : 0xfc; }
-        else padic_store_f16(p, padic_round_f16(v));
-        break;
-    default:
-        if (isnan(v)) { p[0] = 0x81; p[1] = 0x7f; }
-        else if (isinf(v)) { p[0] = 0x80; p[1] = v > 0 ? 0x7f : 0xff; }
-        else padic_store_bf16(p, padic_round_bf16(v));
-        break;
-    }
-}
-
 static void generate(uint8_t *p, size_t n, saraphis_dtype_t dtype, generator_t g, unsigned long long seed)
 {
     unsigned long long state = seed * 0x9E3779B97F4A7C15ULL + 7;
@@ -258,7 +240,7 @@ static void generate(uint8_t *p, size_t n, saraphis_dtype_t dtype, generator_t g
         case GEN_RANDOM_BITS: memcpy(p + i * element, &bits, element); continue;
         default: break;
         }
-        store_element(p + i * element, dtype, v);
+        store_float_element(p + i * element, dtype, v);
     }
 }
 
@@ -681,7 +663,7 @@ static void planes_corruption(void)
     const size_t n = quick ? 20000 : 60000, size = n * 4;
     uint8_t *data = malloc(size), *cpu = malloc(size), *gpu = malloc(size);
     generate(data, n, SARAPHIS_DTYPE_F32, GEN_OUTLIERS, 901);
-    for (size_t i = 3; i < n; i += 311) store_element(data + 4 * i, SARAPHIS_DTYPE_F32, i % 2 ? NAN : -INFINITY); /* escapes */
+    for (size_t i = 3; i < n; i += 311) store_float_element(data + 4 * i, SARAPHIS_DTYPE_F32, i % 2 ? NAN : -INFINITY); /* escapes */
     saraphis_ctx_t *ctx = bounded_ctx(16384, 1, SARAPHIS_BOUND_ABSOLUTE, 1e-6, 0, 3);
     size_t frame_size = 0, out_size = 0;
     uint8_t *frame = compress_frame(ctx, SARAPHIS_DTYPE_F32, data, size, &frame_size);
@@ -760,7 +742,7 @@ static void planes_tests(void)
             uint8_t *data = malloc(size);
             generate(data, n, dtypes[d], g, 3000 + (unsigned long long)index);
             /* Escapes in every case: a few non-finite elements. */
-            for (size_t i = 17; i < n; i += 1009) store_element(data + i * element, dtypes[d], i % 2 ? NAN : INFINITY);
+            for (size_t i = 17; i < n; i += 1009) store_float_element(data + i * element, dtypes[d], i % 2 ? NAN : INFINITY);
             const size_t chunk = index % 3 == 0 ? 16384 : index % 3 == 1 ? 65536 : 256 << 10;
             char label[200];
             snprintf(label, sizeof label, "%s/%s/%zu elements/chunk %zu/bound %d %g p %u P %u", saraphis_dtype_name(dtypes[d]), generator_name[g],

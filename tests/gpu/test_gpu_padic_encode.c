@@ -227,24 +227,6 @@ typedef enum { GEN_WEIGHTS, GEN_MIXED, GEN_SPARSE, GEN_ZEROS, GEN_CONSTANT, GEN_
 static const char *generator_name[] = {"weights", "mixed", "90%-zeros", "zeros", "constant", "specials", "subnormal", "ties", "signs",
                                        "outliers", "random-bits"};
 
-static void store_element(uint8_t *p, saraphis_dtype_t dtype, double v)
-{
-    switch (dtype) {
-    case SARAPHIS_DTYPE_F32: { float f = (float)v; memcpy(p, &f, 4); break; }
-    case SARAPHIS_DTYPE_F64: memcpy(p, &v, 8); break;
-    case SARAPHIS_DTYPE_F16:
-        if (isnan(v)) { p[0] = 0x01; p[1] = 0x7e; }
-        else if (isinf(v)) { p[0] = 0; p[1] = v > 0 ? 0x7c : 0xfc; }
-        else padic_store_f16(p, padic_round_f16(v));
-        break;
-    default:
-        if (isnan(v)) { p[0] = 0x81; p[1] = 0x7f; }
-        else if (isinf(v)) { p[0] = 0x80; p[1] = v > 0 ? 0x7f : 0xff; }
-        else padic_store_bf16(p, padic_round_bf16(v));
-        break;
-    }
-}
-
 /* eps: the absolute bound of the case (ties sit halfway between its lattice points). */
 static void generate(uint8_t *p, size_t n, saraphis_dtype_t dtype, generator_t g, double eps, unsigned long long seed)
 {
@@ -272,7 +254,7 @@ static void generate(uint8_t *p, size_t n, saraphis_dtype_t dtype, generator_t g
         case GEN_RANDOM_BITS: memcpy(p + i * element, &bits, element); continue;
         default: break;
         }
-        store_element(p + i * element, dtype, v);
+        store_float_element(p + i * element, dtype, v);
     }
 }
 
