@@ -8,7 +8,8 @@
 #
 # Real weights: .bench/gpu-data (bench/gpu/make_data_subset.py, ~28 MB, small enough to carry
 # with the wheels) or else .bench/data; synthetic data when neither exists.
-# Usage: scripts/gpu_test.sh [--no-bench] [--no-sanitizer]
+# Usage: scripts/gpu_test.sh [--no-tests] [--no-sanitizer] [--no-bench]
+# (--no-tests skips the CPU suite and the plain GPU test runs, e.g. to run the sanitizers apart.)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,12 +17,15 @@ OUT_DIR=${OUT:-$ROOT/out-gpu}
 mkdir -p "$OUT_DIR"
 BUILD=${BUILD:-$ROOT/build-gpu}
 JOBS=$(nproc 2>/dev/null || echo 8)
+RUN_TESTS=1
 RUN_BENCH=1
 RUN_SANITIZER=1
 for arg in "$@"; do
   case $arg in
     --no-bench) RUN_BENCH=0 ;;
     --no-sanitizer) RUN_SANITIZER=0 ;;
+    --no-tests) RUN_TESTS=0 ;;
+    *) echo "gpu_test.sh: unknown option '$arg' (use --no-tests, --no-sanitizer, --no-bench)" >&2; exit 2 ;;
   esac
 done
 if [ -d "$ROOT/.bench/gpu-data" ]; then export SARAPHIS_GPU_DATA=$ROOT/.bench/gpu-data
@@ -53,16 +57,18 @@ grep -q "SARAPHIS_WITH_CUDA" "$BUILD/CMakeFiles/saraphis_objects.dir/flags.make"
 step build 300 cmake --build "$BUILD" -j "$JOBS" || { printf '%s\n' "${SUMMARY[@]}"; exit 1; }
 step build-gpu 240 cmake --build "$BUILD" -j "$JOBS" --target test_gpu_lossless test_gpu_encode test_gpu_padic test_gpu_padic_encode bench_gpu_lossless bench_gpu_padic test_pool_cuda
 
-# The CPU suite, in parallel (the GPU build's CPU tests must pass too).
-step cpu-tests 240 ctest --test-dir "$BUILD" -j "$JOBS" --output-on-failure --timeout 200
+if [ $RUN_TESTS -eq 1 ]; then
+  # The CPU suite, in parallel (the GPU build's CPU tests must pass too).
+  step cpu-tests 240 ctest --test-dir "$BUILD" -j "$JOBS" --output-on-failure --timeout 200
 
-# The GPU codec against the CPU: decode, and encode (frames byte-identical to the CPU's).
-step gpu-tests 240 "$BUILD/test_gpu_lossless"
-# The bounded (p-adic) decoder against the CPU.
-step gpu-padic-tests 240 "$BUILD/test_gpu_padic"
-step gpu-encode 240 "$BUILD/test_gpu_encode"
-# The bounded (p-adic) encoder against the CPU: frames byte-identical, cross decodes.
-step gpu-padic-encode 300 "$BUILD/test_gpu_padic_encode"
+  # The GPU codec against the CPU: decode, and encode (frames byte-identical to the CPU's).
+  step gpu-tests 240 "$BUILD/test_gpu_lossless"
+  # The bounded (p-adic) decoder against the CPU.
+  step gpu-padic-tests 240 "$BUILD/test_gpu_padic"
+  step gpu-encode 240 "$BUILD/test_gpu_encode"
+  # The bounded (p-adic) encoder against the CPU: frames byte-identical, cross decodes.
+  step gpu-padic-encode 300 "$BUILD/test_gpu_padic_encode"
+fi
 
 # compute-sanitizer on the GPU tests (--quick: the small inputs), all eight runs side by side: the
 # tools are bound by their host-side bookkeeping, one process a core, not by the GPU (one after
@@ -94,7 +100,7 @@ fi
 
 # SmartPool and the pressure handler on the device (tests/gpu/README.md); it fills ~97% of the
 # device, so it runs after the codec tests.
-step pool-cuda 180 "$BUILD/test_pool_cuda"
+if [ $RUN_TESTS -eq 1 ]; then step pool-cuda 180 "$BUILD/test_pool_cuda"; fi
 
 if [ $RUN_BENCH -eq 1 ]; then
   # The peers' wheels: nvCOMP, and DFloat11 with its one dependency the image lacks (dahuffman).
