@@ -20,16 +20,19 @@
  *              descending lane order (ballot + popc), the order rans_encode_block_portable writes
  *              them. Blocks go to per-tile slots in scratch; their sizes go to the host;
  *   host:      final stream modes (a candidate whose coded size reaches raw + 1 is RAW), record
- *              sizes (a payload beyond the raw size is STORED), the size table, the frame header
- *              and every small piece of every record (headers, tables, block sizes) in one blob;
+ *              sizes (a payload beyond the raw size is STORED) and every small piece of every
+ *              record (headers, tables, block sizes) in one blob;
  *   assemble:  copies (blob pieces, rANS blocks, STORED bytes), RAW channels and packed bits
  *              (rest bits, wide F64 exponents) written straight from the source;
  *   checksums: segment hashes + XXH64 (gpu_device.cuh): the content digests into the record
- *              headers, then the record checksums over the finished records.
- * Scratch and staging are reserved once per call from bounds that do not depend on the data (the
- * rANS slots, two bytes per symbol, make the scratch about twice the input). Nothing is written to
- * the destination before the frame is known to fit. Three host round trips in all (statistics,
- * block sizes, the end).
+ *              headers, then the record checksums over the finished records;
+ *   header:    the frame header and the size table, last.
+ * The last three phases run per batch, on the batch's lane, as soon as its block sizes are back
+ * (the host lays out batch b while the device encodes batch b + 1), when the destination holds
+ * the largest frame the chunks can make (every record STORED: saraphis_compress_bound is enough);
+ * into a smaller destination every size is known first, so that nothing is written to it unless
+ * the frame fits. Scratch and staging are reserved once per call from bounds that do not depend on
+ * the data (the rANS slots, two bytes per symbol, make the scratch about twice the input).
  *
  * From host memory (saraphis_gpu_compress_host) the input crosses the bus in groups of whole
  * chunks (gpu_upload_*: two pinned slots on the copy stream, or straight from pinned memory), and
@@ -789,7 +792,8 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     /* Bounds of everything written later, so one reservation serves the whole call. */
     const uint64_t coded = stored ? 0 : C * S; /* (chunk, stream) pairs that may hold rANS blocks */
     const uint64_t blob_bound = table_end + C * (CHUNK_HEADER_BYTES + 1 + LOSSLESS_FLOAT_HEADER + (stored ? 0 : S * (2 + 2 + 2 * 256 + 4 * T)));
-    const uint64_t span_bound = 1 + C * (S + 2 + (stored ? 0 : S * T) + (chunk_bytes + ENC_COPY_PIECE - 1) / ENC_COPY_PIECE);
+    /* (Each batch of chunks starts a span, and the frame header has its own.) */
+    const uint64_t span_bound = 2 + C * (S + 3 + (stored ? 0 : S * T) + (chunk_bytes + ENC_COPY_PIECE - 1) / ENC_COPY_PIECE);
     const uint64_t raw_bound = coded * T, packed_bound = stored ? 0 : C * 2 * ((chunk_bytes + ENC_PACKED_PIECE - 1) / ENC_PACKED_PIECE + 1);
     const uint64_t record_segment_bound = C * ((chunk_bytes + 17 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES);
     enc_layout_t L;
@@ -824,7 +828,30 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     /* From host memory the batches are the groups (whole chunks, GPU_HOST_GROUP_BYTES or one chunk). */
     const uint64_t group_chunks = chunk_bytes < GPU_HOST_GROUP_BYTES ? GPU_HOST_GROUP_BYTES / chunk_bytes : 1;
     const uint32_t batches = h_src ? (uint32_t)((C + group_chunks - 1) / group_chunks) : C >= 64 && !stored ? ENC_BATCHES : 1;
-    cudaEvent_t *batch_ready = (cudaEvent_t *)malloc((batches ? batches : 1) * sizeof(cudaEvent_t)); /* batch b's statistics are back */
+    /* Per batch: its statistics are back (batch_ready), its block sizes are back (sizes_ready), its
+     * content segment hashes are done (content_ready; from device memory one event for all). */
+    cudaEvent_t *batch_ready = (cudaEvent_t *)malloc((3 * (size_t)batches + 1) * sizeof(cudaEvent_t));
+    cudaEvent_t *sizes_ready = batch_ready + batches, *content_ready = batch_ready + 2 * batches;
+    /* Phase 3 writes a batch's records as soon as its block sizes are back, while the later
+     * batches are planned and encoded, when the destination holds the largest frame the chunks can
+     * make (every record STORED): then nothing can fail to fit. Otherwise every size is known
+     * before the first byte is written. */
+    const uint64_t worst_frame = table_end + C * (CHUNK_HEADER_BYTES + 1) + src_size;
+    const int pipelined = batches > 1 && dst_capacity >= worst_frame;
+    uint32_t encoded = 0, assembled = 0; /* batches planned and encoded, batches whose records are queued */
+    assembly_t a;
+    memset(&a, 0, sizeof a);
+    a.blob = h3 + L.blob;
+    a.d_blob = dev + L.blob;
+    a.spans = (copy_span_t *)(h3 + L.spans);
+    a.open_dst_end = ~0ull;
+    channel_task_t *raw_tasks = (channel_task_t *)(h3 + L.raw), *packed_tasks = (channel_task_t *)(h3 + L.packed);
+    /* Checksum spans: the content spans (chunk c's at c) when content checksums are on, then the
+     * record spans from record_span0; prefix[i] is span i's first segment hash. */
+    hash_span_t *hash_spans = (hash_span_t *)(h3 + L.hash_spans);
+    uint32_t *prefix = (uint32_t *)(h3 + L.prefix);
+    const uint64_t record_span0 = content ? C : 0;
+    uint64_t raw_count = 0, packed_count = 0, pos = table_end, frame_size = table_end, record_segments = content_segments;
     gpu_upload_t upload;
     memset(&upload, 0, sizeof upload);
     cudaError_t error = cudaSuccess;
@@ -867,12 +894,8 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
         CUDA_TRY(cudaEventRecord(batch_ready[b], stream), "gpu_compress: marking a batch");
         return SARAPHIS_OK;
     };
-    /* Phase 2 of batch b, once its statistics are back: the host plans its chunks, then its plans
-     * and tables go up, its rANS blocks are encoded and their sizes come back, on a lane. (The
-     * source it reads is there: its statistics came from it.) */
-    auto plan_and_encode = [&](uint32_t b) -> saraphis_status_t {
+    auto plan_and_encode_batch = [&](uint32_t b, cudaStream_t lane) -> saraphis_status_t {
         const uint64_t first = batch_first(b), end = batch_first(b + 1);
-        cudaStream_t lane = state->lanes[b % GPU_HOST_LANES];
         if (C && !stored) CUDA_TRY(cudaEventSynchronize(batch_ready[b]), "gpu_compress: statistics");
         plan_job_t job = {&g, &shape, (const chunk_stats_t *)(h + L.stats), (const uint32_t *)(h + L.hist), chunk_plans,
                           (uint16_t *)(h + L.tables), streams, stored, first};
@@ -894,70 +917,24 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
                                  cudaMemcpyDeviceToHost, lane), "gpu_compress: reading block sizes");
         return SARAPHIS_OK;
     };
-    if (status != SARAPHIS_OK) goto done;
+    /* Phase 2 of batch b, once its statistics are back: the host plans its chunks, then its plans
+     * and tables go up, its rANS blocks are encoded and their sizes come back, on a lane; the
+     * batch's sizes_ready event marks that. (The source it reads is there: its statistics came
+     * from it.) */
+    auto plan_and_encode = [&](uint32_t b) -> saraphis_status_t {
+        cudaStream_t lane = state->lanes[b % GPU_HOST_LANES];
+        SPS_TRY(plan_and_encode_batch(b, lane));
+        CUDA_TRY(cudaEventRecord(sizes_ready[b], lane), "gpu_compress: marking a batch");
+        encoded = b + 1;
+        return SARAPHIS_OK;
+    };
 
-    for (; events_made < batches; events_made++)
-        CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
-    if ((status = gpu_lanes_ready(state)) != SARAPHIS_OK) goto done;
-    /* The side stream (content checksums) and the copy stream start after what the caller's
-     * stream has queued. */
-    CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
-    if (content_segments) {
-        CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
-        side_busy = 1;
-    }
-    if (h_src) {
-        const size_t slot = src_size < group_chunks * chunk_bytes ? src_size : group_chunks * chunk_bytes;
-        if ((status = gpu_upload_begin(state, h_src, (void *)src, slot, ctx->pool, &upload)) != SARAPHIS_OK) goto done;
-        CUDA_CHECK(cudaStreamWaitEvent(state->copy, state->fork, 0), "gpu_compress: ordering the copy stream");
-        copy_busy = 1;
-    }
-    if ((status = gpu_lanes_start(state, stream)) != SARAPHIS_OK) goto done;
-    lanes_busy = 1;
-    if (C && !stored) CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
-
-    if (!h_src) {
-        /* Phases 1 and 2 in batches of chunks, so that the host plans one batch while the device
-         * gathers the next one's histograms and encodes the previous one: the content checksums
-         * (they need only the source) and all histograms are queued first, and each planned
-         * batch's upload, encode and block sizes behind them. */
-        if ((status = content_hashes(0, C)) != SARAPHIS_OK) goto done;
-        for (uint32_t b = 0; b < batches && C && !stored; b++)
-            if ((status = gather(b)) != SARAPHIS_OK) goto done;
-        for (uint32_t b = 0; b < batches; b++)
-            if ((status = plan_and_encode(b)) != SARAPHIS_OK) goto done;
-    } else {
-        /* Each group's kernels wait for its copy (the caller's stream and the side stream wait
-         * for every group, so the assembly finds the whole source), and the host plans a batch
-         * once its statistics are back while the later groups cross the bus. From pinned memory
-         * every copy and gather is queued first (the host has nothing to do for them); from
-         * pageable memory the host fills a slot, then plans the batch before, which has arrived
-         * meanwhile. */
-        const uint32_t lag = upload.pinned ? batches : 1;
-        for (uint32_t b = 0; b < batches; b++) {
-            const uint64_t first = batch_first(b), end = batch_first(b + 1);
-            const uint64_t offset = first * chunk_bytes, bytes = min((uint64_t)src_size, end * chunk_bytes) - offset;
-            CUDA_CHECK(gpu_upload_group(state, &upload, b, offset, (size_t)bytes), "gpu_compress_host: copying the input");
-            CUDA_CHECK(cudaStreamWaitEvent(stream, state->arrived, 0), "gpu_compress_host: ordering after the copy");
-            if (content_segments) {
-                CUDA_CHECK(cudaStreamWaitEvent(state->side, state->arrived, 0), "gpu_compress_host: ordering after the copy");
-                if ((status = content_hashes(first, end)) != SARAPHIS_OK) goto done;
-            }
-            if (C && !stored && (status = gather(b)) != SARAPHIS_OK) goto done;
-            if (b >= lag && (status = plan_and_encode(b - lag)) != SARAPHIS_OK) goto done;
-        }
-        for (uint32_t b = batches > lag ? batches - lag : 0; b < batches; b++)
-            if ((status = plan_and_encode(b)) != SARAPHIS_OK) goto done;
-    }
-    if (content_segments) CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
-    if ((status = gpu_lanes_join(state, stream)) != SARAPHIS_OK) goto done;
-    lanes_busy = 0;
-    CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
-    {
+    /* Phase 3, the records of batches [b0, b1) once their block sizes are back: final stream modes
+     * (a candidate whose coded size reaches raw + 1 is RAW), payloads (beyond the raw size:
+     * STORED) and record sizes, added to frame_size. */
+    auto size_records = [&](uint32_t b0, uint32_t b1) {
         const uint32_t *block_sizes = (const uint32_t *)(h + L.sizes);
-        /* Final sizes: streams, payloads, records; the frame must fit before anything is written. */
-        uint64_t frame_size = table_end;
-        for (uint64_t c = 0; c < C; c++) {
+        for (uint64_t c = batch_first(b0); c < batch_first(b1); c++) {
             const enc_chunk_t *d = &chunk_plans[c];
             uint64_t payload = 1 + (g.is_float ? LOSSLESS_FLOAT_HEADER + packed_bytes(d->n, d->plan.field.rest_bits) : 1);
             for (uint32_t s = 0; s < d->stream_count; s++) {
@@ -981,43 +958,26 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
             record_sizes[c] = (uint32_t)(CHUNK_HEADER_BYTES + payload);
             frame_size += record_sizes[c];
         }
-        if (frame_size > dst_capacity) {
-            status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %llu bytes, destination holds %zu",
-                               (unsigned long long)frame_size, dst_capacity);
-            goto done;
-        }
-
-        /* Phase 3: the blob, the copy spans, the channel tasks and the checksum spans. */
-        assembly_t a;
-        memset(&a, 0, sizeof a);
-        a.blob = h3 + L.blob;
-        a.d_blob = dev + L.blob;
-        a.spans = (copy_span_t *)(h3 + L.spans);
-        a.open_dst_end = ~0ull;
-        channel_task_t *raw_tasks = (channel_task_t *)(h3 + L.raw), *packed_tasks = (channel_task_t *)(h3 + L.packed);
-        hash_span_t *hash_spans = (hash_span_t *)(h3 + L.hash_spans);
-        uint32_t *prefix = (uint32_t *)(h3 + L.prefix);
-        uint64_t raw_count = 0, packed_count = 0;
-        uint8_t header[FRAME_HEADER_BYTES];
-        memcpy(header, FRAME_MAGIC, 4);
-        header[4] = FRAME_VERSION;
-        header[5] = (uint8_t)dtype;
-        header[6] = (uint8_t)(stored ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS);
-        header[7] = content ? 1 : 0;
-        store_le32(header + 8, (uint32_t)chunk_bytes);
-        store_le32(header + 12, (uint32_t)C);
-        store_le64(header + 16, src_size);
-        for (uint64_t c = 0; c < C; c++) store_le32(&record_sizes[c], record_sizes[c]);
-        store_le64(header + 24, checksum64(header, 24, 0) ^ checksum64(record_sizes, 4 * (size_t)C, 1));
-        put_bytes(&a, 0, header, FRAME_HEADER_BYTES);
-        put_bytes(&a, FRAME_HEADER_BYTES, record_sizes, 4 * (size_t)C);
-        uint64_t pos = table_end;
-        for (uint64_t c = 0; c < C; c++) {
+    };
+    /* ... then their layout (the blob of small pieces, the copy spans, the channel tasks, the
+     * checksum spans; each batch appends to the arrays and sends up only its own part) and the
+     * kernels that write them at pos on, on stream s: copies, RAW channels and packed bits, the
+     * content digests into the record headers, then the record checksums over the finished
+     * records. */
+    auto assemble = [&](uint32_t b0, uint32_t b1, cudaStream_t s) -> saraphis_status_t {
+        const uint64_t first = batch_first(b0), end = batch_first(b1);
+        if (end == first) return SARAPHIS_OK;
+        const size_t blob0 = a.blob_used, span0 = a.span_count;
+        const uint64_t raw0 = raw_count, packed0 = packed_count;
+        a.open_dst_end = ~0ull; /* the pieces before this batch's are on their way */
+        for (uint64_t c = first; c < end; c++) {
             const enc_chunk_t *d = &chunk_plans[c];
-            const uint32_t record_size = load_le32(&record_sizes[c]);
+            const uint32_t record_size = record_sizes[c];
             /* Content checksums first (they land in the record headers), then the records. */
             if (content) hash_spans[c] = hash_span_t{src + d->src, dst + pos + 16, d->raw};
-            hash_spans[(content ? C : 0) + c] = hash_span_t{dst + pos + 8, dst + pos, record_size - 8u};
+            hash_spans[record_span0 + c] = hash_span_t{dst + pos + 8, dst + pos, record_size - 8u};
+            prefix[record_span0 + c] = (uint32_t)record_segments;
+            record_segments += (record_size - 8u + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
             uint8_t bytes[CHUNK_HEADER_BYTES + 2 + LOSSLESS_FLOAT_HEADER];
             memset(bytes, 0, sizeof bytes);
             store_le32(bytes + 8, record_size - CHUNK_HEADER_BYTES);
@@ -1059,11 +1019,12 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
                     put_bytes(&a, pos++, &hs->constant, 1);
                 } else if (mode == ENTROPY_RAW) {
                     for (uint32_t t = 0; t < d->tiles; t++) {
-                        const uint32_t begin = t * ENC_TILE, end = begin + ENC_TILE < d->n ? begin + ENC_TILE : d->n;
-                        raw_tasks[raw_count++] = channel_task_t{pos + begin, (uint32_t)c, s, begin, end};
+                        const uint32_t begin = t * ENC_TILE, stop = begin + ENC_TILE < d->n ? begin + ENC_TILE : d->n;
+                        raw_tasks[raw_count++] = channel_task_t{pos + begin, (uint32_t)c, s, begin, stop};
                     }
                     pos += d->n;
                 } else {
+                    const uint32_t *block_sizes = (const uint32_t *)(h + L.sizes);
                     put_bytes(&a, pos, hs->table_bytes, hs->table_size);
                     pos += hs->table_size;
                     uint8_t size_bytes[4];
@@ -1086,44 +1047,178 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
                 pos += size;
             }
         }
-        /* Content spans use the segment hashes already computed (chunk c's at c * segments per
-         * chunk); the record spans' segments follow them in the same array. */
-        const uint64_t span_total = (content ? 2 : 1) * C;
-        uint64_t segments = 0;
-        for (uint64_t i = 0; i < span_total; i++) {
-            prefix[i] = (uint32_t)segments;
-            segments += (hash_spans[i].length + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
+        prefix[record_span0 + end] = (uint32_t)record_segments;
+        if (pos > frame_size || a.span_count > span_bound || a.blob_used > blob_bound || raw_count > raw_bound || packed_count > packed_bound ||
+            record_segments > content_segments + record_segment_bound)
+            return error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch at chunk %llu (%llu of %llu bytes)", (unsigned long long)first,
+                             (unsigned long long)pos, (unsigned long long)frame_size);
+        /* Up go this batch's parts of the arrays (the prefix entries it added; the first batch also
+         * the content spans' entries and its own start). */
+        const uint64_t prefix0 = first ? record_span0 + first + 1 : 0;
+        struct { size_t offset, bytes; } parts[] = {
+            {L.blob + blob0, a.blob_used - blob0},
+            {L.spans + span0 * sizeof(copy_span_t), (a.span_count - span0) * sizeof(copy_span_t)},
+            {L.raw + raw0 * sizeof(channel_task_t), (raw_count - raw0) * sizeof(channel_task_t)},
+            {L.packed + packed0 * sizeof(channel_task_t), (packed_count - packed0) * sizeof(channel_task_t)},
+            {L.hash_spans + first * sizeof(hash_span_t), content ? (end - first) * sizeof(hash_span_t) : 0},
+            {L.hash_spans + (record_span0 + first) * sizeof(hash_span_t), (end - first) * sizeof(hash_span_t)},
+            {L.prefix + prefix0 * 4, (record_span0 + end + 1 - prefix0) * 4},
+        };
+        for (const auto &part : parts)
+            if (part.bytes) CUDA_TRY(cudaMemcpyAsync(dev + part.offset, h3 + part.offset, part.bytes, cudaMemcpyHostToDevice, s), "gpu_compress: uploading the layout");
+        const uint32_t *d_prefix = (const uint32_t *)(dev + L.prefix);
+        const hash_span_t *d_hash_spans = (const hash_span_t *)(dev + L.hash_spans);
+        uint64_t *d_hashes = (uint64_t *)(dev + L.content_hashes);
+        if (a.span_count > span0) copy_kernel<<<(uint32_t)(a.span_count - span0), ENC_THREADS, 0, s>>>((const copy_span_t *)(dev + L.spans) + span0, dst);
+#define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + L.raw) + raw0, (uint32_t)(raw_count - raw0), \
+                                       (const channel_task_t *)(dev + L.packed) + packed0, (uint32_t)(packed_count - packed0), dst, s)
+        DISPATCH_ELEM(element, CHANNELS);
+        if (content) {
+            /* The content segment hashes of these chunks (side stream) come first. */
+            for (uint32_t b = h_src ? b0 : 0; b < (h_src ? b1 : 1); b++)
+                CUDA_TRY(cudaStreamWaitEvent(s, content_ready[b], 0), "gpu_compress: ordering the checksum stream");
+            digest_kernel<<<(uint32_t)((end - first + 127) / 128), 128, 0, s>>>(d_hash_spans, d_prefix, (uint32_t)first, (uint32_t)end, d_hashes);
         }
-        prefix[span_total] = (uint32_t)segments;
-        if (pos != frame_size || a.span_count > span_bound || a.blob_used > blob_bound || raw_count > raw_bound || packed_count > packed_bound ||
-            segments > content_segments + record_segment_bound || (content && prefix[C] != content_segments)) {
+        /* The record checksums cover the content checksums just written. */
+        const uint32_t span_first = (uint32_t)(record_span0 + first), span_last = (uint32_t)(record_span0 + end);
+        const uint64_t segments = prefix[span_last] - prefix[span_first];
+        const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (segments + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
+        record_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, s>>>(d_hash_spans, d_prefix, span_first, span_last, d_hashes);
+        digest_kernel<<<(span_last - span_first + 127) / 128, 128, 0, s>>>(d_hash_spans, d_prefix, span_first, span_last, d_hashes);
+        CUDA_TRY(cudaGetLastError(), "gpu_compress: assembling the frame");
+        return SARAPHIS_OK;
+    };
+    /* Pipelined: the encoded batches whose block sizes are back (all of them, waiting, with
+     * wait_all), in order, on the lane that encoded them. */
+    auto assemble_ready = [&](int wait_all) -> saraphis_status_t {
+        for (; assembled < encoded; assembled++) {
+            if (!wait_all) {
+                const cudaError_t ready = cudaEventQuery(sizes_ready[assembled]);
+                if (ready == cudaErrorNotReady) break;
+                CUDA_TRY(ready, "gpu_compress: rANS encode");
+            } else {
+                CUDA_TRY(cudaEventSynchronize(sizes_ready[assembled]), "gpu_compress: rANS encode");
+            }
+            size_records(assembled, assembled + 1);
+            SPS_TRY(assemble(assembled, assembled + 1, state->lanes[assembled % GPU_HOST_LANES]));
+        }
+        return SARAPHIS_OK;
+    };
+    if (status != SARAPHIS_OK) goto done;
+
+    for (; events_made < 3 * batches; events_made++)
+        CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
+    if ((status = gpu_lanes_ready(state)) != SARAPHIS_OK) goto done;
+    /* The content checksums' spans: chunk c's segments begin at c * segments_per_chunk. */
+    for (uint64_t c = 0; c < C && content; c++) prefix[c] = (uint32_t)(c * shape.segments_per_chunk);
+    prefix[record_span0] = (uint32_t)content_segments;
+    /* The side stream (content checksums) and the copy stream start after what the caller's
+     * stream has queued. */
+    CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
+    if (content_segments) {
+        CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
+        side_busy = 1;
+    }
+    if (h_src) {
+        const size_t slot = src_size < group_chunks * chunk_bytes ? src_size : group_chunks * chunk_bytes;
+        if ((status = gpu_upload_begin(state, h_src, (void *)src, slot, ctx->pool, &upload)) != SARAPHIS_OK) goto done;
+        CUDA_CHECK(cudaStreamWaitEvent(state->copy, state->fork, 0), "gpu_compress: ordering the copy stream");
+        copy_busy = 1;
+    }
+    if ((status = gpu_lanes_start(state, stream)) != SARAPHIS_OK) goto done;
+    lanes_busy = 1;
+    if (C && !stored) CUDA_CHECK(cudaMemsetAsync(dev, 0, L.plans, stream), "gpu_compress: clearing statistics");
+
+    if (!h_src) {
+        /* Phases 1 and 2 in batches of chunks, so that the host plans one batch while the device
+         * gathers the next one's histograms and encodes the previous one: the content checksums
+         * (they need only the source) and all histograms are queued first, and each planned
+         * batch's upload, encode and block sizes behind them. */
+        if ((status = content_hashes(0, C)) != SARAPHIS_OK) goto done;
+        if (content_segments) CUDA_CHECK(cudaEventRecord(content_ready[0], state->side), "gpu_compress: ordering the checksum stream");
+        for (uint32_t b = 0; b < batches && C && !stored; b++)
+            if ((status = gather(b)) != SARAPHIS_OK) goto done;
+        for (uint32_t b = 0; b < batches; b++) {
+            if ((status = plan_and_encode(b)) != SARAPHIS_OK) goto done;
+            if (pipelined && (status = assemble_ready(0)) != SARAPHIS_OK) goto done;
+        }
+    } else {
+        /* Each group's kernels wait for its copy (the caller's stream and the side stream wait
+         * for every group, so the assembly finds the whole source), and the host plans a batch
+         * once its statistics are back while the later groups cross the bus. From pinned memory
+         * every copy and gather is queued first (the host has nothing to do for them); from
+         * pageable memory the host fills a slot, then plans the batch before, which has arrived
+         * meanwhile. */
+        const uint32_t lag = upload.pinned ? batches : 1;
+        for (uint32_t b = 0; b < batches; b++) {
+            const uint64_t first = batch_first(b), end = batch_first(b + 1);
+            const uint64_t offset = first * chunk_bytes, bytes = min((uint64_t)src_size, end * chunk_bytes) - offset;
+            CUDA_CHECK(gpu_upload_group(state, &upload, b, offset, (size_t)bytes), "gpu_compress_host: copying the input");
+            CUDA_CHECK(cudaStreamWaitEvent(stream, state->arrived, 0), "gpu_compress_host: ordering after the copy");
+            if (content_segments) {
+                CUDA_CHECK(cudaStreamWaitEvent(state->side, state->arrived, 0), "gpu_compress_host: ordering after the copy");
+                if ((status = content_hashes(first, end)) != SARAPHIS_OK) goto done;
+                CUDA_CHECK(cudaEventRecord(content_ready[b], state->side), "gpu_compress: ordering the checksum stream");
+            }
+            if (C && !stored && (status = gather(b)) != SARAPHIS_OK) goto done;
+            if (b >= lag && (status = plan_and_encode(b - lag)) != SARAPHIS_OK) goto done;
+            if (pipelined && (status = assemble_ready(0)) != SARAPHIS_OK) goto done;
+        }
+        for (uint32_t b = batches > lag ? batches - lag : 0; b < batches; b++) {
+            if ((status = plan_and_encode(b)) != SARAPHIS_OK) goto done;
+            if (pipelined && (status = assemble_ready(0)) != SARAPHIS_OK) goto done;
+        }
+    }
+    if (pipelined) {
+        if ((status = assemble_ready(1)) != SARAPHIS_OK) goto done;
+    } else {
+        /* Every size first: the frame must fit before anything is written. */
+        if ((status = gpu_lanes_join(state, stream)) != SARAPHIS_OK) goto done;
+        CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: rANS encode");
+        size_records(0, batches);
+        if (frame_size > dst_capacity) {
+            status = error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: frame of %llu bytes, destination holds %zu",
+                               (unsigned long long)frame_size, dst_capacity);
+            goto done;
+        }
+        if ((status = assemble(0, batches, stream)) != SARAPHIS_OK) goto done;
+    }
+    if (content_segments) CUDA_CHECK(cudaEventRecord(state->join, state->side), "gpu_compress: ordering the checksum stream");
+    if ((status = gpu_lanes_join(state, stream)) != SARAPHIS_OK) goto done;
+    lanes_busy = 0;
+    if (content_segments) {
+        CUDA_CHECK(cudaStreamWaitEvent(stream, state->join, 0), "gpu_compress: ordering the checksum stream");
+        side_busy = 0;
+    }
+    {
+        /* Last, the frame header and the size table. */
+        if (pos != frame_size) {
             status = error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch (%llu of %llu bytes)", (unsigned long long)pos,
                                (unsigned long long)frame_size);
             goto done;
         }
-
-        CUDA_CHECK(cudaMemcpyAsync(dev + L.blob, h3 + L.blob, L.content_hashes - L.blob, cudaMemcpyHostToDevice, stream), "gpu_compress: uploading the layout");
-        const uint32_t *d_prefix = (const uint32_t *)(dev + L.prefix);
-        const hash_span_t *d_hash_spans = (const hash_span_t *)(dev + L.hash_spans);
-        uint64_t *d_hashes = (uint64_t *)(dev + L.content_hashes);
-        copy_kernel<<<(uint32_t)a.span_count, ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + L.spans), dst);
-#define CHANNELS(E) launch_channels<E>(src, g, d_chunks, (const channel_task_t *)(dev + L.raw), (uint32_t)raw_count, \
-                                       (const channel_task_t *)(dev + L.packed), (uint32_t)packed_count, dst, stream)
-        if (C) DISPATCH_ELEM(element, CHANNELS);
-        if (content_segments) {
-            CUDA_CHECK(cudaStreamWaitEvent(stream, state->join, 0), "gpu_compress: ordering the checksum stream");
-            side_busy = 0;
-            digest_kernel<<<(uint32_t)((C + 127) / 128), 128, 0, stream>>>(d_hash_spans, d_prefix, 0, (uint32_t)C, d_hashes);
-        }
-        /* The record checksums cover the content checksums just written. */
-        const uint32_t first = content ? (uint32_t)C : 0, last = (uint32_t)span_total;
-        if (C) {
-            const uint64_t record_segments = prefix[last] - prefix[first];
-            const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (record_segments + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
-            record_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, stream>>>(d_hash_spans, d_prefix, first, last, d_hashes);
-            digest_kernel<<<(last - first + 127) / 128, 128, 0, stream>>>(d_hash_spans, d_prefix, first, last, d_hashes);
-        }
-        CUDA_CHECK(cudaGetLastError(), "gpu_compress: assembling the frame");
+        uint8_t header[FRAME_HEADER_BYTES];
+        memcpy(header, FRAME_MAGIC, 4);
+        header[4] = FRAME_VERSION;
+        header[5] = (uint8_t)dtype;
+        header[6] = (uint8_t)(stored ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS);
+        header[7] = content ? 1 : 0;
+        store_le32(header + 8, (uint32_t)chunk_bytes);
+        store_le32(header + 12, (uint32_t)C);
+        store_le64(header + 16, src_size);
+        for (uint64_t c = 0; c < C; c++) store_le32(&record_sizes[c], record_sizes[c]);
+        store_le64(header + 24, checksum64(header, 24, 0) ^ checksum64(record_sizes, 4 * (size_t)C, 1));
+        const size_t blob0 = a.blob_used, span0 = a.span_count;
+        a.open_dst_end = ~0ull;
+        put_bytes(&a, 0, header, FRAME_HEADER_BYTES);
+        put_bytes(&a, FRAME_HEADER_BYTES, record_sizes, 4 * (size_t)C);
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.blob + blob0, h3 + L.blob + blob0, a.blob_used - blob0, cudaMemcpyHostToDevice, stream),
+                   "gpu_compress: uploading the frame header");
+        CUDA_CHECK(cudaMemcpyAsync(dev + L.spans + span0 * sizeof(copy_span_t), h3 + L.spans + span0 * sizeof(copy_span_t),
+                                   (a.span_count - span0) * sizeof(copy_span_t), cudaMemcpyHostToDevice, stream),
+                   "gpu_compress: uploading the frame header");
+        copy_kernel<<<(uint32_t)(a.span_count - span0), ENC_THREADS, 0, stream>>>((const copy_span_t *)(dev + L.spans) + span0, dst);
+        CUDA_CHECK(cudaGetLastError(), "gpu_compress: writing the frame header");
         CUDA_CHECK(cudaStreamSynchronize(stream), "gpu_compress: assembling the frame");
         *dst_size = frame_size;
     }

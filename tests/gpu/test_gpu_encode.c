@@ -11,7 +11,9 @@
  *      content checksums on and off; the STORED codec; the BOUNDED codec (host path);
  *   2. real weights (minilm_*.safetensors in SARAPHIS_GPU_DATA, else .bench/data): the whole data
  *      section and tensor by tensor;
- *   3. a destination one byte short: BUFFER_TOO_SMALL, and nothing written past its capacity;
+ *   3. a destination one byte short: BUFFER_TOO_SMALL, and nothing written past its capacity; with
+ *      64 chunks and more, a destination of exactly the frame's size (records written after every
+ *      size is known) as well as the bound (records written batch by batch as they are sized);
  *   4. host input (saraphis_gpu_compress_host): every case above also from pageable and from
  *      pinned host memory into pageable and pinned destinations, frames compared with the CPU's
  *      and decoded by saraphis_decompress; then tensors of three 16 MiB groups and more (so both
@@ -130,6 +132,20 @@ static void check_encode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_
         status = saraphis_decompress(ctx, gpu_frame, gpu_frame_size, back, size, &out_size);
         CHECK_MSG(status == SARAPHIS_OK && out_size == size && memcmp(back, data, size) == 0, "%s: cpu decode of the gpu frame: %s", label,
                   status == SARAPHIS_OK ? "bytes differ" : saraphis_last_error());
+        /* With 64 chunks and more the encoder works in batches and, into a destination that holds
+         * the largest possible frame (the bound above), writes each batch's records as soon as
+         * they are sized; into one that holds exactly the frame it sizes every record first. Both
+         * must give the same frame. */
+        if (chunk_bytes > 0 && size / (size_t)chunk_bytes >= 64 && same) {
+            size_t exact_size = 0;
+            cudaMemset(d_frame, 0xA5, bound);
+            status = saraphis_gpu_compress(ctx, dtype, d_src, size, d_frame, frame_size, &exact_size, NULL);
+            CHECK_MSG(status == SARAPHIS_OK, "%s: gpu compress into exactly the frame's size: %s", label, saraphis_last_error());
+            cudaMemcpy(gpu_frame, d_frame, gpu_frame_size, cudaMemcpyDeviceToHost);
+            same = status == SARAPHIS_OK && exact_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0;
+            CHECK_MSG(same, "%s: gpu frame into exactly the frame's size differs from the cpu frame", label);
+            identical_frames += same;
+        }
         cudaMemset(d_out, 0x5A, size ? size : 1);
         status = saraphis_gpu_decompress(ctx, d_frame, gpu_frame_size, d_out, size, &out_size, NULL);
         cudaMemcpy(back, d_out, size, cudaMemcpyDeviceToHost);
