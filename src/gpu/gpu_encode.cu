@@ -809,7 +809,7 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     L.packed = align_up(L.raw + raw_bound * sizeof(channel_task_t), 16);
     L.hash_spans = align_up(L.packed + packed_bound * sizeof(channel_task_t), 16);
     L.prefix = align_up(L.hash_spans + 2 * C * sizeof(hash_span_t), 16);
-    L.content_hashes = align_up(L.prefix + (2 * C + 1) * 4, 16);
+    L.content_hashes = align_up(L.prefix + (4 * C + 2) * 4, 16); /* per batch n + 1 entries for each kind of span (at most 2 batches' worth per chunk) */
     L.record_hashes = L.content_hashes + content_segments * 8; /* one array of u64: content segments, then record segments */
     L.end = align_up(L.record_hashes + record_segment_bound * 8, 16);
     /* Staging holds what crosses the bus: everything but the slots and the checksum words. */
@@ -847,11 +847,13 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     a.open_dst_end = ~0ull;
     channel_task_t *raw_tasks = (channel_task_t *)(h3 + L.raw), *packed_tasks = (channel_task_t *)(h3 + L.packed);
     /* Checksum spans: the content spans (chunk c's at c) when content checksums are on, then the
-     * record spans from record_span0; prefix[i] is span i's first segment hash. */
+     * record spans from record_span0. Each batch has its own prefix arrays (entry k: the first
+     * segment hash of its span k, entry n: the end), so that no batch reads what another lane
+     * uploads. */
     hash_span_t *hash_spans = (hash_span_t *)(h3 + L.hash_spans);
     uint32_t *prefix = (uint32_t *)(h3 + L.prefix);
     const uint64_t record_span0 = content ? C : 0;
-    uint64_t raw_count = 0, packed_count = 0, pos = table_end, frame_size = table_end, record_segments = content_segments;
+    uint64_t raw_count = 0, packed_count = 0, pos = table_end, frame_size = table_end, record_segments = content_segments, prefix_used = 0;
     gpu_upload_t upload;
     memset(&upload, 0, sizeof upload);
     cudaError_t error = cudaSuccess;
@@ -968,15 +970,19 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
         const uint64_t first = batch_first(b0), end = batch_first(b1);
         if (end == first) return SARAPHIS_OK;
         const size_t blob0 = a.blob_used, span0 = a.span_count;
-        const uint64_t raw0 = raw_count, packed0 = packed_count;
+        const uint64_t raw0 = raw_count, packed0 = packed_count, n = end - first, prefix0 = prefix_used;
         a.open_dst_end = ~0ull; /* the pieces before this batch's are on their way */
+        /* Content spans: every chunk but the last is whole. */
+        uint32_t *content_prefix = prefix + prefix0, *record_prefix = content_prefix + (content ? n + 1 : 0);
+        for (uint64_t k = 0; k <= n && content; k++)
+            content_prefix[k] = (uint32_t)(first + k < C ? (first + k) * shape.segments_per_chunk : content_segments);
         for (uint64_t c = first; c < end; c++) {
             const enc_chunk_t *d = &chunk_plans[c];
             const uint32_t record_size = record_sizes[c];
             /* Content checksums first (they land in the record headers), then the records. */
             if (content) hash_spans[c] = hash_span_t{src + d->src, dst + pos + 16, d->raw};
             hash_spans[record_span0 + c] = hash_span_t{dst + pos + 8, dst + pos, record_size - 8u};
-            prefix[record_span0 + c] = (uint32_t)record_segments;
+            record_prefix[c - first] = (uint32_t)record_segments;
             record_segments += (record_size - 8u + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES;
             uint8_t bytes[CHUNK_HEADER_BYTES + 2 + LOSSLESS_FLOAT_HEADER];
             memset(bytes, 0, sizeof bytes);
@@ -1047,14 +1053,13 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
                 pos += size;
             }
         }
-        prefix[record_span0 + end] = (uint32_t)record_segments;
+        record_prefix[n] = (uint32_t)record_segments;
+        prefix_used = (uint64_t)(record_prefix + n + 1 - prefix);
         if (pos > frame_size || a.span_count > span_bound || a.blob_used > blob_bound || raw_count > raw_bound || packed_count > packed_bound ||
-            record_segments > content_segments + record_segment_bound)
+            record_segments > content_segments + record_segment_bound || prefix_used > 4 * C + 2)
             return error_set(SARAPHIS_ERROR_GPU, "gpu_compress: internal layout mismatch at chunk %llu (%llu of %llu bytes)", (unsigned long long)first,
                              (unsigned long long)pos, (unsigned long long)frame_size);
-        /* Up go this batch's parts of the arrays (the prefix entries it added; the first batch also
-         * the content spans' entries and its own start). */
-        const uint64_t prefix0 = first ? record_span0 + first + 1 : 0;
+        /* Up go this batch's parts of the arrays. */
         struct { size_t offset, bytes; } parts[] = {
             {L.blob + blob0, a.blob_used - blob0},
             {L.spans + span0 * sizeof(copy_span_t), (a.span_count - span0) * sizeof(copy_span_t)},
@@ -1062,11 +1067,11 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
             {L.packed + packed0 * sizeof(channel_task_t), (packed_count - packed0) * sizeof(channel_task_t)},
             {L.hash_spans + first * sizeof(hash_span_t), content ? (end - first) * sizeof(hash_span_t) : 0},
             {L.hash_spans + (record_span0 + first) * sizeof(hash_span_t), (end - first) * sizeof(hash_span_t)},
-            {L.prefix + prefix0 * 4, (record_span0 + end + 1 - prefix0) * 4},
+            {L.prefix + prefix0 * 4, (prefix_used - prefix0) * 4},
         };
         for (const auto &part : parts)
             if (part.bytes) CUDA_TRY(cudaMemcpyAsync(dev + part.offset, h3 + part.offset, part.bytes, cudaMemcpyHostToDevice, s), "gpu_compress: uploading the layout");
-        const uint32_t *d_prefix = (const uint32_t *)(dev + L.prefix);
+        const uint32_t *d_content_prefix = (const uint32_t *)(dev + L.prefix) + prefix0, *d_record_prefix = d_content_prefix + (record_prefix - content_prefix);
         const hash_span_t *d_hash_spans = (const hash_span_t *)(dev + L.hash_spans);
         uint64_t *d_hashes = (uint64_t *)(dev + L.content_hashes);
         if (a.span_count > span0) copy_kernel<<<(uint32_t)(a.span_count - span0), ENC_THREADS, 0, s>>>((const copy_span_t *)(dev + L.spans) + span0, dst);
@@ -1077,14 +1082,13 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
             /* The content segment hashes of these chunks (side stream) come first. */
             for (uint32_t b = h_src ? b0 : 0; b < (h_src ? b1 : 1); b++)
                 CUDA_TRY(cudaStreamWaitEvent(s, content_ready[b], 0), "gpu_compress: ordering the checksum stream");
-            digest_kernel<<<(uint32_t)((end - first + 127) / 128), 128, 0, s>>>(d_hash_spans, d_prefix, (uint32_t)first, (uint32_t)end, d_hashes);
+            digest_kernel<<<(uint32_t)((n + 127) / 128), 128, 0, s>>>(d_hash_spans + first, d_content_prefix, 0, (uint32_t)n, d_hashes);
         }
         /* The record checksums cover the content checksums just written. */
-        const uint32_t span_first = (uint32_t)(record_span0 + first), span_last = (uint32_t)(record_span0 + end);
-        const uint64_t segments = prefix[span_last] - prefix[span_first];
+        const uint64_t segments = record_prefix[n] - record_prefix[0];
         const uint32_t grid = (uint32_t)min((uint64_t)state->sm_count * 4, (segments + ENC_HASH_WARPS - 1) / ENC_HASH_WARPS);
-        record_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, s>>>(d_hash_spans, d_prefix, span_first, span_last, d_hashes);
-        digest_kernel<<<(span_last - span_first + 127) / 128, 128, 0, s>>>(d_hash_spans, d_prefix, span_first, span_last, d_hashes);
+        record_hash_kernel<<<grid, ENC_HASH_WARPS * 32, 0, s>>>(d_hash_spans + record_span0 + first, d_record_prefix, 0, (uint32_t)n, d_hashes);
+        digest_kernel<<<(uint32_t)((n + 127) / 128), 128, 0, s>>>(d_hash_spans + record_span0 + first, d_record_prefix, 0, (uint32_t)n, d_hashes);
         CUDA_TRY(cudaGetLastError(), "gpu_compress: assembling the frame");
         return SARAPHIS_OK;
     };
@@ -1109,9 +1113,6 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     for (; events_made < 3 * batches; events_made++)
         CUDA_CHECK(cudaEventCreateWithFlags(&batch_ready[events_made], cudaEventDisableTiming), "gpu_compress: creating events");
     if ((status = gpu_lanes_ready(state)) != SARAPHIS_OK) goto done;
-    /* The content checksums' spans: chunk c's segments begin at c * segments_per_chunk. */
-    for (uint64_t c = 0; c < C && content; c++) prefix[c] = (uint32_t)(c * shape.segments_per_chunk);
-    prefix[record_span0] = (uint32_t)content_segments;
     /* The side stream (content checksums) and the copy stream start after what the caller's
      * stream has queued. */
     CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
