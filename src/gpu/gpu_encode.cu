@@ -80,6 +80,24 @@ extern "C" {
  * chain through a tile is what bounds it, so consecutive batches encode on different streams (the
  * lanes) and overlap; on one stream, 4 batches were slower than 1 (H200: 92 against 101 GB/s). */
 #define ENC_BATCHES 4
+#define ENC_BATCHES_MAX 1024
+
+/* SARAPHIS_GPU_ENCODE_BATCHES=n (1 to ENC_BATCHES_MAX, at most one a chunk) replaces ENC_BATCHES
+ * for inputs in device memory of 64 chunks and more: for tuning, and for the tests, which run more
+ * batches than there are lanes. */
+static saraphis_status_t device_batches(uint64_t chunks, uint32_t *batches)
+{
+    *batches = ENC_BATCHES;
+    const char *text = getenv("SARAPHIS_GPU_ENCODE_BATCHES");
+    if (!text || !text[0]) return SARAPHIS_OK;
+    char *end = NULL;
+    const unsigned long value = strtoul(text, &end, 10);
+    if (*end || text[0] == '-' || value < 1 || value > ENC_BATCHES_MAX)
+        return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_compress: SARAPHIS_GPU_ENCODE_BATCHES=\"%s\" is not a whole number from 1 to %d", text,
+                         ENC_BATCHES_MAX);
+    *batches = (uint32_t)(value < chunks ? value : chunks);
+    return SARAPHIS_OK;
+}
 #define ENC_PREFETCH 8 /* groups of 32 elements loaded ahead by each encoding warp */
 
 /* Stream modes: ENTROPY_RAW, ENTROPY_RANS, ENTROPY_CONSTANT, and the raw-packed F64 exponents. */
@@ -766,6 +784,8 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
         return error_set(SARAPHIS_ERROR_BUFFER_TOO_SMALL, "gpu_compress: destination holds %zu bytes, header needs %zu", dst_capacity, table_end);
     SPS_TRY(ctx_prepare(ctx));
     const int stored = ctx->codec == SARAPHIS_CODEC_STORED, content = ctx->content_checksum != 0;
+    uint32_t batches_of_device_input = 1;
+    if (!h_src && chunks >= 64 && !stored) SPS_TRY(device_batches(chunks, &batches_of_device_input));
 
     enc_geometry_t g;
     memset(&g, 0, sizeof g);
@@ -827,7 +847,7 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     uint32_t events_made = 0;
     /* From host memory the batches are the groups (whole chunks, GPU_HOST_GROUP_BYTES or one chunk). */
     const uint64_t group_chunks = chunk_bytes < GPU_HOST_GROUP_BYTES ? GPU_HOST_GROUP_BYTES / chunk_bytes : 1;
-    const uint32_t batches = h_src ? (uint32_t)((C + group_chunks - 1) / group_chunks) : C >= 64 && !stored ? ENC_BATCHES : 1;
+    const uint32_t batches = h_src ? (uint32_t)((C + group_chunks - 1) / group_chunks) : batches_of_device_input;
     /* Per batch: its statistics are back (batch_ready), its block sizes are back (sizes_ready), its
      * content segment hashes are done (content_ready; from device memory one event for all). */
     cudaEvent_t *batch_ready = (cudaEvent_t *)malloc((3 * (size_t)batches + 1) * sizeof(cudaEvent_t));

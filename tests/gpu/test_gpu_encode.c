@@ -11,9 +11,11 @@
  *      content checksums on and off; the STORED codec; the BOUNDED codec (host path);
  *   2. real weights (minilm_*.safetensors in SARAPHIS_GPU_DATA, else .bench/data): the whole data
  *      section and tensor by tensor;
- *   3. a destination one byte short: BUFFER_TOO_SMALL, and nothing written past its capacity; with
- *      64 chunks and more, a destination of exactly the frame's size (records written after every
- *      size is known) as well as the bound (records written batch by batch as they are sized);
+ *   3. SARAPHIS_GPU_ENCODE_BATCHES from 5 to one batch a chunk (several batches a lane), and values
+ *      out of range refused; a destination one byte short: BUFFER_TOO_SMALL, and nothing written
+ *      past its capacity; with 64 chunks and more, a destination of exactly the frame's size
+ *      (records written after every size is known) as well as the bound (records written batch
+ *      by batch as they are sized);
  *   4. host input (saraphis_gpu_compress_host): every case above also from pageable and from
  *      pinned host memory into pageable and pinned destinations, frames compared with the CPU's
  *      and decoded by saraphis_decompress; then tensors of three 16 MiB groups and more (so both
@@ -317,6 +319,48 @@ static void real_weights(void)
     }
 }
 
+/* ---- More batches than lanes --------------------------------------------------------------- */
+
+/* SARAPHIS_GPU_ENCODE_BATCHES past the four lanes: each lane carries several batches, and each
+ * batch's records are written while later batches encode (what the default four batches rarely
+ * show), up to one batch a chunk; values out of range are refused, naming the variable. */
+static void many_batches(void)
+{
+    static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_F64, SARAPHIS_DTYPE_I16};
+    static const pattern_t patterns[] = {PAT_WEIGHTS, PAT_SPECIALS, PAT_WIDE, PAT_WEIGHTS};
+    static const char *counts[] = {"5", "16", "1024"};
+    const size_t chunk = 4096, size = (quick ? 64 : 300) * chunk + 6;
+    uint8_t *data = malloc(size);
+    char label[160];
+    for (int d = 0; d < 4; d++) {
+        fill(data, size, dtypes[d], patterns[d], 40 + d);
+        for (int k = 0; k < 3; k++) {
+            setenv("SARAPHIS_GPU_ENCODE_BATCHES", counts[k], 1);
+            saraphis_ctx_t *ctx = make_ctx(chunk, k != 1, SARAPHIS_CODEC_LOSSLESS);
+            snprintf(label, sizeof label, "%s/%s/%zu bytes/%s batches", saraphis_dtype_name(dtypes[d]), pattern_name[patterns[d]], size, counts[k]);
+            check_encode(label, ctx, dtypes[d], data, size - size % saraphis_dtype_size(dtypes[d]));
+            saraphis_ctx_free(ctx);
+        }
+    }
+    static const char *bad[] = {"0", "1025", "-3", "4x", "many"};
+    saraphis_ctx_t *ctx = make_ctx(chunk, 1, SARAPHIS_CODEC_LOSSLESS);
+    size_t bound = saraphis_compress_bound(size, chunk), out_size = 0;
+    void *d_src = NULL, *d_frame = NULL;
+    cudaMalloc(&d_src, size);
+    cudaMalloc(&d_frame, bound);
+    for (int k = 0; k < 5; k++) {
+        setenv("SARAPHIS_GPU_ENCODE_BATCHES", bad[k], 1);
+        saraphis_status_t status = saraphis_gpu_compress(ctx, SARAPHIS_DTYPE_BF16, d_src, size, d_frame, bound, &out_size, NULL);
+        CHECK_MSG(status == SARAPHIS_ERROR_INVALID_ARGUMENT && strstr(saraphis_last_error(), "SARAPHIS_GPU_ENCODE_BATCHES") != NULL,
+                  "SARAPHIS_GPU_ENCODE_BATCHES=%s: %s (%s)", bad[k], saraphis_status_name(status), saraphis_last_error());
+    }
+    unsetenv("SARAPHIS_GPU_ENCODE_BATCHES");
+    cudaFree(d_src);
+    cudaFree(d_frame);
+    saraphis_ctx_free(ctx);
+    free(data);
+}
+
 /* ---- A destination too small ---------------------------------------------------------------- */
 
 static void short_destination(void)
@@ -493,6 +537,7 @@ int main(int argc, char **argv)
         generated_tests();
         printf("  generated data: done\n");
         real_weights();
+        many_batches();
         short_destination();
     }
     host_tests();
