@@ -1359,5 +1359,7 @@ extern "C" saraphis_status_t saraphis_gpu_compress_host(saraphis_ctx_t *ctx, sar
     if (error == cudaSuccess) error = synced;
     if (status == SARAPHIS_OK && error != cudaSuccess) status = gpu_cuda_fail(error, "gpu_compress_host: synchronising");
     if (status == SARAPHIS_OK) *dst_size = frame_size;
+    /* The encoders' own messages name saraphis_gpu_compress's steps: say which call ran them. */
+    if (status != SARAPHIS_OK && strncmp(saraphis_last_error(), "gpu_compress_host", 17) != 0) status = error_wrap(status, "gpu_compress_host: ");
     return status;
 }

@@ -490,7 +490,8 @@ static void host_short_destination(void)
                 saraphis_status_t status = saraphis_gpu_compress_host(ctx, SARAPHIS_DTYPE_BF16, data, size, dst, capacities[k], &out_size, NULL);
                 CHECK_MSG(status == SARAPHIS_ERROR_BUFFER_TOO_SMALL, "host, codec %d, %s dst, capacity %zu of %zu: %s", (int)codecs[c],
                           way ? "pinned" : "pageable", capacities[k], frame_size, saraphis_status_name(status));
-                CHECK_MSG(strstr(saraphis_last_error(), "destination") != NULL, "message: %s", saraphis_last_error());
+                CHECK_MSG(strstr(saraphis_last_error(), "destination") != NULL && strncmp(saraphis_last_error(), "gpu_compress_host: ", 19) == 0,
+                          "message: %s", saraphis_last_error());
                 int untouched = 1;
                 for (size_t i = 0; i < bound; i++) untouched &= dst[i] == 0xEE;
                 CHECK_MSG(untouched, "host, codec %d: dst written with a capacity of %zu", (int)codecs[c], capacities[k]);
