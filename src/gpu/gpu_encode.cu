@@ -7,9 +7,9 @@
  * launch over the whole tensor (or over each batch of chunks, see ENC_BATCHES):
  *   content:   the content checksums' segment hashes, on the side stream from the start (they need
  *              only the source), beside everything up to the records' assembly;
- *   stats:     per tile, the mantissa OR and the smallest and largest exponent, merged per chunk
- *              with atomics (float dtypes);
- *   histogram: per tile, every entropy stream's symbols (float_plan of the chunk's statistics)
+ *   stats:     per piece of a chunk (up to 32 KiB, a CTA each), the mantissa OR and the smallest
+ *              and largest exponent, merged per chunk with atomics (float dtypes);
+ *   histogram: per piece, every entropy stream's symbols (float_plan of the chunk's statistics)
  *              counted in shared memory, merged per chunk; stats and histograms go to the host;
  *   host:      per chunk (on the context's thread pool), float_plan and entropy_plan of each
  *              stream: CONSTANT, RAW or a rANS candidate with its normalised table, written
@@ -223,111 +223,377 @@ __device__ __forceinline__ uint32_t chunk_raw(const enc_geometry_t &g, uint32_t 
 
 /* ---- Phase 1: statistics and histograms -------------------------------------------------- */
 
+/* Both kernels read each chunk in pieces of at most PHASE1_PIECE bytes, one CTA per piece: every
+ * thread loads its PHASE1_VECTORS 16-byte vectors at once (vector i of thread t at byte
+ * 16 * (i * PHASE1_THREADS + t) of the piece) and keeps them in registers. The histograms need
+ * the plan, and so the whole chunk's statistics: stats_kernel gathers them in a pass of its own.
+ * (One pass, with each chunk's pieces a thread-block cluster that merged their statistics through
+ * distributed shared memory before counting, took 62 us per 64 MiB of BF16 against 67 for the two
+ * kernels, but it held back the encode kernels of the batches running beside it: the call was
+ * slower, 196 against 212 GB/s, H100.) */
+#define PHASE1_THREADS 256
+#define PHASE1_VECTORS 8
+#define PHASE1_PIECE (PHASE1_THREADS * PHASE1_VECTORS * 16)
+
+/* Element j (of 16 / ELEM) of a 16-byte vector, little-endian. */
 template <int ELEM>
-__global__ void __launch_bounds__(ENC_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_tile, chunk_stats_t *stats)
+__device__ __forceinline__ typename enc_word<ELEM>::work vector_element(const uint4 &x, int j)
 {
-    typedef typename enc_word<ELEM>::work U;
-    const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
-    const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
-    const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
-    const uint32_t M = g.layout.mantissa_bits, exponent_mask = (1u << g.layout.exponent_bits) - 1;
-    const U mantissa_mask = (U)(((uint64_t)1 << M) - 1);
-    U or_acc = 0;
-    uint32_t lo = exponent_mask, hi = 0;
-    for (uint32_t i = begin + threadIdx.x; i < end; i += ENC_THREADS) {
-        U v = load_element<ELEM>(chunk, i);
-        or_acc |= v & mantissa_mask;
-        uint32_t e = (uint32_t)(v >> M) & exponent_mask;
-        lo = min(lo, e);
-        hi = max(hi, e);
-    }
-    uint64_t o = or_acc;
-#pragma unroll
-    for (int k = 16; k; k >>= 1) {
-        o |= __shfl_xor_sync(0xffffffffu, o, k);
-        lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, k));
-        hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, k));
-    }
-    if ((threadIdx.x & 31) == 0 && begin + (threadIdx.x & ~31u) < end) {
-        atomicMax(&stats[c].not_min, ~lo);
-        atomicMax(&stats[c].max, hi);
-        if (o) atomicOr(&stats[c].mantissa_or, (unsigned long long)o);
-    }
+    const uint32_t w[4] = {x.x, x.y, x.z, x.w};
+    if constexpr (ELEM == 8) return (uint64_t)w[2 * j + 1] << 32 | w[2 * j];
+    else if constexpr (ELEM == 4) return w[j];
+    else if constexpr (ELEM == 2) return j & 1 ? w[j / 2] >> 16 : w[j / 2] & 0xffff;
+    else return (w[j / 4] >> (8 * (j & 3))) & 0xff;
 }
 
-__device__ __forceinline__ float_plan_t plan_from_stats(const enc_geometry_t &g, const chunk_stats_t &s, uint32_t n)
+/* The 16 bytes at chunk + offset, of which the first `valid` (whole elements) are read and the
+ * rest are zero: one load when they are all there and the source is 16-byte aligned, else
+ * element by element. */
+template <int ELEM>
+__device__ __forceinline__ uint4 load_vector(const uint8_t *chunk, uint32_t offset, uint32_t valid, bool aligned)
 {
-    return float_plan(g.layout, n, s.mantissa_or, ~s.not_min, s.max);
+    if (valid == 16 && aligned) return __ldg((const uint4 *)(chunk + offset));
+    uint32_t w[4] = {0, 0, 0, 0};
+#pragma unroll
+    for (int j = 0; j < 16 / ELEM; j++) {
+        if ((uint32_t)j * ELEM >= valid) break;
+        const uint64_t v = load_element<ELEM>(chunk + offset, (uint32_t)j);
+        if constexpr (ELEM == 8) {
+            w[2 * j] = (uint32_t)v;
+            w[2 * j + 1] = (uint32_t)(v >> 32);
+        } else {
+            w[j * ELEM / 4] |= (uint32_t)v << (8 * (j * ELEM % 4));
+        }
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
 }
 
-/* Sub-histograms per group of warps (as many as fit 16 KiB), so that warps rarely add to the
- * same shared-memory word; merged at the end. */
-template <int ELEM> struct hist_copies { static const uint32_t value = ELEM <= 2 ? 8 : ELEM == 4 ? 4 : 2; };
-
+/* A piece: chunk c, bytes [begin, end) of it, and this thread's vectors. */
 template <int ELEM>
-__global__ void __launch_bounds__(ENC_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_tile,
-                                                                const chunk_stats_t *stats, uint32_t *histograms)
+struct phase1_piece_t {
+    uint32_t c, begin, end, raw;
+    uint4 x[PHASE1_VECTORS];
+
+    /* Bytes of vector i inside the piece: 16, except at the end of a chunk. */
+    __device__ __forceinline__ uint32_t valid(int i) const
+    {
+        const uint32_t offset = begin + 16 * ((uint32_t)i * PHASE1_THREADS + threadIdx.x);
+        return offset < end ? min(16u, end - offset) : 0;
+    }
+
+    __device__ __forceinline__ void load(const uint8_t *src, const enc_geometry_t &g, uint32_t first_chunk, uint32_t pieces,
+                                         uint32_t piece_bytes, bool aligned)
+    {
+        c = first_chunk + blockIdx.x / pieces;
+        raw = chunk_raw(g, c);
+        begin = min(raw, blockIdx.x % pieces * piece_bytes);
+        end = min(raw, begin + piece_bytes);
+        const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
+#pragma unroll
+        for (int i = 0; i < PHASE1_VECTORS; i++) {
+            const uint32_t v = valid(i);
+            x[i] = v ? load_vector<ELEM>(chunk, begin + 16 * ((uint32_t)i * PHASE1_THREADS + threadIdx.x), v, aligned) : make_uint4(0, 0, 0, 0);
+        }
+    }
+};
+
+/* A float chunk's statistics (or a part's): the OR of the mantissas and the exponent range. */
+typedef struct {
+    unsigned long long mantissa_or;
+    uint32_t lo, hi;
+} float_stats_t;
+
+__device__ __forceinline__ void merge_stats(float_stats_t &into, const float_stats_t &s)
+{
+    into.mantissa_or |= s.mantissa_or;
+    into.lo = min(into.lo, s.lo);
+    into.hi = max(into.hi, s.hi);
+}
+
+/* The thread's statistics, warp-merged. The exponent range comes from the smallest and largest
+ * magnitude (the element without its sign), whose exponents they are; 2-byte elements go two at
+ * a time in 16-bit halves. */
+template <int ELEM>
+__device__ __forceinline__ float_stats_t piece_stats(const phase1_piece_t<ELEM> &piece, const float_layout_t &layout)
 {
     typedef typename enc_word<ELEM>::work U;
-    const uint32_t COPIES = hist_copies<ELEM>::value, BATCH = 4;
-    __shared__ uint32_t counts[COPIES][ELEM][256];
-    /* Stream 0 (the exponent symbols of floats, the low bytes of integers) counts per lane:
-     * lane l adds to column l of its symbol's row, so the lanes of a warp never meet on a bank,
-     * whatever few values they hold (a warp-wide match to merge equal symbols cost more than the
-     * rest of the pass). */
-    __shared__ uint32_t lane_counts[256][32];
-    const uint32_t c = (first_tile + blockIdx.x) / g.tiles_per_chunk, tile = (first_tile + blockIdx.x) % g.tiles_per_chunk;
-    const uint32_t n = chunk_raw(g, c) / ELEM, begin = tile * ENC_TILE, end = min(n, begin + ENC_TILE);
-    const uint8_t *chunk = src + (uint64_t)c * g.chunk_bytes;
-    float_plan_t plan;
-    memset(&plan, 0, sizeof plan);
-    if (g.is_float) plan = plan_from_stats(g, stats[c], n);
-    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, plan);
-    /* The raw-packed exponents are no entropy stream: stream 0 is skipped for them. */
-    const uint32_t first = g.is_float && plan.exponent_raw ? 1 : 0;
-    for (uint32_t j = threadIdx.x; j < COPIES * ELEM * 256; j += ENC_THREADS) (&counts[0][0][0])[j] = 0;
-    for (uint32_t j = threadIdx.x; j < 256 * 32; j += ENC_THREADS) (&lane_counts[0][0])[j] = 0;
-    __syncthreads();
-    const uint32_t lane = threadIdx.x & 31, copy = (threadIdx.x >> 5) % COPIES;
-    /* The other bytes of integers may take few values too: lanes with the same symbol add once
-     * (match + popc) instead of colliding on one word. The float streams after the exponent
-     * spread over many symbols and add directly. */
-    for (uint32_t at = begin; at < end; at += ENC_THREADS * BATCH) {
-        U v[BATCH];
-        bool active[BATCH];
+    const uint32_t M = layout.mantissa_bits;
+    const U magnitude = ((U)1 << (M + layout.exponent_bits)) - 1;
+    U or_acc = 0, lo = magnitude, hi = 0; /* 2-byte elements: both halves */
+    if (ELEM == 2) lo |= lo << 16;
 #pragma unroll
-        for (uint32_t k = 0; k < BATCH; k++) {
-            const uint32_t i = at + k * ENC_THREADS + threadIdx.x;
-            active[k] = i < end;
-            v[k] = active[k] ? load_element<ELEM>(chunk, i) : 0;
+    for (int i = 0; i < PHASE1_VECTORS; i++) {
+        const uint32_t valid = piece.valid(i);
+        const uint4 x = piece.x[i];
+        if (valid == 16) {
+            if constexpr (ELEM == 2) {
+                or_acc |= x.x | x.y | x.z | x.w;
+                const uint32_t w[4] = {x.x, x.y, x.z, x.w};
+#pragma unroll
+                for (int k = 0; k < 4; k++) {
+                    const uint32_t m = w[k] & (magnitude * 0x10001u);
+                    lo = __vminu2(lo, m);
+                    hi = __vmaxu2(hi, m);
+                }
+                continue;
+            }
         }
 #pragma unroll
-        for (uint32_t k = 0; k < BATCH; k++) {
-#pragma unroll
-            for (uint32_t s = 0; s < ELEM; s++) {
-                if (s < first || s >= p.stream_count) continue;
-                const uint32_t sym = symbol_of<U>(p, v[k], s);
-                if (s == 0) {
-                    if (active[k]) atomicAdd(&lane_counts[sym][lane], 1u);
-                } else if (!p.is_float) {
-                    const uint32_t peers = __match_any_sync(0xffffffffu, active[k] ? sym : 0x100u);
-                    if (active[k] && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&counts[copy][s][sym], (uint32_t)__popc(peers));
-                } else if (active[k]) {
-                    atomicAdd(&counts[copy][s][sym], 1u);
-                }
+        for (int j = 0; j < 16 / ELEM; j++) {
+            if ((uint32_t)j * ELEM >= valid) break;
+            const U v = vector_element<ELEM>(x, j);
+            or_acc |= v;
+            if constexpr (ELEM == 2) {
+                lo = __vminu2(lo, (v & magnitude) * 0x10001u);
+                hi = __vmaxu2(hi, (v & magnitude) * 0x10001u);
+            } else {
+                lo = min(lo, v & magnitude);
+                hi = max(hi, v & magnitude);
             }
         }
     }
+    if (ELEM == 2) {
+        or_acc |= or_acc >> 16;
+        lo = min(lo & 0xffff, lo >> 16);
+        hi = max(hi & 0xffff, hi >> 16);
+    }
+    float_stats_t s = {(unsigned long long)(or_acc & (((U)1 << M) - 1)), (uint32_t)(lo >> M), (uint32_t)(hi >> M)};
+#pragma unroll
+    for (int k = 16; k; k >>= 1) {
+        s.mantissa_or |= __shfl_xor_sync(0xffffffffu, s.mantissa_or, k);
+        s.lo = min(s.lo, __shfl_xor_sync(0xffffffffu, s.lo, k));
+        s.hi = max(s.hi, __shfl_xor_sync(0xffffffffu, s.hi, k));
+    }
+    return s;
+}
+
+/* The CTA's statistics (warp results through `warps`), valid in thread 0. */
+template <int ELEM>
+__device__ __forceinline__ float_stats_t block_stats(const phase1_piece_t<ELEM> &piece, const float_layout_t &layout, float_stats_t *warps)
+{
+    float_stats_t s = piece_stats<ELEM>(piece, layout);
+    if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5] = s;
     __syncthreads();
-    uint32_t *out = histograms + (size_t)c * ELEM * 256;
-    for (uint32_t j = threadIdx.x; j < ELEM * 256; j += ENC_THREADS) {
-        uint32_t v = 0;
-        if (j < 256) {
-            for (uint32_t l = 0; l < 32; l++) v += lane_counts[j][(l + j) & 31]; /* rotated: no bank conflicts */
-        } else {
-            for (uint32_t k = 0; k < COPIES; k++) v += (&counts[k][0][0])[j];
+    if (threadIdx.x == 0)
+        for (uint32_t w = 1; w < PHASE1_THREADS / 32; w++) merge_stats(s, warps[w]);
+    return s;
+}
+
+/* The statistics of float chunks, merged per chunk with atomics. */
+template <int ELEM>
+__global__ void __launch_bounds__(PHASE1_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_chunk, uint32_t pieces,
+                                                               uint32_t piece_bytes, bool aligned, chunk_stats_t *stats)
+{
+    __shared__ float_stats_t warps[PHASE1_THREADS / 32];
+    phase1_piece_t<ELEM> piece;
+    piece.load(src, g, first_chunk, pieces, piece_bytes, aligned);
+    const float_stats_t s = block_stats<ELEM>(piece, g.layout, warps);
+    if (threadIdx.x == 0 && piece.begin < piece.end) {
+        atomicMax(&stats[piece.c].not_min, ~s.lo);
+        atomicMax(&stats[piece.c].max, s.hi);
+        if (s.mantissa_or) atomicOr(&stats[piece.c].mantissa_or, s.mantissa_or);
+    }
+}
+
+/* Shared-memory histograms of a piece. The first lane_streams streams count per lane: lane l adds
+ * to column l of its symbol's row, so the lanes of a warp never meet on a bank whatever few
+ * values they hold (stream 0: the exponent symbols of floats, the low bytes of integers; with
+ * 2-byte elements both streams). The others (float planes, which spread over many symbols, and
+ * the upper bytes of wide integers) go to `copies` sub-histograms, one per group of warps. */
+template <int ELEM> struct phase1_counts {
+    static const uint32_t lane_streams = ELEM <= 2 ? ELEM : 1;
+    static const uint32_t copies = ELEM == 4 ? 4 : 2;
+    static const uint32_t other_streams = ELEM - lane_streams;
+    static const uint32_t words = lane_streams * 256 * 32 + copies * other_streams * 256;
+};
+#define LANE_STREAM_BYTES (256 * 32 * 4)
+
+/* The symbol split of a float chunk (symbol_of), arranged for counting. With the field
+ * f = sign << m | mantissa >> dropped (k = m + 1 bits) and t = (exponent - base) << k | f,
+ * stream 0's symbol is t >> kr, stream 1's (t >> high_shift) & high_mask and plane s's
+ * (t >> (high_shift - 8 (s - 1))) & 0xff. t is computed without taking the field apart:
+ * r = (magnitude >> dropped) - (base << m) = (exponent - base) << m | mantissa >> dropped (the
+ * dropped bits are zero in the whole chunk), then t = r + (r & ~(2^m - 1)) + (sign << m). */
+typedef struct {
+    unsigned long long base_m, magnitude;
+    uint32_t dropped, m, kr, high_shift, high_mask, sign_shift, exponent_bits, base, stream_count, first;
+} count_plan_t;
+
+__device__ static inline count_plan_t count_plan(const float_layout_t &layout, const float_plan_t &plan)
+{
+    count_plan_t q;
+    q.dropped = plan.field.dropped;
+    q.m = plan.field.m;
+    q.kr = plan.field.kr;
+    q.high_shift = plan.field.kr > 8 ? plan.field.kr - 8 : 0;
+    q.high_mask = plan.field.kr >= 8 ? 0xff : (1u << plan.field.kr) - 1;
+    q.sign_shift = layout.mantissa_bits + layout.exponent_bits;
+    q.exponent_bits = layout.exponent_bits;
+    q.base = plan.base;
+    q.base_m = (unsigned long long)plan.base << plan.field.m;
+    q.magnitude = ((unsigned long long)1 << q.sign_shift) - 1;
+    q.stream_count = 2 + plan.field.plane_count;
+    q.first = plan.exponent_raw ? 1 : 0;
+    return q;
+}
+
+template <typename U>
+__device__ __forceinline__ U float_t_of(const count_plan_t &q, U v)
+{
+    const U r = ((v & (U)q.magnitude) >> q.dropped) - (U)q.base_m;
+    return r + (r & ~(((U)1 << q.m) - 1)) + ((v >> q.sign_shift) << q.m);
+}
+
+__device__ __forceinline__ void count_at(uint32_t *counts, uint32_t byte_offset) { atomicAdd((uint32_t *)((char *)counts + byte_offset), 1u); }
+
+/* One vector, element by element (the first `valid` bytes; FULL: all 16). */
+template <int ELEM, bool FLOAT, bool FULL>
+__device__ __forceinline__ void count_elements(const uint4 &x, uint32_t valid, const count_plan_t &q, uint32_t *lane_counts, uint32_t *copy_counts)
+{
+    typedef typename enc_word<ELEM>::work U;
+    typedef phase1_counts<ELEM> K;
+    const uint32_t lane = threadIdx.x & 31;
+    U t[16 / ELEM];
+#pragma unroll
+    for (int j = 0; j < 16 / ELEM; j++) t[j] = FLOAT ? float_t_of<U>(q, vector_element<ELEM>(x, j)) : vector_element<ELEM>(x, j);
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        /* Streams beyond the plan's and the raw-packed F64 exponents are not counted; a float of 2
+         * bytes always has 2 streams, of 4 bytes at least 2. */
+        if (FLOAT && ELEM > 2 && (s == 0 ? q.first != 0 : s >= 2 && (uint32_t)s >= q.stream_count)) continue;
+#pragma unroll
+        for (int j = 0; j < 16 / ELEM; j++) {
+            const bool active = FULL || (uint32_t)j * ELEM < valid;
+            uint32_t sym;
+            if (!FLOAT) sym = (uint32_t)(t[j] >> (8 * s)) & 0xff;
+            else if (s == 0) sym = (uint32_t)(t[j] >> q.kr) & 0xff;
+            else if (s == 1) sym = (uint32_t)(t[j] >> q.high_shift) & q.high_mask;
+            else sym = (uint32_t)(t[j] >> (q.high_shift - 8 * (s - 1))) & 0xff;
+            if (s < (int)K::lane_streams) {
+                if (active) count_at(lane_counts, s * LANE_STREAM_BYTES + sym * 128 + lane * 4);
+            } else if (FLOAT) {
+                if (active) count_at(copy_counts, ((s - K::lane_streams) * 256 + sym) * 4);
+            } else {
+                /* The upper bytes of integers may take few values too: lanes with the same symbol
+                 * add once (match + popc) instead of colliding on one word. */
+                const uint32_t peers = __match_any_sync(0xffffffffu, active ? sym : 0x100u);
+                if (active && lane == (uint32_t)__ffs(peers) - 1) atomicAdd(&copy_counts[(s - K::lane_streams) * 256 + sym], (uint32_t)__popc(peers));
+            }
         }
-        if (v) atomicAdd(&out[j], v);
+    }
+}
+
+/* The constants of count_halves, both 16-bit halves at once. */
+typedef struct {
+    uint32_t lanes, dropped, exponent_bits, kr, mantissas, signs, exponents, bases, highs;
+} halves_plan_t;
+
+__device__ __forceinline__ halves_plan_t halves_plan(const count_plan_t &q)
+{
+    halves_plan_t h;
+    const uint32_t k = q.m + 1;
+    h.lanes = (threadIdx.x & 31) * 4 * 0x10001u;
+    h.dropped = q.dropped;
+    h.exponent_bits = q.exponent_bits;
+    h.kr = q.kr;
+    h.mantissas = ((1u << q.m) - 1) * 0x10001u;
+    h.signs = (1u << q.m) * 0x10001u;
+    h.exponents = (((1u << q.exponent_bits) - 1) << k) * 0x10001u;
+    h.bases = (q.base << k) * 0x10001u;
+    h.highs = q.high_mask * 0x10001u;
+    return h;
+}
+
+/* A whole vector of 1- or 2-byte elements, two per 32-bit word: each half's row offset
+ * (symbol * 128 + lane * 4) is formed in its 16 bits, then the halves are counted. For 2-byte
+ * floats, t (count_plan_t) of both halves at once: no half borrows from or carries into the other
+ * (each exponent is at least the base; the bits shifted across the middle are dropped ones, zero),
+ * and kr <= 8 with no planes (choose_fold folds an F16 field of 9 to 11 bits down to 8). */
+template <int ELEM, bool FLOAT>
+__device__ __forceinline__ void count_halves(const uint4 &x, const halves_plan_t &h, uint32_t *lane_counts)
+{
+    const uint32_t w[4] = {x.x, x.y, x.z, x.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        uint32_t first, second; /* the two streams' offsets (1-byte elements: bytes 0, 2 and 1, 3 of stream 0) */
+        if constexpr (FLOAT) {
+            const uint32_t shifted = w[i] >> h.dropped;
+            const uint32_t t = ((shifted << 1) & h.exponents) + (((shifted >> h.exponent_bits) & h.signs) | (shifted & h.mantissas)) - h.bases;
+            first = ((t >> h.kr << 7) & 0x7f807f80u) | h.lanes;
+            second = ((t & h.highs) << 7) + h.lanes;
+        } else {
+            first = ((w[i] << 7) & 0x7f807f80u) | h.lanes;
+            second = ((w[i] >> 1) & 0x7f807f80u) | h.lanes;
+        }
+        const uint32_t second_base = ELEM == 2 ? LANE_STREAM_BYTES : 0;
+        count_at(lane_counts, first & 0xffff);
+        count_at(lane_counts, first >> 16);
+        count_at(lane_counts, second_base + (second & 0xffff));
+        count_at(lane_counts, second_base + (second >> 16));
+    }
+}
+
+template <int ELEM, bool FLOAT>
+__global__ void __launch_bounds__(PHASE1_THREADS) histogram_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_chunk, uint32_t pieces,
+                                                                   uint32_t piece_bytes, bool aligned, const chunk_stats_t *stats,
+                                                                   uint32_t *histograms)
+{
+    typedef phase1_counts<ELEM> K;
+    static_assert(PHASE1_THREADS == 256, "the merge gives each thread one symbol");
+    extern __shared__ uint4 phase1_shared[];
+    uint32_t *lane_counts = (uint32_t *)phase1_shared;          /* [lane_streams][256][32] */
+    uint32_t *counts = lane_counts + K::lane_streams * 256 * 32; /* [copies][other_streams][256] */
+    __shared__ count_plan_t shared_plan;
+    phase1_piece_t<ELEM> piece;
+    piece.load(src, g, first_chunk, pieces, piece_bytes, aligned);
+    const bool empty = piece.begin >= piece.end; /* pieces past the end of the last chunk */
+    if (empty) return;
+    for (uint32_t j = threadIdx.x; j < K::words / 4; j += PHASE1_THREADS) phase1_shared[j] = make_uint4(0, 0, 0, 0);
+    /* The chunk's plan, once per CTA. */
+    if (FLOAT && threadIdx.x == 0) {
+        const chunk_stats_t s = stats[piece.c];
+        shared_plan = count_plan(g.layout, float_plan(g.layout, piece.raw / ELEM, s.mantissa_or, ~s.not_min, s.max));
+    }
+    __syncthreads();
+    {
+        count_plan_t q;
+        if constexpr (FLOAT) q = shared_plan;
+        else memset(&q, 0, sizeof q);
+        uint32_t *copy_counts = counts + (threadIdx.x >> 5) % K::copies * K::other_streams * 256;
+        const halves_plan_t h = halves_plan(q);
+#pragma unroll
+        for (int i = 0; i < PHASE1_VECTORS; i++) {
+            const uint32_t valid = piece.valid(i);
+            /* Warp-uniform (the integers' match needs it): only the last vector of a chunk is partial. */
+            if (__all_sync(0xffffffffu, valid == 16)) {
+                if constexpr (ELEM <= 2) count_halves<ELEM, FLOAT>(piece.x[i], h, lane_counts);
+                else count_elements<ELEM, FLOAT, true>(piece.x[i], 16, q, lane_counts, copy_counts);
+            } else if (__any_sync(0xffffffffu, valid != 0)) {
+                count_elements<ELEM, FLOAT, false>(piece.x[i], valid, q, lane_counts, copy_counts);
+            }
+        }
+        __syncthreads();
+        uint32_t *out = histograms + (size_t)piece.c * ELEM * 256;
+        const uint32_t sym = threadIdx.x;
+#pragma unroll
+        for (uint32_t s = 0; s < K::lane_streams; s++) {
+            /* Row sym, its 16-byte groups rotated by sym: the 8 threads of a phase read 8 banks apart. */
+            const uint4 *row = (const uint4 *)(lane_counts + (s * 256 + sym) * 32);
+            uint32_t v = 0;
+#pragma unroll
+            for (uint32_t r = 0; r < 8; r++) {
+                const uint4 t = row[(r + sym) & 7];
+                v += t.x + t.y + t.z + t.w;
+            }
+            if (v) atomicAdd(&out[s * 256 + sym], v);
+        }
+#pragma unroll
+        for (int s = 0; s < (int)K::other_streams; s++) {
+            uint32_t v = 0;
+#pragma unroll
+            for (uint32_t c = 0; c < K::copies; c++) v += counts[(c * K::other_streams + s) * 256 + sym];
+            if (v) atomicAdd(&out[(K::lane_streams + s) * 256 + sym], v);
+        }
     }
 }
 
@@ -688,12 +954,27 @@ static void put_packed(channel_task_t *tasks, uint64_t *count, uint64_t dst, uin
         tasks[(*count)++] = channel_task_t{dst, chunk, kind, (uint32_t)b, (uint32_t)(size - b < ENC_PACKED_PIECE ? size : b + ENC_PACKED_PIECE)};
 }
 
+/* Phase 1 of chunks [first_chunk, first_chunk + chunk_count): statistics (floats), then histograms. */
 template <int ELEM>
-static void launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t first_tile, uint32_t tiles, chunk_stats_t *stats, uint32_t *hist,
-                          cudaStream_t stream)
+static cudaError_t launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t first_chunk, uint32_t chunk_count, chunk_stats_t *stats,
+                                 uint32_t *hist, cudaStream_t stream)
 {
-    if (g.is_float) stats_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, first_tile, stats);
-    histogram_kernel<ELEM><<<tiles, ENC_THREADS, 0, stream>>>(src, g, first_tile, stats, hist);
+    const uint32_t pieces = (g.chunk_bytes + PHASE1_PIECE - 1) / PHASE1_PIECE;
+    /* Pieces of one size (a multiple of 16 bytes), so that a chunk's CTAs share its work evenly. */
+    const uint32_t piece_bytes = ((g.chunk_bytes + pieces - 1) / pieces + 15) & ~15u;
+    const bool aligned = ((uintptr_t)src & 15) == 0; /* then so is every chunk (chunk_bytes is a multiple of 64) */
+    const uint32_t grid = chunk_count * pieces;
+    const size_t shared = phase1_counts<ELEM>::words * sizeof(uint32_t);
+    constexpr bool FLOATS = ELEM > 1; /* 1-byte elements are integers */
+    auto histograms = FLOATS && g.is_float ? histogram_kernel<ELEM, FLOATS> : histogram_kernel<ELEM, false>;
+    if (shared > 48 * 1024) {
+        const cudaError_t error = cudaFuncSetAttribute(histograms, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)shared);
+        if (error != cudaSuccess) return error;
+    }
+    if constexpr (FLOATS)
+        if (g.is_float) stats_kernel<ELEM><<<grid, PHASE1_THREADS, 0, stream>>>(src, g, first_chunk, pieces, piece_bytes, aligned, stats);
+    histograms<<<grid, PHASE1_THREADS, shared, stream>>>(src, g, first_chunk, pieces, piece_bytes, aligned, stats, hist);
+    return cudaGetLastError();
 }
 
 template <int ELEM>
@@ -806,7 +1087,8 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     const uint64_t last_raw = C ? src_size - (C - 1) * chunk_bytes : 0;
     const uint64_t total_tiles = C ? (C - 1) * T + tile_count((uint32_t)(last_raw / element)) : 0;
     const uint64_t content_segments = C && content ? (C - 1) * shape.segments_per_chunk + (last_raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
-    if (total_tiles >= (1u << 31) || C * shape.tasks_per_chunk >= (1u << 31) || C * S * T >= (1ull << 32))
+    if (total_tiles >= (1u << 31) || C * shape.tasks_per_chunk >= (1u << 31) || C * S * T >= (1ull << 32) ||
+        C * ((chunk_bytes + PHASE1_PIECE - 1) / PHASE1_PIECE) >= (1u << 31))
         return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks of %zu bytes in one call", chunks, chunk_bytes);
 
     /* Bounds of everything written later, so one reservation serves the whole call. */
@@ -905,10 +1187,11 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
      * back is marked by the batch's event. */
     auto gather = [&](uint32_t b) -> saraphis_status_t {
         const uint64_t first = batch_first(b), end = batch_first(b + 1);
-        const uint64_t first_tile = first * T, tiles = (end == C ? total_tiles : end * T) - first_tile;
-#define PHASE1(E) launch_phase1<E>(src, g, (uint32_t)first_tile, (uint32_t)tiles, (chunk_stats_t *)(dev + L.stats), (uint32_t *)(dev + L.hist), stream)
+        cudaError_t launched = cudaSuccess;
+#define PHASE1(E) launched = launch_phase1<E>(src, g, (uint32_t)first, (uint32_t)(end - first), (chunk_stats_t *)(dev + L.stats), \
+                                              (uint32_t *)(dev + L.hist), stream)
         DISPATCH_ELEM(element, PHASE1);
-        CUDA_TRY(cudaGetLastError(), "gpu_compress: statistics");
+        CUDA_TRY(launched, "gpu_compress: statistics and histograms");
         CUDA_TRY(cudaMemcpyAsync(h + L.stats + first * sizeof(chunk_stats_t), dev + L.stats + first * sizeof(chunk_stats_t),
                                  (end - first) * sizeof(chunk_stats_t), cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
         CUDA_TRY(cudaMemcpyAsync(h + L.hist + first * S * 1024, dev + L.hist + first * S * 1024, (end - first) * S * 1024,

@@ -2,7 +2,8 @@
  *
  * Every case compresses the same bytes with saraphis_compress and saraphis_gpu_compress under the
  * same context settings and requires the two frames to be identical byte for byte; the GPU frame
- * is then decoded by the CPU and by the GPU and compared with the input.
+ * is then decoded by the CPU and by the GPU and compared with the input, and the same bytes one
+ * element past a 16-byte boundary on the device must give the same frame.
  *   1. generated data: Gaussian-like weights of every float dtype (F32 also holding BF16 values
  *      and with low mantissa bits cleared, so the dropped-bit, fold and rest-bit paths all run),
  *      F64 with a wide exponent range (exponents packed raw), NaN/Inf/subnormal mixes, random
@@ -153,6 +154,21 @@ static void check_encode(const char *label, saraphis_ctx_t *ctx, saraphis_dtype_
         cudaMemcpy(back, d_out, size, cudaMemcpyDeviceToHost);
         CHECK_MSG(status == SARAPHIS_OK && out_size == size && memcmp(back, data, size) == 0, "%s: gpu decode of the gpu frame: %s", label,
                   status == SARAPHIS_OK ? "bytes differ" : saraphis_last_error());
+    }
+    /* The same bytes one element past a 16-byte boundary: the encoder's element-wise loads. */
+    if (status == SARAPHIS_OK && size) {
+        const size_t element = saraphis_dtype_size(dtype);
+        uint8_t *d_shifted = NULL;
+        size_t shifted_size = 0;
+        cudaMalloc((void **)&d_shifted, size + 16);
+        cudaMemcpy(d_shifted + element, data, size, cudaMemcpyHostToDevice);
+        status = saraphis_gpu_compress(ctx, dtype, d_shifted + element, size, d_frame, bound, &shifted_size, NULL);
+        CHECK_MSG(status == SARAPHIS_OK, "%s: gpu compress, unaligned source: %s", label, saraphis_last_error());
+        if (status == SARAPHIS_OK) {
+            cudaMemcpy(gpu_frame, d_frame, shifted_size, cudaMemcpyDeviceToHost);
+            CHECK_MSG(shifted_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0, "%s: gpu frame from an unaligned source differs", label);
+        }
+        cudaFree(d_shifted);
     }
     cudaFree(d_src); cudaFree(d_frame); cudaFree(d_out);
     if (cpu_status == SARAPHIS_OK) check_host(label, ctx, dtype, data, size, frame, frame_size, 1, NULL);
