@@ -1,11 +1,19 @@
 /* Thread pool (threadpool.h). One job at a time: run() publishes the job under the mutex, bumps
- * a generation counter and waits until every worker has checked out of that generation. */
+ * a generation counter and waits until every worker has checked out of that generation.
+ *
+ * Between jobs a worker first spins on the generation for SPIN_NANOSECONDS, and only then sleeps
+ * on the condition variable; the caller likewise spins before it sleeps waiting for the workers.
+ * Callers that run jobs back to back (the GPU encoder plans a batch of chunks every 100 us or so;
+ * a model's tensors are compressed one after another) then find every worker awake, instead of
+ * paying each worker's wake-up (tens of microseconds on a loaded host, where a whole job may take
+ * forty), and an idle pool still sleeps. */
 #include "engine/threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -16,9 +24,9 @@ struct threadpool_s {
     pthread_mutex_t mutex;
     pthread_cond_t work_ready;
     pthread_cond_t work_done;
-    unsigned long generation;
-    unsigned busy_workers;
-    int shutting_down;
+    atomic_ulong generation; /* written under the mutex, read by spinning workers without it */
+    atomic_uint busy_workers;
+    atomic_int shutting_down;
     /* The current job. */
     threadpool_item_fn fn;
     void *job;
@@ -29,6 +37,34 @@ struct threadpool_s {
     saraphis_status_t failed_status;
     char failed_message[1024];
 };
+
+#define SPIN_NANOSECONDS 200000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static uint64_t now_nanoseconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Spins until done() holds or SPIN_NANOSECONDS pass; returns whether it holds. */
+#define SPIN_UNTIL(done)                                                                        \
+    do {                                                                                        \
+        const uint64_t spin_start = now_nanoseconds();                                          \
+        for (unsigned spin = 1; !(done); spin++) {                                              \
+            cpu_relax();                                                                        \
+            if ((spin & 255) == 0 && now_nanoseconds() - spin_start > SPIN_NANOSECONDS) break; \
+        }                                                                                       \
+    } while (0)
 
 unsigned threadpool_online_cores(void)
 {
@@ -70,17 +106,27 @@ static void *worker_main(void *arg_ptr)
     unsigned worker = arg->worker;
     free(arg);
     unsigned long seen = 0;
-    pthread_mutex_lock(&pool->mutex);
     for (;;) {
-        while (!pool->shutting_down && pool->generation == seen) pthread_cond_wait(&pool->work_ready, &pool->mutex);
-        if (pool->shutting_down) break;
-        seen = pool->generation;
-        pthread_mutex_unlock(&pool->mutex);
+        SPIN_UNTIL(atomic_load(&pool->generation) != seen || atomic_load(&pool->shutting_down));
+        if (atomic_load(&pool->generation) == seen) {
+            pthread_mutex_lock(&pool->mutex);
+            while (!atomic_load(&pool->shutting_down) && atomic_load(&pool->generation) == seen)
+                pthread_cond_wait(&pool->work_ready, &pool->mutex);
+            pthread_mutex_unlock(&pool->mutex);
+        }
+        if (atomic_load(&pool->shutting_down)) break;
+        /* The job's fields were written before the generation moved (sequentially consistent
+         * atomics), and the next job cannot start before this worker has checked out. */
+        seen = atomic_load(&pool->generation);
         run_items(pool, worker);
-        pthread_mutex_lock(&pool->mutex);
-        if (--pool->busy_workers == 0) pthread_cond_signal(&pool->work_done);
+        if (atomic_fetch_sub(&pool->busy_workers, 1) == 1) {
+            /* Under the mutex, so that a caller that found workers busy and is about to wait
+             * cannot miss this signal. */
+            pthread_mutex_lock(&pool->mutex);
+            pthread_cond_signal(&pool->work_done);
+            pthread_mutex_unlock(&pool->mutex);
+        }
     }
-    pthread_mutex_unlock(&pool->mutex);
     return NULL;
 }
 
@@ -116,7 +162,7 @@ void threadpool_free(threadpool_t *pool)
 {
     if (!pool) return;
     pthread_mutex_lock(&pool->mutex);
-    pool->shutting_down = 1;
+    atomic_store(&pool->shutting_down, 1);
     pthread_cond_broadcast(&pool->work_ready);
     pthread_mutex_unlock(&pool->mutex);
     if (pool->threads)
@@ -144,13 +190,14 @@ saraphis_status_t threadpool_run(threadpool_t *pool, size_t items, threadpool_it
     atomic_store(&pool->next_item, 0);
     atomic_store(&pool->failed, 0);
     pool->failed_item = 0;
-    pool->busy_workers = pool->size - 1;
-    pool->generation++;
+    atomic_store(&pool->busy_workers, pool->size - 1);
+    atomic_fetch_add(&pool->generation, 1);
     pthread_cond_broadcast(&pool->work_ready);
     pthread_mutex_unlock(&pool->mutex);
     run_items(pool, 0);
+    SPIN_UNTIL(atomic_load(&pool->busy_workers) == 0);
     pthread_mutex_lock(&pool->mutex);
-    while (pool->busy_workers > 0) pthread_cond_wait(&pool->work_done, &pool->mutex);
+    while (atomic_load(&pool->busy_workers) > 0) pthread_cond_wait(&pool->work_done, &pool->mutex);
     int failed = atomic_load(&pool->failed);
     saraphis_status_t status = pool->failed_status;
     char message[1024];
