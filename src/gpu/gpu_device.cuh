@@ -269,6 +269,39 @@ __device__ __forceinline__ uint32_t rans_encode_step(uint32_t x, uint32_t sym, b
     return x;
 }
 
+/* A symbol of rans_encoder_table_init as one 16-byte entry, so that a step reads it with one
+ * shared-memory load: the reciprocal's low and high halves, the complement RANS_PROB_SCALE - f and
+ * cum. A frequency of 1 has no 64-bit reciprocal: it takes 2^64 - 1, whose quotient x - 1 is one
+ * short for every state x >= 1 (after renormalisation x >= 16), and the complement that the
+ * missing 1 would have added is added to its cum instead. Absent symbols are all zero. */
+__host__ __device__ inline uint4 rans_encoder_entry(uint32_t f, uint32_t cum)
+{
+    if (!f) return make_uint4(0, 0, 0, 0);
+    const unsigned long long r = f > 1 ? ~0ull / f + ((f & (f - 1)) == 0) + 1 : ~0ull;
+    const uint32_t complement = RANS_PROB_SCALE - f;
+    return make_uint4((uint32_t)r, (uint32_t)(r >> 32), complement, cum + (f == 1 ? complement : 0));
+}
+
+/* rans_encode_step from the symbol's entry (rans_encoder_entry): the lanes that shed a word store
+ * it at cursor[-(shedding lanes at or above it)], which is descending lane order below the cursor,
+ * and the cursor moves below them. lanemask_ge: the lanes at or above this one. Inactive lanes
+ * (past a block's end, only in its last group) keep their state. */
+__device__ __forceinline__ uint32_t rans_encode_entry_step(uint32_t x, uint4 entry, bool active, uint16_t *&cursor, uint32_t lanemask_ge)
+{
+    const uint32_t complement = entry.z;
+    /* x >= f << (32 - RANS_PROB_BITS), from the complement: (x >> 20) >= f. */
+    const bool shed = active && (x >> (32 - RANS_PROB_BITS)) + complement >= RANS_PROB_SCALE;
+    const uint32_t mask = __ballot_sync(0xffffffffu, shed);
+    if (shed) cursor[-(int32_t)__popc(mask & lanemask_ge)] = (uint16_t)x;
+    cursor -= __popc(mask);
+    x = shed ? x >> 16 : x;
+    /* floor(x * reciprocal / 2^64) from the reciprocal's halves (the low half's product adds only
+     * its high word: it cannot carry). */
+    const uint32_t q = (uint32_t)(((unsigned long long)x * entry.y + __umulhi(x, entry.x)) >> 32);
+    const uint32_t next = x + q * complement + entry.w;
+    return active ? next : x;
+}
+
 /* ---- rANS tables (codec/rans.c's serialised form), by a whole warp ----------------------------- */
 
 /* rans_table_read: returns the table's byte count, 0 when invalid. Run by a whole warp (every lane

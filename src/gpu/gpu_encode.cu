@@ -599,12 +599,130 @@ __global__ void __launch_bounds__(PHASE1_THREADS) histogram_kernel(const uint8_t
 
 /* ---- Phase 2: rANS blocks ------------------------------------------------------------------ */
 
-__host__ __device__ constexpr uint32_t encode_warps(int elem) { return elem == 4 ? 2u : elem == 8 ? 1u : 4u; }
+__host__ __device__ constexpr uint32_t encode_warps(int elem) { return elem == 4 || elem == 8 ? 2u : 4u; }
 
 __host__ __device__ static inline uint32_t slot_bytes(uint32_t count) { return (uint32_t)((RANS_BLOCK_HEADER_BYTES + 2 * (uint64_t)count + 15) & ~15ull); }
 
-/* One CTA per group of consecutive tiles of a chunk, one warp per tile. The frequency tables
- * become (freq | cum << 16) and the reciprocals of rans_encoder_table_init in shared memory. */
+/* The bits of an element that stream s's symbol depends on, when they lie within the 8 bits from
+ * *low_bit up (the symbol is then a function of those 8 bits alone); 0 when they do not (a field
+ * byte holding the sign, the bits of a wide folded exponent symbol, or F64: any 64-bit stream). */
+__host__ __device__ static inline int symbol_window(const sym_params_t &p, uint32_t element, uint32_t s, uint32_t *low_bit)
+{
+    if (element > 4) return 0;
+    if (!p.is_float) {
+        *low_bit = 8 * s;
+        return 1;
+    }
+    uint32_t low, high; /* the bits [low, high) */
+    if (s == 0) {
+        /* The exponent; with a fold also the top field bits: the sign above the exponent and the
+         * top fold - 1 kept mantissa bits below it. */
+        low = p.fold ? p.M + 1 - p.fold : p.M;
+        high = p.sign_shift + (p.fold ? 1 : 0);
+    } else {
+        /* Field bits [from, to) of the kr bits left after the fold: mantissa bits unless they reach
+         * the sign (field bit m), which lies apart from them in the element. */
+        const uint32_t from = p.high_shift - 8 * (s - 1), to = min(from + 8, p.kr);
+        if (to > p.m) return 0;
+        low = from + p.dropped;
+        high = to + p.dropped;
+    }
+    if (high - low > 8) return 0;
+    *low_bit = low;
+    return 1;
+}
+
+/* How a step finds its symbol's entry in the stream's table: */
+enum {
+    ENTRY_BY_SYMBOL, /* by the symbol (symbol_of); the table in symbol order */
+    ENTRY_BY_WINDOW, /* by the 8 bits of the element from the stream's low bit (symbol_window) */
+    ENTRY_BY_TOP     /* by all the element's bits from the low bit up, at most 9 (one stream): a shift */
+};
+
+/* The element bits above the low bit that ENTRY_BY_TOP takes, when a table of them fits the
+ * ELEM * 256 entries and the prologue's staging (512). */
+__host__ __device__ constexpr uint32_t top_entries_max(int elem) { return elem == 1 ? 256u : 512u; }
+
+template <int ELEM, int INDEX>
+__device__ __forceinline__ uint32_t entry_index(typename enc_word<ELEM>::work v, const sym_params_t &p, uint32_t s, uint32_t low_bit)
+{
+    if constexpr (INDEX == ENTRY_BY_SYMBOL) {
+        return symbol_of(p, v, s);
+    } else if constexpr (INDEX == ENTRY_BY_TOP) {
+        return (uint32_t)v >> low_bit;
+    } else {
+        return ((uint32_t)v >> low_bit) & 0xff;
+    }
+}
+
+/* A warp encodes its tile's block of every coded stream (coded: the streams as a bit mask; at most
+ * NS of them, one when NS is 1). Groups of 32 elements go last to first; the partial last group,
+ * if any, first and alone, then the full ones ENC_PREFETCH at a time, each batch loaded while the
+ * one before it is encoded (a warp's groups are a chain through the states). */
+template <int ELEM, int NS, int INDEX>
+__device__ __forceinline__ void encode_tile(const typename enc_word<ELEM>::store *elements, uint32_t count, const sym_params_t &p,
+                                            uint32_t coded, const uint4 (&entries)[ELEM][256], const enc_chunk_t *d, uint32_t tile,
+                                            uint8_t *scratch, uint32_t *block_sizes, uint32_t lane)
+{
+    typedef typename enc_word<ELEM>::work U;
+    const uint32_t streams = __popc(coded), lanemask_ge = ~lanemask_lt(lane);
+    uint32_t x[NS], stream[NS], low_bit[NS];
+    uint16_t *cursor[NS], *end[NS];
+#pragma unroll
+    for (int k = 0; k < NS; k++) {
+        stream[k] = __ffs(coded) - 1;
+        coded &= coded - 1;
+        low_bit[k] = 0;
+        if (INDEX != ENTRY_BY_SYMBOL && k < (int)streams) symbol_window(p, ELEM, stream[k], &low_bit[k]);
+        x[k] = RANS_STATE_LOWER;
+        end[k] = (uint16_t *)(scratch + (k < (int)streams ? d->slot[stream[k]] + (uint64_t)tile * ENC_FULL_SLOT : 0)) + slot_bytes(count) / 2;
+        cursor[k] = end[k];
+    }
+    auto encode_group = [&](U v, bool active) {
+#pragma unroll
+        for (int k = 0; k < NS; k++) {
+            if (NS > 1 && k >= (int)streams) break;
+            const uint4 entry = (&entries[k][0])[entry_index<ELEM, INDEX>(v, p, stream[k], low_bit[k])];
+            x[k] = rans_encode_entry_step(x[k], entry, active, cursor[k], lanemask_ge);
+        }
+    };
+    const uint32_t full = count / 32;
+    if (count % 32) {
+        const bool active = full * 32 + lane < count;
+        encode_group(active ? (U)__ldg(elements + full * 32) : 0, active);
+    }
+    uint32_t top = full;
+    for (; top % ENC_PREFETCH; top--) encode_group((U)__ldg(elements + (top - 1) * 32), true);
+    /* group: this lane's element of group top - 1; the batch is it and the ENC_PREFETCH - 1 below. */
+    const typename enc_word<ELEM>::store *group = elements + (size_t)top * 32 - 32;
+    U current[ENC_PREFETCH], next[ENC_PREFETCH];
+#pragma unroll
+    for (int j = 0; j < ENC_PREFETCH; j++) current[j] = top ? (U)__ldg(group - 32 * j) : 0;
+    for (; top; top -= ENC_PREFETCH) {
+        const bool more = top > ENC_PREFETCH;
+        group -= 32 * ENC_PREFETCH;
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) next[j] = more ? (U)__ldg(group - 32 * j) : 0;
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) encode_group(current[j], true);
+#pragma unroll
+        for (int j = 0; j < ENC_PREFETCH; j++) current[j] = next[j];
+    }
+    /* The block: the 32 final states just below the words, so it is one contiguous span. */
+#pragma unroll
+    for (int k = 0; k < NS; k++) {
+        if (NS > 1 && k >= (int)streams) break;
+        uint16_t *state_words = cursor[k] - RANS_BLOCK_HEADER_BYTES / 2 + 2 * lane;
+        state_words[0] = (uint16_t)x[k];
+        state_words[1] = (uint16_t)(x[k] >> 16);
+        if (lane == 0) block_sizes[d->size_index[stream[k]] + tile] = (uint32_t)(2 * (end[k] - cursor[k]) + RANS_BLOCK_HEADER_BYTES);
+    }
+}
+
+/* One CTA per group of consecutive tiles of a chunk, one warp per tile. Each coded stream's table
+ * becomes 256 entries (rans_encoder_entry) in shared memory: in symbol order, or, when every coded
+ * stream's symbol is a function of 8 bits of the element (symbol_window), in the order of those
+ * bits, so that a step finds its entry with a shift and a mask, without computing the symbol. */
 template <int ELEM>
 __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
     encode_kernel(const uint8_t *src, enc_geometry_t g, const enc_chunk_t *chunks, const uint16_t *tables, uint32_t first_chunk,
@@ -612,81 +730,88 @@ __global__ void __launch_bounds__(encode_warps(ELEM) * 32)
 {
     typedef typename enc_word<ELEM>::work U;
     const uint32_t W = encode_warps(ELEM);
-    __shared__ uint32_t freq_cum[ELEM][256];
-    __shared__ uint32_t reciprocal_lo[ELEM][256], reciprocal_hi[ELEM][256];
+    __shared__ uint4 entries[ELEM][256];
     const enc_task_t task = {first_chunk + blockIdx.x / tasks_per_chunk, (blockIdx.x % tasks_per_chunk) * W};
     const enc_chunk_t *d = &chunks[task.chunk];
     const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
     const uint32_t stream_count = d->stream_count;
-    for (uint32_t s = warp; s < stream_count; s += W) {
-        if (d->mode[s] != ENTROPY_RANS) continue;
-        rans_encoder_tables(tables + (size_t)d->table[s] * 256, freq_cum[s], reciprocal_lo[s], reciprocal_hi[s], lane);
+    uint32_t coded = 0;
+    int windows = 1;
+#pragma unroll
+    for (int s = 0; s < ELEM; s++) {
+        if (s < (int)stream_count && d->mode[s] == ENTROPY_RANS) {
+            uint32_t low_bit;
+            coded |= 1u << s;
+            windows &= symbol_window(p, ELEM, s, &low_bit);
+        }
+    }
+    /* Symbol order first; each warp makes every W-th entry (the reciprocals' 64-bit divisions). */
+    uint32_t k = 0;
+    for (uint32_t rest = coded; rest; rest &= rest - 1, k++) {
+        const uint16_t *freq = tables + (size_t)d->table[__ffs(rest) - 1] * 256;
+        uint32_t f8[8], local = 0;
+#pragma unroll
+        for (int j = 0; j < 8; j++) { f8[j] = freq[8 * lane + j]; local += f8[j]; }
+        uint32_t cum = warp_inclusive32(local, lane) - local;
+#pragma unroll
+        for (uint32_t j = 0; j < 8; j++) {
+            if (j % W == warp) entries[k][8 * lane + j] = rans_encoder_entry(f8[j], cum);
+            cum += f8[j];
+        }
     }
     __syncthreads();
-    const uint32_t tile = task.first_tile + warp;
-    if (tile >= d->tiles) return;
-    const uint32_t begin = tile * ENC_TILE, count = min(ENC_TILE, d->n - begin);
-    const uint8_t *chunk = src + d->src + (uint64_t)begin * ELEM;
-    const sym_params_t p = sym_params(g.is_float, ELEM, g.layout, d->plan);
-    uint32_t x[ELEM], cursor[ELEM];
-    uint16_t *words[ELEM];
-    bool coded[ELEM];
-    const uint32_t end_word = slot_bytes(count) / 2;
+    const bool one = (coded & (coded - 1)) == 0;
+    uint32_t top_bits = 0; /* ENTRY_BY_TOP: the element bits from the low bit up */
+    if constexpr (ELEM <= 4) {
+        if (windows) {
+            /* Window order: entry b is the entry of the symbol of the element whose bits from the
+             * low bit are b (and whose other bits are zero: they do not change the symbol). */
+            const uint32_t PER_THREAD = top_entries_max(ELEM) / (W * 32);
+            k = 0;
+            for (uint32_t rest = coded; rest; rest &= rest - 1, k++) {
+                const uint32_t s = __ffs(rest) - 1;
+                uint32_t low_bit = 0;
+                symbol_window(p, ELEM, s, &low_bit);
+                const uint32_t above = 8 * ELEM - low_bit;
+                if (one && above <= 9 && (1u << above) <= top_entries_max(ELEM)) top_bits = above;
+                const uint32_t table_entries = top_bits ? 1u << top_bits : 256;
+                uint4 e[PER_THREAD];
 #pragma unroll
-    for (int s = 0; s < ELEM; s++) {
-        coded[s] = s < (int)stream_count && d->mode[s] == ENTROPY_RANS;
-        x[s] = RANS_STATE_LOWER;
-        cursor[s] = end_word;
-        words[s] = (uint16_t *)(scratch + (coded[s] ? d->slot[s] + (uint64_t)tile * ENC_FULL_SLOT : 0));
-    }
-    bool any = false;
+                for (uint32_t r = 0; r < PER_THREAD; r++) {
+                    const uint32_t b = threadIdx.x + r * W * 32;
+                    if (b < table_entries) e[r] = entries[k][symbol_of(p, (U)b << low_bit, s)];
+                }
+                __syncthreads();
 #pragma unroll
-    for (int s = 0; s < ELEM; s++) any |= coded[s];
-    if (!any) return;
-    /* Groups are encoded last to first, ENC_PREFETCH at a time: the elements of the next
-     * ENC_PREFETCH groups are loaded while the current ones are encoded, so a group never waits
-     * for its load (a warp's groups are a chain through the states). */
-    const int32_t groups = (int32_t)((count + 31) / 32);
-    U current[ENC_PREFETCH], next[ENC_PREFETCH];
-#pragma unroll
-    for (int j = 0; j < ENC_PREFETCH; j++) {
-        const int32_t gi = groups - 1 - j;
-        const uint32_t i = (uint32_t)gi * 32 + lane;
-        current[j] = gi >= 0 && i < count ? load_element<ELEM>(chunk, i) : 0;
-    }
-    for (int32_t top = groups; top > 0; top -= ENC_PREFETCH) {
-#pragma unroll
-        for (int j = 0; j < ENC_PREFETCH; j++) {
-            const int32_t gi = top - ENC_PREFETCH - 1 - j;
-            const uint32_t i = (uint32_t)gi * 32 + lane;
-            next[j] = gi >= 0 && i < count ? load_element<ELEM>(chunk, i) : 0;
+                for (uint32_t r = 0; r < PER_THREAD; r++) {
+                    const uint32_t b = threadIdx.x + r * W * 32;
+                    if (b < table_entries) (&entries[k][0])[b] = e[r];
+                }
+            }
+            __syncthreads();
         }
-#pragma unroll
-        for (int j = 0; j < ENC_PREFETCH; j++) {
-            const int32_t gi = top - 1 - j;
-            if (gi < 0) break;
-            const uint32_t i = (uint32_t)gi * 32 + lane;
-            const bool active = i < count;
-            const U v = current[j];
-#pragma unroll
-            for (int s = 0; s < ELEM; s++) {
-                if (!coded[s]) continue;
-                const uint32_t sym = symbol_of<U>(p, v, (uint32_t)s);
-                x[s] = rans_encode_step(x[s], sym, active, freq_cum[s][sym], reciprocal_lo[s], reciprocal_hi[s], words[s], &cursor[s], lane);
+    }
+    const uint32_t tile = task.first_tile + warp;
+    if (tile >= d->tiles || !coded) return;
+    const uint32_t begin = tile * ENC_TILE, count = min(ENC_TILE, d->n - begin);
+    const typename enc_word<ELEM>::store *elements = (const typename enc_word<ELEM>::store *)(src + d->src) + begin + lane;
+    if constexpr (ELEM == 1) {
+        encode_tile<ELEM, 1, ENTRY_BY_TOP>(elements, count, p, coded, entries, d, tile, scratch, block_sizes, lane);
+    } else {
+        if constexpr (ELEM <= 4) {
+            if (windows) {
+                if (top_bits)
+                    encode_tile<ELEM, 1, ENTRY_BY_TOP>(elements, count, p, coded, entries, d, tile, scratch, block_sizes, lane);
+                else
+                    encode_tile<ELEM, ELEM, ENTRY_BY_WINDOW>(elements, count, p, coded, entries, d, tile, scratch, block_sizes, lane);
+                return;
             }
         }
-#pragma unroll
-        for (int j = 0; j < ENC_PREFETCH; j++) current[j] = next[j];
-    }
-    /* The block: the 32 final states just below the words, so it is one contiguous span. */
-#pragma unroll
-    for (int s = 0; s < ELEM; s++) {
-        if (!coded[s]) continue;
-        const uint32_t start = 2 * cursor[s] - RANS_BLOCK_HEADER_BYTES;
-        uint16_t *state_words = (uint16_t *)((uint8_t *)words[s] + start) + 2 * lane;
-        state_words[0] = (uint16_t)x[s];
-        state_words[1] = (uint16_t)(x[s] >> 16);
-        if (lane == 0) block_sizes[d->size_index[s] + tile] = 2 * end_word - start;
+        if (one)
+            encode_tile<ELEM, 1, ENTRY_BY_SYMBOL>(elements, count, p, coded, entries, d, tile, scratch, block_sizes, lane);
+        else
+            encode_tile<ELEM, ELEM, ENTRY_BY_SYMBOL>(elements, count, p, coded, entries, d, tile, scratch, block_sizes, lane);
     }
 }
 
