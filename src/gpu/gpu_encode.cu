@@ -78,8 +78,10 @@ extern "C" {
 /* Chunk batches: the host plans a batch while the device gathers the next one's histograms and
  * encodes the previous ones. Each encode launch then has a fraction of the tiles, and one warp's
  * chain through a tile is what bounds it, so consecutive batches encode on different streams (the
- * lanes) and overlap; on one stream, 4 batches were slower than 1 (H200: 92 against 101 GB/s). */
-#define ENC_BATCHES 4
+ * lanes) and overlap; on one stream, 4 batches were slower than 1 (H200: 92 against 101 GB/s).
+ * H100, 256 MiB of MiniLM weights, BF16/F16/F32 twice each, median GB/s over the six (checksums on
+ * / off): 1 batch about 170 / 185, 2 231 / 264, 3 247 / 273, 4 238 / 267, 6 217 / 245. */
+#define ENC_BATCHES 3
 #define ENC_BATCHES_MAX 1024
 
 /* SARAPHIS_GPU_ENCODE_BATCHES=n (1 to ENC_BATCHES_MAX, at most one a chunk) replaces ENC_BATCHES

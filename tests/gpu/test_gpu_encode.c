@@ -337,8 +337,8 @@ static void real_weights(void)
 
 /* ---- More batches than lanes --------------------------------------------------------------- */
 
-/* SARAPHIS_GPU_ENCODE_BATCHES past the four lanes: each lane carries several batches, and each
- * batch's records are written while later batches encode (what the default four batches rarely
+/* SARAPHIS_GPU_ENCODE_BATCHES past the four lanes (streams): each lane carries several batches, and each
+ * batch's records are written while later batches encode (what the default three batches rarely
  * show), up to one batch a chunk; values out of range are refused, naming the variable. */
 static void many_batches(void)
 {
