@@ -337,9 +337,10 @@ static void real_weights(void)
 
 /* ---- More batches than lanes --------------------------------------------------------------- */
 
-/* SARAPHIS_GPU_ENCODE_BATCHES past the four lanes (streams): each lane carries several batches, and each
- * batch's records are written while later batches encode (what the default three batches rarely
- * show), up to one batch a chunk; values out of range are refused, naming the variable. */
+/* SARAPHIS_GPU_ENCODE_BATCHES past the four lanes (streams): each lane carries several batches,
+ * and each batch's records are written while later batches encode (what the default three
+ * batches rarely show), up to one batch a chunk; values out of range are refused, naming the
+ * variable. */
 static void many_batches(void)
 {
     static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_F64, SARAPHIS_DTYPE_I16};
