@@ -41,16 +41,13 @@ static void histogram(const uint8_t *symbols, size_t n, uint32_t counts[256])
  * building the table (most of a plan's time) for near-uniform streams and, with the lossless
  * codec's minimum gain, for every stream that could save only a little (the float high channels);
  * the one-byte margin keeps rounding from ever flipping the choice. */
-static int raw_certain(const uint32_t counts[256], size_t n, size_t min_gain)
+static int raw_certain(const uint32_t counts[256], int first, int last, size_t n, size_t min_gain)
 {
     const double *log2_table = rans_log2_table();
-    int first = -1, last = 0;
     double sum = 0;
-    for (int s = 0; s < 256; s++) {
+    /* Over the present symbols' range; an absent one adds 0 * log2_table[0] = +0. */
+    for (int s = first; s <= last; s++) {
         uint32_t c = counts[s];
-        if (!c) continue;
-        if (first < 0) first = s;
-        last = s;
         sum += c * (c < RANS_LOG2_TABLE_SIZE ? log2_table[c] : log2((double)c));
     }
     size_t blocks = block_count_for(n);
@@ -71,9 +68,14 @@ static saraphis_status_t write_raw(const uint8_t *symbols, size_t n, uint8_t *ds
 
 void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy_plan_t *plan)
 {
-    int present = 0, last_present = 0;
-    for (int s = 0; s < 256; s++)
-        if (counts[s]) { present++; last_present = s; }
+    int present = 0, first_present = 0, last_present = 255;
+    for (int s = 0; s < 256; s++) present += counts[s] != 0;
+    if (present) {
+        while (!counts[first_present]) first_present++;
+        while (!counts[last_present]) last_present--;
+    } else {
+        last_present = 0;
+    }
     plan->constant = (uint8_t)last_present;
     plan->table_size = 0;
     if (n > 0 && present == 1) {
@@ -82,12 +84,12 @@ void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy
     }
     plan->mode = ENTROPY_RAW;
     if (n < 64) return;
-    if (raw_certain(counts, n, min_gain)) return; /* no table can win: skip building one */
+    if (raw_certain(counts, first_present, last_present, n, min_gain)) return; /* no table can win: skip building one */
     rans_normalize(counts, &plan->table);
     size_t blocks = block_count_for(n);
     plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
     double estimate = 1 + (double)plan->table_size + 4.0 * blocks +
-                      (double)blocks * RANS_BLOCK_HEADER_BYTES + rans_cost_bits(counts, &plan->table) / 8;
+                      (double)blocks * RANS_BLOCK_HEADER_BYTES + rans_cost_bits_range(counts, &plan->table, first_present, last_present) / 8;
     if (estimate + (double)min_gain < (double)n) plan->mode = ENTROPY_RANS;
 }
 

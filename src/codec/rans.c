@@ -66,9 +66,18 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
 {
     pthread_once(&log2_once, build_log2_tables);
     uint64_t total = 0;
-    for (int s = 0; s < 256; s++) total += counts[s];
-    int64_t assigned = 0;
+    int first = -1, last = 0;
     for (int s = 0; s < 256; s++) {
+        total += counts[s];
+        if (counts[s]) {
+            if (first < 0) first = s;
+            last = s;
+        }
+    }
+    memset(table->freq, 0, sizeof table->freq);
+    int64_t assigned = 0;
+    /* Only the symbols from the first present to the last can take slots (the others keep 0). */
+    for (int s = first < 0 ? 256 : first; s <= last; s++) {
         uint32_t f = 0;
         if (counts[s]) {
             /* Round to nearest; never below one slot for a present symbol. */
@@ -82,22 +91,34 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
      * lowest symbol among equals (the rule, and so the output, of a plain scan over all symbols).
      * The difference can reach a few hundred slots (every rare symbol rounded up to one), so the
      * best symbol is kept in a tournament tree: each step recomputes only the moved symbol's key
-     * and its eight ancestors. The direction never changes: the loop stops on reaching the scale. */
-    if (assigned != RANS_PROB_SCALE) {
+     * and its ancestors. The tree spans the present symbols' range only, leaf j standing for
+     * symbol first + j (a power of two of leaves, the ones past the range at +infinity): absent
+     * symbols can never take a move, and a tournament that keeps the left entry on a tie finds the
+     * leftmost of the smallest keys whatever its size, so the choice is that of the full scan. The
+     * direction never changes: the loop stops on reaching the scale. */
+    if (first >= 0 && assigned != RANS_PROB_SCALE) {
         int removing = assigned > RANS_PROB_SCALE;
+        unsigned leaves = 1;
+        while (leaves < (unsigned)(last - first + 1)) leaves *= 2;
         double key[256];
         uint16_t tree[256]; /* tree[1] is the root; node k has children 2k, 2k+1; leaves below */
-        for (int s = 0; s < 256; s++) key[s] = adjust_key(counts[s], table->freq[s], removing);
-        for (int k = 255; k >= 128; k--)
-            tree[k] = adjust_winner(key, (uint16_t)(2 * k - 256), (uint16_t)(2 * k + 1 - 256));
-        for (int k = 127; k >= 1; k--) tree[k] = adjust_winner(key, tree[2 * k], tree[2 * k + 1]);
+        for (unsigned j = 0; j < leaves; j++)
+            key[j] = first + (int)j <= last ? adjust_key(counts[first + j], table->freq[first + j], removing) : INFINITY;
+        if (leaves == 1) {
+            tree[1] = 0;
+        } else {
+            for (unsigned k = leaves - 1; k >= leaves / 2; k--)
+                tree[k] = adjust_winner(key, (uint16_t)(2 * k - leaves), (uint16_t)(2 * k + 1 - leaves));
+            for (unsigned k = leaves / 2 - 1; k >= 1; k--) tree[k] = adjust_winner(key, tree[2 * k], tree[2 * k + 1]);
+        }
         while (assigned != RANS_PROB_SCALE) {
-            unsigned best = tree[1];
-            if (removing) { table->freq[best]--; assigned--; }
-            else { table->freq[best]++; assigned++; }
-            key[best] = adjust_key(counts[best], table->freq[best], removing);
-            unsigned k = (best + 256) / 2;
-            tree[k] = adjust_winner(key, (uint16_t)(2 * k - 256), (uint16_t)(2 * k + 1 - 256));
+            const unsigned best = tree[1], s = (unsigned)first + best;
+            if (removing) { table->freq[s]--; assigned--; }
+            else { table->freq[s]++; assigned++; }
+            key[best] = adjust_key(counts[s], table->freq[s], removing);
+            if (leaves == 1) continue;
+            unsigned k = (best + leaves) / 2;
+            tree[k] = adjust_winner(key, (uint16_t)(2 * k - leaves), (uint16_t)(2 * k + 1 - leaves));
             for (k /= 2; k >= 1; k /= 2) tree[k] = adjust_winner(key, tree[2 * k], tree[2 * k + 1]);
         }
     }
@@ -105,14 +126,17 @@ void rans_normalize(const uint32_t counts[256], rans_table_t *table)
     for (int s = 0; s < 256; s++) table->cum[s + 1] = (uint16_t)(table->cum[s] + table->freq[s]);
 }
 
-double rans_cost_bits(const uint32_t counts[256], const rans_table_t *table)
+double rans_cost_bits_range(const uint32_t counts[256], const rans_table_t *table, int first, int last)
 {
     pthread_once(&log2_once, build_log2_tables);
+    /* Absent symbols add 0 * (RANS_PROB_BITS - log2_freq[0]) = +0, which leaves the sum (of
+     * terms >= 0) as it is: no branch to mispredict on a sparse histogram. */
     double bits = 0;
-    for (int s = 0; s < 256; s++)
-        if (counts[s]) bits += counts[s] * (RANS_PROB_BITS - log2_freq[table->freq[s]]);
+    for (int s = first; s <= last; s++) bits += counts[s] * (RANS_PROB_BITS - log2_freq[table->freq[s]]);
     return bits;
 }
+
+double rans_cost_bits(const uint32_t counts[256], const rans_table_t *table) { return rans_cost_bits_range(counts, table, 0, 255); }
 
 size_t rans_table_write(const rans_table_t *table, uint8_t *dst, size_t capacity)
 {

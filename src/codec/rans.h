@@ -68,6 +68,8 @@ const double *rans_log2_table(void);
 
 /* Bits the normalised table spends on the given counts (a cost estimate, in bits). */
 double rans_cost_bits(const uint32_t counts[256], const rans_table_t *table);
+/* The same over symbols [first, last] (every present symbol must be in it): the same bits. */
+double rans_cost_bits_range(const uint32_t counts[256], const rans_table_t *table, int first, int last);
 
 /* Serialises the table: first symbol, last symbol, then each frequency in that range as a 1- or
  * 2-byte varint. Returns bytes written, or 0 if capacity is too small. */
