@@ -1380,7 +1380,7 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
                     for (uint32_t t = 0; t < d->tiles; t++) size += block_sizes[d->size_index[s] + t];
                     if (entropy_rans_smaller(size, d->n)) break;
                     hs->mode = ENTROPY_RAW; /* the device plan keeps RANS: its blocks are simply not copied */
-                    /* fall through */
+                    [[fallthrough]];
                 default: size = 1 + (uint64_t)d->n; break;
                 }
                 payload += size;
