@@ -13,6 +13,8 @@
  * Figures: GB/s of uncompressed bytes; GPU: the median of --runs timed calls (CUDA events around
  * the whole API call, host work and its synchronisations included); CPU: the median of 3 calls of
  * saraphis_decompress (wall clock). The GPU's output is compared with the CPU's once.
+ * Options: --bytes N, --runs N, --data FOLDER; --eps 1e-3 (or 1e-4) decodes at that bound only;
+ * --decode-only leaves out the CPU decoders, the progressive decodes and the encoders (profiling).
  * Benchmarks measure; they never fail (exit 0 unless nothing could run). */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -96,13 +98,18 @@ static double cpu_decode_gbs(saraphis_ctx_t *ctx, const uint8_t *frame, size_t f
 int main(int argc, char **argv)
 {
     size_t bytes = 256u << 20;
-    int runs = 20;
+    int runs = 20, decode_only = 0;
+    double only_eps = 0;
     const char *folder = getenv("SARAPHIS_GPU_DATA");
     char default_folder[1024];
     snprintf(default_folder, sizeof default_folder, "%s/.bench/data", SARAPHIS_SOURCE_DIR);
     if (!folder) folder = default_folder;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--decode-only") == 0) decode_only = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(argv[i + 1], NULL, 0);
+        if (strcmp(argv[i], "--decode-only") == 0) i--;
+        else if (strcmp(argv[i], "--eps") == 0) only_eps = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--bytes") == 0) bytes = (size_t)strtoull(argv[i + 1], NULL, 0);
         else if (strcmp(argv[i], "--runs") == 0) runs = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--data") == 0) folder = argv[i + 1];
     }
@@ -141,6 +148,7 @@ int main(int argc, char **argv)
 
     static const double bounds[] = {1e-3, 1e-4};
     for (int b = 0; b < 2; b++) {
+        if (only_eps > 0 && bounds[b] != only_eps) continue;
         for (int content = 1; content >= 0; content--) {
             saraphis_ctx_t *ctx = saraphis_ctx_create();
             saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
@@ -156,7 +164,7 @@ int main(int argc, char **argv)
             }
             double ratio = (double)bytes / frame_size;
             const char *note = content ? "content checksums on (default)" : "content checksums off";
-            if (content) {
+            if (content && !decode_only) {
                 printf("%-24s %6.0e %8.3f %10.2f  %s\n", "cpu (all cores)", bounds[b], ratio,
                        cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 0), note);
                 printf("%-24s %6.0e %8.3f %10.2f  %s\n", "cpu (1 thread)", bounds[b], ratio,
@@ -186,7 +194,7 @@ int main(int argc, char **argv)
      * timed again in the same loop for comparison. */
     printf("%-24s %6s %8s %7s %10s %10s  %s\n", "progressive decoder", "eps", "ratio", "planes", "bound", "GB/s", "note");
     static const double progressive_bounds[] = {1e-4, 1e-6};
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < 2 && !decode_only; b++) {
         saraphis_ctx_t *ctx = saraphis_ctx_create();
         saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
         saraphis_ctx_set_error_bound(ctx, SARAPHIS_BOUND_ABSOLUTE, progressive_bounds[b], 0, 0);
@@ -247,7 +255,7 @@ int main(int argc, char **argv)
     }
     static const struct { saraphis_dtype_t dtype; double eps; } cases[] = {
         {SARAPHIS_DTYPE_F32, 1e-3}, {SARAPHIS_DTYPE_F32, 1e-4}, {SARAPHIS_DTYPE_F32, 1e-6}, {SARAPHIS_DTYPE_BF16, 1e-3}};
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0] && bf16; k++) {
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0] && bf16 && !decode_only; k++) {
         const saraphis_dtype_t dtype = cases[k].dtype;
         const uint8_t *input = dtype == SARAPHIS_DTYPE_F32 ? data : (const uint8_t *)bf16;
         const size_t input_bytes = dtype == SARAPHIS_DTYPE_F32 ? bytes : bytes / 2;
