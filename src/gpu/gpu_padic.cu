@@ -541,17 +541,6 @@ __global__ void __launch_bounds__(HEAD_WARPS * 32) head_kernel(const padic_in_t 
 
 /* ---- Checksums of the pieces ------------------------------------------------------------------- */
 
-__device__ static uint32_t find_owner(const uint32_t *prefix, uint32_t count, uint32_t g)
-{
-    uint32_t lo = 0, hi = count - 1;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if (prefix[mid] <= g) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
-}
-
 __global__ void __launch_bounds__(HASH_WARPS_PER_CTA * 32) hash_kernel(const segment_t *segments, uint32_t total, uint64_t *hashes)
 {
     const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS_PER_CTA;
@@ -587,27 +576,49 @@ __global__ void digest_kernel(pchunk_t *chunks, const uint32_t *segment_prefix, 
 
 
 
-#define WORD_WINDOWS 8 /* windows of 32 words in the register queue: a load has six shifts to land */
+/* A decoding warp's words wait in a ring of shared memory that cp.async fills 512 bytes (16 per
+ * lane) at a time, two fills (about 30 steps of a dense digit plane) ahead of the one being read.
+ * Words in registers (a queue shifted along as it is used) made every shift wait for the load
+ * behind it: a digit plane's streams take up to 15 words a step, so that load was only two steps
+ * old, and the decoder stalled on it (ncu: 59% of stalls on global loads). */
+#define RING_BYTES 2048u
+#define RING_FILL 512u
+#define RING_FILLS (RING_BYTES / RING_FILL)
+
+/* Fill f: bytes [base + 512 f, + 512) of the block (base: its words' start rounded down to 16
+ * bytes, inside the block's state header) into the ring, zeros past `end` (never read by a block
+ * whose words are all within it). */
+__device__ __forceinline__ void ring_fill(uint8_t *ring, const uint8_t *base, const uint8_t *end, uint32_t f, uint32_t lane)
+{
+    const uint8_t *from = base + (size_t)RING_FILL * f + 16 * lane;
+    const uint32_t bytes = from < end ? (uint32_t)min((uintptr_t)16, (uintptr_t)(end - from)) : 0;
+    copy16_async_zfill(ring + ((RING_FILL * f) & (RING_BYTES - 1)) + 16 * lane, bytes ? from : base, bytes);
+}
 
 /* rans_decode_block on a warp: lane l owns symbol l of every group of 32; a lane needing a refill
- * takes the word at (words used so far + refills of the lanes below it), from a register queue of
- * WORD_WINDOWS windows, the block first prefetched into L2: one warp decodes one block alone, so
- * nothing else would cover the words' memory latency. Every read is bounds-checked; false when the block does not end exactly where
- * its words do with every state back at its start. */
+ * takes the word at (words used so far + refills of the lanes below it), from the ring. Every
+ * word index is checked against the block; false when the block does not end exactly where its
+ * words do with every state back at its start. */
 __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, uint32_t count, uint8_t *dst, const uint8_t *sym,
-                                    const uint32_t *fc, uint32_t lane)
+                                    const uint32_t *fc, uint8_t *ring, uint32_t lane)
 {
     uint32_t x = dev_le32(block + 4 * lane);
     bool bad = x < RANS_STATE_LOWER;
     if (__any_sync(FULL_MASK, bad)) return false;
-    const uint8_t *words = block + RANS_BLOCK_HEADER_BYTES;
+    const uint8_t *words = block + RANS_BLOCK_HEADER_BYTES, *end = block + block_size;
     const uint32_t word_count = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
-    for (uint32_t offset = 128 * lane; offset < block_size; offset += 128 * 32)
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(block + offset));
-    uint32_t w[WORD_WINDOWS];
+    const uint8_t *base = (const uint8_t *)((uintptr_t)words & ~(uintptr_t)15);
+    const uint32_t skew = (uint32_t)((uintptr_t)words & 15);
 #pragma unroll
-    for (uint32_t k = 0; k < WORD_WINDOWS; k++) w[k] = load_word(words, word_count, 32 * k + lane);
-    uint32_t pos = 0, window = 0;
+    for (uint32_t f = 0; f < RING_FILLS; f++) {
+        ring_fill(ring, base, end, f, lane);
+        async_commit();
+    }
+    /* Invariant at each step: the fill holding the next word and the one after it have landed (a
+     * step takes at most 32 words, 64 bytes). */
+    async_wait_pending<RING_FILLS - 2>();
+    __syncwarp();
+    uint32_t pos = 0, fill = 0;
     for (uint32_t g = 0; g < count; g += 32) {
         const uint32_t i = g + lane;
         const bool active = i < count;
@@ -621,39 +632,42 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
             need = x < RANS_STATE_LOWER;
         }
         const uint32_t mask = __ballot_sync(FULL_MASK, need);
-        if (mask) {
+        if (need) {
             const uint32_t k = pos + __popc(mask & lanemask_lt(lane));
-            const uint32_t r = k - window; /* < 64: pos - window < 32 and at most 31 lanes below */
-            const uint32_t a = __shfl_sync(FULL_MASK, w[0], r & 31), b = __shfl_sync(FULL_MASK, w[1], r & 31);
-            if (need) {
-                bad |= k >= word_count;
-                x = (x << 16) | (r < 32 ? a : b);
-            }
-            pos += __popc(mask);
-            if (pos - window >= 32) {
-#pragma unroll
-                for (uint32_t k = 0; k + 1 < WORD_WINDOWS; k++) w[k] = w[k + 1];
-                window += 32;
-                w[WORD_WINDOWS - 1] = load_word(words, word_count, window + 32 * (WORD_WINDOWS - 1) + lane);
-            }
+            const uint32_t at = (skew + 2 * k) & (RING_BYTES - 1);
+            bad |= k >= word_count;
+            x = (x << 16) | ring[at] | (uint32_t)ring[(at + 1) & (RING_BYTES - 1)] << 8;
         }
+        pos += __popc(mask);
         if (active) dst[i] = (uint8_t)symbol;
+        const uint32_t now = (skew + 2 * pos) / RING_FILL;
+        if (now != fill) { /* the old fill is read: load the one four ahead into its place */
+            __syncwarp();
+            ring_fill(ring, base, end, fill + RING_FILLS, lane);
+            async_commit();
+            fill = now;
+            async_wait_pending<RING_FILLS - 2>();
+            __syncwarp();
+        }
     }
+    async_wait_all(); /* nothing in flight into the ring when the warp moves on */
     bad |= pos != word_count || x != RANS_STATE_LOWER;
     return !__any_sync(FULL_MASK, bad);
 }
 
 __global__ void __launch_bounds__(DECODE_WARPS * 32)
-    stream_kernel(pchunk_t *chunks, const uint32_t *item_prefix, uint32_t count, uint32_t stage)
+    stream_kernel(pchunk_t *chunks, uint32_t count, uint32_t item_stride, uint32_t stage)
 {
     __shared__ uint8_t sym_table[DECODE_WARPS][RANS_PROB_SCALE];
     __shared__ uint32_t fc_table[DECODE_WARPS][256];
+    __shared__ __align__(16) uint8_t ring[DECODE_WARPS][RING_BYTES];
     const uint32_t warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const uint32_t g = blockIdx.x * DECODE_WARPS + warp;
-    if (g >= item_prefix[count]) return;
-    const uint32_t c = find_owner(item_prefix, count, g);
+    /* Warp g takes item g / count of chunk g % count: the items that exist (a few per chunk of
+     * the item_stride each could have) are the grid's first CTAs, which run first and together. */
+    if (g >= item_stride * count) return;
+    const uint32_t c = g % count, k = g / count;
     pchunk_t *d = &chunks[c];
-    const uint32_t k = g - item_prefix[c];
     if (!d->active || k >= d->item_total || d->key < key_make(stage, 0, 0, 0)) return;
     uint32_t s = 0;
     while (s + 1 < d->stream_count && d->stream[s + 1].first_item <= k) s++;
@@ -686,7 +700,7 @@ __global__ void __launch_bounds__(DECODE_WARPS * 32)
 #pragma unroll
         for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(FULL_MASK, offset, o);
         const uint32_t block_size = dev_le32(st->sizes + 4 * (size_t)item);
-        if (!decode_block(st->blocks + offset, block_size, end - begin, st->dst + begin, sym_table[warp], fc_table[warp], lane) && lane == 0)
+        if (!decode_block(st->blocks + offset, block_size, end - begin, st->dst + begin, sym_table[warp], fc_table[warp], ring[warp], lane) && lane == 0)
             report(d, st->key | key_make(0, 0, item, SARAPHIS_ERROR_CORRUPT));
     }
 }
@@ -1267,20 +1281,20 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
     /* Sizes from the host's knowledge (the frames' dtypes and chunk sizes): the work areas, the
      * stream work items and checksum segments any record of that size can need. */
-    uint64_t elements = 0, work = 0, items = 0, segments = 0;
+    uint64_t elements = 0, work = 0, segments = 0;
+    uint32_t item_stride = 0; /* the most stream work items a chunk of the batch can have */
     for (size_t c = 0; c < count; c++) {
         const uint32_t element = padic_element(chunks[c].dtype);
         const uint32_t n = element && chunks[c].raw_size % element == 0 ? chunks[c].raw_size / element : 0;
         elements += n;
         work += work_bytes(n);
-        items += item_cap(n);
+        item_stride = max(item_stride, item_cap(n));
         segments += segment_cap(chunks[c].record_size);
     }
-    if (items >= (1ull << 31) || segments >= (1ull << 31))
+    if ((uint64_t)item_stride * count >= (1ull << 31) || segments >= (1ull << 31))
         return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: bounded chunks too large for one pass");
     const size_t off_ins = 0;
-    const size_t off_items = align_up(off_ins + count * sizeof(padic_in_t), 16);
-    const size_t off_segments = align_up(off_items + (count + 1) * sizeof(uint32_t), 16);
+    const size_t off_segments = align_up(off_ins + count * sizeof(padic_in_t), 16);
     const size_t off_summary = align_up(off_segments + (count + 1) * sizeof(uint32_t), 16);
     const size_t upload = off_summary + 16; /* summary: u32 [0], [1], u64 [2, 3] (head_chunk) */
     const size_t off_chunks = align_up(upload, 256);
@@ -1291,9 +1305,9 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     SPS_TRY(reserve_host(state, upload + 16)); /* the summary comes back after the upload */
     uint8_t *h = (uint8_t *)state->h_padic, *dev = (uint8_t *)state->d_padic[0];
     padic_in_t *h_ins = (padic_in_t *)(h + off_ins);
-    uint32_t *h_items = (uint32_t *)(h + off_items), *h_segments = (uint32_t *)(h + off_segments);
+    uint32_t *h_segments = (uint32_t *)(h + off_segments);
     uint64_t work_at = 0, element_at = 0;
-    uint32_t item_at = 0, segment_at = 0;
+    uint32_t segment_at = 0;
     for (size_t c = 0; c < count; c++) {
         const uint32_t element = padic_element(chunks[c].dtype);
         const uint32_t n = element && chunks[c].raw_size % element == 0 ? chunks[c].raw_size / element : 0;
@@ -1308,18 +1322,15 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         in->raw_size = chunks[c].raw_size;
         in->dtype = chunks[c].dtype;
         in->n = n;
-        h_items[c] = item_at;
         h_segments[c] = segment_at;
         work_at += work_bytes(n);
         element_at += n;
-        item_at += item_cap(n);
         segment_at += segment_cap(chunks[c].record_size);
     }
-    h_items[count] = item_at;
     h_segments[count] = segment_at;
     memset(h + off_summary, 0, 16);
     const padic_in_t *d_ins = (const padic_in_t *)(dev + off_ins);
-    const uint32_t *d_items = (const uint32_t *)(dev + off_items), *d_segments = (const uint32_t *)(dev + off_segments);
+    const uint32_t *d_segments = (const uint32_t *)(dev + off_segments);
     uint32_t *d_summary = (uint32_t *)(dev + off_summary);
     pchunk_t *d_chunks = (pchunk_t *)(dev + off_chunks);
     uint64_t *d_hashes = (uint64_t *)(dev + off_hashes);
@@ -1348,7 +1359,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     SPS_TRY(side_stream(state));
     uint8_t *d_digits = (uint8_t *)state->d_padic[1];
     const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
-    const uint32_t stream_grid = (item_at + DECODE_WARPS - 1) / DECODE_WARPS;
+    const uint32_t stream_grid = (item_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
     /* The piece checksums only lower chunks' error keys (a failing stage's key is below those of
      * the stages after it, whatever ran), so they go beside the rounds; finalize waits for them. */
     cudaStream_t side = state->padic_side;
@@ -1358,12 +1369,12 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
     CUDA_TRY(cudaEventRecord(state->padic_join, side), "gpu_decompress: join");
     if (bitmaps) {
-        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, 1);
+        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, 1);
         bitmap_check_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
     }
     for (uint32_t j = 0; j < rounds; j++) {
         plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, j);
-        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, d_items, chunk_count, stage_plane(j));
+        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(j));
         plane_apply_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
     }
     reconstruct_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements);
