@@ -869,6 +869,10 @@ __device__ __forceinline__ double centre_value(uint64_t prefix, double width, do
 }
 
 __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v);
+template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
+__device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
+                                        uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
+                                        uint32_t sign_at, uint32_t lane, uint32_t *seg_hist);
 
 #define UNROLL 4 /* groups of 32 elements a warp has in flight */
 
@@ -876,7 +880,7 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
  * (min(prefix, C - 1)) in element order, and a magnitude starting here (prefix 0, digit non-zero)
  * the next sign bit. The last plane, when dense, writes the output itself; otherwise the plane's
  * digits and the new saturated prefixes are kept, and their per-segment counts. */
-__global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
+__global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
 {
     __shared__ uint32_t run[APPLY_WARPS][16], counts[APPLY_WARPS][16], seg_hist[APPLY_WARPS][16];
     __shared__ uint32_t warp_starts[APPLY_WARPS], sign_first[APPLY_WARPS], starts_total, sign_cursor, bad_flag;
@@ -954,69 +958,80 @@ __global__ void __launch_bounds__(APPLY_THREADS) plane_apply_kernel(pchunk_t *ch
         __syncthreads();
         uint32_t sign_at = sign_first[warp];
         const uint32_t dtype = d->dtype;
-        const double step = d->step;
-        const uint8_t *previous = digits + d->ebase;
-        const uint64_t zero_planes = d->zero_planes;
-        const bool partial = d->planes < d->precision;
-        const double width = d->width, centre = d->centre;
-        uint8_t *dst = d->dst;
-        for (uint32_t base = seg_begin; base < seg_end; base += 32 * UNROLL) {
-            uint32_t st[UNROLL], at[UNROLL], digit[UNROLL];
-            uint64_t magnitude[UNROLL];
+        if (contexts <= 2) {
+            const uint32_t run0 = run[warp][0], run1 = contexts == 2 ? run[warp][1] : 0;
+#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, lane, seg_hist[warp])
+            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, lane, seg_hist[warp]);
+            else if (dtype == SARAPHIS_DTYPE_F32) bad |= NARROW(SARAPHIS_DTYPE_F32, 4);
+            else if (dtype == SARAPHIS_DTYPE_F64) bad |= NARROW(SARAPHIS_DTYPE_F64, 8);
+            else if (dtype == SARAPHIS_DTYPE_F16) bad |= NARROW(SARAPHIS_DTYPE_F16, 2);
+            else bad |= NARROW(SARAPHIS_DTYPE_BF16, 2);
+#undef NARROW
+        } else {
+            const double step = d->step;
+            const uint8_t *previous = digits + d->ebase;
+            const uint64_t zero_planes = d->zero_planes;
+            const bool partial = d->planes < d->precision;
+            const double width = d->width, centre = d->centre;
+            uint8_t *dst = d->dst;
+            for (uint32_t base = seg_begin; base < seg_end; base += 32 * UNROLL) {
+                uint32_t st[UNROLL], at[UNROLL], digit[UNROLL];
+                uint64_t magnitude[UNROLL];
 #pragma unroll
-            for (uint32_t u = 0; u < UNROLL; u++) {
-                const uint32_t i = base + 32 * u + lane;
-                st[u] = i < seg_end && !fresh ? state[i] : 0;
-                magnitude[u] = 0;
-            }
-            if (last_plane)
-                for (uint32_t j = 0; j < plane; j++) {
-                    const bool zero = (zero_planes >> j) & 1;
+                for (uint32_t u = 0; u < UNROLL; u++) {
+                    const uint32_t i = base + 32 * u + lane;
+                    st[u] = i < seg_end && !fresh ? state[i] : 0;
+                    magnitude[u] = 0;
+                }
+                if (last_plane)
+                    for (uint32_t j = 0; j < plane; j++) {
+                        const bool zero = (zero_planes >> j) & 1;
 #pragma unroll
-                    for (uint32_t u = 0; u < UNROLL; u++) {
-                        const uint32_t i = base + 32 * u + lane;
-                        magnitude[u] = magnitude[u] * p + (i < seg_end && !zero ? previous[j * plane_stride + i] : 0);
+                        for (uint32_t u = 0; u < UNROLL; u++) {
+                            const uint32_t i = base + 32 * u + lane;
+                            magnitude[u] = magnitude[u] * p + (i < seg_end && !zero ? previous[j * plane_stride + i] : 0);
+                        }
                     }
+#pragma unroll
+                for (uint32_t u = 0; u < UNROLL; u++) {
+                    const uint32_t i = base + 32 * u + lane;
+                    const bool active = i < seg_end;
+                    const uint32_t c = active ? min(st[u] & SATURATED, last) : 16u;
+                    const uint32_t peers = __match_any_sync(FULL_MASK, c);
+                    const uint32_t rank = __popc(peers & lanemask_lt(lane));
+                    at[u] = active ? run[warp][c] + rank : limit;
+                    __syncwarp();
+                    if (active && rank == 0) run[warp][c] += __popc(peers);
+                    __syncwarp();
                 }
 #pragma unroll
-            for (uint32_t u = 0; u < UNROLL; u++) {
-                const uint32_t i = base + 32 * u + lane;
-                const bool active = i < seg_end;
-                const uint32_t c = active ? min(st[u] & SATURATED, last) : 16u;
-                const uint32_t peers = __match_any_sync(FULL_MASK, c);
-                const uint32_t rank = __popc(peers & lanemask_lt(lane));
-                at[u] = active ? run[warp][c] + rank : limit;
-                __syncwarp();
-                if (active && rank == 0) run[warp][c] += __popc(peers);
-                __syncwarp();
-            }
+                for (uint32_t u = 0; u < UNROLL; u++) digit[u] = at[u] < limit ? symbols[at[u]] : 0;
 #pragma unroll
-            for (uint32_t u = 0; u < UNROLL; u++) digit[u] = at[u] < limit ? symbols[at[u]] : 0;
-#pragma unroll
-            for (uint32_t u = 0; u < UNROLL; u++) {
-                const uint32_t i = base + 32 * u + lane;
-                const bool active = i < seg_end;
-                const uint32_t prefix = st[u] & SATURATED;
-                const bool starts = active && prefix == 0 && digit[u] != 0;
-                const uint32_t smask = __ballot_sync(FULL_MASK, starts);
-                const uint32_t sign = starts ? sign_bit(signs, sign_at + __popc(smask & lanemask_lt(lane)), sign_count) : 0;
-                sign_at += __popc(smask);
-                const uint32_t next = min(prefix * p + digit[u], SATURATED);
-                if (active) {
-                    bad |= digit[u] >= p;
-                    const uint32_t flag = (st[u] & SIGN_FLAG) | sign << 7;
-                    if (last_plane) {
-                        const uint64_t q = magnitude[u] * p + digit[u];
-                        store_value(dst, i, dtype,
-                                    partial ? centre_value(q, width, centre, step, flag != 0) : signed_value(q, step, flag != 0));
-                    } else {
-                        state[i] = (uint8_t)(flag | next);
-                        out[i] = (uint8_t)digit[u];
+                for (uint32_t u = 0; u < UNROLL; u++) {
+                    const uint32_t i = base + 32 * u + lane;
+                    const bool active = i < seg_end;
+                    const uint32_t prefix = st[u] & SATURATED;
+                    const bool starts = active && prefix == 0 && digit[u] != 0;
+                    const uint32_t smask = __ballot_sync(FULL_MASK, starts);
+                    const uint32_t sign = starts ? sign_bit(signs, sign_at + __popc(smask & lanemask_lt(lane)), sign_count) : 0;
+                    sign_at += __popc(smask);
+                    const uint32_t next = min(prefix * p + digit[u], SATURATED);
+                    if (active) {
+                        bad |= digit[u] >= p;
+                        const uint32_t flag = (st[u] & SIGN_FLAG) | sign << 7;
+                        if (last_plane) {
+                            const uint64_t q = magnitude[u] * p + digit[u];
+                            store_value(dst, i, dtype,
+                                        partial ? centre_value(q, width, centre, step, flag != 0) : signed_value(q, step, flag != 0));
+                        } else {
+                            state[i] = (uint8_t)(flag | next);
+                            out[i] = (uint8_t)digit[u];
+                        }
                     }
-                }
-                if (!last_plane) { /* the new prefixes, counted for the next plane */
-                    const uint32_t bin = active ? next : 16u, peers = __match_any_sync(FULL_MASK, bin);
-                    if (active && __popc(peers & lanemask_lt(lane)) == 0) atomicAdd(&seg_hist[warp][bin], __popc(peers));
+                    if (!last_plane) { /* the new prefixes, counted for the next plane */
+                        const uint32_t bin = active ? next : 16u, peers = __match_any_sync(FULL_MASK, bin);
+                        if (active && __popc(peers & lanemask_lt(lane)) == 0) atomicAdd(&seg_hist[warp][bin], __popc(peers));
+                    }
                 }
             }
         }
@@ -1117,16 +1132,16 @@ __device__ __forceinline__ double round_mantissa(double a, unsigned dropped)
     return __longlong_as_double((long long)bits);
 }
 
-__device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v)
+/* x' = R(v) in the dtype, as its bytes (little-endian in the low bits). */
+__device__ __forceinline__ uint64_t value_bits(uint32_t dtype, double v)
 {
     switch (dtype) {
     case SARAPHIS_DTYPE_F32: {
         if (v > FLT_MAX) v = FLT_MAX;
         else if (v < -FLT_MAX) v = -FLT_MAX;
-        ((float *)dst)[i] = __double2float_rn(v);
-        return;
+        return __float_as_uint(__double2float_rn(v));
     }
-    case SARAPHIS_DTYPE_F64: ((double *)dst)[i] = v; return;
+    case SARAPHIS_DTYPE_F64: return (uint64_t)__double_as_longlong(v);
     case SARAPHIS_DTYPE_F16: {
         const double a = fabs(v);
         double r;
@@ -1141,8 +1156,7 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
             const uint32_t exponent = (uint32_t)(bits >> 52) - 1023u + 15u;
             h |= (exponent << 10 | (uint32_t)((bits >> 42) & 0x3ffu)) & 0xffffu;
         }
-        ((uint16_t *)dst)[i] = (uint16_t)h;
-        return;
+        return h & 0xffffu;
     }
     default: { /* BF16 */
         const double a = fabs(v);
@@ -1151,10 +1165,185 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
         else if (a < 0x1p-126) r = round_to_quantum(a, 0x1p-133, 0x1p133);
         else r = round_mantissa(a, 45);
         const float f = __double2float_rn(signbit(v) ? -r : r);
-        ((uint16_t *)dst)[i] = (uint16_t)(__float_as_uint(f) >> 16);
-        return;
+        return __float_as_uint(f) >> 16;
     }
     }
+}
+
+__device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, double v)
+{
+    const uint64_t bits = value_bits(dtype, v);
+    switch (dtype) {
+    case SARAPHIS_DTYPE_F32: ((uint32_t *)dst)[i] = (uint32_t)bits; return;
+    case SARAPHIS_DTYPE_F64: ((uint64_t *)dst)[i] = bits; return;
+    default: ((uint16_t *)dst)[i] = (uint16_t)bits; return;
+    }
+}
+
+/* The dense plane with one or two contexts (context 1: the elements with a non-zero prefix),
+ * nearly every dense plane of real weights. Same results as the general loop, with fewer
+ * instructions: lane l takes elements 4l .. 4l + 3 of each 128 of the warp's segment, the ranks in
+ * each context and among the magnitudes starting here come from warp scans of per-lane counts
+ * (no match_any), states, digits and outputs move four elements per access where aligned, and the
+ * next plane's prefix counts wait in per-lane byte counters. */
+template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
+__device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
+                                        uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
+                                        uint32_t sign_at, uint32_t lane, uint32_t *seg_hist)
+{
+    const bool two = d->contexts == 2;
+    const uint32_t p = d->prime, limit = d->ctx_start[d->contexts], sign_count = d->sign_count;
+    const uint32_t sign_bytes = (sign_count + 7) / 8;
+    const uint8_t *symbols = d->symbols, *signs = d->signs;
+    uint8_t *state = d->state;
+    const uint8_t *previous = digits + d->ebase;
+    uint8_t *out = digits + plane * plane_stride + d->ebase;
+    const bool out_aligned = ((uintptr_t)out & 3) == 0;
+    const uint64_t zero_planes = d->zero_planes;
+    const bool partial = d->planes < d->precision;
+    const double step = d->step, width = d->width, centre = d->centre;
+    uint8_t *dst = d->dst;
+    const bool dst_aligned = ((uintptr_t)dst & 15) == 0;
+    /* One context: symbol k of the segment's run is element k's digit, four at a time. */
+    const bool symbols_aligned = !two && ((uintptr_t)(symbols + run0) & 3) == 0;
+    uint32_t bad = 0, groups = 0;
+    uint64_t hist_lo = 0, hist_hi = 0; /* byte b of lo (hi): elements whose new prefix is b (8 + b) */
+    auto flush = [&]() {
+#pragma unroll
+        for (uint32_t q = 0; q < 4; q++) {
+            const uint32_t half = (uint32_t)((q < 2 ? hist_lo : hist_hi) >> (32 * (q & 1)));
+            uint64_t wide = (uint64_t)(half & 0xff) | (uint64_t)((half >> 8) & 0xff) << 16 | (uint64_t)((half >> 16) & 0xff) << 32 |
+                            (uint64_t)(half >> 24) << 48;
+#pragma unroll
+            for (int o = 16; o >= 1; o >>= 1) wide += __shfl_xor_sync(FULL_MASK, wide, o);
+            if (lane == 0)
+                for (uint32_t b = 0; b < 4; b++) seg_hist[4 * q + b] += (uint32_t)(wide >> (16 * b)) & 0xffffu;
+        }
+        hist_lo = hist_hi = 0;
+    };
+    for (uint32_t base = seg_begin; base < seg_end; base += 128) {
+        const uint32_t i0 = base + 4 * lane;
+        const uint32_t valid = i0 < seg_end ? min(4u, seg_end - i0) : 0;
+        const uint32_t before = min(4 * lane, seg_end - base), group_valid = min(128u, seg_end - base);
+        uint32_t st4 = 0;
+        if (!fresh) {
+            if (valid == 4) st4 = *(const uint32_t *)(state + i0);
+            else
+                for (uint32_t e = 0; e < valid; e++) st4 |= (uint32_t)state[i0 + e] << (8 * e);
+        }
+        uint32_t ones = 0; /* bit e: element e is in context 1 */
+        if (two)
+#pragma unroll
+            for (uint32_t e = 0; e < 4; e++) ones |= (e < valid && ((st4 >> (8 * e)) & SATURATED)) ? 1u << e : 0u;
+        const uint32_t count1 = __popc(ones);
+        const uint32_t inclusive1 = two ? warp_inclusive32(count1, lane) : 0;
+        const uint32_t total1 = two ? __shfl_sync(FULL_MASK, inclusive1, 31) : 0;
+        const uint32_t below1 = inclusive1 - count1, below0 = before - below1;
+        uint32_t digit[4];
+        if (symbols_aligned && valid == 4 && run0 + below0 + 4 <= limit) {
+            const uint32_t w = *(const uint32_t *)(symbols + run0 + below0);
+#pragma unroll
+            for (uint32_t e = 0; e < 4; e++) digit[e] = (w >> (8 * e)) & 0xff;
+        } else {
+            uint32_t at0 = run0 + below0, at1 = run1 + below1;
+#pragma unroll
+            for (uint32_t e = 0; e < 4; e++) {
+                const bool one = (ones >> e) & 1;
+                const uint32_t at = one ? at1 : at0;
+                at1 += one;
+                at0 += !one;
+                digit[e] = e < valid && at < limit ? symbols[at] : 0;
+            }
+        }
+        run0 += group_valid - total1;
+        run1 += total1;
+        /* Magnitudes starting here take the next sign bits, in element order. */
+        uint32_t starts = 0;
+#pragma unroll
+        for (uint32_t e = 0; e < 4; e++) starts |= (e < valid && ((st4 >> (8 * e)) & SATURATED) == 0 && digit[e] != 0) ? 1u << e : 0u;
+        const uint32_t start_count = __popc(starts), start_inclusive = warp_inclusive32(start_count, lane);
+        uint32_t sign = 0; /* bit e: element e's new sign */
+        if (starts) {
+            const uint32_t k = sign_at + start_inclusive - start_count, byte = k >> 3;
+            uint32_t w = (byte < sign_bytes ? (uint32_t)signs[byte] : 0u) | (byte + 1 < sign_bytes ? (uint32_t)signs[byte + 1] << 8 : 0u);
+            w >>= k & 7;
+            if (k + 4 > sign_count) w &= k < sign_count ? (1u << (sign_count - k)) - 1 : 0u; /* bits past the stream read 0 */
+            sign = (w & starts & 1u) | ((w >> __popc(starts & 1u)) & (starts >> 1) & 1u) << 1 |
+                   ((w >> __popc(starts & 3u)) & (starts >> 2) & 1u) << 2 | ((w >> __popc(starts & 7u)) & (starts >> 3) & 1u) << 3;
+        }
+        sign_at += __shfl_sync(FULL_MASK, start_inclusive, 31);
+        if constexpr (LAST) {
+            uint64_t magnitude[4] = {0, 0, 0, 0};
+            for (uint32_t j = 0; j < plane; j++) {
+                uint32_t w = 0;
+                if (!((zero_planes >> j) & 1)) {
+                    const uint8_t *from = previous + j * plane_stride + i0;
+                    if (valid == 4 && ((uintptr_t)from & 3) == 0) w = *(const uint32_t *)from;
+                    else
+                        for (uint32_t e = 0; e < valid; e++) w |= (uint32_t)from[e] << (8 * e);
+                }
+#pragma unroll
+                for (uint32_t e = 0; e < 4; e++) magnitude[e] = magnitude[e] * p + ((w >> (8 * e)) & 0xff);
+            }
+            uint64_t bits[4];
+#pragma unroll
+            for (uint32_t e = 0; e < 4; e++) {
+                const uint32_t s = (st4 >> (8 * e)) & 0xff;
+                bad |= e < valid && digit[e] >= p;
+                const bool negative = (s & SIGN_FLAG) || ((sign >> e) & 1);
+                const uint64_t q = magnitude[e] * p + digit[e];
+                bits[e] = value_bits(DTYPE, partial ? centre_value(q, width, centre, step, negative) : signed_value(q, step, negative));
+            }
+            if (valid == 4 && dst_aligned && ELEMENT == 4) {
+                *(uint4 *)(dst + 4 * (uint64_t)i0) = make_uint4((uint32_t)bits[0], (uint32_t)bits[1], (uint32_t)bits[2], (uint32_t)bits[3]);
+            } else if (valid == 4 && dst_aligned && ELEMENT == 2) {
+                *(uint2 *)(dst + 2 * (uint64_t)i0) = make_uint2((uint32_t)(bits[0] | bits[1] << 16), (uint32_t)(bits[2] | bits[3] << 16));
+            } else if (valid == 4 && dst_aligned && ELEMENT == 8) {
+                uint4 *to = (uint4 *)(dst + 8 * (uint64_t)i0);
+                to[0] = make_uint4((uint32_t)bits[0], (uint32_t)(bits[0] >> 32), (uint32_t)bits[1], (uint32_t)(bits[1] >> 32));
+                to[1] = make_uint4((uint32_t)bits[2], (uint32_t)(bits[2] >> 32), (uint32_t)bits[3], (uint32_t)(bits[3] >> 32));
+            } else {
+#pragma unroll
+                for (uint32_t e = 0; e < 4; e++) {
+                    if (e >= valid) break;
+                    if (ELEMENT == 4) ((uint32_t *)dst)[i0 + e] = (uint32_t)bits[e];
+                    else if (ELEMENT == 8) ((uint64_t *)dst)[i0 + e] = bits[e];
+                    else ((uint16_t *)dst)[i0 + e] = (uint16_t)bits[e];
+                }
+            }
+        } else {
+            uint32_t new_state = 0, new_digits = 0;
+#pragma unroll
+            for (uint32_t e = 0; e < 4; e++) {
+                const uint32_t s = (st4 >> (8 * e)) & 0xff, prefix = s & SATURATED;
+                const uint32_t next = min(prefix * p + digit[e], SATURATED);
+                bad |= e < valid && digit[e] >= p;
+                new_state |= ((s & SIGN_FLAG) | ((sign >> e) & 1) << 7 | next) << (8 * e);
+                new_digits |= digit[e] << (8 * e);
+                if (e < valid) {
+                    if (next < 8) hist_lo += 1ull << (8 * next);
+                    else hist_hi += 1ull << (8 * (next - 8));
+                }
+            }
+            if (valid == 4) {
+                *(uint32_t *)(state + i0) = new_state;
+                if (out_aligned) *(uint32_t *)(out + i0) = new_digits;
+                else
+                    for (uint32_t e = 0; e < 4; e++) out[i0 + e] = (uint8_t)(new_digits >> (8 * e));
+            } else {
+                for (uint32_t e = 0; e < valid; e++) {
+                    state[i0 + e] = (uint8_t)(new_state >> (8 * e));
+                    out[i0 + e] = (uint8_t)(new_digits >> (8 * e));
+                }
+            }
+            if (++groups == 32) { /* at most 4 x 32 = 128 per byte counter */
+                flush();
+                groups = 0;
+            }
+        }
+    }
+    if (!LAST) flush();
+    return bad;
 }
 
 /* After a zero or sparse last plane: |q| (or the prefix of the planes decoded) from the digit
