@@ -872,21 +872,27 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
 template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
-                                        uint32_t sign_at, uint32_t lane, uint32_t *seg_hist);
+                                        uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist);
 
 #define UNROLL 4 /* groups of 32 elements a warp has in flight */
+#define SIGN_STAGE_BYTES 8192u /* a dense plane's sign bits in shared memory: 65536 elements */
 
 /* One plane of one chunk per CTA. Dense: each element takes the next symbol of its context
  * (min(prefix, C - 1)) in element order, and a magnitude starting here (prefix 0, digit non-zero)
  * the next sign bit. The last plane, when dense, writes the output itself; otherwise the plane's
  * digits and the new saturated prefixes are kept, and their per-segment counts. */
+template <bool NARROW>
 __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
 {
     __shared__ uint32_t run[APPLY_WARPS][16], counts[APPLY_WARPS][16], seg_hist[APPLY_WARPS][16];
     __shared__ uint32_t warp_starts[APPLY_WARPS], sign_first[APPLY_WARPS], starts_total, sign_cursor, bad_flag;
+    __shared__ __align__(16) uint8_t sign_stage[SIGN_STAGE_BYTES];
     pchunk_t *d = &chunks[blockIdx.x];
     const uint32_t stage = stage_plane(plane);
     if (d->form == FORM_SKIP || d->key < key_make(stage, SUB_DIGITS, 0, 0)) return;
+    /* Two instances, so that each has the registers its loop needs: NARROW takes the dense planes
+     * with one or two contexts (apply_narrow), the other every other plane. */
+    if (NARROW != (d->form == FORM_DENSE && d->contexts <= 2)) return;
     const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = d->n, p = d->prime, form = d->form, sign_count = d->sign_count;
     const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
@@ -908,6 +914,17 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
         segment_of(n, w, &wb, &we);
         counts[w][b] = fresh ? (b == 0 ? we - wb : 0) : d->segment_hist[w][b];
         seg_hist[w][b] = 0;
+    }
+    /* A dense plane's sign bits (a 256 KiB chunk's fit) are read from shared memory: in the
+     * element pass their load waits on a scan, and from device memory it was the third latency
+     * in a row. */
+    const uint32_t sign_bytes = (sign_count + 7) / 8;
+    const bool signs_staged = NARROW && sign_bytes <= SIGN_STAGE_BYTES;
+    if (signs_staged) {
+        if (((uintptr_t)signs & 3) == 0)
+            for (uint32_t b = 4 * tid; b < sign_bytes; b += 4 * APPLY_THREADS) *(uint32_t *)&sign_stage[b] = *(const uint32_t *)(signs + b);
+        else
+            for (uint32_t b = tid; b < sign_bytes; b += APPLY_THREADS) sign_stage[b] = signs[b];
     }
     __syncthreads();
     uint32_t bad = 0;
@@ -958,10 +975,10 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
         __syncthreads();
         uint32_t sign_at = sign_first[warp];
         const uint32_t dtype = d->dtype;
-        if (contexts <= 2) {
+        if constexpr (NARROW) {
             const uint32_t run0 = run[warp][0], run1 = contexts == 2 ? run[warp][1] : 0;
-#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, lane, seg_hist[warp])
-            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, lane, seg_hist[warp]);
+#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp])
+            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp]);
             else if (dtype == SARAPHIS_DTYPE_F32) bad |= NARROW(SARAPHIS_DTYPE_F32, 4);
             else if (dtype == SARAPHIS_DTYPE_F64) bad |= NARROW(SARAPHIS_DTYPE_F64, 8);
             else if (dtype == SARAPHIS_DTYPE_F16) bad |= NARROW(SARAPHIS_DTYPE_F16, 2);
@@ -1189,19 +1206,19 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
 template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
-                                        uint32_t sign_at, uint32_t lane, uint32_t *seg_hist)
+                                        uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist)
 {
     const bool two = d->contexts == 2;
     const uint32_t p = d->prime, limit = d->ctx_start[d->contexts], sign_count = d->sign_count;
     const uint32_t sign_bytes = (sign_count + 7) / 8;
-    const uint8_t *symbols = d->symbols, *signs = d->signs;
+    const uint8_t *symbols = d->symbols;
     uint8_t *state = d->state;
     const uint8_t *previous = digits + d->ebase;
     uint8_t *out = digits + plane * plane_stride + d->ebase;
     const bool out_aligned = ((uintptr_t)out & 3) == 0;
     const uint64_t zero_planes = d->zero_planes;
     const bool partial = d->planes < d->precision;
-    const double step = d->step, width = d->width, centre = d->centre;
+    const double step = d->step;
     uint8_t *dst = d->dst;
     const bool dst_aligned = ((uintptr_t)dst & 15) == 0;
     /* One context: symbol k of the segment's run is element k's digit, four at a time. */
@@ -1221,15 +1238,34 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         }
         hist_lo = hist_hi = 0;
     };
+    /* The next group's states (and, with one context, digits) are loaded while this one is
+     * worked on: the loop is otherwise a chain of dependent loads. */
+    auto load_state = [&](uint32_t i0, uint32_t valid) -> uint32_t {
+        uint32_t v = 0;
+        if (fresh) return 0;
+        if (valid == 4) return *(const uint32_t *)(state + i0);
+        for (uint32_t e = 0; e < valid; e++) v |= (uint32_t)state[i0 + e] << (8 * e);
+        return v;
+    };
+    uint32_t state_ahead = 0, digits_ahead = 0;
+    bool digits_ready = false;
+    if (seg_begin < seg_end) {
+        const uint32_t i0 = seg_begin + 4 * lane, valid = i0 < seg_end ? min(4u, seg_end - i0) : 0;
+        state_ahead = load_state(i0, valid);
+        digits_ready = symbols_aligned && valid == 4 && run0 + 4 * lane + 4 <= limit;
+        if (digits_ready) digits_ahead = *(const uint32_t *)(symbols + run0 + 4 * lane);
+    }
     for (uint32_t base = seg_begin; base < seg_end; base += 128) {
         const uint32_t i0 = base + 4 * lane;
         const uint32_t valid = i0 < seg_end ? min(4u, seg_end - i0) : 0;
         const uint32_t before = min(4 * lane, seg_end - base), group_valid = min(128u, seg_end - base);
-        uint32_t st4 = 0;
-        if (!fresh) {
-            if (valid == 4) st4 = *(const uint32_t *)(state + i0);
-            else
-                for (uint32_t e = 0; e < valid; e++) st4 |= (uint32_t)state[i0 + e] << (8 * e);
+        const uint32_t st4 = state_ahead, digit_word = digits_ahead;
+        const bool have_digits = digits_ready;
+        if (base + 128 < seg_end) { /* this group is whole: with one context the next starts 128 symbols on */
+            const uint32_t next = i0 + 128, next_valid = next < seg_end ? min(4u, seg_end - next) : 0;
+            state_ahead = load_state(next, next_valid);
+            digits_ready = symbols_aligned && next_valid == 4 && run0 + 128 + 4 * lane + 4 <= limit;
+            if (digits_ready) digits_ahead = *(const uint32_t *)(symbols + run0 + 128 + 4 * lane);
         }
         uint32_t ones = 0; /* bit e: element e is in context 1 */
         if (two)
@@ -1240,10 +1276,9 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         const uint32_t total1 = two ? __shfl_sync(FULL_MASK, inclusive1, 31) : 0;
         const uint32_t below1 = inclusive1 - count1, below0 = before - below1;
         uint32_t digit[4];
-        if (symbols_aligned && valid == 4 && run0 + below0 + 4 <= limit) {
-            const uint32_t w = *(const uint32_t *)(symbols + run0 + below0);
+        if (have_digits) { /* one context: below0 is 4 * lane */
 #pragma unroll
-            for (uint32_t e = 0; e < 4; e++) digit[e] = (w >> (8 * e)) & 0xff;
+            for (uint32_t e = 0; e < 4; e++) digit[e] = (digit_word >> (8 * e)) & 0xff;
         } else {
             uint32_t at0 = run0 + below0, at1 = run1 + below1;
 #pragma unroll
@@ -1292,7 +1327,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                 bad |= e < valid && digit[e] >= p;
                 const bool negative = (s & SIGN_FLAG) || ((sign >> e) & 1);
                 const uint64_t q = magnitude[e] * p + digit[e];
-                bits[e] = value_bits(DTYPE, partial ? centre_value(q, width, centre, step, negative) : signed_value(q, step, negative));
+                bits[e] = value_bits(DTYPE, partial ? centre_value(q, d->width, d->centre, step, negative) : signed_value(q, step, negative));
             }
             if (valid == 4 && dst_aligned && ELEMENT == 4) {
                 *(uint4 *)(dst + 4 * (uint64_t)i0) = make_uint4((uint32_t)bits[0], (uint32_t)bits[1], (uint32_t)bits[2], (uint32_t)bits[3]);
@@ -1564,7 +1599,8 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     for (uint32_t j = 0; j < rounds; j++) {
         plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, j);
         stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(j));
-        plane_apply_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
+        plane_apply_kernel<true><<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
+        plane_apply_kernel<false><<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
     }
     reconstruct_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements);
     escape_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
