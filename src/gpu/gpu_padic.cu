@@ -577,7 +577,8 @@ __global__ void digest_kernel(pchunk_t *chunks, const uint32_t *segment_prefix, 
 
 
 /* A decoding warp's words wait in a ring of shared memory that cp.async fills 512 bytes (16 per
- * lane) at a time, two fills (about 30 steps of a dense digit plane) ahead of the one being read.
+ * lane) at a time: the fill being read and the two after it have landed, the next is in flight
+ * (a dense digit plane takes about 15 words a step, so a fill is loaded some 50 steps ahead).
  * Words in registers (a queue shifted along as it is used) made every shift wait for the load
  * behind it: a digit plane's streams take up to 15 words a step, so that load was only two steps
  * old, and the decoder stalled on it (ncu: 59% of stalls on global loads). */
@@ -596,15 +597,17 @@ __device__ __forceinline__ void ring_fill(uint8_t *ring, const uint8_t *base, co
 }
 
 /* rans_decode_block on a warp: lane l owns symbol l of every group of 32; a lane needing a refill
- * takes the word at (words used so far + refills of the lanes below it), from the ring. Every
- * word index is checked against the block; false when the block does not end exactly where its
- * words do with every state back at its start. */
+ * takes the word at (words used so far + refills of the lanes below it), from the ring. ODD: the
+ * words start at an odd address, so a word is two byte loads (else one 16-bit load). Whole
+ * groups go two steps between ring checks without per-lane branches; words read past the block
+ * (a corrupt one) come from the ring's other bytes and fail the final check. False when the
+ * block does not end exactly where its words do with every state back at its start. */
+template <bool ODD>
 __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, uint32_t count, uint8_t *dst, const uint8_t *sym,
                                     const uint32_t *fc, uint8_t *ring, uint32_t lane)
 {
     uint32_t x = dev_le32(block + 4 * lane);
-    bool bad = x < RANS_STATE_LOWER;
-    if (__any_sync(FULL_MASK, bad)) return false;
+    if (__any_sync(FULL_MASK, x < RANS_STATE_LOWER)) return false;
     const uint8_t *words = block + RANS_BLOCK_HEADER_BYTES, *end = block + block_size;
     const uint32_t word_count = (block_size - RANS_BLOCK_HEADER_BYTES) / 2;
     const uint8_t *base = (const uint8_t *)((uintptr_t)words & ~(uintptr_t)15);
@@ -614,44 +617,51 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
         ring_fill(ring, base, end, f, lane);
         async_commit();
     }
-    /* Invariant at each step: the fill holding the next word and the one after it have landed (a
-     * step takes at most 32 words, 64 bytes). */
-    async_wait_pending<RING_FILLS - 2>();
+    /* Invariant at each check: the fill holding the next word and the two after it have landed,
+     * so two steps (at most 64 words, 128 bytes) may follow. */
+    async_wait_pending<1>();
     __syncwarp();
+    const uint32_t lower = lanemask_lt(lane);
     uint32_t pos = 0, fill = 0;
-    for (uint32_t g = 0; g < count; g += 32) {
-        const uint32_t i = g + lane;
-        const bool active = i < count;
-        bool need = false;
-        uint32_t symbol = 0;
-        if (active) {
-            const uint32_t slot = x & (RANS_PROB_SCALE - 1);
-            symbol = sym[slot];
-            const uint32_t entry = fc[symbol];
-            x = (entry & 0xffff) * (x >> RANS_PROB_BITS) + slot - (entry >> 16);
-            need = x < RANS_STATE_LOWER;
-        }
+    auto step = [&](uint32_t i, bool active) __attribute__((always_inline)) {
+        const uint32_t slot = x & (RANS_PROB_SCALE - 1);
+        const uint32_t symbol = sym[slot];
+        const uint32_t entry = fc[symbol];
+        const uint32_t next = (entry & 0xffff) * (x >> RANS_PROB_BITS) + slot - (entry >> 16);
+        const bool need = active && next < RANS_STATE_LOWER;
         const uint32_t mask = __ballot_sync(FULL_MASK, need);
-        if (need) {
-            const uint32_t k = pos + __popc(mask & lanemask_lt(lane));
-            const uint32_t at = (skew + 2 * k) & (RING_BYTES - 1);
-            bad |= k >= word_count;
-            x = (x << 16) | ring[at] | (uint32_t)ring[(at + 1) & (RING_BYTES - 1)] << 8;
-        }
+        const uint32_t at = (skew + 2 * (pos + __popc(mask & lower))) & (RING_BYTES - 1);
+        uint32_t word;
+        if (ODD) word = ring[at] | (uint32_t)ring[(at + 1) & (RING_BYTES - 1)] << 8;
+        else word = *(const uint16_t *)(ring + at);
+        if (active) x = need ? (next << 16) | word : next;
         pos += __popc(mask);
         if (active) dst[i] = (uint8_t)symbol;
+    };
+    auto check = [&]() __attribute__((always_inline)) {
         const uint32_t now = (skew + 2 * pos) / RING_FILL;
         if (now != fill) { /* the old fill is read: load the one four ahead into its place */
             __syncwarp();
             ring_fill(ring, base, end, fill + RING_FILLS, lane);
             async_commit();
             fill = now;
-            async_wait_pending<RING_FILLS - 2>();
+            async_wait_pending<1>();
             __syncwarp();
         }
+    };
+    const uint32_t whole = count & ~63u;
+    uint32_t g = 0;
+    for (; g < whole; g += 64) {
+        step(g + lane, true);
+        step(g + 32 + lane, true);
+        check();
+    }
+    for (; g < count; g += 32) {
+        step(g + lane, g + lane < count);
+        check();
     }
     async_wait_all(); /* nothing in flight into the ring when the warp moves on */
-    bad |= pos != word_count || x != RANS_STATE_LOWER;
+    const bool bad = pos != word_count || x != RANS_STATE_LOWER;
     return !__any_sync(FULL_MASK, bad);
 }
 
@@ -700,7 +710,11 @@ __global__ void __launch_bounds__(DECODE_WARPS * 32)
 #pragma unroll
         for (int o = 16; o >= 1; o >>= 1) offset += __shfl_xor_sync(FULL_MASK, offset, o);
         const uint32_t block_size = dev_le32(st->sizes + 4 * (size_t)item);
-        if (!decode_block(st->blocks + offset, block_size, end - begin, st->dst + begin, sym_table[warp], fc_table[warp], ring[warp], lane) && lane == 0)
+        const uint8_t *block = st->blocks + offset;
+        const bool ok = ((uintptr_t)block & 1)
+                            ? decode_block<true>(block, block_size, end - begin, st->dst + begin, sym_table[warp], fc_table[warp], ring[warp], lane)
+                            : decode_block<false>(block, block_size, end - begin, st->dst + begin, sym_table[warp], fc_table[warp], ring[warp], lane);
+        if (!ok && lane == 0)
             report(d, st->key | key_make(0, 0, item, SARAPHIS_ERROR_CORRUPT));
     }
 }
