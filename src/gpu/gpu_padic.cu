@@ -895,6 +895,16 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
  * (min(prefix, C - 1)) in element order, and a magnitude starting here (prefix 0, digit non-zero)
  * the next sign bit. The last plane, when dense, writes the output itself; otherwise the plane's
  * digits and the new saturated prefixes are kept, and their per-segment counts. */
+/* The planes apply_narrow takes: dense, one or two contexts, magnitudes in 32 bits (p^P <= 2^32:
+ * up to four digits of 251). */
+__device__ __forceinline__ bool narrow_chunk(const pchunk_t *d)
+{
+    if (d->form != FORM_DENSE || d->contexts > 2) return false;
+    uint64_t reach = 1;
+    for (uint32_t j = 0; j < d->precision && reach <= (1ull << 32); j++) reach *= d->prime;
+    return reach <= (1ull << 32);
+}
+
 template <bool NARROW>
 __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
 {
@@ -906,7 +916,7 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
     if (d->form == FORM_SKIP || d->key < key_make(stage, SUB_DIGITS, 0, 0)) return;
     /* Two instances, so that each has the registers its loop needs: NARROW takes the dense planes
      * with one or two contexts (apply_narrow), the other every other plane. */
-    if (NARROW != (d->form == FORM_DENSE && d->contexts <= 2)) return;
+    if (NARROW != narrow_chunk(d)) return;
     const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = d->n, p = d->prime, form = d->form, sign_count = d->sign_count;
     const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
@@ -965,18 +975,45 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
             const uint32_t first = run[warp][0];
             const bool look = last == 0 && !fresh;
             uint32_t starts = 0;
-            for (uint32_t k0 = 0; k0 < zero_count; k0 += 32 * UNROLL) {
-                uint32_t sym[UNROLL];
-                bool zero[UNROLL];
+            if (NARROW && (!look || ((uintptr_t)(symbols + first) & 3) == 0)) {
+                /* Four symbols (and states) per lane and load, counted with byte compares: the
+                 * symbols first .. stop - 1, read as words from the 4-byte boundary at or below
+                 * `first` (the bytes around the run are inside the work area, and masked). */
+                const uint32_t stop = min(first + zero_count, max(limit, first));
+                const uint8_t *aligned = (const uint8_t *)((uintptr_t)(symbols + first) & ~(uintptr_t)3);
+                const uint32_t lead = (uint32_t)(symbols + first - aligned), span = stop - first + lead;
+                for (uint32_t b0 = 0; b0 < span; b0 += 128 * UNROLL) {
+                    uint32_t w[UNROLL], z[UNROLL];
 #pragma unroll
-                for (uint32_t u = 0; u < UNROLL; u++) {
-                    const uint32_t k = k0 + 32 * u + lane;
-                    const bool in = k < zero_count && first + k < limit;
-                    sym[u] = in ? symbols[first + k] : 0;
-                    zero[u] = !look || (in && (state[seg_begin + k] & SATURATED) == 0);
+                    for (uint32_t u = 0; u < UNROLL; u++) {
+                        const uint32_t b = b0 + 128 * u + 4 * lane;
+                        w[u] = b < span ? *(const uint32_t *)(aligned + b) : 0u;
+                        z[u] = look && b < span ? *(const uint32_t *)(state + seg_begin + b) : 0u; /* look: lead is 0 */
+                    }
+#pragma unroll
+                    for (uint32_t u = 0; u < UNROLL; u++) {
+                        const uint32_t b = b0 + 128 * u + 4 * lane;
+                        uint32_t m = __vcmpne4(w[u], 0u) & __vcmpeq4(z[u] & 0x0f0f0f0fu, 0u);
+                        if (b < lead) m &= b + 4 <= lead ? 0u : 0xffffffffu << (8 * (lead - b));
+                        if (b + 4 > span) m &= b >= span ? 0u : 0xffffffffu >> (8 * (b + 4 - span));
+                        starts += __popc(m) >> 3;
+                    }
                 }
+                starts = warp_sum32(starts);
+            } else {
+                for (uint32_t k0 = 0; k0 < zero_count; k0 += 32 * UNROLL) {
+                    uint32_t sym[UNROLL];
+                    bool zero[UNROLL];
 #pragma unroll
-                for (uint32_t u = 0; u < UNROLL; u++) starts += __popc(__ballot_sync(FULL_MASK, sym[u] != 0 && zero[u]));
+                    for (uint32_t u = 0; u < UNROLL; u++) {
+                        const uint32_t k = k0 + 32 * u + lane;
+                        const bool in = k < zero_count && first + k < limit;
+                        sym[u] = in ? symbols[first + k] : 0;
+                        zero[u] = !look || (in && (state[seg_begin + k] & SATURATED) == 0);
+                    }
+#pragma unroll
+                    for (uint32_t u = 0; u < UNROLL; u++) starts += __popc(__ballot_sync(FULL_MASK, sym[u] != 0 && zero[u]));
+                }
             }
             if (lane == 0) warp_starts[warp] = starts;
         }
@@ -1164,11 +1201,12 @@ __device__ __forceinline__ double round_mantissa(double a, unsigned dropped)
 }
 
 /* x' = R(v) in the dtype, as its bytes (little-endian in the low bits). */
-__device__ __forceinline__ uint64_t value_bits(uint32_t dtype, double v)
+__device__ __forceinline__ uint64_t value_bits(uint32_t dtype, double v, bool clamp = true)
 {
     switch (dtype) {
     case SARAPHIS_DTYPE_F32: {
-        if (v > FLT_MAX) v = FLT_MAX;
+        if (!clamp) {
+        } else if (v > FLT_MAX) v = FLT_MAX;
         else if (v < -FLT_MAX) v = -FLT_MAX;
         return __float_as_uint(__double2float_rn(v));
     }
@@ -1211,8 +1249,8 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
     }
 }
 
-/* The dense plane with one or two contexts (context 1: the elements with a non-zero prefix),
- * nearly every dense plane of real weights. Same results as the general loop, with fewer
+/* The dense plane with one or two contexts (context 1: the elements with a non-zero prefix) and
+ * magnitudes below 2^32 (narrow_chunk), nearly every dense plane of real weights. Same results as the general loop, with fewer
  * instructions: lane l takes elements 4l .. 4l + 3 of each 128 of the warp's segment, the ranks in
  * each context and among the magnitudes starting here come from warp scans of per-lane counts
  * (no match_any), states, digits and outputs move four elements per access where aligned, and the
@@ -1237,6 +1275,12 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
     const bool dst_aligned = ((uintptr_t)dst & 15) == 0;
     /* One context: symbol k of the segment's run is element k's digit, four at a time. */
     const bool symbols_aligned = !two && ((uintptr_t)(symbols + run0) & 3) == 0;
+    /* Every magnitude is below p^P <= 2^32 (narrow_chunk); when p^P * step stays below 2^127 no
+     * value reaches FLT_MAX, so F32 needs no clamp (the centres of a partial decode are below p^P
+     * too). */
+    uint64_t reach = 1;
+    for (uint32_t j = 0; j < d->precision; j++) reach *= p;
+    const bool clamp = !((double)reach * step < 0x1p127);
     uint32_t bad = 0, groups = 0;
     uint64_t hist_lo = 0, hist_hi = 0; /* byte b of lo (hi): elements whose new prefix is b (8 + b) */
     auto flush = [&]() {
@@ -1322,7 +1366,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         }
         sign_at += __shfl_sync(FULL_MASK, start_inclusive, 31);
         if constexpr (LAST) {
-            uint64_t magnitude[4] = {0, 0, 0, 0};
+            uint32_t magnitude[4] = {0, 0, 0, 0}; /* below p^P <= 2^32 */
             for (uint32_t j = 0; j < plane; j++) {
                 uint32_t w = 0;
                 if (!((zero_planes >> j) & 1)) {
@@ -1340,8 +1384,14 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                 const uint32_t s = (st4 >> (8 * e)) & 0xff;
                 bad |= e < valid && digit[e] >= p;
                 const bool negative = (s & SIGN_FLAG) || ((sign >> e) & 1);
-                const uint64_t q = magnitude[e] * p + digit[e];
-                bits[e] = value_bits(DTYPE, partial ? centre_value(q, d->width, d->centre, step, negative) : signed_value(q, step, negative));
+                const uint32_t q = magnitude[e] * p + digit[e];
+                double v;
+                if (partial) v = centre_value(q, d->width, d->centre, step, negative);
+                else { /* the CPU's (double)q * step, then the sign */
+                    v = __dmul_rn(__uint2double_rn(q), step);
+                    if (negative) v = __longlong_as_double(__double_as_longlong(v) | (long long)0x8000000000000000ull);
+                }
+                bits[e] = value_bits(DTYPE, v, clamp);
             }
             if (valid == 4 && dst_aligned && ELEMENT == 4) {
                 *(uint4 *)(dst + 4 * (uint64_t)i0) = make_uint4((uint32_t)bits[0], (uint32_t)bits[1], (uint32_t)bits[2], (uint32_t)bits[3]);
