@@ -905,6 +905,16 @@ __device__ __forceinline__ bool narrow_chunk(const pchunk_t *d)
     return reach <= (1ull << 32);
 }
 
+/* Four states after a zero digit: each prefix times p (saturated at 15), the sign kept. */
+__device__ __forceinline__ uint32_t prefixes_times(uint32_t x, uint32_t p)
+{
+    if (p >= SATURATED) return (x & 0x80808080u) | (__vcmpne4(x & 0x0f0f0f0fu, 0u) & 0x0f0f0f0fu);
+    uint32_t r = x & 0x80808080u;
+#pragma unroll
+    for (uint32_t e = 0; e < 4; e++) r |= min(((x >> (8 * e)) & SATURATED) * p, SATURATED) << (8 * e);
+    return r;
+}
+
 template <bool NARROW>
 __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
 {
@@ -919,7 +929,9 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
     if (NARROW != narrow_chunk(d)) return;
     const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const uint32_t n = d->n, p = d->prime, form = d->form, sign_count = d->sign_count;
-    const bool fresh = plane == 0; /* the work area is not cleared: before plane 0 every state is 0 */
+    /* Before the first plane that is not a zero plane every state is 0, and the work area holds
+     * none: it is not cleared, and zero planes there do not write it. */
+    const bool fresh = d->zero_planes + 1 == 1ull << plane;
     const bool last_plane = plane + 1 == d->planes;
     uint8_t *state = d->state;
     const uint8_t *symbols = d->symbols, *signs = d->signs;
@@ -1104,25 +1116,34 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
             }
         }
     } else {
-        /* Every prefix times p (a zero digit); a zero plane's digits are not stored. Loads first,
-         * then stores, so that each thread has UNROLL loads in flight. */
-        const bool sparse = form == FORM_SPARSE;
-        for (uint32_t i0 = tid; i0 < n; i0 += APPLY_THREADS * UNROLL) {
-            uint32_t st[UNROLL];
+        /* Every prefix times p (a zero digit); a zero plane's digits are not stored. Sixteen
+         * elements per thread and access (the work area is 16-byte aligned; a sparse plane's
+         * digit row may not be), two accesses in flight. */
+        const bool sparse = form == FORM_SPARSE, out_aligned = ((uintptr_t)out & 15) == 0;
+        const uint32_t vectors = fresh && !sparse ? 0 : n / 16;
+        for (uint32_t v0 = tid; v0 < vectors; v0 += 2 * APPLY_THREADS) {
+            uint4 st[2];
 #pragma unroll
-            for (uint32_t u = 0; u < UNROLL; u++) {
-                const uint32_t i = i0 + APPLY_THREADS * u;
-                st[u] = i < n && !fresh ? state[i] : 0;
+            for (uint32_t u = 0; u < 2; u++) {
+                const uint32_t v = v0 + APPLY_THREADS * u;
+                st[u] = v < vectors && !fresh ? ((const uint4 *)state)[v] : make_uint4(0, 0, 0, 0);
             }
 #pragma unroll
-            for (uint32_t u = 0; u < UNROLL; u++) {
-                const uint32_t i = i0 + APPLY_THREADS * u;
-                if (i < n) {
-                    state[i] = (uint8_t)((st[u] & SIGN_FLAG) | min((st[u] & SATURATED) * p, SATURATED));
-                    if (sparse) out[i] = 0;
+            for (uint32_t u = 0; u < 2; u++) {
+                const uint32_t v = v0 + APPLY_THREADS * u;
+                if (v < vectors) {
+                    ((uint4 *)state)[v] = make_uint4(prefixes_times(st[u].x, p), prefixes_times(st[u].y, p), prefixes_times(st[u].z, p),
+                                                     prefixes_times(st[u].w, p));
+                    if (sparse && out_aligned) ((uint4 *)out)[v] = make_uint4(0, 0, 0, 0);
                 }
             }
         }
+        for (uint32_t i = 16 * vectors + tid; i < n && !(fresh && !sparse); i += APPLY_THREADS) {
+            const uint32_t st = fresh ? 0 : state[i];
+            state[i] = (uint8_t)((st & SIGN_FLAG) | min((st & SATURATED) * p, SATURATED));
+        }
+        if (sparse)
+            for (uint32_t i = out_aligned ? 16 * vectors + tid : tid; i < n; i += APPLY_THREADS) out[i] = 0;
         /* The counts move with the prefixes: bin b goes to min(b * p, 15) (the sparse entries
          * move their elements once more below). */
         if (!last_plane && tid < APPLY_WARPS * 16) {
@@ -1458,11 +1479,12 @@ __global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk
     const bool partial = planes < d->precision;
     const uint8_t *state = d->state, *first = digits + d->ebase;
     const uint64_t zero_planes = d->zero_planes;
+    const bool all_zero = zero_planes + 1 == 1ull << planes; /* no state was written: every element is +0 */
     uint8_t *dst = d->dst;
     for (uint32_t i = threadIdx.x; i < n; i += APPLY_THREADS) {
         uint64_t magnitude = 0;
         for (uint32_t j = 0; j < planes; j++) magnitude = magnitude * p + ((zero_planes >> j) & 1 ? 0 : first[j * plane_stride + i]);
-        const bool negative = (state[i] & SIGN_FLAG) != 0;
+        const bool negative = !all_zero && (state[i] & SIGN_FLAG) != 0;
         store_value(dst, i, dtype, partial ? centre_value(magnitude, width, centre, step, negative) : signed_value(magnitude, step, negative));
     }
 }
