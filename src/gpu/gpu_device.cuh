@@ -45,18 +45,6 @@ __device__ __forceinline__ void copy16_async(uint8_t *smem, const uint8_t *globa
     *(uint4 *)smem = __ldg((const uint4 *)global);
 #endif
 }
-/* 16 bytes from global to shared memory of which the first `bytes` (0..16) are read and the rest
- * zero-filled: `global` must be 16-byte aligned and readable for `bytes` bytes (any valid address
- * when bytes is 0). */
-__device__ __forceinline__ void copy16_async_zfill(uint8_t *smem, const uint8_t *global, uint32_t bytes)
-{
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    uint32_t address = (uint32_t)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(global), "r"(bytes) : "memory");
-#else
-    for (uint32_t j = 0; j < 16; j++) smem[j] = j < bytes ? __ldg(global + j) : 0;
-#endif
-}
 /* Waits until at most N of this thread's committed cp.async groups are still in flight. */
 template <int N>
 __device__ __forceinline__ void async_wait_pending(void)

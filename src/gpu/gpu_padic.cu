@@ -592,8 +592,12 @@ __global__ void digest_kernel(pchunk_t *chunks, const uint32_t *segment_prefix, 
 __device__ __forceinline__ void ring_fill(uint8_t *ring, const uint8_t *base, const uint8_t *end, uint32_t f, uint32_t lane)
 {
     const uint8_t *from = base + (size_t)RING_FILL * f + 16 * lane;
-    const uint32_t bytes = from < end ? (uint32_t)min((uintptr_t)16, (uintptr_t)(end - from)) : 0;
-    copy16_async_zfill(ring + ((RING_FILL * f) & (RING_BYTES - 1)) + 16 * lane, bytes ? from : base, bytes);
+    uint8_t *to = ring + ((RING_FILL * f) & (RING_BYTES - 1)) + 16 * lane;
+    if (from + 16 <= end) {
+        copy16_async(to, from);
+    } else { /* the block's last piece: only its own bytes are read */
+        for (uint32_t j = 0; j < 16; j++) to[j] = from + j < end ? __ldg(from + j) : 0;
+    }
 }
 
 /* rans_decode_block on a warp: lane l owns symbol l of every group of 32; a lane needing a refill
