@@ -42,6 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <type_traits>
+
 extern "C" {
 #include "codec/chunk.h"
 #include "codec/padic.h"
@@ -924,7 +926,7 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
 {
     __shared__ uint32_t run[APPLY_WARPS][16], counts[APPLY_WARPS][16], seg_hist[APPLY_WARPS][16];
     __shared__ uint32_t warp_starts[APPLY_WARPS], sign_first[APPLY_WARPS], starts_total, sign_cursor, bad_flag;
-    __shared__ __align__(16) uint8_t sign_stage[SIGN_STAGE_BYTES];
+    __shared__ __align__(16) uint8_t sign_stage[SIGN_STAGE_BYTES + 16]; /* + 16: a read one byte past the stream */
     pchunk_t *d = &chunks[blockIdx.x];
     const uint32_t stage = stage_plane(plane);
     if (d->form == FORM_SKIP || d->key < key_make(stage, SUB_DIGITS, 0, 0)) return;
@@ -1286,8 +1288,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                                         uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist)
 {
     const bool two = d->contexts == 2;
-    const uint32_t p = d->prime, limit = d->ctx_start[d->contexts], sign_count = d->sign_count;
-    const uint32_t sign_bytes = (sign_count + 7) / 8;
+    const uint32_t p = d->prime, limit = d->ctx_start[d->contexts];
     const uint8_t *symbols = d->symbols;
     uint8_t *state = d->state;
     const uint8_t *previous = digits + d->ebase;
@@ -1330,25 +1331,35 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         for (uint32_t e = 0; e < valid; e++) v |= (uint32_t)state[i0 + e] << (8 * e);
         return v;
     };
-    uint32_t state_ahead = 0, digits_ahead = 0;
-    bool digits_ready = false;
+    /* The last plane of a two-plane chunk (the usual one) reads one row of earlier digits: loaded
+     * ahead as well. */
+    const bool previous_aligned = LAST && plane == 1 && !(zero_planes & 1) && ((uintptr_t)previous & 3) == 0;
+    uint32_t state_ahead = 0, digits_ahead = 0, previous_ahead = 0;
+    bool digits_ready = false, previous_ready = false;
     if (seg_begin < seg_end) {
         const uint32_t i0 = seg_begin + 4 * lane, valid = i0 < seg_end ? min(4u, seg_end - i0) : 0;
         state_ahead = load_state(i0, valid);
         digits_ready = symbols_aligned && valid == 4 && run0 + 4 * lane + 4 <= limit;
         if (digits_ready) digits_ahead = *(const uint32_t *)(symbols + run0 + 4 * lane);
+        previous_ready = previous_aligned && valid == 4;
+        if (previous_ready) previous_ahead = *(const uint32_t *)(previous + i0);
     }
-    for (uint32_t base = seg_begin; base < seg_end; base += 128) {
+    /* One group of 128 elements; WHOLE: all 128 are in the segment (every group but its last). */
+    auto group = [&](uint32_t base, auto whole) __attribute__((always_inline)) {
+        constexpr bool WHOLE = decltype(whole)::value;
         const uint32_t i0 = base + 4 * lane;
-        const uint32_t valid = i0 < seg_end ? min(4u, seg_end - i0) : 0;
-        const uint32_t before = min(4 * lane, seg_end - base), group_valid = min(128u, seg_end - base);
-        const uint32_t st4 = state_ahead, digit_word = digits_ahead;
-        const bool have_digits = digits_ready;
+        const uint32_t valid = WHOLE ? 4u : i0 < seg_end ? min(4u, seg_end - i0) : 0;
+        const uint32_t before = WHOLE ? 4 * lane : min(4 * lane, seg_end - base), group_valid = WHOLE ? 128u : min(128u, seg_end - base);
+        const uint32_t st4 = state_ahead, digit_word = digits_ahead, previous_word = previous_ahead;
+        const bool have_digits = digits_ready, have_previous = previous_ready;
+        (void)previous_word, (void)have_previous; /* the last plane's */
         if (base + 128 < seg_end) { /* this group is whole: with one context the next starts 128 symbols on */
             const uint32_t next = i0 + 128, next_valid = next < seg_end ? min(4u, seg_end - next) : 0;
             state_ahead = load_state(next, next_valid);
             digits_ready = symbols_aligned && next_valid == 4 && run0 + 128 + 4 * lane + 4 <= limit;
             if (digits_ready) digits_ahead = *(const uint32_t *)(symbols + run0 + 128 + 4 * lane);
+            previous_ready = previous_aligned && next_valid == 4;
+            if (previous_ready) previous_ahead = *(const uint32_t *)(previous + next);
         }
         uint32_t ones = 0; /* bit e: element e is in context 1 */
         if (two)
@@ -1383,9 +1394,11 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         uint32_t sign = 0; /* bit e: element e's new sign */
         if (starts) {
             const uint32_t k = sign_at + start_inclusive - start_count, byte = k >> 3;
-            uint32_t w = (byte < sign_bytes ? (uint32_t)signs[byte] : 0u) | (byte + 1 < sign_bytes ? (uint32_t)signs[byte + 1] << 8 : 0u);
-            w >>= k & 7;
-            if (k + 4 > sign_count) w &= k < sign_count ? (1u << (sign_count - k)) - 1 : 0u; /* bits past the stream read 0 */
+            /* Bits past the stream (k + 3 >= sign_count) are read as they are: only a stream
+             * with more starting magnitudes than signs asks for them, and that one fails the
+             * count check (SUB_DIGITS) whatever they hold. Both bytes are inside the work area's
+             * sign region (n / 8 + 16 bytes) or the padded stage. */
+            const uint32_t w = ((uint32_t)signs[byte] | (uint32_t)signs[byte + 1] << 8) >> (k & 7);
             sign = (w & starts & 1u) | ((w >> __popc(starts & 1u)) & (starts >> 1) & 1u) << 1 |
                    ((w >> __popc(starts & 3u)) & (starts >> 2) & 1u) << 2 | ((w >> __popc(starts & 7u)) & (starts >> 3) & 1u) << 3;
         }
@@ -1394,7 +1407,9 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
             uint32_t magnitude[4] = {0, 0, 0, 0}; /* below p^P <= 2^32 */
             for (uint32_t j = 0; j < plane; j++) {
                 uint32_t w = 0;
-                if (!((zero_planes >> j) & 1)) {
+                if (j == 0 && have_previous) {
+                    w = previous_word;
+                } else if (!((zero_planes >> j) & 1)) {
                     const uint8_t *from = previous + j * plane_stride + i0;
                     if (valid == 4 && ((uintptr_t)from & 3) == 0) w = *(const uint32_t *)from;
                     else
@@ -1465,7 +1480,10 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                 groups = 0;
             }
         }
-    }
+    };
+    uint32_t base = seg_begin;
+    for (; base + 128 <= seg_end; base += 128) group(base, std::true_type());
+    if (base < seg_end) group(base, std::false_type());
     if (!LAST) flush();
     return bad;
 }
