@@ -12,13 +12,17 @@
  *             XXH64 over them per piece, as checksum64 does; on a side stream, beside the rounds.
  *   rounds:   per plane, one warp per chunk parses the plane (form, sign stream, context streams
  *             sized by the histogram); one warp per 32768-symbol rANS block (or 32 KiB of a raw /
- *             constant stream) decodes every stream into the chunk's work area; one CTA per chunk
+ *             constant stream) decodes every stream into the chunk's work area, its words from a
+ *             shared-memory ring that cp.async keeps filled ahead; one CTA per chunk
  *             then gives each element its digit by its rank among the elements of its context and
  *             its sign by its rank among the magnitudes starting there: each warp owns a segment
  *             of the chunk whose first symbol in every context follows from the per-segment prefix
- *             counts the plane before left (match_any ranks within the warp, no barrier per
- *             element group). It keeps the plane's digits and a 4-bit saturated prefix per element
- *             (all a context needs: min(prefix, C - 1) with C <= 16); a zero plane stores nothing.
+ *             counts the plane before left (no barrier per element group). Dense planes with one
+ *             or two contexts and 32-bit magnitudes (nearly all) take apply_narrow, four elements
+ *             a lane with ranks from warp scans, in their own instance of the kernel; the others
+ *             rank with match_any. It keeps the plane's digits and a 4-bit saturated prefix per
+ *             element (all a context needs: min(prefix, C - 1) with C <= 16); a zero plane stores
+ *             nothing, and zero top planes leave the states unwritten (all 0).
  *   output:   the last plane, when dense, writes x' = R((double)q * step) itself (q by Horner over
  *             the digit planes), with the CPU's roundings written out as explicit round-to-nearest
  *             intrinsics (no fused multiply-add); otherwise one more pass does; then the escapes'
