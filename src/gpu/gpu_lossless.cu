@@ -1212,9 +1212,11 @@ static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 
 
 /* ---- p-adic hook: called for a batch holding a frame of the bounded codec; every chunk goes to
  * gpu_padic.cu, which decodes the CHUNK_PADIC ones (to their top `planes` planes; 0: all) and
- * raises *bound to the largest bound they meet. Its errors go to the chunks' status words. */
-static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const chunk_in_t *chunks, chunk_status_t *d_status,
-                                      uint64_t chunk_total, unsigned planes, double *bound)
+ * raises *bound to the largest bound they meet. Its errors go to the chunks' status words.
+ * content_seg[g]: chunk g's first content-hash segment in d_hashes (NO_SPAN: no content
+ * checksum), where the bounded decoder may write the hashes itself and mark the chunk `hashed`. */
+static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const chunk_in_t *chunks, const uint32_t *content_seg,
+                                      uint64_t *d_hashes, chunk_status_t *d_status, uint64_t chunk_total, unsigned planes, double *bound)
 {
     gpu_padic_chunk_t *list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *list);
     if (!list) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
@@ -1223,6 +1225,8 @@ static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, c
         list[g].dst = chunks[g].dst;
         list[g].code = &d_status[g].code;
         list[g].partial = &d_status[g].partial;
+        list[g].content = content_seg[g] != NO_SPAN ? d_hashes + content_seg[g] : NULL;
+        list[g].hashed = &d_status[g].hashed;
         list[g].record_size = chunks[g].record_size;
         list[g].raw_size = chunks[g].raw_size;
         list[g].dtype = chunks[g].dtype;
@@ -1467,16 +1471,18 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     group_plan_t group;
     memset(&group, 0, sizeof group);
     chunk_in_t *h_chunks = NULL;
+    uint32_t *h_content_seg = NULL;
     if (status == SARAPHIS_OK && h_frame) {
         group.record_at = (uint64_t *)malloc(4 * (chunk_total + 1) * sizeof(uint64_t));
         if (!group.record_at) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress_host: no host memory for %llu chunks", (unsigned long long)chunk_total);
     }
     if (status == SARAPHIS_OK && bounded) {
         h_chunks = (chunk_in_t *)malloc(chunk_total * sizeof *h_chunks);
-        if (!h_chunks) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
+        h_content_seg = (uint32_t *)malloc(chunk_total * sizeof *h_content_seg);
+        if (!h_chunks || !h_content_seg) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
     }
     if (status != SARAPHIS_OK) {
-        free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at);
+        free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at); free(h_chunks); free(h_content_seg);
         return status;
     }
     uint8_t *h = (uint8_t *)state->h_staging, *dev = (uint8_t *)state->d_scratch;
@@ -1526,6 +1532,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
                 uint64_t raw = d->raw_size - (uint64_t)c * d->chunk_bytes;
                 ci->raw_size = (uint32_t)(raw > d->chunk_bytes ? d->chunk_bytes : raw);
                 ci->dtype = d->dtype;
+                h_content_seg[d->first_chunk + c] = d->content ? d->first_content_segment + c * d->segments_full : NO_SPAN;
                 at += ci->record_size;
             }
         }
@@ -1583,7 +1590,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
          * before the content checksums, which cover its output. */
         if (e == cudaSuccess && bounded && status == SARAPHIS_OK)
-            status = decode_padic(state, stream, h_chunks + a, d_status + a, b - a, planes, &padic_bound);
+            status = decode_padic(state, stream, h_chunks + a, h_content_seg + a, d_hashes, d_status + a, b - a, planes, &padic_bound);
         if (cb > ca) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (cb - ca + HASH_WARPS - 1) / HASH_WARPS);
             hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ca, (uint32_t)cb, d_hashes, d_status);
@@ -1634,6 +1641,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     free(group.record_at);
     free(fd);
     free(h_chunks);
+    free(h_content_seg);
     return status;
 }
 

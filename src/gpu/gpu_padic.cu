@@ -98,6 +98,8 @@ typedef struct {
     uint8_t *dst;
     uint32_t *code;
     uint32_t *partial; /* NULL, or set to 1 when fewer planes than the precision are decoded */
+    uint64_t *content; /* NULL, or the chunk's content-checksum segment hashes (see pchunk_t) */
+    uint32_t *hashed;
     uint64_t work;  /* byte offset of the chunk's work area */
     uint64_t ebase; /* element offset of the chunk in each digit plane */
     uint32_t record_size, raw_size, dtype, n;
@@ -127,6 +129,11 @@ typedef struct {
     const uint8_t *payload; /* after the record's method byte */
     uint8_t *dst;
     uint32_t *code;
+    /* NULL, or where the content checksum's segment hashes of the chunk's output go: a dense
+     * narrow last plane writes them as it writes the output (no escapes, every plane decoded) and
+     * sets *hashed, so the batch decoder's hash pass leaves the chunk alone. */
+    uint64_t *content;
+    uint32_t *hashed;
     uint8_t *state; /* per element: saturated prefix (bits 0-3), sign (bit 7) */
     uint8_t *symbols, *signs, *bitmap;
     unsigned long long key;
@@ -146,7 +153,7 @@ typedef struct {
     uint32_t piece_count;
     uint32_t piece_segment[PIECES_MAX + 1]; /* first checksum segment of each piece within the chunk */
     /* the current round's plane */
-    uint32_t form, sign_count, contexts, sparse_count, positions;
+    uint32_t form, sign_count, contexts, sparse_count, positions, position_bytes;
     uint32_t ctx_start[PADIC_MAX_CONTEXTS + 1];
     uint32_t stream_count, item_total;
     pstream_t stream[STREAMS_MAX];
@@ -307,6 +314,85 @@ __device__ static bool walk_varints(const uint8_t *p, uint64_t limit, uint32_t c
     return true;
 }
 
+/* Bit k (k < 4) set where byte k of w has its 0x80 bit. */
+__device__ __forceinline__ uint32_t high_bits4(uint32_t w) { return (((w >> 7) & 0x01010101u) * 0x00204081u) >> 21 & 0xfu; }
+
+/* The bytes the first `count` varints of p[0, limit) take, walk_varints' rule (at most 5 bytes, a
+ * fifth byte below 16), with no values: a warp looks at 512 bytes at a time, 16 a lane, as bit
+ * masks (which bytes continue an entry, which end one with a value of 16 or more). An entry is
+ * too long where five bytes in a row continue, and a five-byte entry ends in a byte of 16 or more
+ * after four that continue; four bytes from the lane before (the window before, for lane 0) are
+ * enough to see both. Only the entries up to the count-th are checked. Returns false when one is
+ * malformed or the bytes run out. Reads the 16-byte-aligned pieces around p[0, limit) only where
+ * they lie inside it, apart from the first piece's bytes before p (the caller's bytes). */
+__device__ static bool varint_extent(const uint8_t *p, uint64_t limit, uint32_t count, uint32_t lane, uint64_t *bytes)
+{
+    *bytes = 0;
+    if (count == 0) return true;
+    const uint8_t *aligned = (const uint8_t *)((uintptr_t)p & ~(uintptr_t)15);
+    const uint32_t lead = (uint32_t)((uintptr_t)p & 15);
+    const uint64_t end = lead + limit; /* in bytes from `aligned` */
+    uint32_t done = 0, carry = 0;      /* carry: the high bits of the 4 bytes before the window */
+    for (uint64_t base = 0;; base += 512) {
+        if (base >= end) return false;
+        const uint64_t t0 = base + 16 * lane;
+        uint32_t w[4];
+        if (t0 + 16 <= end) {
+            const uint4 v = __ldg((const uint4 *)(aligned + t0));
+            w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
+        } else {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+                w[j] = 0;
+                for (uint32_t b = 0; b < 4; b++) {
+                    const uint64_t t = t0 + 4 * j + b;
+                    w[j] |= (t < end ? (uint32_t)__ldg(aligned + t) : 0x80u) << (8 * b); /* past the end: continuing */
+                }
+            }
+        }
+        uint32_t cont = 0, big = 0;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            cont |= high_bits4(w[j]) << (4 * j);
+            big |= high_bits4(__vcmpgtu4(w[j] & 0x7f7f7f7fu, 0x0f0f0f0fu) & ~w[j] & 0x80808080u) << (4 * j);
+        }
+        const uint32_t before = t0 == 0 ? (1u << lead) - 1 : 0u; /* the bytes before p: not entries */
+        cont &= ~before;
+        big &= ~before;
+        const uint32_t ends = ~cont & 0xffffu & ~before;
+        const uint32_t prior = __shfl_up_sync(FULL_MASK, cont >> 12, 1);
+        const uint32_t view = (lane ? prior : carry) | cont << 4; /* bit i: byte t0 - 4 + i continues */
+        const uint32_t four = view & view >> 1 & view >> 2 & view >> 3, five = four & view >> 4;
+        const uint32_t bad_here = (five | (four & big)) & 0xffffu;
+        const uint32_t mine = __popc(ends), inclusive = warp_inclusive32(mine, lane);
+        const uint32_t total = __shfl_sync(FULL_MASK, inclusive, 31);
+        /* Bytes up to the count-th end are checked; the rest belong to what follows. */
+        uint32_t checked = 0xffffu;
+        bool last = false;
+        uint32_t last_byte = 0;
+        if (done + total >= count) {
+            const uint32_t first = done + inclusive - mine;
+            if (first >= count) checked = 0;
+            else if (first + mine >= count) {
+                uint32_t e = ends;
+                for (uint32_t r = count - 1 - first; r; r--) e &= e - 1;
+                last_byte = __ffs(e) - 1;
+                checked = (2u << last_byte) - 1;
+                last = true;
+            }
+        }
+        if (__any_sync(FULL_MASK, (bad_here & checked) != 0)) return false;
+        const uint32_t owner = __ballot_sync(FULL_MASK, last);
+        if (owner) {
+            const uint32_t l = __ffs(owner) - 1;
+            *bytes = base + 16 * l + __shfl_sync(FULL_MASK, last_byte, l) + 1 - lead;
+            return true;
+        }
+        done += total;
+        carry = __shfl_sync(FULL_MASK, cont >> 12, 31);
+    }
+}
+
 /* ---- Head: one warp per chunk ------------------------------------------------------------------ */
 
 __device__ static bool prime_ok(uint32_t p)
@@ -379,6 +465,8 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->escape_form = ESCAPES_NONE;
         d->fused = 0;
         d->zero_planes = 0;
+        d->content = NULL;
+        d->hashed = NULL;
     }
     /* The caller's parse reported a record whose framing is wrong; only PADIC records are ours. */
     if (in.record_size < CHUNK_HEADER_BYTES + 1) return;
@@ -399,6 +487,8 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
     if (lane == 0) {
         d->payload = payload;
         d->dst = in.dst;
+        d->content = in.content;
+        d->hashed = in.hashed;
         d->state = state;
         d->symbols = state + n;
         d->signs = state + 2 * (uint64_t)n;
@@ -819,11 +909,11 @@ __global__ void __launch_bounds__(HEAD_WARPS * 32) plane_parse_kernel(pchunk_t *
         pos += 4;
         if (m > n) PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
         uint64_t bytes = 0;
-        if (!walk_varints(src + pos, size - pos, m, lane, &bytes, [](bool, uint32_t, uint64_t) { return true; }))
-            PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
+        if (!varint_extent(src + pos, size - pos, m, lane, &bytes)) PLANE_FAIL(SUB_LAYOUT, 0, SARAPHIS_ERROR_CORRUPT);
         if (lane == 0) {
             d->sparse_count = m;
             d->positions = (uint32_t)(d->plane_offset[plane] + pos);
+            d->position_bytes = (uint32_t)bytes;
         }
         pos += bytes;
         status = parse_entropy(src + pos, size - pos, m, &st, &consumed, &fail_block, lane);
@@ -896,10 +986,12 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
 template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
-                                        uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist);
+                                        uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist,
+                                        unsigned long long *content);
 
 #define UNROLL 4 /* groups of 32 elements a warp has in flight */
 #define SIGN_STAGE_BYTES 8192u /* a dense plane's sign bits in shared memory: 65536 elements */
+#define CONTENT_SLOTS 256u      /* content-checksum segments a CTA sums in shared memory: 1 MiB chunks */
 
 /* One plane of one chunk per CTA. Dense: each element takes the next symbol of its context
  * (min(prefix, C - 1)) in element order, and a magnitude starting here (prefix 0, digit non-zero)
@@ -907,12 +999,17 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
  * digits and the new saturated prefixes are kept, and their per-segment counts. */
 /* The planes apply_narrow takes: dense, one or two contexts, magnitudes in 32 bits (p^P <= 2^32:
  * up to four digits of 251). */
-__device__ __forceinline__ bool narrow_chunk(const pchunk_t *d)
+/* p^P, or the first power past 2^32 when p^P is larger (then no more is needed). */
+__device__ __forceinline__ uint64_t magnitude_reach(const pchunk_t *d)
 {
-    if (d->form != FORM_DENSE || d->contexts > 2) return false;
     uint64_t reach = 1;
     for (uint32_t j = 0; j < d->precision && reach <= (1ull << 32); j++) reach *= d->prime;
-    return reach <= (1ull << 32);
+    return reach;
+}
+
+__device__ __forceinline__ bool narrow_chunk(const pchunk_t *d)
+{
+    return d->form == FORM_DENSE && d->contexts <= 2 && magnitude_reach(d) <= (1ull << 32);
 }
 
 /* Four states after a zero digit: each prefix times p (saturated at 15), the sign kept. */
@@ -925,12 +1022,52 @@ __device__ __forceinline__ uint32_t prefixes_times(uint32_t x, uint32_t p)
     return r;
 }
 
+/* A sparse plane's positions (varints the parse has checked: at most 5 bytes, 32 bits), seen as
+ * the 4-byte-aligned words around them: bytes [lead, end) of the view from `aligned`. Word x's
+ * entries are those whose last byte is in it; an entry starts at most four bytes earlier, in the
+ * word before. A word is read whole where it lies inside the positions (the bytes before them are
+ * the plane's own), byte by byte where it reaches past them. */
+typedef struct {
+    uint32_t ends;     /* bit j: byte j of the word ends an entry */
+    uint32_t value[4]; /* that entry's value (the gap) */
+} position_word_t;
+
+__device__ __forceinline__ void position_word(const uint8_t *aligned, uint32_t lead, uint32_t end, uint32_t x, position_word_t *r)
+{
+    const uint32_t t = 4 * x;
+    uint32_t word = 0, before = 0;
+    if (t + 4 <= end) word = __ldg((const uint32_t *)(aligned + t));
+    else
+        for (uint32_t b = 0; b < 4; b++) word |= (t + b < end ? (uint32_t)__ldg(aligned + t + b) : 0x80u) << (8 * b);
+    if (x > 0) before = __ldg((const uint32_t *)(aligned + t - 4));
+    /* The bytes ahead of the first entry end no entry and belong to none. */
+    if (x == 0) word &= 0xffffffffu << (8 * lead);
+    if (x == 1) before &= 0xffffffffu << (8 * lead);
+    uint32_t value = 0, shift = 0, ends = 0;
+#pragma unroll
+    for (uint32_t b = 0; b < 8; b++) {
+        const uint32_t byte = (b < 4 ? before >> (8 * b) : word >> (8 * (b - 4))) & 0xffu;
+        const uint32_t piece = shift < 32 ? (byte & 0x7fu) << shift : 0u;
+        if (b >= 4) {
+            r->value[b - 4] = value | piece;
+            if (!(byte & 0x80u)) ends |= 1u << (b - 4);
+        }
+        value = byte & 0x80u ? value | piece : 0u;
+        shift = byte & 0x80u ? shift + 7 : 0u;
+    }
+    if (x == 0) ends &= ~((1u << lead) - 1);
+    r->ends = ends;
+}
+
 template <bool NARROW>
 __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t *chunks, uint8_t *digits, uint64_t plane_stride, uint32_t plane)
 {
     __shared__ uint32_t run[APPLY_WARPS][16], counts[APPLY_WARPS][16], seg_hist[APPLY_WARPS][16];
     __shared__ uint32_t warp_starts[APPLY_WARPS], sign_first[APPLY_WARPS], starts_total, sign_cursor, bad_flag;
+    __shared__ uint32_t sparse_entries[APPLY_WARPS]; /* a sparse plane's entries before each warp's run */
+    __shared__ unsigned long long sparse_steps[APPLY_WARPS]; /* the sum of their gaps + 1 */
     __shared__ __align__(16) uint8_t sign_stage[SIGN_STAGE_BYTES + 16]; /* + 16: a read one byte past the stream */
+    __shared__ unsigned long long content_sum[NARROW ? CONTENT_SLOTS : 1];
     pchunk_t *d = &chunks[blockIdx.x];
     const uint32_t stage = stage_plane(plane);
     if (d->form == FORM_SKIP || d->key < key_make(stage, SUB_DIGITS, 0, 0)) return;
@@ -949,6 +1086,14 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
     uint32_t seg_begin, seg_end;
     segment_of(n, warp, &seg_begin, &seg_end);
     const uint32_t segment = (uint32_t)(ceil_div(ceil_div(n, APPLY_WARPS), 32) * 32);
+    /* The content checksum's segment hashes, summed here as the narrow last plane writes the
+     * output: the pass that would read the output back is skipped. Not with escapes (they are
+     * written over the output later) or a partial decode (no content checksum applies). */
+    const uint32_t content_segments = (uint32_t)ceil_div((uint64_t)n * d->element, CHECKSUM_SEGMENT_BYTES);
+    const bool hash_output = NARROW && last_plane && form == FORM_DENSE && d->content && d->escapes == 0 &&
+                             d->planes == d->precision && content_segments <= CONTENT_SLOTS;
+    if (hash_output)
+        for (uint32_t k = tid; k < content_segments; k += APPLY_THREADS) content_sum[k] = 0;
     if (tid == 0) {
         starts_total = 0;
         sign_cursor = 0;
@@ -1050,8 +1195,9 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
         const uint32_t dtype = d->dtype;
         if constexpr (NARROW) {
             const uint32_t run0 = run[warp][0], run1 = contexts == 2 ? run[warp][1] : 0;
-#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp])
-            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp]);
+            unsigned long long *const content = hash_output ? content_sum : NULL;
+#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp], content)
+            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp], NULL);
             else if (dtype == SARAPHIS_DTYPE_F32) bad |= NARROW(SARAPHIS_DTYPE_F32, 4);
             else if (dtype == SARAPHIS_DTYPE_F64) bad |= NARROW(SARAPHIS_DTYPE_F64, 8);
             else if (dtype == SARAPHIS_DTYPE_F16) bad |= NARROW(SARAPHIS_DTYPE_F16, 2);
@@ -1161,41 +1307,131 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
             if (counts[w][b]) atomicAdd(&seg_hist[w][min(b * p, SATURATED)], counts[w][b]);
         }
         __syncthreads();
-        if (form == FORM_SPARSE && warp == 0) {
-            /* Entries in order; indices strictly increase, so no two lanes touch one element. The
-             * prefix test sees the plane's zero already applied: prefix * p is 0 only for 0. */
-            uint32_t used = 0;
-            uint64_t bytes = 0;
-            const uint32_t m = d->sparse_count;
-            const uint64_t limit = d->plane_offset[plane] + d->plane_bytes[plane] - d->positions;
-            bool ok = walk_varints(d->payload + d->positions, limit, m,
-                                   lane, &bytes, [&](bool mine, uint32_t k, uint64_t index) {
-                                       const uint32_t digit = mine ? symbols[k] : 0;
-                                       const bool invalid = mine && (index >= n || digit == 0 || digit >= p);
-                                       if (__any_sync(FULL_MASK, invalid)) return false;
-                                       const uint32_t s = mine ? state[index] : 0;
-                                       const bool starts = mine && (s & SATURATED) == 0;
-                                       const uint32_t smask = __ballot_sync(FULL_MASK, starts);
-                                       const uint32_t sk = used + __popc(smask & lanemask_lt(lane));
-                                       if (__any_sync(FULL_MASK, starts && sk >= sign_count)) return false;
-                                       if (mine) {
-                                           const uint32_t sign = starts ? sign_bit(signs, sk, sign_count) : 0;
-                                           const uint32_t next = min((s & SATURATED) + digit, SATURATED);
-                                           state[index] = (uint8_t)((s & SIGN_FLAG) | sign << 7 | next);
-                                           out[index] = (uint8_t)digit;
-                                           if (!last_plane && next != (s & SATURATED)) {
-                                               const uint32_t w = (uint32_t)index / segment;
-                                               atomicSub(&seg_hist[w][s & SATURATED], 1u);
-                                               atomicAdd(&seg_hist[w][next], 1u);
-                                           }
-                                       }
-                                       used += __popc(smask);
-                                       return true;
-                                   });
-            if (lane == 0) {
-                if (!ok) bad = 1;
-                sign_cursor = used;
+        if (form == FORM_SPARSE) {
+            /* The entries, with every warp on its own run of the positions' 4-byte words (an
+             * entry belongs to the word holding its last byte), in three passes: the entries
+             * and index steps of each run, so that every warp knows its first entry and index;
+             * the magnitudes starting in each run (not needed before any non-zero plane: all
+             * start), so that every warp knows its first sign; then the digits, signs and
+             * prefixes. Indices strictly increase, so no two lanes touch one element. The prefix
+             * test sees the plane's zero already applied: prefix * p is 0 only for 0. */
+            const uint8_t *positions = d->payload + d->positions;
+            const uint8_t *aligned = (const uint8_t *)((uintptr_t)positions & ~(uintptr_t)3);
+            const uint32_t lead = (uint32_t)((uintptr_t)positions & 3), end = lead + d->position_bytes;
+            const uint32_t words = d->sparse_count ? (end + 3) / 4 : 0, per = (uint32_t)ceil_div(words, APPLY_WARPS);
+            const uint32_t word_begin = min(words, warp * per), word_end = min(words, word_begin + per);
+            uint32_t entries = 0;
+            uint64_t steps = 0;
+            for (uint32_t x = word_begin + lane; x < word_end; x += 32) {
+                position_word_t pw;
+                position_word(aligned, lead, end, x, &pw);
+                entries += __popc(pw.ends);
+#pragma unroll
+                for (uint32_t j = 0; j < 4; j++)
+                    if ((pw.ends >> j) & 1) steps += (uint64_t)pw.value[j] + 1;
             }
+            entries = warp_sum32(entries);
+#pragma unroll
+            for (int o = 16; o; o >>= 1) steps += __shfl_xor_sync(FULL_MASK, steps, o);
+            if (lane == 0) {
+                sparse_entries[warp] = entries;
+                sparse_steps[warp] = steps;
+            }
+            __syncthreads();
+            if (warp == 0) {
+                const uint32_t v = lane < APPLY_WARPS ? sparse_entries[lane] : 0, inclusive = warp_inclusive32(v, lane);
+                const uint64_t u = lane < APPLY_WARPS ? sparse_steps[lane] : 0, inclusive64 = warp_inclusive64(u, lane);
+                if (lane < APPLY_WARPS) {
+                    sparse_entries[lane] = inclusive - v;
+                    sparse_steps[lane] = inclusive64 - u;
+                }
+            }
+            __syncthreads();
+            uint32_t entry_at = sparse_entries[warp];
+            uint64_t step_at = sparse_steps[warp];
+            /* One word per lane: its entries' indices, digits and earlier states. */
+            auto entries_of = [&](uint32_t x, uint32_t &ends, uint32_t (&index)[4], uint32_t (&digit)[4], uint32_t (&st)[4],
+                                  uint32_t &starts, uint32_t &invalid) {
+                position_word_t pw;
+                if (x < word_end) position_word(aligned, lead, end, x, &pw);
+                else pw.ends = 0;
+                ends = pw.ends;
+                uint32_t count = __popc(ends);
+                uint64_t lane_steps = 0;
+#pragma unroll
+                for (uint32_t j = 0; j < 4; j++)
+                    if ((ends >> j) & 1) lane_steps += (uint64_t)pw.value[j] + 1;
+                const uint32_t count_inclusive = warp_inclusive32(count, lane);
+                const uint64_t steps_inclusive = warp_inclusive64(lane_steps, lane);
+                uint32_t k = entry_at + count_inclusive - count;
+                uint64_t at = step_at + steps_inclusive - lane_steps; /* the next entry's index is at + its gap */
+                starts = invalid = 0;
+#pragma unroll
+                for (uint32_t j = 0; j < 4; j++) {
+                    index[j] = 0, digit[j] = 0, st[j] = 0;
+                    if (!((ends >> j) & 1)) continue;
+                    const uint64_t i = at + pw.value[j];
+                    at = i + 1;
+                    digit[j] = symbols[k++]; /* k < sparse_count: the parse found that many entries */
+                    if (i < n) {
+                        index[j] = (uint32_t)i;
+                        st[j] = fresh ? 0 : state[i];
+                    }
+                    if (i >= n || digit[j] == 0 || digit[j] >= p) invalid |= 1u << j;
+                    if ((st[j] & SATURATED) == 0) starts |= 1u << j;
+                }
+                entry_at += __shfl_sync(FULL_MASK, count_inclusive, 31);
+                step_at += __shfl_sync(FULL_MASK, steps_inclusive, 31);
+            };
+            const uint32_t rounds = (uint32_t)ceil_div(word_end - word_begin, 32);
+            if (!fresh) {
+                uint32_t started = 0;
+                for (uint32_t r = 0; r < rounds; r++) {
+                    uint32_t ends, index[4], digit[4], st[4], starts, invalid;
+                    entries_of(word_begin + 32 * r + lane, ends, index, digit, st, starts, invalid);
+                    started += __popc(starts);
+                }
+                started = warp_sum32(started);
+                if (lane == 0) warp_starts[warp] = started;
+                __syncthreads();
+                if (warp == 0) {
+                    const uint32_t v = lane < APPLY_WARPS ? warp_starts[lane] : 0, inclusive = warp_inclusive32(v, lane);
+                    if (lane < APPLY_WARPS) sign_first[lane] = inclusive - v;
+                }
+                __syncthreads();
+                entry_at = sparse_entries[warp];
+                step_at = sparse_steps[warp];
+            }
+            uint32_t sign_at = fresh ? entry_at : sign_first[warp], signs_taken = 0;
+            for (uint32_t r = 0; r < rounds; r++) {
+                uint32_t ends, index[4], digit[4], st[4], starts, invalid;
+                entries_of(word_begin + 32 * r + lane, ends, index, digit, st, starts, invalid);
+                const uint32_t start_count = __popc(starts), start_inclusive = warp_inclusive32(start_count, lane);
+                uint32_t sk = sign_at + start_inclusive - start_count;
+                bad |= invalid;
+#pragma unroll
+                for (uint32_t j = 0; j < 4; j++) {
+                    if (!((ends >> j) & 1)) continue;
+                    uint32_t sign = 0;
+                    if ((starts >> j) & 1) {
+                        bad |= sk >= sign_count;
+                        sign = sign_bit(signs, sk++, sign_count);
+                    }
+                    if ((invalid >> j) & 1) continue;
+                    const uint32_t s = st[j], i = index[j], next = min((s & SATURATED) + digit[j], SATURATED);
+                    state[i] = (uint8_t)((s & SIGN_FLAG) | sign << 7 | next);
+                    out[i] = (uint8_t)digit[j];
+                    if (!last_plane && next != (s & SATURATED)) {
+                        const uint32_t w = i / segment;
+                        atomicSub(&seg_hist[w][s & SATURATED], 1u);
+                        atomicAdd(&seg_hist[w][next], 1u);
+                    }
+                }
+                const uint32_t taken = __shfl_sync(FULL_MASK, start_inclusive, 31);
+                sign_at += taken;
+                signs_taken += taken;
+            }
+            if (lane == 0) atomicAdd(&sign_cursor, signs_taken);
         }
     }
     if (bad) atomicOr(&bad_flag, 1u);
@@ -1205,7 +1441,10 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
         if (bad_flag || signs_used != sign_count) report(d, key_make(stage, SUB_DIGITS, 0, SARAPHIS_ERROR_CORRUPT));
         d->fused = form == FORM_DENSE && last_plane;
         if (form == FORM_ZERO) d->zero_planes |= 1ull << plane;
+        if (hash_output) *d->hashed = 1;
     }
+    if (hash_output)
+        for (uint32_t k = tid; k < content_segments; k += APPLY_THREADS) d->content[k] = content_sum[k];
     if (!last_plane) {
         if (tid < APPLY_WARPS * 16) d->segment_hist[tid / 16][tid % 16] = seg_hist[tid / 16][tid % 16];
         if (tid < 16) {
@@ -1236,9 +1475,8 @@ __device__ __forceinline__ uint64_t value_bits(uint32_t dtype, double v, bool cl
 {
     switch (dtype) {
     case SARAPHIS_DTYPE_F32: {
-        if (!clamp) {
-        } else if (v > FLT_MAX) v = FLT_MAX;
-        else if (v < -FLT_MAX) v = -FLT_MAX;
+        if (clamp && v > FLT_MAX) v = FLT_MAX;
+        else if (clamp && v < -FLT_MAX) v = -FLT_MAX;
         return __float_as_uint(__double2float_rn(v));
     }
     case SARAPHIS_DTYPE_F64: return (uint64_t)__double_as_longlong(v);
@@ -1289,7 +1527,8 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
 template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
-                                        uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist)
+                                        uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist,
+                                        unsigned long long *content)
 {
     const bool two = d->contexts == 2;
     const uint32_t p = d->prime, limit = d->ctx_start[d->contexts];
@@ -1308,10 +1547,22 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
     /* Every magnitude is below p^P <= 2^32 (narrow_chunk); when p^P * step stays below 2^127 no
      * value reaches FLT_MAX, so F32 needs no clamp (the centres of a partial decode are below p^P
      * too). */
-    uint64_t reach = 1;
-    for (uint32_t j = 0; j < d->precision; j++) reach *= p;
-    const bool clamp = !((double)reach * step < 0x1p127);
+    const bool clamp = !((double)magnitude_reach(d) * step < 0x1p127);
     uint32_t bad = 0, groups = 0;
+    /* The content hash (LAST, content not NULL): each lane's output bytes are whole NH pairs of
+     * one 4 KiB segment (16-byte aligned pieces of the chunk); a lane sums the pairs of the
+     * segment its group starts in, and the warp adds the sums into the CTA's slot when the groups
+     * move on to the next segment. A lane in a group that reaches into the next segment (only
+     * where a warp's segment is not a multiple of 128 elements) adds its pairs to that slot. */
+    uint64_t hash_sum = 0;
+    uint32_t hash_segment = ~0u;
+    auto hash_flush = [&]() {
+        uint64_t total = hash_sum;
+#pragma unroll
+        for (int o = 16; o; o >>= 1) total += __shfl_xor_sync(FULL_MASK, total, o);
+        if (lane == 0 && hash_segment != ~0u) atomicAdd(&content[hash_segment], (unsigned long long)total);
+        hash_sum = 0;
+    };
     uint64_t hist_lo = 0, hist_hi = 0; /* byte b of lo (hi): elements whose new prefix is b (8 + b) */
     auto flush = [&]() {
 #pragma unroll
@@ -1437,6 +1688,37 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                 }
                 bits[e] = value_bits(DTYPE, v, clamp);
             }
+            if (content) {
+                /* NH pairs (w[2j] + key(2j)) * (w[2j+1] + key(2j+1)), the bytes past the chunk's
+                 * end zero, and a pair counted only when it holds one of the chunk's bytes. */
+                const uint32_t at = i0 * ELEMENT, word = (at & (CHECKSUM_SEGMENT_BYTES - 1)) >> 2;
+                uint32_t key = checksum_key(word);
+                uint64_t h = 0;
+#pragma unroll
+                for (uint32_t j = 0; j < ELEMENT / 2; j++) { /* pair j: output bytes 8j .. 8j + 7 */
+                    uint32_t lo, hi;
+                    if (ELEMENT == 2) {
+                        lo = (valid > 0 ? (uint32_t)bits[0] : 0u) | (valid > 1 ? (uint32_t)bits[1] << 16 : 0u);
+                        hi = (valid > 2 ? (uint32_t)bits[2] : 0u) | (valid > 3 ? (uint32_t)bits[3] << 16 : 0u);
+                    } else if (ELEMENT == 4) {
+                        lo = 2 * j < valid ? (uint32_t)bits[2 * j] : 0u;
+                        hi = 2 * j + 1 < valid ? (uint32_t)bits[2 * j + 1] : 0u;
+                    } else {
+                        lo = j < valid ? (uint32_t)bits[j] : 0u;
+                        hi = j < valid ? (uint32_t)(bits[j] >> 32) : 0u;
+                    }
+                    const uint32_t first_element = ELEMENT == 2 ? 0 : ELEMENT == 4 ? 2 * j : j;
+                    if (first_element < valid) h += (uint64_t)(lo + key) * (uint32_t)(hi + key + 0x9E3779B1u);
+                    key += 2 * 0x9E3779B1u;
+                }
+                const uint32_t group_segment = (base * ELEMENT) / CHECKSUM_SEGMENT_BYTES, mine = at / CHECKSUM_SEGMENT_BYTES;
+                if (group_segment != hash_segment) { /* uniform over the warp */
+                    hash_flush();
+                    hash_segment = group_segment;
+                }
+                if (mine == hash_segment) hash_sum += h;
+                else if (valid) atomicAdd(&content[mine], (unsigned long long)h);
+            }
             if (valid == 4 && dst_aligned && ELEMENT == 4) {
                 *(uint4 *)(dst + 4 * (uint64_t)i0) = make_uint4((uint32_t)bits[0], (uint32_t)bits[1], (uint32_t)bits[2], (uint32_t)bits[3]);
             } else if (valid == 4 && dst_aligned && ELEMENT == 2) {
@@ -1489,6 +1771,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
     for (; base + 128 <= seg_end; base += 128) group(base, std::true_type());
     if (base < seg_end) group(base, std::false_type());
     if (!LAST) flush();
+    if (LAST && content) hash_flush();
     return bad;
 }
 
@@ -1652,6 +1935,8 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         in->dst = chunks[c].dst;
         in->code = chunks[c].code;
         in->partial = chunks[c].partial;
+        in->content = chunks[c].content;
+        in->hashed = chunks[c].hashed;
         in->work = work_at;
         in->ebase = element_at;
         in->record_size = chunks[c].record_size;

@@ -19,6 +19,9 @@ typedef struct {
     uint32_t *code;    /* the chunk's error word: the first error's code goes here if it is still 0 */
     uint32_t *partial; /* set to 1 when the record is decoded with fewer planes than its precision
                           (its content checksum does not apply); NULL: not wanted */
+    uint64_t *content; /* NULL, or the chunk's content-checksum segment hashes: the decoder may
+                          write them itself (the whole output, hashed as it is written) */
+    uint32_t *hashed;  /* set to 1 when it did (the caller's hash pass then skips the chunk) */
     uint32_t record_size;
     uint32_t raw_size;
     uint32_t dtype; /* the frame's dtype */
