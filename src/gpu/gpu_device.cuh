@@ -431,19 +431,22 @@ __device__ __forceinline__ uint64_t xxh_rotl(uint64_t x, int r) { return (x << r
 __device__ __forceinline__ uint64_t xxh_round(uint64_t acc, uint64_t input) { return xxh_rotl(acc + input * XXH_PRIME2, 31) * XXH_PRIME1; }
 __device__ __forceinline__ uint64_t xxh_merge(uint64_t acc, uint64_t lane) { return (acc ^ xxh_round(0, lane)) * XXH_PRIME1 + XXH_PRIME4; }
 
-/* XXH64 of `count` little-endian u32 values. */
-__device__ static uint64_t xxh64_words(const uint32_t *w, uint32_t count, uint64_t seed)
+/* XXH64 of `count` u64 values (segment hashes, as the CPU lays them out: little-endian). The
+ * stripes go four at a time so that their loads are in flight together (one stripe's loads
+ * waited behind the previous stripe's rounds). */
+__device__ static uint64_t xxh64_hashes(const uint64_t *h, uint32_t count, uint64_t seed)
 {
-    const uint64_t size = 4 * (uint64_t)count;
+    const uint64_t size = 8 * (uint64_t)count;
     uint32_t i = 0;
     uint64_t hash;
-    if (size >= 32) {
+    if (count >= 4) {
         uint64_t v1 = seed + XXH_PRIME1 + XXH_PRIME2, v2 = seed + XXH_PRIME2, v3 = seed, v4 = seed - XXH_PRIME1;
-        for (; i + 8 <= count; i += 8) {
-            v1 = xxh_round(v1, (uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
-            v2 = xxh_round(v2, (uint64_t)w[i + 2] | (uint64_t)w[i + 3] << 32);
-            v3 = xxh_round(v3, (uint64_t)w[i + 4] | (uint64_t)w[i + 5] << 32);
-            v4 = xxh_round(v4, (uint64_t)w[i + 6] | (uint64_t)w[i + 7] << 32);
+#pragma unroll 4
+        for (; i + 4 <= count; i += 4) {
+            v1 = xxh_round(v1, h[i]);
+            v2 = xxh_round(v2, h[i + 1]);
+            v3 = xxh_round(v3, h[i + 2]);
+            v4 = xxh_round(v4, h[i + 3]);
         }
         hash = xxh_rotl(v1, 1) + xxh_rotl(v2, 7) + xxh_rotl(v3, 12) + xxh_rotl(v4, 18);
         hash = xxh_merge(hash, v1);
@@ -454,13 +457,9 @@ __device__ static uint64_t xxh64_words(const uint32_t *w, uint32_t count, uint64
         hash = seed + XXH_PRIME5;
     }
     hash += size;
-    for (; i + 2 <= count; i += 2) {
-        hash ^= xxh_round(0, (uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
+    for (; i < count; i++) {
+        hash ^= xxh_round(0, h[i]);
         hash = xxh_rotl(hash, 27) * XXH_PRIME1 + XXH_PRIME4;
-    }
-    if (i < count) {
-        hash ^= (uint64_t)w[i] * XXH_PRIME1;
-        hash = xxh_rotl(hash, 23) * XXH_PRIME2 + XXH_PRIME3;
     }
     hash ^= hash >> 33;
     hash *= XXH_PRIME2;

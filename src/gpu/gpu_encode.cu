@@ -955,7 +955,7 @@ __global__ void digest_kernel(const hash_span_t *spans, const uint32_t *prefix, 
     uint32_t i = span_begin + blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= span_end) return;
     const hash_span_t span = spans[i];
-    uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
+    uint64_t hash = xxh64_hashes(hashes + prefix[i], prefix[i + 1] - prefix[i], span.length * 0x9E3779B97F4A7C15ULL);
     for (int k = 0; k < 8; k++) span.out[k] = (uint8_t)(hash >> (8 * k));
 }
 

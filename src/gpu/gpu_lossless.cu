@@ -868,19 +868,22 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
 }
 
 /* The segment hash of segments [first, end) of the spans, one warp, stepping through the spans
- * (the first one's found by binary search, the next ones' by stepping forward: a search per
- * segment put eleven dependent loads in front of every 4 KiB). */
+ * (the first one's found by a 32-way search, three rounds for 2048 spans, the next ones' by
+ * stepping forward: a search per segment put eleven dependent loads in front of every 4 KiB). */
 /* `skip` (NULL: none): spans of chunks whose status says `hashed` (the decode kernel wrote their
  * content hashes) or `partial` (decoded to fewer planes: no content checksum applies) are left
  * alone. */
 __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t first, uint32_t end,
                                 uint64_t *hashes, uint32_t lane, const chunk_status_t *skip = NULL)
 {
+    /* The last span with prefix <= first, 32 candidates a round (lane 0's is lo, which holds). */
     uint32_t lo = 0, hi = span_count - 1;
     while (lo < hi) {
-        uint32_t mid = (lo + hi + 1) / 2;
-        if (prefix[mid] <= first) lo = mid;
-        else hi = mid - 1;
+        const uint32_t step = (hi - lo) / 32 + 1;
+        const uint32_t below = __ballot_sync(0xffffffffu, prefix[min(hi, lo + lane * step)] <= first);
+        const uint32_t l = 31 - __clz(below);
+        hi = (uint32_t)min((uint64_t)hi, (uint64_t)lo + (uint64_t)(l + 1) * step - 1);
+        lo = min(hi, lo + l * step);
     }
     for (uint32_t g = first; g < end; g++) {
         while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
@@ -1088,7 +1091,7 @@ __device__ static uint32_t span_fails(const hash_span_t *spans, const uint32_t *
     const hash_span_t span = spans[i];
     const uint64_t expected = dev_le64(span.expected);
     if (span.kind == SPAN_CONTENT && expected == 0) return 0;
-    const uint64_t hash = xxh64_words((const uint32_t *)hashes, 2 * (prefix[i + 1] - prefix[i]), span.length * 0x9E3779B97F4A7C15ULL);
+    const uint64_t hash = xxh64_hashes(hashes, prefix[i + 1] - prefix[i], span.length * 0x9E3779B97F4A7C15ULL);
     return hash != expected;
 }
 

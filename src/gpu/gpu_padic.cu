@@ -134,6 +134,11 @@ typedef struct {
      * sets *hashed, so the batch decoder's hash pass leaves the chunk alone. */
     uint64_t *content;
     uint32_t *hashed;
+    uint32_t content_hashed; /* 1: the last plane wrote the content hashes */
+    /* 1 + the digit row of a sparse plane below only zero planes whose next plane, the last, is
+     * dense: only its entries are written (that plane reads the row only where the prefix is not
+     * 0, which there means an entry); 0: every row read is whole. */
+    uint32_t loose_row;
     uint8_t *state; /* per element: saturated prefix (bits 0-3), sign (bit 7) */
     uint8_t *symbols, *signs, *bitmap;
     unsigned long long key;
@@ -467,6 +472,8 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->zero_planes = 0;
         d->content = NULL;
         d->hashed = NULL;
+        d->content_hashed = 0;
+        d->loose_row = 0;
     }
     /* The caller's parse reported a record whose framing is wrong; only PADIC records are ours. */
     if (in.record_size < CHUNK_HEADER_BYTES + 1) return;
@@ -661,7 +668,7 @@ __global__ void digest_kernel(pchunk_t *chunks, const uint32_t *segment_prefix, 
     piece_span(d, piece, &data, &length);
     const uint64_t seed = piece == 0 ? 0 : piece - 1;
     const uint32_t first = d->piece_segment[piece], segments = d->piece_segment[piece + 1] - first;
-    const uint64_t hash = xxh64_words((const uint32_t *)(hashes + segment_prefix[c] + first), 2 * segments, seed ^ (length * 0x9E3779B97F4A7C15ULL));
+    const uint64_t hash = xxh64_hashes(hashes + segment_prefix[c] + first, segments, seed ^ (length * 0x9E3779B97F4A7C15ULL));
     const uint8_t *stored = piece == 0 ? d->payload + d->planes_start - 8 : d->payload + 24 + 12 * (piece - 1) + 4;
     if (hash != dev_le64(stored))
         report(d, piece == 0 ? key_make(0, SUB_HEAD_CHECKSUM, 0, SARAPHIS_ERROR_CHECKSUM)
@@ -1087,11 +1094,12 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
     segment_of(n, warp, &seg_begin, &seg_end);
     const uint32_t segment = (uint32_t)(ceil_div(ceil_div(n, APPLY_WARPS), 32) * 32);
     /* The content checksum's segment hashes, summed here as the narrow last plane writes the
-     * output: the pass that would read the output back is skipped. Not with escapes (they are
-     * written over the output later) or a partial decode (no content checksum applies). */
+     * output: the pass that would read the output back is skipped. Not for a partial decode (no
+     * content checksum applies); with escapes only where the output is 16-byte aligned, for
+     * escape_kernel hashes the segments it writes into again. */
     const uint32_t content_segments = (uint32_t)ceil_div((uint64_t)n * d->element, CHECKSUM_SEGMENT_BYTES);
-    const bool hash_output = NARROW && last_plane && form == FORM_DENSE && d->content && d->escapes == 0 &&
-                             d->planes == d->precision && content_segments <= CONTENT_SLOTS;
+    const bool hash_output = NARROW && last_plane && form == FORM_DENSE && d->content && d->planes == d->precision &&
+                             content_segments <= CONTENT_SLOTS && (d->escapes == 0 || ((uintptr_t)d->dst & 15) == 0);
     if (hash_output)
         for (uint32_t k = tid; k < content_segments; k += APPLY_THREADS) content_sum[k] = 0;
     if (tid == 0) {
@@ -1219,7 +1227,7 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
                     st[u] = i < seg_end && !fresh ? state[i] : 0;
                     magnitude[u] = 0;
                 }
-                if (last_plane)
+                if (last_plane) {
                     for (uint32_t j = 0; j < plane; j++) {
                         const bool zero = (zero_planes >> j) & 1;
 #pragma unroll
@@ -1228,6 +1236,13 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
                             magnitude[u] = magnitude[u] * p + (i < seg_end && !zero ? previous[j * plane_stride + i] : 0);
                         }
                     }
+                    /* A loose row is the only row above that is not a zero plane: where the
+                     * prefix is 0 its byte was never written, and the magnitude is 0. */
+                    if (d->loose_row)
+#pragma unroll
+                        for (uint32_t u = 0; u < UNROLL; u++)
+                            if (!(st[u] & SATURATED)) magnitude[u] = 0;
+                }
 #pragma unroll
                 for (uint32_t u = 0; u < UNROLL; u++) {
                     const uint32_t i = base + 32 * u + lane;
@@ -1276,6 +1291,12 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
          * elements per thread and access (the work area is 16-byte aligned; a sparse plane's
          * digit row may not be), two accesses in flight. */
         const bool sparse = form == FORM_SPARSE, out_aligned = ((uintptr_t)out & 15) == 0;
+        /* A sparse plane below only zero planes, before a dense last plane: its row is left
+         * unwritten but for the entries (see loose_row). */
+        const bool loose = sparse && fresh && plane + 2 == d->planes && d->plane_bytes[plane + 1] >= 1 &&
+                           __ldg(d->payload + d->plane_offset[plane + 1]) == FORM_DENSE;
+        const bool zero_row = sparse && !loose;
+        if (loose && tid == 0) d->loose_row = plane + 1;
         const uint32_t vectors = fresh && !sparse ? 0 : n / 16;
         for (uint32_t v0 = tid; v0 < vectors; v0 += 2 * APPLY_THREADS) {
             uint4 st[2];
@@ -1290,7 +1311,7 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
                 if (v < vectors) {
                     ((uint4 *)state)[v] = make_uint4(prefixes_times(st[u].x, p), prefixes_times(st[u].y, p), prefixes_times(st[u].z, p),
                                                      prefixes_times(st[u].w, p));
-                    if (sparse && out_aligned) ((uint4 *)out)[v] = make_uint4(0, 0, 0, 0);
+                    if (zero_row && out_aligned) ((uint4 *)out)[v] = make_uint4(0, 0, 0, 0);
                 }
             }
         }
@@ -1298,7 +1319,7 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
             const uint32_t st = fresh ? 0 : state[i];
             state[i] = (uint8_t)((st & SIGN_FLAG) | min((st & SATURATED) * p, SATURATED));
         }
-        if (sparse)
+        if (zero_row)
             for (uint32_t i = out_aligned ? 16 * vectors + tid : tid; i < n; i += APPLY_THREADS) out[i] = 0;
         /* The counts move with the prefixes: bin b goes to min(b * p, 15) (the sparse entries
          * move their elements once more below). */
@@ -1441,7 +1462,10 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
         if (bad_flag || signs_used != sign_count) report(d, key_make(stage, SUB_DIGITS, 0, SARAPHIS_ERROR_CORRUPT));
         d->fused = form == FORM_DENSE && last_plane;
         if (form == FORM_ZERO) d->zero_planes |= 1ull << plane;
-        if (hash_output) *d->hashed = 1;
+        if (hash_output) {
+            *d->hashed = 1;
+            d->content_hashed = 1;
+        }
     }
     if (hash_output)
         for (uint32_t k = tid; k < content_segments; k += APPLY_THREADS) d->content[k] = content_sum[k];
@@ -1538,6 +1562,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
     uint8_t *out = digits + plane * plane_stride + d->ebase;
     const bool out_aligned = ((uintptr_t)out & 3) == 0;
     const uint64_t zero_planes = d->zero_planes;
+    const uint32_t loose_row = LAST ? d->loose_row : 0;
     const bool partial = d->planes < d->precision;
     const double step = d->step;
     uint8_t *dst = d->dst;
@@ -1670,6 +1695,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                     else
                         for (uint32_t e = 0; e < valid; e++) w |= (uint32_t)from[e] << (8 * e);
                 }
+                if (j + 1 == loose_row) w &= __vcmpne4(st4 & 0x0f0f0f0fu, 0u); /* its digits where the prefix is not 0 */
 #pragma unroll
                 for (uint32_t e = 0; e < 4; e++) magnitude[e] = magnitude[e] * p + ((w >> (8 * e)) & 0xff);
             }
@@ -1798,29 +1824,13 @@ __global__ void __launch_bounds__(APPLY_THREADS) reconstruct_kernel(const pchunk
     }
 }
 
-/* The escapes' bytes over their elements, after the reconstruction. */
-__global__ void __launch_bounds__(APPLY_THREADS) escape_kernel(const pchunk_t *chunks)
+/* Bitmap escapes: a set bit's rank among the set bits is its value's index; put(index, rank) for
+ * each, by the whole CTA. */
+template <typename Put>
+__device__ static void rewrite_bitmap_escapes(const pchunk_t *d, Put put, uint32_t *warp_total, uint32_t *warp_start, uint32_t *cursor_at)
 {
-    __shared__ uint32_t warp_total[APPLY_WARPS], warp_start[APPLY_WARPS], cursor;
-    const pchunk_t *d = &chunks[blockIdx.x];
-    if (!d->active || d->key != KEY_NONE || d->escapes == 0) return;
-    const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, element = d->element, n = d->n;
-    const uint8_t *values = d->payload + d->escape_values;
-    uint8_t *dst = d->dst;
-    if (d->escape_form == ESCAPES_DELTAS) {
-        if (warp != 0) return;
-        uint64_t bytes = 0;
-        walk_varints(d->payload + d->escape_list, d->escape_values - d->escape_list, d->escapes, lane, &bytes,
-                     [&](bool mine, uint32_t k, uint64_t index) {
-                         if (mine)
-                             for (uint32_t b = 0; b < element; b++) dst[index * element + b] = __ldg(values + (uint64_t)k * element + b);
-                         return true;
-                     });
-        return;
-    }
-    /* Bitmap: a set bit's rank among the set bits is its value's index. */
-    if (tid == 0) cursor = 0;
-    __syncthreads();
+    const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, n = d->n;
+    uint32_t &cursor = *cursor_at;
     const uint32_t bytes = (n + 7) / 8;
     for (uint32_t b0 = 0; b0 < bytes; b0 += APPLY_THREADS) {
         const uint32_t b = b0 + tid;
@@ -1837,13 +1847,59 @@ __global__ void __launch_bounds__(APPLY_THREADS) escape_kernel(const pchunk_t *c
         uint32_t k = warp_start[warp] + inclusive - bits;
         for (uint32_t bit = 0; bit < 8; bit++) {
             if (!(byte >> bit & 1)) continue;
-            const uint64_t index = (uint64_t)b * 8 + bit;
-            for (uint32_t e = 0; e < element; e++) dst[index * element + e] = __ldg(values + (uint64_t)k * element + e);
+            put((uint64_t)b * 8 + bit, k);
             k++;
         }
         __syncthreads();
         if (tid == APPLY_THREADS - 1) cursor = warp_start[warp] + inclusive;
         __syncthreads();
+    }
+}
+
+/* The escapes' bytes over their elements, after the reconstruction; the content hashes of the
+ * segments they land in again where the last plane wrote the hashes. */
+__global__ void __launch_bounds__(APPLY_THREADS) escape_kernel(const pchunk_t *chunks)
+{
+    __shared__ uint32_t warp_total[APPLY_WARPS], warp_start[APPLY_WARPS], cursor;
+    __shared__ uint32_t touched[CONTENT_SLOTS / 32]; /* content segments an escape was written into */
+    const pchunk_t *d = &chunks[blockIdx.x];
+    if (!d->active || d->key != KEY_NONE || d->escapes == 0) return;
+    const uint32_t tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, element = d->element, n = d->n;
+    const uint8_t *values = d->payload + d->escape_values;
+    uint8_t *dst = d->dst;
+    const bool rehash = d->content_hashed;
+    if (tid < CONTENT_SLOTS / 32) touched[tid] = 0;
+    if (tid == 0) cursor = 0;
+    __syncthreads();
+    auto put = [&](uint64_t index, uint32_t k) {
+        for (uint32_t b = 0; b < element; b++) dst[index * element + b] = __ldg(values + (uint64_t)k * element + b);
+        if (rehash) {
+            const uint32_t segment = (uint32_t)(index * element / CHECKSUM_SEGMENT_BYTES);
+            atomicOr(&touched[segment / 32], 1u << (segment % 32));
+        }
+    };
+    if (d->escape_form == ESCAPES_DELTAS) {
+        if (warp == 0) {
+            uint64_t bytes = 0;
+            walk_varints(d->payload + d->escape_list, d->escape_values - d->escape_list, d->escapes, lane, &bytes,
+                         [&](bool mine, uint32_t k, uint64_t index) {
+                             if (mine) put(index, k);
+                             return true;
+                         });
+        }
+    } else {
+        rewrite_bitmap_escapes(d, put, warp_total, warp_start, &cursor);
+    }
+    if (!rehash) return;
+    /* The segments written into, hashed again (the last plane hashed them before the escapes). */
+    __syncthreads();
+    const uint64_t raw = (uint64_t)n * element;
+    const uint32_t segments = (uint32_t)ceil_div(raw, CHECKSUM_SEGMENT_BYTES);
+    for (uint32_t s = warp; s < segments; s += APPLY_WARPS) {
+        if (!((touched[s / 32] >> (s % 32)) & 1)) continue;
+        const uint64_t at = (uint64_t)s * CHECKSUM_SEGMENT_BYTES;
+        const uint64_t hash = warp_written_segment_hash(dst + at, (uint32_t)min((uint64_t)CHECKSUM_SEGMENT_BYTES, raw - at), lane);
+        if (lane == 0) d->content[s] = hash;
     }
 }
 

@@ -708,7 +708,7 @@ static __global__ void pe_digest_kernel(const pe_hash_t *spans, const uint32_t *
     const uint32_t i = first + blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= end) return;
     const pe_hash_t span = spans[i];
-    const uint64_t hash = xxh64_words((const uint32_t *)(hashes + prefix[i]), 2 * (prefix[i + 1] - prefix[i]),
+    const uint64_t hash = xxh64_hashes(hashes + prefix[i], prefix[i + 1] - prefix[i],
                                       span.seed ^ (span.length * 0x9E3779B97F4A7C15ULL));
     for (int k = 0; k < 8; k++) span.out[k] = (uint8_t)(hash >> (8 * k));
 }
