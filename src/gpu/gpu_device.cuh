@@ -469,4 +469,38 @@ __device__ static uint64_t xxh64_hashes(const uint64_t *h, uint32_t count, uint6
     return hash;
 }
 
+/* xxh64_hashes by four lanes (lanes 4k .. 4k + 3 of the warp hold one input each; every lane of
+ * the warp calls it, `count` 0 for a lane with none): lane 4k + q runs accumulator q over the
+ * stripes, all its loads in flight, and every lane of the four gets the hash. */
+__device__ static uint64_t xxh64_hashes_by4(const uint64_t *h, uint32_t count, uint64_t seed, uint32_t lane)
+{
+    const uint32_t q = lane & 3, first = lane & ~3u, stripes = count / 4;
+    uint64_t v = q == 0 ? seed + XXH_PRIME1 + XXH_PRIME2 : q == 1 ? seed + XXH_PRIME2 : q == 2 ? seed : seed - XXH_PRIME1;
+#pragma unroll 8
+    for (uint32_t k = 0; k < stripes; k++) v = xxh_round(v, h[4 * k + q]);
+    const uint64_t v1 = __shfl_sync(0xffffffffu, v, first), v2 = __shfl_sync(0xffffffffu, v, first + 1);
+    const uint64_t v3 = __shfl_sync(0xffffffffu, v, first + 2), v4 = __shfl_sync(0xffffffffu, v, first + 3);
+    uint64_t hash;
+    if (count >= 4) {
+        hash = xxh_rotl(v1, 1) + xxh_rotl(v2, 7) + xxh_rotl(v3, 12) + xxh_rotl(v4, 18);
+        hash = xxh_merge(hash, v1);
+        hash = xxh_merge(hash, v2);
+        hash = xxh_merge(hash, v3);
+        hash = xxh_merge(hash, v4);
+    } else {
+        hash = seed + XXH_PRIME5;
+    }
+    hash += 8 * (uint64_t)count;
+    for (uint32_t i = 4 * stripes; i < count; i++) {
+        hash ^= xxh_round(0, h[i]);
+        hash = xxh_rotl(hash, 27) * XXH_PRIME1 + XXH_PRIME4;
+    }
+    hash ^= hash >> 33;
+    hash *= XXH_PRIME2;
+    hash ^= hash >> 29;
+    hash *= XXH_PRIME3;
+    hash ^= hash >> 32;
+    return hash;
+}
+
 #endif

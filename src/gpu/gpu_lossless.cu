@@ -1083,42 +1083,45 @@ __global__ void __launch_bounds__(EXPAND_THREADS)
     }
 }
 
-/* XXH64 of a span's segment hashes (`hashes`: its first), seeded with its length, as checksum64
- * computes it: 1 when it differs from the stored value (a content checksum stored as 0 is "not
- * kept": never differs). */
-__device__ static uint32_t span_fails(const hash_span_t *spans, const uint32_t *prefix, uint32_t i, const uint64_t *hashes)
-{
-    const hash_span_t span = spans[i];
-    const uint64_t expected = dev_le64(span.expected);
-    if (span.kind == SPAN_CONTENT && expected == 0) return 0;
-    const uint64_t hash = xxh64_hashes(hashes, prefix[i + 1] - prefix[i], span.length * 0x9E3779B97F4A7C15ULL);
-    return hash != expected;
-}
-
-/* Two threads per chunk (its record span, its content span), then the chunk's first error in the
- * CPU's order of checks inside a record; the first failing chunk wins (atomicMin). The last CTA
- * to finish writes the verdict straight to the caller-visible host word (mapped pinned memory),
- * so no copy follows. */
+/* Eight threads per chunk: four for its record span and four for its content span fold the
+ * segment hashes (XXH64 seeded with the span's length, as checksum64 computes it, a quarter of
+ * the stripes each); then the chunk's first error in the CPU's order of checks inside a record;
+ * the first failing chunk wins (atomicMin). A content checksum stored as 0 is "not kept": never
+ * differs. The last CTA to finish writes the verdict straight to the caller-visible host word
+ * (mapped pinned memory), so no copy follows. */
 /* Record hashes come from `record_hashes` (segment g of the record spans at [g]), content hashes
  * from `content_hashes` (segment g at [g - record_total]); `early`, when not NULL, says whether the
  * early record checksums ran (if not, every record fails: never a silent pass). */
-__global__ void __launch_bounds__(128) verdict_kernel(const chunk_in_t *chunks, const hash_span_t *spans, const uint32_t *prefix,
-                                                      const uint64_t *record_hashes, const uint64_t *content_hashes, uint32_t record_total,
-                                                      const early_head_t *early, const chunk_status_t *status, uint32_t count,
-                                                      unsigned long long *first_error, uint32_t *done, volatile unsigned long long *verdict)
+#define VERDICT_THREADS 128
+__global__ void __launch_bounds__(VERDICT_THREADS) verdict_kernel(const chunk_in_t *chunks, const hash_span_t *spans, const uint32_t *prefix,
+                                                                  const uint64_t *record_hashes, const uint64_t *content_hashes,
+                                                                  uint32_t record_total, const early_head_t *early,
+                                                                  const chunk_status_t *status, uint32_t count, unsigned long long *first_error,
+                                                                  uint32_t *done, volatile unsigned long long *verdict)
 {
-    const uint32_t t = blockIdx.x * blockDim.x + threadIdx.x, i = t >> 1;
-    uint32_t fails = 0;
-    if (i < count) {
-        const uint32_t span = (t & 1) ? chunks[i].content_span : chunks[i].record_span;
-        if (span != NO_SPAN) {
-            const uint64_t *hashes = (t & 1) ? content_hashes + (prefix[span] - record_total) : record_hashes + prefix[span];
-            const bool unverified = !(t & 1) && early && !early->valid;
-            if (unverified || span_fails(spans, prefix, span, hashes)) fails = (t & 1) ? 2u : 1u;
-        }
+    const uint32_t t = blockIdx.x * blockDim.x + threadIdx.x, i = t >> 3, lane = threadIdx.x & 31;
+    const bool content = (t >> 2) & 1;
+    const uint32_t span = i < count ? (content ? chunks[i].content_span : chunks[i].record_span) : NO_SPAN;
+    const uint64_t *hashes = record_hashes;
+    uint32_t segments = 0;
+    uint64_t seed = 0, expected = 0;
+    bool kept = false;
+    if (span != NO_SPAN) {
+        const hash_span_t s = spans[span];
+        hashes = content ? content_hashes + (prefix[span] - record_total) : record_hashes + prefix[span];
+        segments = prefix[span + 1] - prefix[span];
+        seed = s.length * 0x9E3779B97F4A7C15ULL;
+        expected = dev_le64(s.expected);
+        kept = !(s.kind == SPAN_CONTENT && expected == 0);
     }
-    fails |= __shfl_xor_sync(0xffffffffu, fails, 1);
-    if (i < count && (t & 1) == 0) {
+    const uint64_t hash = xxh64_hashes_by4(hashes, segments, seed, lane);
+    uint32_t fails = 0;
+    if (span != NO_SPAN) {
+        const bool unverified = !content && early && !early->valid;
+        if (unverified || (kept && hash != expected)) fails = content ? 2u : 1u;
+    }
+    fails |= __shfl_xor_sync(0xffffffffu, fails, 4);
+    if (i < count && (t & 7) == 0) {
         const chunk_status_t s = status[i];
         const uint32_t checks = s.checks | (s.partial ? fails & 1u : fails);
         const uint32_t code = s.early       ? s.early
@@ -1613,7 +1616,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         }
         uint8_t *early = (uint8_t *)state->d_early;
         if (use_early && error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->early_done, 0);
-        verdict_kernel<<<(2 * chunks32 + 127) / 128, 128, 0, stream>>>(
+        verdict_kernel<<<(uint32_t)((8 * (uint64_t)chunks32 + VERDICT_THREADS - 1) / VERDICT_THREADS), VERDICT_THREADS, 0, stream>>>(
             d_chunks, d_spans, d_prefix, use_early ? (const uint64_t *)(early + early_hashes_at()) : d_hashes, d_hashes + record_segments,
             (uint32_t)record_segments, use_early ? (const early_head_t *)early : NULL, d_status, chunks32, d_result, (uint32_t *)(d_result + 1),
             state->d_verdict);
