@@ -237,6 +237,14 @@ __device__ __forceinline__ uint32_t chunk_raw(const enc_geometry_t &g, uint32_t 
 #define PHASE1_VECTORS 8
 #define PHASE1_PIECE (PHASE1_THREADS * PHASE1_VECTORS * 16)
 
+/* A chunk's pieces, of one size (a multiple of 16 bytes), so that its CTAs share its work evenly. */
+static inline uint32_t phase1_pieces(uint32_t chunk_bytes) { return (chunk_bytes + PHASE1_PIECE - 1) / PHASE1_PIECE; }
+static inline uint32_t phase1_piece_bytes(uint32_t chunk_bytes)
+{
+    const uint32_t pieces = phase1_pieces(chunk_bytes);
+    return ((chunk_bytes + pieces - 1) / pieces + 15) & ~15u;
+}
+
 /* Element j (of 16 / ELEM) of a 16-byte vector, little-endian. */
 template <int ELEM>
 __device__ __forceinline__ typename enc_word<ELEM>::work vector_element(const uint4 &x, int j)
@@ -381,20 +389,72 @@ __device__ __forceinline__ float_stats_t block_stats(const phase1_piece_t<ELEM> 
     return s;
 }
 
-/* The statistics of float chunks, merged per chunk with atomics. */
+/* The content checksum's segment hashes of a piece whose start is a multiple of 4 KiB: vector i
+ * of every thread lies in segment i of the piece (PHASE1_THREADS * 16 bytes = 4 KiB), word 4t of
+ * it for thread t, so each thread adds its two NH pairs to value i, and the block sums the eight
+ * values: a warp halves them over lanes 16 apart, then 8, then 4 (nine exchanges instead of eight
+ * full sums), and its lanes 4j hold value j. Pairs with no byte of the chunk are left out (the
+ * loaded bytes past its end are zero, as the format pads). */
+template <int ELEM>
+__device__ static void piece_content_hashes(const phase1_piece_t<ELEM> &piece, uint64_t *content, uint32_t segments_per_chunk,
+                                            unsigned long long *sums)
+{
+    static_assert(PHASE1_THREADS * 16 == CHECKSUM_SEGMENT_BYTES, "one vector per thread and segment");
+    const uint32_t lane = threadIdx.x & 31, key = checksum_key(4 * (threadIdx.x % PHASE1_THREADS));
+    uint64_t h[PHASE1_VECTORS];
+#pragma unroll
+    for (int i = 0; i < PHASE1_VECTORS; i++) {
+        const uint32_t valid = piece.valid(i);
+        const uint4 x = piece.x[i];
+        h[i] = valid ? (uint64_t)(x.x + key) * (uint32_t)(x.y + key + 0x9E3779B1u) : 0;
+        if (valid > 8) h[i] += (uint64_t)(x.z + key + 2 * 0x9E3779B1u) * (uint32_t)(x.w + key + 3 * 0x9E3779B1u);
+    }
+    static_assert(PHASE1_VECTORS == 8, "the exchanges below halve eight values three times");
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+        const bool upper = lane & 16;
+        const uint64_t send = upper ? h[k] : h[k + 4], keep = upper ? h[k + 4] : h[k];
+        h[k] = keep + __shfl_xor_sync(0xffffffffu, send, 16);
+    }
+#pragma unroll
+    for (int k = 0; k < 2; k++) {
+        const bool upper = lane & 8;
+        const uint64_t send = upper ? h[k] : h[k + 2], keep = upper ? h[k + 2] : h[k];
+        h[k] = keep + __shfl_xor_sync(0xffffffffu, send, 8);
+    }
+    {
+        const bool upper = lane & 4;
+        const uint64_t send = upper ? h[0] : h[1], keep = upper ? h[1] : h[0];
+        h[0] = keep + __shfl_xor_sync(0xffffffffu, send, 4);
+    }
+    h[0] += __shfl_xor_sync(0xffffffffu, h[0], 2);
+    h[0] += __shfl_xor_sync(0xffffffffu, h[0], 1);
+    if ((lane & 3) == 0) atomicAdd(&sums[lane >> 2], (unsigned long long)h[0]);
+    __syncthreads();
+    if (threadIdx.x < PHASE1_VECTORS && piece.begin + threadIdx.x * CHECKSUM_SEGMENT_BYTES < piece.end)
+        content[(uint64_t)piece.c * segments_per_chunk + piece.begin / CHECKSUM_SEGMENT_BYTES + threadIdx.x] = sums[threadIdx.x];
+}
+
+/* The statistics of float chunks, merged per chunk with atomics; with `content` (not NULL: the
+ * pieces start at multiples of 4 KiB), the content checksum's segment hashes too, from the same
+ * loads (the source is read once for both). */
 template <int ELEM>
 __global__ void __launch_bounds__(PHASE1_THREADS) stats_kernel(const uint8_t *src, enc_geometry_t g, uint32_t first_chunk, uint32_t pieces,
-                                                               uint32_t piece_bytes, bool aligned, chunk_stats_t *stats)
+                                                               uint32_t piece_bytes, bool aligned, chunk_stats_t *stats, uint64_t *content,
+                                                               uint32_t segments_per_chunk)
 {
     __shared__ float_stats_t warps[PHASE1_THREADS / 32];
+    __shared__ unsigned long long sums[PHASE1_VECTORS];
     phase1_piece_t<ELEM> piece;
     piece.load(src, g, first_chunk, pieces, piece_bytes, aligned);
+    if (content && threadIdx.x < PHASE1_VECTORS) sums[threadIdx.x] = 0; /* block_stats' barrier comes before the sums */
     const float_stats_t s = block_stats<ELEM>(piece, g.layout, warps);
     if (threadIdx.x == 0 && piece.begin < piece.end) {
         atomicMax(&stats[piece.c].not_min, ~s.lo);
         atomicMax(&stats[piece.c].max, s.hi);
         if (s.mantissa_or) atomicOr(&stats[piece.c].mantissa_or, s.mantissa_or);
     }
+    if (content) piece_content_hashes<ELEM>(piece, content, segments_per_chunk, sums);
 }
 
 /* Shared-memory histograms of a piece. The first lane_streams streams count per lane: lane l adds
@@ -1084,11 +1144,9 @@ static void put_packed(channel_task_t *tasks, uint64_t *count, uint64_t dst, uin
 /* Phase 1 of chunks [first_chunk, first_chunk + chunk_count): statistics (floats), then histograms. */
 template <int ELEM>
 static cudaError_t launch_phase1(const uint8_t *src, const enc_geometry_t &g, uint32_t first_chunk, uint32_t chunk_count, chunk_stats_t *stats,
-                                 uint32_t *hist, cudaStream_t stream)
+                                 uint32_t *hist, uint64_t *content, uint32_t segments_per_chunk, cudaStream_t stream)
 {
-    const uint32_t pieces = (g.chunk_bytes + PHASE1_PIECE - 1) / PHASE1_PIECE;
-    /* Pieces of one size (a multiple of 16 bytes), so that a chunk's CTAs share its work evenly. */
-    const uint32_t piece_bytes = ((g.chunk_bytes + pieces - 1) / pieces + 15) & ~15u;
+    const uint32_t pieces = phase1_pieces(g.chunk_bytes), piece_bytes = phase1_piece_bytes(g.chunk_bytes);
     const bool aligned = ((uintptr_t)src & 15) == 0; /* then so is every chunk (chunk_bytes is a multiple of 64) */
     const uint32_t grid = chunk_count * pieces;
     const size_t shared = phase1_counts<ELEM>::words * sizeof(uint32_t);
@@ -1099,7 +1157,9 @@ static cudaError_t launch_phase1(const uint8_t *src, const enc_geometry_t &g, ui
         if (error != cudaSuccess) return error;
     }
     if constexpr (FLOATS)
-        if (g.is_float) stats_kernel<ELEM><<<grid, PHASE1_THREADS, 0, stream>>>(src, g, first_chunk, pieces, piece_bytes, aligned, stats);
+        if (g.is_float)
+            stats_kernel<ELEM><<<grid, PHASE1_THREADS, 0, stream>>>(src, g, first_chunk, pieces, piece_bytes, aligned, stats, content,
+                                                                    segments_per_chunk);
     histograms<<<grid, PHASE1_THREADS, shared, stream>>>(src, g, first_chunk, pieces, piece_bytes, aligned, stats, hist);
     return cudaGetLastError();
 }
@@ -1214,8 +1274,13 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     const uint64_t last_raw = C ? src_size - (C - 1) * chunk_bytes : 0;
     const uint64_t total_tiles = C ? (C - 1) * T + tile_count((uint32_t)(last_raw / element)) : 0;
     const uint64_t content_segments = C && content ? (C - 1) * shape.segments_per_chunk + (last_raw + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
+    /* The statistics kernel hashes the content as it reads it (float chunks whose pieces start at
+     * multiples of 4 KiB: every chunk size that is a multiple of 32 KiB, the default's 256 KiB
+     * among them); otherwise a kernel of its own reads the source again on the side stream. */
+    const bool content_in_stats = content_segments && !stored && g.is_float && element > 1 &&
+                                  phase1_piece_bytes((uint32_t)chunk_bytes) % CHECKSUM_SEGMENT_BYTES == 0;
     if (total_tiles >= (1u << 31) || C * shape.tasks_per_chunk >= (1u << 31) || C * S * T >= (1ull << 32) ||
-        C * ((chunk_bytes + PHASE1_PIECE - 1) / PHASE1_PIECE) >= (1u << 31))
+        C * phase1_pieces((uint32_t)chunk_bytes) >= (1u << 31))
         return error_set(SARAPHIS_ERROR_LIMIT, "gpu_compress: %zu chunks of %zu bytes in one call", chunks, chunk_bytes);
 
     /* Bounds of everything written later, so one reservation serves the whole call. */
@@ -1316,9 +1381,11 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
         const uint64_t first = batch_first(b), end = batch_first(b + 1);
         cudaError_t launched = cudaSuccess;
 #define PHASE1(E) launched = launch_phase1<E>(src, g, (uint32_t)first, (uint32_t)(end - first), (chunk_stats_t *)(dev + L.stats), \
-                                              (uint32_t *)(dev + L.hist), stream)
+                                              (uint32_t *)(dev + L.hist), content_in_stats ? (uint64_t *)(dev + L.content_hashes) : NULL, \
+                                              shape.segments_per_chunk, stream)
         DISPATCH_ELEM(element, PHASE1);
         CUDA_TRY(launched, "gpu_compress: statistics and histograms");
+        if (content_in_stats) CUDA_TRY(cudaEventRecord(content_ready[h_src ? b : 0], stream), "gpu_compress: marking the content checksums");
         CUDA_TRY(cudaMemcpyAsync(h + L.stats + first * sizeof(chunk_stats_t), dev + L.stats + first * sizeof(chunk_stats_t),
                                  (end - first) * sizeof(chunk_stats_t), cudaMemcpyDeviceToHost, stream), "gpu_compress: reading statistics");
         CUDA_TRY(cudaMemcpyAsync(h + L.hist + first * S * 1024, dev + L.hist + first * S * 1024, (end - first) * S * 1024,
@@ -1546,7 +1613,7 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
     /* The side stream (content checksums) and the copy stream start after what the caller's
      * stream has queued. */
     CUDA_CHECK(cudaEventRecord(state->fork, stream), "gpu_compress: ordering the checksum stream");
-    if (content_segments) {
+    if (content_segments && !content_in_stats) {
         CUDA_CHECK(cudaStreamWaitEvent(state->side, state->fork, 0), "gpu_compress: ordering the checksum stream");
         side_busy = 1;
     }
@@ -1565,8 +1632,10 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
          * gathers the next one's histograms and encodes the previous one: the content checksums
          * (they need only the source) and all histograms are queued first, and each planned
          * batch's upload, encode and block sizes behind them. */
-        if ((status = content_hashes(0, C)) != SARAPHIS_OK) goto done;
-        if (content_segments) CUDA_CHECK(cudaEventRecord(content_ready[0], state->side), "gpu_compress: ordering the checksum stream");
+        if (!content_in_stats) {
+            if ((status = content_hashes(0, C)) != SARAPHIS_OK) goto done;
+            if (content_segments) CUDA_CHECK(cudaEventRecord(content_ready[0], state->side), "gpu_compress: ordering the checksum stream");
+        }
         for (uint32_t b = 0; b < batches && C && !stored; b++)
             if ((status = gather(b)) != SARAPHIS_OK) goto done;
         for (uint32_t b = 0; b < batches; b++) {
@@ -1586,7 +1655,7 @@ static saraphis_status_t encode_lossless(saraphis_ctx_t *ctx, gpu_state_t *state
             const uint64_t offset = first * chunk_bytes, bytes = min((uint64_t)src_size, end * chunk_bytes) - offset;
             CUDA_CHECK(gpu_upload_group(state, &upload, b, offset, (size_t)bytes), "gpu_compress_host: copying the input");
             CUDA_CHECK(cudaStreamWaitEvent(stream, state->arrived, 0), "gpu_compress_host: ordering after the copy");
-            if (content_segments) {
+            if (content_segments && !content_in_stats) {
                 CUDA_CHECK(cudaStreamWaitEvent(state->side, state->arrived, 0), "gpu_compress_host: ordering after the copy");
                 if ((status = content_hashes(first, end)) != SARAPHIS_OK) goto done;
                 CUDA_CHECK(cudaEventRecord(content_ready[b], state->side), "gpu_compress: ordering the checksum stream");
