@@ -5,8 +5,10 @@
  *
  * A tile is 32768 elements of a chunk (one rANS block of each of its streams). Phases, each one
  * launch over the whole tensor (or over each batch of chunks, see ENC_BATCHES):
- *   content:   the content checksums' segment hashes, on the side stream from the start (they need
- *              only the source), beside everything up to the records' assembly;
+ *   content:   the content checksums' segment hashes: for float sources whose pieces start at
+ *              multiples of 4 KiB, by the stats kernel from its own loads; otherwise on the side
+ *              stream from the start (they need only the source), beside everything up to the
+ *              records' assembly;
  *   stats:     per piece of a chunk (up to 32 KiB, a CTA each), the mantissa OR and the smallest
  *              and largest exponent, merged per chunk with atomics (float dtypes);
  *   histogram: per piece, every entropy stream's symbols (float_plan of the chunk's statistics)

@@ -33,11 +33,12 @@
  *           records do). Record checksums run early (above) or on a side stream beside parse and
  *           decode. Content checksums: the fast path hashes each 4 KiB of output as soon as its
  *           last window is written, reading it back from L2 (its slots kept in shared memory, not
- *           in registers the decode loop needs); a pass after the decode hashes the rest (the
- *           generic path, bounded chunks, destinations not 16-byte aligned) and skips chunks the
- *           decode marked `hashed`. (Hashing inside each 32-symbol step, or each tile at its end,
+ *           in registers the decode loop needs); bounded chunks whose last plane is dense and
+ *           narrow are hashed by gpu_padic.cu as it writes them; a pass after the decode hashes
+ *           the rest (the generic path, destinations not 16-byte aligned, other bounded chunks)
+ *           and skips chunks marked `hashed`. (Hashing inside each 32-symbol step, or each tile at its end,
  *           after every tile had finished and its bytes had left L2, measured no faster.)
- *   verdict: two threads per chunk hash its spans' segment hashes with XXH64 and compare, then the
+ *   verdict: eight threads per chunk (four per span) hash its spans' segment hashes with XXH64 and compare, then the
  *           chunk's first error in the CPU's order; the first failing chunk's code and index go to a
  *           mapped pinned word the host reads after the final synchronisation (no copy).
  * Errors found on the device (a record's structure, a table, a block not ending in its start

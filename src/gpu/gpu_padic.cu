@@ -22,7 +22,12 @@
  *             a lane with ranks from warp scans, in their own instance of the kernel; the others
  *             rank with match_any. It keeps the plane's digits and a 4-bit saturated prefix per
  *             element (all a context needs: min(prefix, C - 1) with C <= 16); a zero plane stores
- *             nothing, and zero top planes leave the states unwritten (all 0).
+ *             nothing, and zero top planes leave the states unwritten (all 0). A sparse plane's
+ *             positions are taken by every warp of the CTA, each a run of their words, in passes
+ *             (entries and index steps, starting magnitudes, then the digits).
+ *   content:  a dense narrow last plane sums the content checksum's segment hashes as it writes
+ *             the output (escapes written later are hashed again by their segments), so the batch
+ *             decoder's hash pass skips the chunk.
  *   output:   the last plane, when dense, writes x' = R((double)q * step) itself (q by Horner over
  *             the digit planes), with the CPU's roundings written out as explicit round-to-nearest
  *             intrinsics (no fused multiply-add); otherwise one more pass does; then the escapes'
