@@ -431,23 +431,13 @@ __device__ __forceinline__ uint64_t xxh_rotl(uint64_t x, int r) { return (x << r
 __device__ __forceinline__ uint64_t xxh_round(uint64_t acc, uint64_t input) { return xxh_rotl(acc + input * XXH_PRIME2, 31) * XXH_PRIME1; }
 __device__ __forceinline__ uint64_t xxh_merge(uint64_t acc, uint64_t lane) { return (acc ^ xxh_round(0, lane)) * XXH_PRIME1 + XXH_PRIME4; }
 
-/* XXH64 of `count` u64 values (segment hashes, as the CPU lays them out: little-endian). The
- * stripes go four at a time so that their loads are in flight together (one stripe's loads
- * waited behind the previous stripe's rounds). */
-__device__ static uint64_t xxh64_hashes(const uint64_t *h, uint32_t count, uint64_t seed)
+/* XXH64's end over `count` u64 values: the four accumulators merged (when there was a stripe),
+ * the length, the values from h[from] on one at a time, the avalanche. */
+__device__ __forceinline__ uint64_t xxh64_finish(uint64_t v1, uint64_t v2, uint64_t v3, uint64_t v4, const uint64_t *h, uint32_t from,
+                                                 uint32_t count, uint64_t seed)
 {
-    const uint64_t size = 8 * (uint64_t)count;
-    uint32_t i = 0;
     uint64_t hash;
     if (count >= 4) {
-        uint64_t v1 = seed + XXH_PRIME1 + XXH_PRIME2, v2 = seed + XXH_PRIME2, v3 = seed, v4 = seed - XXH_PRIME1;
-#pragma unroll 4
-        for (; i + 4 <= count; i += 4) {
-            v1 = xxh_round(v1, h[i]);
-            v2 = xxh_round(v2, h[i + 1]);
-            v3 = xxh_round(v3, h[i + 2]);
-            v4 = xxh_round(v4, h[i + 3]);
-        }
         hash = xxh_rotl(v1, 1) + xxh_rotl(v2, 7) + xxh_rotl(v3, 12) + xxh_rotl(v4, 18);
         hash = xxh_merge(hash, v1);
         hash = xxh_merge(hash, v2);
@@ -456,8 +446,8 @@ __device__ static uint64_t xxh64_hashes(const uint64_t *h, uint32_t count, uint6
     } else {
         hash = seed + XXH_PRIME5;
     }
-    hash += size;
-    for (; i < count; i++) {
+    hash += 8 * (uint64_t)count;
+    for (uint32_t i = from; i < count; i++) {
         hash ^= xxh_round(0, h[i]);
         hash = xxh_rotl(hash, 27) * XXH_PRIME1 + XXH_PRIME4;
     }
@@ -467,6 +457,23 @@ __device__ static uint64_t xxh64_hashes(const uint64_t *h, uint32_t count, uint6
     hash *= XXH_PRIME3;
     hash ^= hash >> 32;
     return hash;
+}
+
+/* XXH64 of `count` u64 values (segment hashes, as the CPU lays them out: little-endian). The
+ * stripes go four at a time so that their loads are in flight together (one stripe's loads
+ * waited behind the previous stripe's rounds). */
+__device__ static uint64_t xxh64_hashes(const uint64_t *h, uint32_t count, uint64_t seed)
+{
+    uint64_t v1 = seed + XXH_PRIME1 + XXH_PRIME2, v2 = seed + XXH_PRIME2, v3 = seed, v4 = seed - XXH_PRIME1;
+    uint32_t i = 0;
+#pragma unroll 4
+    for (; i + 4 <= count; i += 4) {
+        v1 = xxh_round(v1, h[i]);
+        v2 = xxh_round(v2, h[i + 1]);
+        v3 = xxh_round(v3, h[i + 2]);
+        v4 = xxh_round(v4, h[i + 3]);
+    }
+    return xxh64_finish(v1, v2, v3, v4, h, i, count, seed);
 }
 
 /* xxh64_hashes by four lanes (lanes 4k .. 4k + 3 of the warp hold one input each; every lane of
@@ -480,27 +487,7 @@ __device__ static uint64_t xxh64_hashes_by4(const uint64_t *h, uint32_t count, u
     for (uint32_t k = 0; k < stripes; k++) v = xxh_round(v, h[4 * k + q]);
     const uint64_t v1 = __shfl_sync(0xffffffffu, v, first), v2 = __shfl_sync(0xffffffffu, v, first + 1);
     const uint64_t v3 = __shfl_sync(0xffffffffu, v, first + 2), v4 = __shfl_sync(0xffffffffu, v, first + 3);
-    uint64_t hash;
-    if (count >= 4) {
-        hash = xxh_rotl(v1, 1) + xxh_rotl(v2, 7) + xxh_rotl(v3, 12) + xxh_rotl(v4, 18);
-        hash = xxh_merge(hash, v1);
-        hash = xxh_merge(hash, v2);
-        hash = xxh_merge(hash, v3);
-        hash = xxh_merge(hash, v4);
-    } else {
-        hash = seed + XXH_PRIME5;
-    }
-    hash += 8 * (uint64_t)count;
-    for (uint32_t i = 4 * stripes; i < count; i++) {
-        hash ^= xxh_round(0, h[i]);
-        hash = xxh_rotl(hash, 27) * XXH_PRIME1 + XXH_PRIME4;
-    }
-    hash ^= hash >> 33;
-    hash *= XXH_PRIME2;
-    hash ^= hash >> 29;
-    hash *= XXH_PRIME3;
-    hash ^= hash >> 32;
-    return hash;
+    return xxh64_finish(v1, v2, v3, v4, h, 4 * stripes, count, seed);
 }
 
 #endif
