@@ -236,7 +236,11 @@ static void generated_tests(void)
     /* In elements: 0, 1, under 64 (raw streams), odd, a chunk and a bit, several chunks. */
     static const size_t counts[] = {0, 1, 63, 1001, 70001, 300007, 1500001};
     const size_t count_total = quick ? 5 : sizeof counts / sizeof counts[0];
-    static const size_t chunks[] = {4096, 65536, 256 << 10, 1 << 20, 4 << 20};
+    /* 100 and 36 KiB: pieces of the statistics kernel that do not start at multiples of 4 KiB,
+     * so the content checksums take their own kernel there. (Seven sizes: with content checksums
+     * on two cases in three, every size meets both.) */
+    static const size_t chunks[] = {4096, 65536, 256 << 10, 1 << 20, 4 << 20, 100 << 10, 36 << 10};
+    const size_t chunk_kinds = sizeof chunks / sizeof chunks[0];
     int case_index = 0;
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
         for (int pattern = 0; pattern < PAT_COUNT; pattern++) {
@@ -246,7 +250,7 @@ static void generated_tests(void)
                 size_t element = saraphis_dtype_size(dtypes[d]);
                 size_t size = counts[k] * element;
                 if (quick && size > (1u << 20)) size = (1u << 20) / element * element + element;
-                size_t chunk = chunks[(case_index++) % 5];
+                size_t chunk = chunks[(case_index++) % chunk_kinds];
                 int content = case_index % 3 != 0;
                 saraphis_codec_t codec = case_index % 19 == 0 ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS;
                 uint8_t *data = malloc(size ? size : 1);

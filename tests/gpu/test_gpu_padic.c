@@ -264,7 +264,9 @@ static void generated_tests(void)
     static const size_t elements_quick[] = {1, 777, 9000};
     const size_t *elements = quick ? elements_quick : elements_full;
     const size_t size_count = quick ? 3 : 4;
-    static const size_t chunks[] = {4096, 65536, 256 << 10, 1 << 20};
+    /* 100 KiB: element-pass segments that end inside a 4 KiB checksum segment. */
+    static const size_t chunks[] = {4096, 65536, 256 << 10, 1 << 20, 100 << 10};
+    const size_t chunk_kinds = sizeof chunks / sizeof chunks[0];
     int case_index = 0;
     for (size_t d = 0; d < 4; d++) {
         for (int g = 0; g < GEN_COUNT; g++) {
@@ -274,7 +276,7 @@ static void generated_tests(void)
                 /* p = 2 with dozens of planes is slow on the CPU: keep it to the smaller sizes. */
                 if (b->prime == 2 && elements[s] > 70000) b = &bounds[0];
                 size_t element = saraphis_dtype_size(dtypes[d]), n = elements[s], size = n * element;
-                size_t chunk = chunks[(case_index++) % 4];
+                size_t chunk = chunks[(case_index++) % chunk_kinds];
                 int content = case_index % 3 != 0;
                 uint8_t *data = malloc(size);
                 generate(data, n, dtypes[d], (generator_t)g, (unsigned long long)case_index);
