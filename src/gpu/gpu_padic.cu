@@ -135,7 +135,8 @@ typedef struct {
     uint8_t *dst;
     uint32_t *code;
     /* NULL, or where the content checksum's segment hashes of the chunk's output go: a dense
-     * narrow last plane writes them as it writes the output (no escapes, every plane decoded) and
+     * narrow last plane writes them as it writes the output (every plane decoded; with escapes
+     * only into 16-byte aligned output, whose escaped segments escape_kernel hashes again) and
      * sets *hashed, so the batch decoder's hash pass leaves the chunk alone. */
     uint64_t *content;
     uint32_t *hashed;
