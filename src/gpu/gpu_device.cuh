@@ -68,6 +68,12 @@ __device__ __forceinline__ void async_wait_all(void)
 
 /* ---- The segment hash of the segmented checksum (common/checksum.h) ------------------------ */
 
+/* One NH pair: words `word` and `word + 1` of a segment, a and b, with their keys. */
+__device__ __forceinline__ uint64_t nh_pair(uint32_t a, uint32_t b, uint32_t word)
+{
+    return (uint64_t)(a + checksum_key(word)) * (uint32_t)(b + checksum_key(word + 1));
+}
+
 /* NH of one segment (length <= CHECKSUM_SEGMENT_BYTES bytes at start), by a whole warp; every
  * lane gets the result. Lane l takes the 16 bytes at 16 l + 512 k (two pairs): one 16-byte load
  * where aligned, else five aligned words and funnel shifts, byte loads (zeros past the end) for a
@@ -86,8 +92,8 @@ __device__ static uint64_t warp_full_segment_hash(const uint4 *start, uint32_t l
 #pragma unroll
     for (int j = 0; j < SEGMENT_LOADS; j++) {
         const uint32_t i = 4 * lane + 128 * j; /* index of the u32 word v[j].x */
-        sum += (uint64_t)(v[j].x + checksum_key(i)) * (uint32_t)(v[j].y + checksum_key(i + 1));
-        sum += (uint64_t)(v[j].z + checksum_key(i + 2)) * (uint32_t)(v[j].w + checksum_key(i + 3));
+        sum += nh_pair(v[j].x, v[j].y, i);
+        sum += nh_pair(v[j].z, v[j].w, i + 2);
     }
 #pragma unroll
     for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
@@ -111,8 +117,8 @@ __device__ static uint64_t warp_written_segment_hash(const uint8_t *start, uint3
 #pragma unroll
             for (int j = 0; j < SEGMENT_LOADS / 2; j++) {
                 const uint32_t i = 4 * lane + 128 * (j + half * SEGMENT_LOADS / 2);
-                sum += (uint64_t)(v[j].x + checksum_key(i)) * (uint32_t)(v[j].y + checksum_key(i + 1));
-                sum += (uint64_t)(v[j].z + checksum_key(i + 2)) * (uint32_t)(v[j].w + checksum_key(i + 3));
+                sum += nh_pair(v[j].x, v[j].y, i);
+                sum += nh_pair(v[j].z, v[j].w, i + 2);
             }
         }
     } else {
@@ -130,8 +136,8 @@ __device__ static uint64_t warp_written_segment_hash(const uint8_t *start, uint3
                 }
             }
             const uint32_t i = u / 4;
-            sum += (uint64_t)(w[0] + checksum_key(i)) * (uint32_t)(w[1] + checksum_key(i + 1));
-            if (u + 8 < length) sum += (uint64_t)(w[2] + checksum_key(i + 2)) * (uint32_t)(w[3] + checksum_key(i + 3));
+            sum += nh_pair(w[0], w[1], i);
+            if (u + 8 < length) sum += nh_pair(w[2], w[3], i + 2);
         }
     }
 #pragma unroll
@@ -171,8 +177,8 @@ __device__ static uint64_t warp_full_segment_hash_shifted(const uint8_t *start, 
         uint32_t w[4];
         window_words(a[j], b[j], k, shift, w);
         const uint32_t i = 4 * lane + 128 * j;
-        sum += (uint64_t)(w[0] + checksum_key(i)) * (uint32_t)(w[1] + checksum_key(i + 1));
-        sum += (uint64_t)(w[2] + checksum_key(i + 2)) * (uint32_t)(w[3] + checksum_key(i + 3));
+        sum += nh_pair(w[0], w[1], i);
+        sum += nh_pair(w[2], w[3], i + 2);
     }
 #pragma unroll
     for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
@@ -211,8 +217,8 @@ __device__ static uint64_t warp_segment_hash(const uint8_t *start, uint32_t leng
             }
         }
         const uint32_t i = u >> 2;
-        sum += (uint64_t)(w[0] + checksum_key(i)) * (uint32_t)(w[1] + checksum_key(i + 1));
-        if (u + 8 < length) sum += (uint64_t)(w[2] + checksum_key(i + 2)) * (uint32_t)(w[3] + checksum_key(i + 3));
+        sum += nh_pair(w[0], w[1], i);
+        if (u + 8 < length) sum += nh_pair(w[2], w[3], i + 2);
     }
 #pragma unroll
     for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);

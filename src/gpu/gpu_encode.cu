@@ -402,14 +402,14 @@ __device__ static void piece_content_hashes(const phase1_piece_t<ELEM> &piece, u
                                             unsigned long long *sums)
 {
     static_assert(PHASE1_THREADS * 16 == CHECKSUM_SEGMENT_BYTES, "one vector per thread and segment");
-    const uint32_t lane = threadIdx.x & 31, key = checksum_key(4 * (threadIdx.x % PHASE1_THREADS));
+    const uint32_t lane = threadIdx.x & 31, word = 4 * (threadIdx.x % PHASE1_THREADS);
     uint64_t h[PHASE1_VECTORS];
 #pragma unroll
     for (int i = 0; i < PHASE1_VECTORS; i++) {
         const uint32_t valid = piece.valid(i);
         const uint4 x = piece.x[i];
-        h[i] = valid ? (uint64_t)(x.x + key) * (uint32_t)(x.y + key + 0x9E3779B1u) : 0;
-        if (valid > 8) h[i] += (uint64_t)(x.z + key + 2 * 0x9E3779B1u) * (uint32_t)(x.w + key + 3 * 0x9E3779B1u);
+        h[i] = valid ? nh_pair(x.x, x.y, word) : 0;
+        if (valid > 8) h[i] += nh_pair(x.z, x.w, word + 2);
     }
     static_assert(PHASE1_VECTORS == 8, "the exchanges below halve eight values three times");
 #pragma unroll

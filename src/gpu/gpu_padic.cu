@@ -1724,7 +1724,6 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                 /* NH pairs (w[2j] + key(2j)) * (w[2j+1] + key(2j+1)), the bytes past the chunk's
                  * end zero, and a pair counted only when it holds one of the chunk's bytes. */
                 const uint32_t at = i0 * ELEMENT, word = (at & (CHECKSUM_SEGMENT_BYTES - 1)) >> 2;
-                uint32_t key = checksum_key(word);
                 uint64_t h = 0;
 #pragma unroll
                 for (uint32_t j = 0; j < ELEMENT / 2; j++) { /* pair j: output bytes 8j .. 8j + 7 */
@@ -1740,8 +1739,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
                         hi = j < valid ? (uint32_t)(bits[j] >> 32) : 0u;
                     }
                     const uint32_t first_element = ELEMENT == 2 ? 0 : ELEMENT == 4 ? 2 * j : j;
-                    if (first_element < valid) h += (uint64_t)(lo + key) * (uint32_t)(hi + key + 0x9E3779B1u);
-                    key += 2 * 0x9E3779B1u;
+                    if (first_element < valid) h += nh_pair(lo, hi, word + 2 * j);
                 }
                 const uint32_t group_segment = (base * ELEMENT) / CHECKSUM_SEGMENT_BYTES, mine = at / CHECKSUM_SEGMENT_BYTES;
                 if (group_segment != hash_segment) { /* uniform over the warp */
