@@ -104,7 +104,17 @@ typedef enum {
     SARAPHIS_PARAM_CODEC = 1,        /* saraphis_codec_t; default LOSSLESS */
     SARAPHIS_PARAM_CHUNK_BYTES = 2,  /* raw bytes per independent chunk; default 256 KiB */
     SARAPHIS_PARAM_THREADS = 3,      /* worker threads; 0 = all cores; default 1 */
-    SARAPHIS_PARAM_CONTENT_CHECKSUM = 4 /* 1: also checksum decoded bytes; default 1 */
+    SARAPHIS_PARAM_CONTENT_CHECKSUM = 4, /* 1: also checksum decoded bytes; default 1 */
+    /* What a decode verifies (CPU and GPU decoders, .sps reader). 1 (default): every record's
+     * checksum before it is decoded, and its content checksum after. 0: a record that carries a
+     * content checksum and is decoded whole is verified by that checksum alone, as zstd verifies
+     * its frames: every decoded byte is still checked, and a change to the compressed bytes fails
+     * as the content mismatch (CHECKSUM) or as the structure the decoder rejects (CORRUPT,
+     * TRUNCATED) instead of as a record checksum mismatch; the decoders take any input safely.
+     * Records without a content checksum, and every progressive decode to fewer planes, still
+     * have their record checksums verified. Saves reading the compressed bytes a second time
+     * (docs/gpu.md gives the GPU figures). */
+    SARAPHIS_PARAM_VERIFY_RECORDS = 5
 } saraphis_param_t;
 
 typedef struct saraphis_ctx_s saraphis_ctx_t; /* opaque */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bits.h"
 #include "saraphis.h"
 #include "testing.h"
 
@@ -164,6 +165,62 @@ static void test_corruption_detected(void)
     saraphis_ctx_free(ctx);
 }
 
+/* SARAPHIS_PARAM_VERIFY_RECORDS 0: a record with a content checksum is verified by it alone. Every
+ * flipped byte is still caught, except in a record's checksum field (which is then not read); a
+ * frame written without content checksums keeps its record checksums verified; a progressive
+ * decode to fewer planes always verifies them. */
+static void test_verify_records_off(void)
+{
+    int64_t lower = 0, upper = 0, value = 0;
+    CHECK(saraphis_param_bounds(SARAPHIS_PARAM_VERIFY_RECORDS, &lower, &upper) == SARAPHIS_OK && lower == 0 && upper == 1);
+    unsigned long long rng = 7;
+    size_t n = 20000;
+    uint16_t *bf = malloc(n * 2);
+    for (size_t i = 0; i < n; i++) bf[i] = float_to_bf16((float)gaussian(&rng));
+    for (int content = 1; content >= 0; content--) {
+        saraphis_ctx_t *ctx = saraphis_ctx_create();
+        CHECK(saraphis_ctx_get_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, &value) == SARAPHIS_OK && value == 1);
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, 8192);
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, content);
+        size_t cap = saraphis_compress_bound(n * 2, 8192), size = 0, out_size = 0;
+        uint8_t *frame = malloc(cap), *out = malloc(n * 2);
+        CHECK(saraphis_compress(ctx, SARAPHIS_DTYPE_BF16, bf, n * 2, frame, cap, &size) == SARAPHIS_OK);
+        CHECK(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, 2) == SARAPHIS_ERROR_INVALID_ARGUMENT);
+        CHECK(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, 0) == SARAPHIS_OK);
+        CHECK(saraphis_decompress(ctx, frame, size, out, n * 2, &out_size) == SARAPHIS_OK && memcmp(out, bf, n * 2) == 0);
+        /* No flip gives a wrong output. With content checksums a flip may pass only where the
+         * output stays exact: every flip in a record's checksum field (not read now) does, and so
+         * may a flip in a byte the decoder ignores (the exponent width of an entropy-coded
+         * exponent channel); without them every flip fails, as before. */
+        uint32_t chunks = load_le32(frame + 12);
+        uint8_t *in_checksum = calloc(size, 1);
+        for (size_t c = 0, at = 32 + 4 * (size_t)chunks; c < chunks; at += load_le32(frame + 32 + 4 * c), c++) memset(in_checksum + at, 1, 8);
+        size_t wrong = 0, checksum_passed = 0;
+        for (size_t pos = 0; pos < size; pos++) {
+            frame[pos] ^= 0x10;
+            memset(out, 0, n * 2);
+            if (saraphis_decompress(ctx, frame, size, out, n * 2, &out_size) == SARAPHIS_OK) {
+                if (!content || memcmp(out, bf, n * 2) != 0) wrong++;
+                checksum_passed += in_checksum[pos];
+            }
+            frame[pos] ^= 0x10;
+        }
+        CHECK_MSG(wrong == 0, "content %d: %zu flips decoded to a wrong output or passed unchecked", content, wrong);
+        CHECK(checksum_passed == (content ? 8 * (size_t)chunks : 0));
+        /* A flipped payload byte of the first record: CHECKSUM or CORRUPT, with the chunk named. */
+        size_t first = 32 + 4 * (size_t)chunks;
+        frame[first + 40] ^= 0x01;
+        saraphis_status_t status = saraphis_decompress(ctx, frame, size, out, n * 2, &out_size);
+        CHECK(status != SARAPHIS_OK && strstr(saraphis_last_error(), "chunk 0") != NULL);
+        frame[first + 40] ^= 0x01;
+        free(in_checksum);
+        free(frame);
+        free(out);
+        saraphis_ctx_free(ctx);
+    }
+    free(bf);
+}
+
 static void test_bad_arguments(void)
 {
     saraphis_ctx_t *ctx = saraphis_ctx_create();
@@ -186,6 +243,7 @@ int main(void)
     test_structured();
     test_edge_sizes();
     test_corruption_detected();
+    test_verify_records_off();
     test_bad_arguments();
     return TEST_SUMMARY("lossless");
 }

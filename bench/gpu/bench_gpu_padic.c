@@ -183,6 +183,22 @@ int main(int argc, char **argv)
                 int same = memcmp(gpu_out, cpu_out, bytes) == 0;
                 printf("%-24s %6.0e %8.3f %10.1f  %s%s\n", "saraphis-gpu", bounds[b], ratio, bytes / median(times, runs) / 1e6, note,
                        same ? "" : " [OUTPUT DIFFERS FROM THE CPU'S]");
+                /* SARAPHIS_PARAM_VERIFY_RECORDS 0: the records verified by their content checksums alone. */
+                if (content) {
+                    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, 0);
+                    cudaMemset(d_a, 0, bytes);
+                    TIME_GPU_CALLS(status, saraphis_gpu_decompress(ctx, d_frame, frame_size, d_a, bytes, &out_size, stream), stream, start, stop,
+                                   times, runs);
+                    saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, 1);
+                    if (status != SARAPHIS_OK) {
+                        printf("%-24s %6.0e failed: %s\n", "saraphis-gpu", bounds[b], saraphis_last_error());
+                    } else {
+                        cudaMemcpy(gpu_out, d_a, bytes, cudaMemcpyDeviceToHost);
+                        same = memcmp(gpu_out, cpu_out, bytes) == 0;
+                        printf("%-24s %6.0e %8.3f %10.1f  %s%s\n", "saraphis-gpu", bounds[b], ratio, bytes / median(times, runs) / 1e6,
+                               "content checksums on; records verified by them alone (verify_records 0)", same ? "" : " [OUTPUT DIFFERS FROM THE CPU'S]");
+                    }
+                }
             }
             cudaFree(d_frame);
             free(frame);

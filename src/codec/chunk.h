@@ -68,19 +68,22 @@ saraphis_status_t chunk_decode(saraphis_dtype_t dtype, const uint8_t *record, si
                                uint8_t *dst, size_t expected_raw, codec_scratch_t *scratch);
 
 /* chunk_decode, and a CHUNK_PADIC payload must carry exactly the parameters in expected (when
- * not NULL): what the container's index says the tensor was written with. */
+ * not NULL): what the container's index says the tensor was written with. verify_records 0
+ * (SARAPHIS_PARAM_VERIFY_RECORDS): a record with a content checksum is verified by it alone. */
 saraphis_status_t chunk_decode_expect(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size,
                                       uint8_t *dst, size_t expected_raw, codec_scratch_t *scratch,
-                                      const padic_params_t *expected);
+                                      const padic_params_t *expected, int verify_records);
 
 /* A whole record in memory, verified (record checksum, sizes) as chunk_decode does, then decoded:
  * a CHUNK_PADIC payload to its top `planes` digit planes (padic_decode_chunk with `planes`; 0 or
  * >= its precision: all of them), every other method whole. The content checksum covers the exact
  * output, so it is checked unless fewer planes than the payload's precision were decoded.
  * *bound_out (may be NULL) gets the bound every finite element meets (padic_progressive_bound of
- * the payload's parameters; 0 for an exact chunk). planes 0 is chunk_decode. */
+ * the payload's parameters; 0 for an exact chunk). planes 0 is chunk_decode; verify_records as
+ * for chunk_decode_expect (a decode to fewer planes always verifies the record). */
 saraphis_status_t chunk_decode_planes(saraphis_dtype_t dtype, const uint8_t *record, size_t record_size, uint8_t *dst,
-                                      size_t expected_raw, unsigned planes, codec_scratch_t *scratch, double *bound_out);
+                                      size_t expected_raw, unsigned planes, codec_scratch_t *scratch, double *bound_out,
+                                      int verify_records);
 
 /* Record bytes needed to decode the top `planes` digit planes of a record whose first `available`
  * bytes are given (the whole record for STORED and LOSSLESS ones). 0 when more bytes are needed

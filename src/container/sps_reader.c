@@ -183,7 +183,7 @@ static saraphis_status_t decode_item(void *job_ptr, size_t item, unsigned worker
     padic_params_t params;
     if (job->dst)
         status = chunk_decode_expect(t->dtype, record, record_size, job->dst + (size_t)item * t->chunk_bytes, raw,
-                                     &job->reader->ctx->scratch[worker], tensor_params(t, &params));
+                                     &job->reader->ctx->scratch[worker], tensor_params(t, &params), job->reader->ctx->verify_records);
     else status = chunk_verify(record, record_size, raw);
     if (status != SARAPHIS_OK) {
         uint64_t file_offset = t->first_record + (job->record_offsets[item] - job->record_offsets[0]);

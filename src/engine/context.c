@@ -20,6 +20,7 @@ static const param_bounds_t param_table[] = {
     {SARAPHIS_PARAM_CHUNK_BYTES, "chunk_bytes", CTX_MIN_CHUNK_BYTES, CTX_MAX_CHUNK_BYTES},
     {SARAPHIS_PARAM_THREADS, "threads", 0, 1024},
     {SARAPHIS_PARAM_CONTENT_CHECKSUM, "content_checksum", 0, 1},
+    {SARAPHIS_PARAM_VERIFY_RECORDS, "verify_records", 0, 1},
 };
 
 static const param_bounds_t *find_param(saraphis_param_t param)
@@ -46,6 +47,7 @@ saraphis_ctx_t *saraphis_ctx_create(void)
     ctx->chunk_bytes = CTX_DEFAULT_CHUNK_BYTES;
     ctx->threads = 1;
     ctx->content_checksum = 1;
+    ctx->verify_records = 1;
     return ctx;
 }
 
@@ -90,6 +92,7 @@ saraphis_status_t saraphis_ctx_set_param(saraphis_ctx_t *ctx, saraphis_param_t p
         ctx->threads = (unsigned)value;
         break;
     case SARAPHIS_PARAM_CONTENT_CHECKSUM: ctx->content_checksum = (int)value; break;
+    case SARAPHIS_PARAM_VERIFY_RECORDS: ctx->verify_records = (int)value; break;
     }
     return SARAPHIS_OK;
 }
@@ -102,6 +105,7 @@ saraphis_status_t saraphis_ctx_get_param(const saraphis_ctx_t *ctx, saraphis_par
     case SARAPHIS_PARAM_CHUNK_BYTES: *value = (int64_t)ctx->chunk_bytes; return SARAPHIS_OK;
     case SARAPHIS_PARAM_THREADS: *value = ctx->threads; return SARAPHIS_OK;
     case SARAPHIS_PARAM_CONTENT_CHECKSUM: *value = ctx->content_checksum; return SARAPHIS_OK;
+    case SARAPHIS_PARAM_VERIFY_RECORDS: *value = ctx->verify_records; return SARAPHIS_OK;
     }
     return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "unknown parameter %d", (int)param);
 }

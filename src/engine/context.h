@@ -26,6 +26,7 @@ struct saraphis_ctx_s {
     size_t chunk_bytes;
     unsigned threads; /* as asked: 0 = all cores */
     int content_checksum;
+    int verify_records; /* SARAPHIS_PARAM_VERIFY_RECORDS */
     threadpool_t *pool;
     codec_scratch_t *scratch;
     unsigned worker_count;

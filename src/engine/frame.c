@@ -190,7 +190,8 @@ static saraphis_status_t decompress_item(void *job_ptr, size_t chunk, unsigned w
     size_t record_size = job->offsets[chunk + 1] - job->offsets[chunk];
     const uint8_t *record = job->src + job->offsets[chunk];
     saraphis_status_t status = chunk_decode_planes(job->view->info.dtype, record, record_size, job->dst + begin, raw, job->planes,
-                                                   &job->ctx->scratch[worker], job->bounds ? &job->bounds[chunk] : NULL);
+                                                   &job->ctx->scratch[worker], job->bounds ? &job->bounds[chunk] : NULL,
+                                                   job->ctx->verify_records);
     if (status != SARAPHIS_OK) return error_wrap(status, "chunk %zu: ", chunk);
     return SARAPHIS_OK;
 }

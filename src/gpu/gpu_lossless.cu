@@ -86,6 +86,8 @@ typedef struct {
     uint32_t frame;   /* index in the batch, for messages */
     uint32_t bounded; /* the frame was written by the bounded codec: CHUNK_PADIC records are decoded */
     uint32_t record_span, content_span; /* its checksum spans (NO_SPAN: none) */
+    uint32_t content_only; /* the frame's records are verified by their content checksums where they
+                              carry one (SARAPHIS_PARAM_VERIFY_RECORDS 0, a whole decode) */
 } chunk_in_t;
 
 #define NO_SPAN 0xffffffffu
@@ -99,6 +101,7 @@ typedef struct {
     uint64_t raw_size;
     uint32_t chunk_bytes, chunk_count, first_chunk, dtype, frame, warps, bounded, content, kind;
     uint32_t tasks_full, segments_full; /* decode tasks and content segments of a full chunk */
+    uint32_t content_only;              /* as chunk_in_t's */
     uint32_t first_task, first_record_span, first_record_segment, first_content_span, first_content_segment;
 } frame_dev_t;
 
@@ -128,7 +131,10 @@ typedef struct {
     uint32_t hashed;  /* 1: the decode kernel wrote the content checksum's segment hashes */
     uint32_t partial; /* 1: a bounded record decoded to fewer planes than its precision (progressive
                          decode, set by gpu_padic.cu): its content checksum does not apply */
-    uint32_t pad[3];
+    uint32_t trusted; /* 1: a content_only chunk whose record carries a content checksum: that
+                         checksum alone verifies it, its record checksum is not computed (set by
+                         parse_kernel) */
+    uint32_t pad[2];
 } chunk_status_t;
 
 typedef struct {
@@ -300,6 +306,7 @@ __global__ void __launch_bounds__(PARSE_WARPS * 32) parse_kernel(const chunk_in_
     }
     const uint8_t *record = c.record;
     uint32_t payload_size = dev_le32(record + 8), raw_size = dev_le32(record + 12);
+    if (lane == 0 && c.content_only && dev_le64(record + 16) != 0) status[i].trusted = 1;
     uint32_t element = dtype_bytes(c.dtype);
     if ((uint64_t)payload_size + CHUNK_HEADER_BYTES != c.record_size || raw_size != c.raw_size) {
         code = SARAPHIS_ERROR_CORRUPT;
@@ -871,9 +878,14 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
 /* The segment hash of segments [first, end) of the spans, one warp, stepping through the spans
  * (the first one's found by a 32-way search, three rounds for 2048 spans, the next ones' by
  * stepping forward: a search per segment put eleven dependent loads in front of every 4 KiB). */
-/* `skip` (NULL: none): spans of chunks whose status says `hashed` (the decode kernel wrote their
- * content hashes) or `partial` (decoded to fewer planes: no content checksum applies) are left
- * alone. */
+/* `skip` (NULL: none): content spans of chunks whose status says `hashed` (the decode kernel wrote
+ * their content hashes) or `partial` (decoded to fewer planes: no content checksum applies), and
+ * record spans of `trusted` chunks, are left alone. */
+__device__ __forceinline__ bool skip_span(const hash_span_t &span, const chunk_status_t &status)
+{
+    return span.kind == SPAN_RECORD ? status.trusted != 0 : (status.hashed | status.partial) != 0;
+}
+
 __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix, uint32_t span_count, uint32_t first, uint32_t end,
                                 uint64_t *hashes, uint32_t lane, const chunk_status_t *skip = NULL)
 {
@@ -889,7 +901,7 @@ __device__ static void hash_run(const hash_span_t *spans, const uint32_t *prefix
     for (uint32_t g = first; g < end; g++) {
         while (prefix[lo + 1] <= g) lo++; /* prefix[span_count] is the total: lo stays < span_count */
         const hash_span_t span = spans[lo];
-        if (skip && (skip[span.chunk].hashed | skip[span.chunk].partial)) {
+        if (skip && skip_span(span, skip[span.chunk])) {
             g = prefix[lo + 1] - 1; /* the span's last segment: the loop steps past it */
             continue;
         }
@@ -1005,23 +1017,55 @@ __global__ void __launch_bounds__(HASH_WARPS * 32)
 }
 
 /* ---- Expansion: the batch's per-chunk arrays, built on the device ----------------------------
- * One CTA per frame walks its size table EXPAND_THREADS chunks at a time: a scan of the record
- * sizes gives each record's address, a scan of (has a record checksum, its segments) the record
- * span and first segment; tasks and content spans are uniform per full chunk. The host uploads a
- * frame descriptor instead of ~170 bytes of descriptors per chunk. */
+ * gridDim.y CTAs per frame (blockIdx.x), each a run of its chunks, walk the size table
+ * EXPAND_THREADS chunks at a time: a scan of the record sizes gives each record's address, a scan
+ * of (has a record checksum, its segments) the record span and first segment; tasks and content
+ * spans are uniform per full chunk. A CTA starts from the sums over the chunks before its run,
+ * which it adds up itself (at most EXPAND_PARTS runs, so each size is read at most that many
+ * times more): one CTA walking a 1024-chunk table took 19 us, on the critical path wherever no
+ * early record checksums run beside it. The host uploads a frame descriptor instead of ~170 bytes
+ * of descriptors per chunk. */
 #define EXPAND_THREADS 256
+#define EXPAND_PARTS 16
 __global__ void __launch_bounds__(EXPAND_THREADS)
     expand_kernel(const frame_dev_t *frames, chunk_in_t *chunks, decode_task_t *tasks, hash_span_t *spans, uint32_t *prefix,
                   chunk_status_t *status, uint32_t span_count, uint32_t segment_total)
 {
-    __shared__ uint64_t warp_total[2][EXPAND_THREADS / 32];
+    __shared__ uint64_t warp_total[2][EXPAND_THREADS / 32], run_total[3][EXPAND_THREADS / 32];
     const frame_dev_t d = frames[blockIdx.x];
     const uint32_t lane = threadIdx.x & 31, warp = threadIdx.x >> 5, element = dtype_bytes(d.dtype);
-    if (blockIdx.x == 0 && threadIdx.x == 0) prefix[span_count] = segment_total;
+    if (blockIdx.x == 0 && blockIdx.y == 0 && threadIdx.x == 0) prefix[span_count] = segment_total;
+    /* This CTA's run of chunks [begin, end): whole tiles of EXPAND_THREADS. */
+    const uint32_t tiles = (d.chunk_count + EXPAND_THREADS - 1) / EXPAND_THREADS;
+    const uint32_t per = (tiles + gridDim.y - 1) / gridDim.y * EXPAND_THREADS;
+    const uint32_t begin = (uint32_t)min((uint64_t)blockIdx.y * per, (uint64_t)d.chunk_count);
+    const uint32_t end = (uint32_t)min((uint64_t)begin + per, (uint64_t)d.chunk_count);
+    if (begin >= end) return;
+    /* The sums over chunks [0, begin): record bytes, records with a span, their segments. */
+    uint64_t before_run[3] = {0, 0, 0};
+    for (uint32_t c = threadIdx.x; c < begin; c += EXPAND_THREADS) {
+        const uint32_t record = dev_le32(d.table + 4 * (uint64_t)c);
+        const uint32_t has = record >= CHUNK_HEADER_BYTES + 1;
+        before_run[0] += record;
+        before_run[1] += has;
+        before_run[2] += has ? (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
+    }
+#pragma unroll
+    for (int k = 0; k < 3; k++) {
+#pragma unroll
+        for (int o = 16; o; o >>= 1) before_run[k] += __shfl_xor_sync(0xffffffffu, before_run[k], o);
+        if (lane == 0) run_total[k][warp] = before_run[k];
+    }
+    __syncthreads();
     uint64_t offset_carry = 0, rank_carry = 0, segment_carry = 0;
-    for (uint32_t base = 0; base < d.chunk_count; base += EXPAND_THREADS) {
+    for (uint32_t w = 0; w < EXPAND_THREADS / 32; w++) {
+        offset_carry += run_total[0][w];
+        rank_carry += run_total[1][w];
+        segment_carry += run_total[2][w];
+    }
+    for (uint32_t base = begin; base < end; base += EXPAND_THREADS) {
         const uint32_t c = base + threadIdx.x;
-        const bool live = c < d.chunk_count;
+        const bool live = c < end;
         const uint32_t record = live ? dev_le32(d.table + 4 * (uint64_t)c) : 0;
         const uint32_t has = live && record >= CHUNK_HEADER_BYTES + 1;
         const uint32_t segments = has ? (record - 8 + CHECKSUM_SEGMENT_BYTES - 1) / CHECKSUM_SEGMENT_BYTES : 0;
@@ -1062,6 +1106,7 @@ __global__ void __launch_bounds__(EXPAND_THREADS)
         ci.bounded = d.bounded;
         ci.record_span = has ? d.first_record_span + (uint32_t)rank : NO_SPAN;
         ci.content_span = d.content ? d.first_content_span + c : NO_SPAN;
+        ci.content_only = d.content_only;
         chunks[g] = ci;
         chunk_status_t zero = {};
         status[g] = zero;
@@ -1117,7 +1162,7 @@ __global__ void __launch_bounds__(VERDICT_THREADS) verdict_kernel(const chunk_in
     }
     const uint64_t hash = xxh64_hashes_by4(hashes, segments, seed, lane);
     uint32_t fails = 0;
-    if (span != NO_SPAN) {
+    if (span != NO_SPAN && !(!content && status[i].trusted)) { /* a trusted record's hash was not computed */
         const bool unverified = !content && early && !early->valid;
         if (unverified || (kept && hash != expected)) fails = content ? 2u : 1u;
     }
@@ -1305,7 +1350,8 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
  * their top `planes` planes (0: all); *bound_out (may be NULL) gets the largest bound they meet. */
 static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
                                         void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
-                                        const uint8_t *h_frame, bool early_started, unsigned planes, double *bound_out)
+                                        const uint8_t *h_frame, bool early_started, unsigned planes, double *bound_out,
+                                        bool verify_records)
 {
     for (size_t f = 0; f < count; f++) {
         if (!d_frames[f]) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress: frame %zu is NULL", f);
@@ -1409,6 +1455,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     frame_dev_t *fd = (frame_dev_t *)calloc(count ? count : 1, sizeof *fd);
     if (status == SARAPHIS_OK && !fd) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory");
     int bounded = 0;
+    bool trusting = false; /* some frame's records are verified by their content checksums */
     for (size_t f = 0; f < count && status == SARAPHIS_OK; f++) {
         const frame_plan_t *p = &plans[f];
         const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
@@ -1424,7 +1471,9 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         d->warps = warps;
         d->bounded = p->info.codec == SARAPHIS_CODEC_BOUNDED;
         d->content = (uint32_t)p->content_checksums;
+        d->content_only = !verify_records && planes == 0 && p->content_checksums;
         bounded |= (int)d->bounded;
+        trusting = trusting || d->content_only;
         if (!p->info.chunk_count) continue;
         /* Every chunk but the last holds chunk_bytes: its tasks and content segments are uniform. */
         const uint64_t full_tiles = ((uint64_t)p->info.chunk_bytes / element + TILE_SYMBOLS - 1) / TILE_SYMBOLS;
@@ -1561,23 +1610,29 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     volatile unsigned long long *verdict = state->h_verdict;
     *verdict = ~0ull;
     cudaError_t error = cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream);
+    uint32_t expand_parts = 1; /* the expansion's CTAs per frame: enough for the longest size table */
+    for (size_t f = 0; f < count; f++)
+        expand_parts = max(expand_parts, min((uint32_t)EXPAND_PARTS, (fd[f].chunk_count + EXPAND_THREADS - 1) / EXPAND_THREADS));
     if (error == cudaSuccess && chunk_total)
-        expand_kernel<<<(uint32_t)count, EXPAND_THREADS, 0, stream>>>(d_fd, d_chunks, d_tasks, d_spans, d_prefix, d_status,
+        expand_kernel<<<dim3((uint32_t)count, expand_parts), EXPAND_THREADS, 0, stream>>>(d_fd, d_chunks, d_tasks, d_spans, d_prefix, d_status,
                                                                        (uint32_t)span_count, (uint32_t)(record_segments + content_segments));
     uint64_t task_next[4];
     for (int k = 0; k < 4; k++) task_next[k] = task_base[k] + task_count[k];
     /* The early kernels cover the record checksums of a single device frame of at most
      * EARLY_MAX_CHUNKS chunks (the same test early_scan_kernel makes on the same bytes). */
-    const bool use_early = early_started && count == 1 && plans[0].info.chunk_count <= EARLY_MAX_CHUNKS;
+    const bool use_early = early_started && count == 1 && plans[0].info.chunk_count <= EARLY_MAX_CHUNKS && !trusting;
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
     double padic_bound = 0;
     /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
      * segments [ra, rb), content-hash segments [ca, cb). The record hashes need only the frame:
-     * with `beside` they run on the side stream, beside parse and decode (the digest waits). */
+     * with `beside` they run on the side stream, beside parse and decode (the digest waits).
+     * When `trusting`, they wait for parse, which marks the records their content checksums
+     * verify (`trusted`, left alone), and run with the content hashes after the decode. */
     auto launch_group = [&](cudaStream_t stream, uint64_t a, uint64_t b, const uint64_t *ta, const uint64_t *tb, uint64_t ra, uint64_t rb,
                             uint64_t ca, uint64_t cb, bool beside) -> cudaError_t {
         cudaError_t e = cudaSuccess;
-        if (rb > ra) {
+        beside = beside && !trusting;
+        if (rb > ra && !trusting) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (rb - ra + HASH_WARPS - 1) / HASH_WARPS);
             cudaStream_t on = beside ? state->side : stream;
             if (beside) {
@@ -1598,9 +1653,15 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
          * before the content checksums, which cover its output. */
         if (e == cudaSuccess && bounded && status == SARAPHIS_OK)
             status = decode_padic(state, stream, h_chunks + a, h_content_seg + a, d_hashes, d_status + a, b - a, planes, &padic_bound);
-        if (cb > ca) {
-            const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (cb - ca + HASH_WARPS - 1) / HASH_WARPS);
-            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)ca, (uint32_t)cb, d_hashes, d_status);
+        auto hash_after = [&](uint64_t first, uint64_t end) {
+            const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (end - first + HASH_WARPS - 1) / HASH_WARPS);
+            hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)first, (uint32_t)end, d_hashes, d_status);
+        };
+        if (trusting && rb > ra && rb == ca) { /* record and content hashes in one pass */
+            hash_after(ra, cb > ca ? cb : rb);
+        } else {
+            if (trusting && rb > ra) hash_after(ra, rb);
+            if (cb > ca) hash_after(ca, cb);
         }
         if (e == cudaSuccess && beside && rb > ra) e = cudaStreamWaitEvent(stream, state->join, 0);
         return e;
@@ -1680,18 +1741,21 @@ static saraphis_status_t early_start(gpu_state_t *state, cudaStream_t stream, co
 
 /* A single device frame gets its record checksums started before anything else; whatever
  * happens next, nothing started here still reads the caller's frame when the call returns. */
-static saraphis_status_t decode_frames(gpu_state_t *state, size_t count, const void *const *d_frames, const size_t *frame_sizes,
-                                       void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes, cudaStream_t stream,
-                                       const uint8_t *h_frame, unsigned planes = 0, double *bound_out = NULL)
+static saraphis_status_t decode_frames(gpu_state_t *state, bool verify_records, size_t count, const void *const *d_frames,
+                                       const size_t *frame_sizes, void *const *d_dsts, const size_t *dst_capacities, size_t *dst_sizes,
+                                       cudaStream_t stream, const uint8_t *h_frame, unsigned planes = 0, double *bound_out = NULL)
 {
-    bool early = count == 1 && !h_frame && d_frames[0] && frame_sizes[0] >= FRAME_HEADER_BYTES;
+    /* Not when records may be verified by their content checksums (verify_records 0): the frame's
+     * flag is not known yet, and launching the early kernels costs the host about 9 us. */
+    bool early = count == 1 && !h_frame && d_frames[0] && frame_sizes[0] >= FRAME_HEADER_BYTES && (verify_records || planes != 0);
     if (early && early_start(state, stream, d_frames[0], frame_sizes[0]) != SARAPHIS_OK) {
         cudaStreamSynchronize(state->side);
         error_clear(); /* the call goes on without them: the record checksums run beside the decode */
         early = false;
     }
     saraphis_status_t status =
-        decode_planned(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, stream, h_frame, early, planes, bound_out);
+        decode_planned(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, stream, h_frame, early, planes, bound_out,
+                       verify_records);
     if (early) cudaEventSynchronize(state->early_done);
     return status;
 }
@@ -1706,7 +1770,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_batch(saraphis_ctx_t *ctx, 
     gpu_state_t *state;
     SPS_TRY(gpu_state_get(ctx, &state));
     if (count == 0) return SARAPHIS_OK;
-    return decode_frames(state, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes, (cudaStream_t)cuda_stream, NULL);
+    return decode_frames(state, ctx->verify_records != 0, count, d_frames, frame_sizes, d_dsts, dst_capacities, dst_sizes,
+                         (cudaStream_t)cuda_stream, NULL);
 }
 
 extern "C" saraphis_status_t saraphis_gpu_decompress_host(saraphis_ctx_t *ctx, const void *frame, size_t frame_size, void *d_dst,
@@ -1718,8 +1783,8 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_host(saraphis_ctx_t *ctx, c
     SPS_TRY(gpu_state_get(ctx, &state));
     SPS_TRY(gpu_grow_device(state, &state->d_host_frame, &state->host_frame_capacity, frame_size ? frame_size : 1));
     const void *d_frame = state->d_host_frame;
-    return decode_frames(state, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, (cudaStream_t)cuda_stream,
-                         (const uint8_t *)frame);
+    return decode_frames(state, ctx->verify_records != 0, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size,
+                         (cudaStream_t)cuda_stream, (const uint8_t *)frame);
 }
 
 extern "C" saraphis_status_t saraphis_gpu_decompress(saraphis_ctx_t *ctx, const void *d_frame, size_t frame_size, void *d_dst,
@@ -1737,6 +1802,6 @@ extern "C" saraphis_status_t saraphis_gpu_decompress_planes(saraphis_ctx_t *ctx,
     if (!ctx || !dst_size) return error_set(SARAPHIS_ERROR_INVALID_ARGUMENT, "gpu_decompress_planes: NULL argument");
     gpu_state_t *state;
     SPS_TRY(gpu_state_get(ctx, &state));
-    return decode_frames(state, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size, (cudaStream_t)cuda_stream, NULL, planes,
-                         bound_out);
+    return decode_frames(state, ctx->verify_records != 0, 1, &d_frame, &frame_size, &d_dst, &dst_capacity, dst_size,
+                         (cudaStream_t)cuda_stream, NULL, planes, bound_out);
 }

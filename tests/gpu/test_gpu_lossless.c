@@ -337,11 +337,16 @@ static saraphis_status_t gpu_decode_status(saraphis_ctx_t *ctx, const uint8_t *f
     return status;
 }
 
-static void corruption_tests(void)
+/* verify_records (SARAPHIS_PARAM_VERIFY_RECORDS) 0: records with content checksums are verified
+ * by them alone on both sides; a plain flip must then fail with the CPU's code or, as on the CPU,
+ * decode to the exact data (a flip in a record's checksum field, or in a byte the decoder
+ * ignores), also through the batch and host-frame calls. */
+static void corruption_tests(int verify_records)
 {
     static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_F64, SARAPHIS_DTYPE_U16};
     unsigned long long state = 99;
     int resealed_trials = 0, resealed_failures = 0;
+    mismatched_codes = 0;
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
         size_t element = saraphis_dtype_size(dtypes[d]), size = (200000 / element) * element;
         uint8_t *data = malloc(size), *cpu_out = malloc(size), *gpu_out = malloc(size);
@@ -350,6 +355,7 @@ static void corruption_tests(void)
         size_t bound = saraphis_compress_bound(size, 65536), frame_size = 0, out_size = 0;
         uint8_t *frame = malloc(bound), *bad = malloc(bound);
         CHECK(saraphis_compress(ctx, dtypes[d], data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, verify_records);
         uint32_t chunks = load_le32(frame + 12);
         size_t records = 32 + 4 * (size_t)chunks;
         /* Plain flips: the record checksum (or the header checksum) catches them, as on the CPU. */
@@ -357,10 +363,26 @@ static void corruption_tests(void)
             memcpy(bad, frame, frame_size);
             size_t at = test_random(&state) % frame_size;
             bad[at] ^= (uint8_t)(1u << (test_random(&state) % 8));
+            memset(cpu_out, 0, size);
             saraphis_status_t cpu = saraphis_decompress(ctx, bad, frame_size, cpu_out, size, &out_size);
-            saraphis_status_t gpu = gpu_decode_status(ctx, bad, frame_size, size, NULL);
-            CHECK_MSG(cpu != SARAPHIS_OK && gpu == cpu, "%s: flip at byte %zu: cpu %s, gpu %s (%s)", saraphis_dtype_name(dtypes[d]), at,
-                      saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
+            saraphis_status_t gpu = gpu_decode_status(ctx, bad, frame_size, size, gpu_out);
+            CHECK_MSG((cpu != SARAPHIS_OK || !verify_records) && gpu == cpu, "%s: flip at byte %zu: cpu %s, gpu %s (%s)",
+                      saraphis_dtype_name(dtypes[d]), at, saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
+            if (cpu == SARAPHIS_OK && gpu == SARAPHIS_OK)
+                CHECK_MSG(memcmp(cpu_out, data, size) == 0 && memcmp(gpu_out, data, size) == 0, "flip at %zu passed with a wrong output", at);
+            if (!verify_records) {
+                /* The batch call (with an intact frame beside) and the host-frame call agree. */
+                void *d_good = device_copy(frame, frame_size), *d_bad = device_copy(bad, frame_size), *d_out2[2] = {NULL, NULL};
+                cudaMalloc(&d_out2[0], size);
+                cudaMalloc(&d_out2[1], size);
+                const void *frames2[2] = {d_good, d_bad};
+                size_t sizes2[2] = {frame_size, frame_size}, caps2[2] = {size, size}, outs2[2] = {0, 0};
+                saraphis_status_t batch = saraphis_gpu_decompress_batch(ctx, 2, frames2, sizes2, d_out2, caps2, outs2, NULL);
+                saraphis_status_t host = saraphis_gpu_decompress_host(ctx, bad, frame_size, d_out2[0], size, &out_size, NULL);
+                CHECK_MSG(batch == cpu && host == cpu, "%s: flip at byte %zu: cpu %s, batch %s, host frame %s", saraphis_dtype_name(dtypes[d]),
+                          at, saraphis_status_name(cpu), saraphis_status_name(batch), saraphis_status_name(host));
+                cudaFree(d_good); cudaFree(d_bad); cudaFree(d_out2[0]); cudaFree(d_out2[1]);
+            }
         }
         /* Re-sealed changes: the record checksum is made valid again, so only the decoder's own
          * checks (structure, tables, rANS end states, content checksum) stand in the way. */
@@ -392,8 +414,8 @@ static void corruption_tests(void)
         free(data); free(cpu_out); free(gpu_out); free(frame); free(bad);
         saraphis_ctx_free(ctx);
     }
-    printf("  corruption: %d re-sealed changes, %d rejected by the CPU, %d with a different error code on the GPU\n", resealed_trials,
-           resealed_failures, mismatched_codes);
+    printf("  corruption (verify_records %d): %d re-sealed changes, %d rejected by the CPU, %d with a different error code on the GPU\n",
+           verify_records, resealed_trials, resealed_failures, mismatched_codes);
 }
 
 int main(int argc, char **argv)
@@ -418,6 +440,7 @@ int main(int argc, char **argv)
     host_frames();
     printf("  frames in host memory: done\n");
     real_weights();
-    corruption_tests();
+    corruption_tests(1);
+    corruption_tests(0);
     return TEST_SUMMARY("test_gpu_lossless");
 }
