@@ -108,12 +108,13 @@ typedef enum {
     /* What a decode verifies (CPU and GPU decoders, .sps reader). 1 (default): every record's
      * checksum before it is decoded, and its content checksum after. 0: a record that carries a
      * content checksum and is decoded whole is verified by that checksum alone, as zstd verifies
-     * its frames: every decoded byte is still checked, and a change to the compressed bytes fails
-     * as the content mismatch (CHECKSUM) or as the structure the decoder rejects (CORRUPT,
-     * TRUNCATED) instead of as a record checksum mismatch; the decoders take any input safely.
-     * Records without a content checksum, and every progressive decode to fewer planes, still
-     * have their record checksums verified. Saves reading the compressed bytes a second time
-     * (docs/gpu.md gives the GPU figures). */
+     * its frames: every decoded byte is still checked, so no changed output passes. A change to
+     * the compressed bytes fails as the content mismatch (CHECKSUM) or as the structure the
+     * decoder rejects (CORRUPT, TRUNCATED) rather than as a record checksum mismatch, and one that
+     * leaves the output as it was (the record's checksum field, a byte the decoder ignores)
+     * decodes. The decoders take any input safely. Records without a content checksum,
+     * progressive decodes to fewer planes and saraphis_reader_verify still verify record
+     * checksums. It saves reading the compressed bytes twice (docs/gpu.md gives the figures). */
     SARAPHIS_PARAM_VERIFY_RECORDS = 5
 } saraphis_param_t;
 

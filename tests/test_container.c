@@ -171,6 +171,26 @@ static void test_every_byte_flip_detected(void)
     }
     CHECK_MSG(undetected == 0, "%zu of %zu flipped bytes went undetected", undetected, size);
     CHECK_MSG(named > record_flips / 2, "only %zu of %zu record corruptions named tensor and chunk", named, record_flips);
+    /* SARAPHIS_PARAM_VERIFY_RECORDS 0: reading a tensor whose first record's checksum field is
+     * flipped succeeds (its content checksum verifies the bytes); verify still reports it. */
+    if (bytes) {
+        bytes[64 + 3] ^= 0x04;
+        spill(corrupt, bytes, size);
+        bytes[64 + 3] ^= 0x04;
+        for (int verify = 1; verify >= 0; verify--) {
+            saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, verify);
+            saraphis_reader_t *reader = NULL;
+            uint8_t out[16000];
+            CHECK(saraphis_reader_open(&reader, corrupt, ctx) == SARAPHIS_OK);
+            saraphis_status_t status = saraphis_reader_read_tensor(reader, 0, out, sizeof out);
+            CHECK_MSG(status == (verify ? SARAPHIS_ERROR_CHECKSUM : SARAPHIS_OK), "verify_records %d: %s", verify, saraphis_status_name(status));
+            if (!verify) CHECK(memcmp(out, samples[0].data, sizeof out) == 0);
+            status = saraphis_reader_verify(reader);
+            CHECK_MSG(status == SARAPHIS_ERROR_CHECKSUM, "verify_records %d: reader_verify: %s %s", verify, saraphis_status_name(status), saraphis_last_error());
+            saraphis_reader_free(reader);
+        }
+        saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, 1);
+    }
     /* Truncation anywhere is an error. */
     for (size_t cut = 0; bytes && cut < size; cut += (cut < 200 ? 1 : 37)) {
         spill(corrupt, bytes, cut);

@@ -1129,6 +1129,40 @@ static void test_shutdown_in_flight(void)
     saraphis_system_free(system);
 }
 
+/* verify_records false reaches the decoders: a flip in a record's checksum field, which only the
+ * record checksum reads, then decodes (the content checksum verifies the bytes); with the default
+ * it is a checksum mismatch. */
+static void test_verify_records_config(void)
+{
+    float values[4096];
+    for (int i = 0; i < 4096; i++) values[i] = sinf(0.01f * (float)i);
+    int64_t shape[1] = {4096};
+    DLTensor tensor = host_tensor(values, (DLDataType){kDLFloat, 32, 1}, shape, 1, NULL);
+    for (int verify = 1; verify >= 0; verify--) {
+        const char *settings[] = {"cpu_workers", "1", "content_checksum", "on", "verify_records", verify ? "true" : "false", NULL};
+        saraphis_system_t *system = make_system(settings);
+        if (!system) return;
+        saraphis_result_t *result = NULL;
+        CHECK(saraphis_system_compress(system, &tensor, SARAPHIS_PRIORITY_MEDIUM, NULL, &result) == SARAPHIS_OK);
+        size_t size = saraphis_result_size(result);
+        uint8_t *frame = malloc(size);
+        memcpy(frame, saraphis_result_data(result), size);
+        const uint32_t chunks = (uint32_t)frame[12] | (uint32_t)frame[13] << 8 | (uint32_t)frame[14] << 16 | (uint32_t)frame[15] << 24;
+        frame[32 + 4 * (size_t)chunks + 3] ^= 0x04; /* the first record's checksum field */
+        DLManagedTensor *out = NULL;
+        saraphis_status_t status = saraphis_system_decompress(system, frame, size, (DLDevice){kDLCPU, 0}, NULL, 0,
+                                                              SARAPHIS_PRIORITY_MEDIUM, &out);
+        CHECK_MSG(status == (verify ? SARAPHIS_ERROR_CHECKSUM : SARAPHIS_OK), "verify_records %d: %s", verify, saraphis_status_name(status));
+        if (out) {
+            CHECK(memcmp(out->dl_tensor.data, values, sizeof values) == 0);
+            out->deleter(out);
+        }
+        free(frame);
+        saraphis_result_free(result);
+        saraphis_system_free(system);
+    }
+}
+
 int main(void)
 {
     for (size_t i = 0; i < saraphis_config_field_count(); i++) unsetenv(saraphis_config_field_at(i)->env);
@@ -1147,5 +1181,6 @@ int main(void)
     test_optimize();
     test_status();
     test_shutdown_in_flight();
+    test_verify_records_config();
     return TEST_SUMMARY("test_coordinator");
 }

@@ -168,6 +168,7 @@ typedef struct {
     uint32_t first_chunk;
     const uint64_t *record_offsets; /* within reader->records, count + 1 entries */
     uint8_t *dst;                   /* where chunk first_chunk's bytes go; NULL: verify only */
+    int verify_records;             /* SARAPHIS_PARAM_VERIFY_RECORDS, or 1 for saraphis_reader_verify */
 } decode_job_t;
 
 static saraphis_status_t decode_item(void *job_ptr, size_t item, unsigned worker)
@@ -183,7 +184,7 @@ static saraphis_status_t decode_item(void *job_ptr, size_t item, unsigned worker
     padic_params_t params;
     if (job->dst)
         status = chunk_decode_expect(t->dtype, record, record_size, job->dst + (size_t)item * t->chunk_bytes, raw,
-                                     &job->reader->ctx->scratch[worker], tensor_params(t, &params), job->reader->ctx->verify_records);
+                                     &job->reader->ctx->scratch[worker], tensor_params(t, &params), job->verify_records);
     else status = chunk_verify(record, record_size, raw);
     if (status != SARAPHIS_OK) {
         uint64_t file_offset = t->first_record + (job->record_offsets[item] - job->record_offsets[0]);
@@ -238,7 +239,7 @@ static saraphis_status_t process_tensor(saraphis_reader_t *reader, size_t index,
                 dst = reader->raw;
             }
         }
-        decode_job_t job = {reader, t, first, offsets, dst};
+        decode_job_t job = {reader, t, first, offsets, dst, verify_only ? 1 : reader->ctx->verify_records};
         SPS_TRY(threadpool_run(reader->ctx->pool, count, decode_item, &job));
         if (sink_fn && !verify_only) SPS_TRY(sink_fn(sink, dst, raw_bytes));
         if (reader->ctx->progress) reader->ctx->progress(reader->ctx->progress_user, begin + raw_bytes, t->raw_size);

@@ -138,6 +138,9 @@
     CONFIG_FIELD(content_checksum, "content_checksum", ENUM, "auto", 0, 0, "auto|on|off", NONE,    \
                  "SARAPHIS_CONTENT_CHECKSUM", "coordinator",                                       \
                  "Checksum of decoded bytes in each chunk; auto: the strategy's")                  \
+    CONFIG_FIELD(verify_records, "verify_records", BOOL, "true", 0, 1, NULL, NONE,                 \
+                 "SARAPHIS_VERIFY_RECORDS", "coordinator",                                         \
+                 "false: a decoded record that carries a content checksum is verified by it alone") \
     CONFIG_FIELD(adaptive_window, "adaptive_window", INT, "64", 4, 1000000, NULL, NONE,            \
                  "SARAPHIS_ADAPTIVE_WINDOW", "coordinator",                                        \
                  "ADAPTIVE re-decides after this many requests")                                   \

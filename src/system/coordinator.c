@@ -134,6 +134,7 @@ static saraphis_status_t set_params(saraphis_ctx_t *ctx, const saraphis_system_t
                                        choice == CONFIG_CODEC_STORED ? SARAPHIS_CODEC_STORED : SARAPHIS_CODEC_LOSSLESS));
     SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, (int64_t)settings->chunk_bytes));
     SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, settings->content_checksum));
+    SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, config_bool(&system->config, CFG_verify_records)));
     SPS_TRY(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, threads));
     return SARAPHIS_OK;
 }
