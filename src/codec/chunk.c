@@ -115,10 +115,12 @@ static saraphis_status_t check_record(const uint8_t *record, size_t record_size,
         return error_set(SARAPHIS_ERROR_TRUNCATED, "record of %zu bytes is shorter than its header", record_size);
     chunk_header_t header;
     chunk_header_read(record, &header);
-    uint64_t computed = checksum ? checksum64(record + 8, record_size - 8, 0) : header.checksum;
-    if (computed != header.checksum && !SARAPHIS_FUZZING)
-        return error_set(SARAPHIS_ERROR_CHECKSUM, "checksum mismatch (stored %016llx, computed %016llx)",
-                         (unsigned long long)header.checksum, (unsigned long long)computed);
+    if (checksum) {
+        uint64_t computed = checksum64(record + 8, record_size - 8, 0);
+        if (computed != header.checksum && !SARAPHIS_FUZZING)
+            return error_set(SARAPHIS_ERROR_CHECKSUM, "checksum mismatch (stored %016llx, computed %016llx)",
+                             (unsigned long long)header.checksum, (unsigned long long)computed);
+    }
     if ((size_t)header.payload_size + CHUNK_HEADER_BYTES != record_size)
         return error_set(SARAPHIS_ERROR_CORRUPT, "record size %zu disagrees with its header (%u payload bytes)", record_size, header.payload_size);
     if (header.raw_size != expected_raw)

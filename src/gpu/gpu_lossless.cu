@@ -1619,8 +1619,9 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     uint64_t task_next[4];
     for (int k = 0; k < 4; k++) task_next[k] = task_base[k] + task_count[k];
     /* The early kernels cover the record checksums of a single device frame of at most
-     * EARLY_MAX_CHUNKS chunks (the same test early_scan_kernel makes on the same bytes). */
-    const bool use_early = early_started && count == 1 && plans[0].info.chunk_count <= EARLY_MAX_CHUNKS && !trusting;
+     * EARLY_MAX_CHUNKS chunks (the same test early_scan_kernel makes on the same bytes); they are
+     * never started when `trusting` can be (decode_frames). */
+    const bool use_early = early_started && count == 1 && plans[0].info.chunk_count <= EARLY_MAX_CHUNKS;
     const uint32_t hash_grid_cap = (uint32_t)state->sm_count * 4;
     double padic_bound = 0;
     /* The kernels of chunks [a, b): tasks [ta[k], tb[k]) of each element size, record-hash
