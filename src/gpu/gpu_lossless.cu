@@ -1262,32 +1262,18 @@ typedef struct {
 
 static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 ? 1 : element == 4 ? 2 : 3; }
 
-/* ---- p-adic hook: called for a batch holding a frame of the bounded codec; every chunk goes to
- * gpu_padic.cu, which decodes the CHUNK_PADIC ones (to their top `planes` planes; 0: all) and
- * raises *bound to the largest bound they meet. Its errors go to the chunks' status words.
- * content_seg[g]: chunk g's first content-hash segment in d_hashes (NO_SPAN: no content
- * checksum), where the bounded decoder may write the hashes itself and mark the chunk `hashed`. */
-static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const chunk_in_t *chunks, const uint32_t *content_seg,
-                                      uint64_t *d_hashes, chunk_status_t *d_status, uint64_t chunk_total, unsigned planes, double *bound)
+/* ---- p-adic hook: called for a batch holding a frame of the bounded codec with the list of its
+ * chunks (decode_planned writes it with the plan: device addresses of each chunk's record,
+ * destination, status words and content-hash segments); every chunk goes to gpu_padic.cu, which
+ * decodes the CHUNK_PADIC ones (to their top `planes` planes; 0: all) and raises *bound to the
+ * largest bound they meet. Its errors go to the chunks' status words; it may write a chunk's
+ * content hashes itself and mark the chunk `hashed`. */
+static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *list, uint64_t chunk_total,
+                                      unsigned planes, double *bound)
 {
-    gpu_padic_chunk_t *list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *list);
-    if (!list) return error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
-    for (uint64_t g = 0; g < chunk_total; g++) {
-        list[g].record = chunks[g].record;
-        list[g].dst = chunks[g].dst;
-        list[g].code = &d_status[g].code;
-        list[g].partial = &d_status[g].partial;
-        list[g].content = content_seg[g] != NO_SPAN ? d_hashes + content_seg[g] : NULL;
-        list[g].hashed = &d_status[g].hashed;
-        list[g].record_size = chunks[g].record_size;
-        list[g].raw_size = chunks[g].raw_size;
-        list[g].dtype = chunks[g].dtype;
-        list[g].pad = 0;
-    }
     double group_bound = 0;
     saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total, planes, &group_bound);
     if (group_bound > *bound) *bound = group_bound;
-    free(list);
     return status;
 }
 
@@ -1526,19 +1512,17 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
      * decoder's chunk list (decode_padic). */
     group_plan_t group;
     memset(&group, 0, sizeof group);
-    chunk_in_t *h_chunks = NULL;
-    uint32_t *h_content_seg = NULL;
+    gpu_padic_chunk_t *padic_list = NULL;
     if (status == SARAPHIS_OK && h_frame) {
         group.record_at = (uint64_t *)malloc(4 * (chunk_total + 1) * sizeof(uint64_t));
         if (!group.record_at) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress_host: no host memory for %llu chunks", (unsigned long long)chunk_total);
     }
     if (status == SARAPHIS_OK && bounded) {
-        h_chunks = (chunk_in_t *)malloc(chunk_total * sizeof *h_chunks);
-        h_content_seg = (uint32_t *)malloc(chunk_total * sizeof *h_content_seg);
-        if (!h_chunks || !h_content_seg) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
+        padic_list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *padic_list);
+        if (!padic_list) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
     }
     if (status != SARAPHIS_OK) {
-        free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at); free(h_chunks); free(h_content_seg);
+        free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at); free(padic_list);
         return status;
     }
     uint8_t *h = (uint8_t *)state->h_staging, *dev = (uint8_t *)state->d_scratch;
@@ -1578,18 +1562,23 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         for (size_t f = 0; f < count; f++) {
             const frame_dev_t *d = &fd[f];
             const uint8_t *table = host_frames + table_offset[f] + FRAME_HEADER_BYTES;
+            chunk_status_t *status_of = (chunk_status_t *)(dev + off_status) + d->first_chunk;
+            uint64_t *content_of = (uint64_t *)(dev + off_hashes) + d->first_content_segment;
             uint64_t at = 0;
             for (uint32_t c = 0; c < d->chunk_count; c++) {
-                chunk_in_t *ci = &h_chunks[d->first_chunk + c];
-                memset(ci, 0, sizeof *ci);
-                ci->record = d->records + at;
-                ci->dst = d->dst + (uint64_t)c * d->chunk_bytes;
-                ci->record_size = load_le32(table + 4 * (size_t)c);
-                uint64_t raw = d->raw_size - (uint64_t)c * d->chunk_bytes;
-                ci->raw_size = (uint32_t)(raw > d->chunk_bytes ? d->chunk_bytes : raw);
-                ci->dtype = d->dtype;
-                h_content_seg[d->first_chunk + c] = d->content ? d->first_content_segment + c * d->segments_full : NO_SPAN;
-                at += ci->record_size;
+                gpu_padic_chunk_t *pc = &padic_list[d->first_chunk + c];
+                const uint64_t raw = d->raw_size - (uint64_t)c * d->chunk_bytes;
+                pc->record = d->records + at;
+                pc->dst = d->dst + (uint64_t)c * d->chunk_bytes;
+                pc->code = &status_of[c].code;
+                pc->partial = &status_of[c].partial;
+                pc->content = d->content ? content_of + (uint64_t)c * d->segments_full : NULL;
+                pc->hashed = &status_of[c].hashed;
+                pc->record_size = load_le32(table + 4 * (size_t)c);
+                pc->raw_size = (uint32_t)(raw > d->chunk_bytes ? d->chunk_bytes : raw);
+                pc->dtype = d->dtype;
+                pc->pad = 0;
+                at += pc->record_size;
             }
         }
     }
@@ -1653,7 +1642,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
          * before the content checksums, which cover its output. */
         if (e == cudaSuccess && bounded && status == SARAPHIS_OK)
-            status = decode_padic(state, stream, h_chunks + a, h_content_seg + a, d_hashes, d_status + a, b - a, planes, &padic_bound);
+            status = decode_padic(state, stream, padic_list + a, b - a, planes, &padic_bound);
         auto hash_after = [&](uint64_t first, uint64_t end) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (end - first + HASH_WARPS - 1) / HASH_WARPS);
             hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)first, (uint32_t)end, d_hashes, d_status);
@@ -1709,8 +1698,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     free(host_frames);
     free(group.record_at);
     free(fd);
-    free(h_chunks);
-    free(h_content_seg);
+    free(padic_list);
     return status;
 }
 

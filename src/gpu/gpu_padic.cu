@@ -147,6 +147,9 @@ typedef struct {
     uint32_t loose_row;
     uint8_t *state; /* per element: saturated prefix (bits 0-3), sign (bit 7) */
     uint8_t *symbols, *signs, *bitmap;
+    /* An escape bitmap's stream (form 2; items 0: none), kept apart from the rounds' streams so
+     * that its stage can run after them, and only in a batch that has one. */
+    pstream_t escape_stream;
     unsigned long long key;
     double step;
     uint64_t ebase;
@@ -474,6 +477,7 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->precision = 0;
         d->planes = 0;
         d->escape_form = ESCAPES_NONE;
+        d->escape_stream.items = 0;
         d->fused = 0;
         d->zero_planes = 0;
         d->content = NULL;
@@ -583,9 +587,7 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         st.key = key_make(1, SUB_ESCAPE_LIST, 0, 0);
         st.first_item = 0;
         if (lane == 0) {
-            d->stream[0] = st;
-            d->stream_count = 1;
-            d->item_total = st.items;
+            d->escape_stream = st;
             if (st.items) summary[1] = 1;
         }
         if (status) {
@@ -791,10 +793,13 @@ __global__ void __launch_bounds__(DECODE_WARPS * 32)
     if (g >= item_stride * count) return;
     const uint32_t c = g % count, k = g / count;
     pchunk_t *d = &chunks[c];
-    if (!d->active || k >= d->item_total || d->key < key_make(stage, 0, 0, 0)) return;
+    /* Stage 1 decodes the escape bitmap's stream, the later stages the round's streams. */
+    const bool bitmap_stage = stage == 1;
+    if (!d->active || k >= (bitmap_stage ? d->escape_stream.items : d->item_total) || d->key < key_make(stage, 0, 0, 0)) return;
     uint32_t s = 0;
-    while (s + 1 < d->stream_count && d->stream[s + 1].first_item <= k) s++;
-    const pstream_t *st = &d->stream[s];
+    if (!bitmap_stage)
+        while (s + 1 < d->stream_count && d->stream[s + 1].first_item <= k) s++;
+    const pstream_t *st = bitmap_stage ? &d->escape_stream : &d->stream[s];
     const uint32_t item = k - st->first_item;
     const uint32_t begin = item * BLOCK_SYMBOLS, end = min(st->n, begin + BLOCK_SYMBOLS);
     if (st->mode == ENTROPY_RAW) {
@@ -1958,35 +1963,22 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     *bound_out = 0;
     if (count == 0) return SARAPHIS_OK;
     if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
-    /* Sizes from the host's knowledge (the frames' dtypes and chunk sizes): the work areas, the
-     * stream work items and checksum segments any record of that size can need. */
-    uint64_t elements = 0, work = 0, segments = 0;
-    uint32_t item_stride = 0; /* the most stream work items a chunk of the batch can have */
-    for (size_t c = 0; c < count; c++) {
-        const uint32_t element = padic_element(chunks[c].dtype);
-        const uint32_t n = element && chunks[c].raw_size % element == 0 ? chunks[c].raw_size / element : 0;
-        elements += n;
-        work += work_bytes(n);
-        item_stride = max(item_stride, item_cap(n));
-        segments += segment_cap(chunks[c].record_size);
-    }
-    if ((uint64_t)item_stride * count >= (1ull << 31) || segments >= (1ull << 31))
-        return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: bounded chunks too large for one pass");
+    /* The upload block (chunk list, segment starts, summary) is laid out from the count alone, so
+     * that one pass over the chunks fills it and sums the sizes from the host's knowledge (the
+     * frames' dtypes and chunk sizes): the work areas, the stream work items and checksum
+     * segments any record of that size can need. */
     const size_t off_ins = 0;
     const size_t off_segments = align_up(off_ins + count * sizeof(padic_in_t), 16);
     const size_t off_summary = align_up(off_segments + (count + 1) * sizeof(uint32_t), 16);
     const size_t upload = off_summary + 16; /* summary: u32 [0], [1], u64 [2, 3] (head_chunk) */
-    const size_t off_chunks = align_up(upload, 256);
-    const size_t off_hashes = align_up(off_chunks + count * sizeof(pchunk_t), 256);
-    const size_t off_slots = align_up(off_hashes + segments * sizeof(uint64_t), 256);
-    const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
-    SPS_TRY(reserve_device(state, 0, off_work + work));
     SPS_TRY(reserve_host(state, upload + 16)); /* the summary comes back after the upload */
-    uint8_t *h = (uint8_t *)state->h_padic, *dev = (uint8_t *)state->d_padic[0];
+    SPS_TRY(side_stream(state));
+    uint8_t *h = (uint8_t *)state->h_padic;
     padic_in_t *h_ins = (padic_in_t *)(h + off_ins);
     uint32_t *h_segments = (uint32_t *)(h + off_segments);
-    uint64_t work_at = 0, element_at = 0;
-    uint32_t segment_at = 0;
+    uint64_t work_at = 0, element_at = 0, segments = 0;
+    uint32_t item_stride = 0;   /* the most stream work items a chunk of the batch can have */
+    uint32_t bitmap_stride = 0; /* the most an escape bitmap can have */
     for (size_t c = 0; c < count; c++) {
         const uint32_t element = padic_element(chunks[c].dtype);
         const uint32_t n = element && chunks[c].raw_size % element == 0 ? chunks[c].raw_size / element : 0;
@@ -2003,13 +1995,25 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         in->raw_size = chunks[c].raw_size;
         in->dtype = chunks[c].dtype;
         in->n = n;
-        h_segments[c] = segment_at;
+        h_segments[c] = (uint32_t)segments; /* below 2^31, or the call fails below */
         work_at += work_bytes(n);
         element_at += n;
-        segment_at += segment_cap(chunks[c].record_size);
+        segments += segment_cap(chunks[c].record_size);
+        item_stride = max(item_stride, item_cap(n));
+        bitmap_stride = max(bitmap_stride, (uint32_t)ceil_div(ceil_div(n, 8), BLOCK_SYMBOLS));
     }
+    if ((uint64_t)item_stride * count >= (1ull << 31) || segments >= (1ull << 31))
+        return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: bounded chunks too large for one pass");
+    const uint64_t elements = element_at;
+    const uint32_t segment_at = (uint32_t)segments;
     h_segments[count] = segment_at;
     memset(h + off_summary, 0, 16);
+    const size_t off_chunks = align_up(upload, 256);
+    const size_t off_hashes = align_up(off_chunks + count * sizeof(pchunk_t), 256);
+    const size_t off_slots = align_up(off_hashes + segments * sizeof(uint64_t), 256);
+    const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
+    SPS_TRY(reserve_device(state, 0, off_work + work_at));
+    uint8_t *dev = (uint8_t *)state->d_padic[0];
     const padic_in_t *d_ins = (const padic_in_t *)(dev + off_ins);
     const uint32_t *d_segments = (const uint32_t *)(dev + off_segments);
     uint32_t *d_summary = (uint32_t *)(dev + off_summary);
@@ -2020,48 +2024,77 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const uint32_t chunk_count = (uint32_t)count;
     const uint32_t chunk_grid = (chunk_count + HEAD_WARPS - 1) / HEAD_WARPS;
     const uint32_t finalize_grid = (chunk_count + 127) / 128;
+    const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
+    const uint32_t stream_grid = (item_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
+    const uint32_t bitmap_grid = (bitmap_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
 
     CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream), "gpu_decompress: bounded chunk plan");
     head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, d_summary, planes, d_segments, d_slots);
-    /* The one synchronisation: the most planes decoded set the rounds and the digit planes' size. */
+    /* The one synchronisation: the most planes decoded set the rounds and the digit planes' size.
+     * What needs no answer from it is queued before the host waits, so that the device has work
+     * while the summary comes back: on the side stream the piece checksums (they need the head
+     * kernel's segment lists; reading the records while the device's other work is small and
+     * latency-bound, they slow it less than beside the large rounds), then the first round's parse
+     * and streams (they leave alone a chunk with fewer planes: with none to decode, rounds is 0,
+     * and they do nothing). The piece checksums only lower chunks' error keys (a failing stage's
+     * key is below those of the stages after it, whatever ran); finalize waits for them. From the
+     * fork on, every return joins the side stream first: nothing it runs may still read the
+     * caller's records when the call returns. */
     uint32_t *h_summary = (uint32_t *)(h + upload);
     CUDA_TRY(cudaMemcpyAsync(h_summary, d_summary, 16, cudaMemcpyDeviceToHost, stream), "gpu_decompress: bounded chunk summary");
-    CUDA_TRY(cudaStreamSynchronize(stream), "gpu_decompress: bounded chunk headers");
+    CUDA_TRY(cudaEventRecord(state->padic_fork, stream), "gpu_decompress: bounded chunk summary");
+    cudaStream_t side = state->padic_side;
+    cudaError_t e = cudaStreamWaitEvent(side, state->padic_fork, 0);
+    if (e == cudaSuccess) {
+        if (hash_grid) hash_kernel<<<hash_grid, HASH_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, d_hashes);
+        digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
+        e = cudaEventRecord(state->padic_join, side);
+    }
+    plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, 0);
+    stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(0));
+    if (e == cudaSuccess) e = cudaGetLastError();
+    if (e == cudaSuccess) e = cudaEventSynchronize(state->padic_fork);
+    if (e != cudaSuccess) {
+        cudaStreamSynchronize(side);
+        return gpu_cuda_fail(e, "gpu_decompress: bounded chunk headers");
+    }
     const uint32_t rounds = h_summary[0], bitmaps = h_summary[1];
     uint64_t bound_bits;
     memcpy(&bound_bits, h_summary + 2, 8);
     memcpy(bound_out, &bound_bits, 8);
-    if (rounds == 0) {
-        finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
-        CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
-        return SARAPHIS_OK;
+    uint8_t *d_digits = NULL;
+    saraphis_status_t status = SARAPHIS_OK;
+    if (rounds) {
+        status = reserve_device(state, 1, (size_t)rounds * elements + 16);
+        d_digits = (uint8_t *)state->d_padic[1];
     }
-    SPS_TRY(reserve_device(state, 1, (size_t)rounds * elements + 16));
-    SPS_TRY(side_stream(state));
-    uint8_t *d_digits = (uint8_t *)state->d_padic[1];
-    const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
-    const uint32_t stream_grid = (item_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
-    /* The piece checksums only lower chunks' error keys (a failing stage's key is below those of
-     * the stages after it, whatever ran), so they go beside the rounds; finalize waits for them. */
-    cudaStream_t side = state->padic_side;
-    CUDA_TRY(cudaEventRecord(state->padic_fork, stream), "gpu_decompress: fork");
-    CUDA_TRY(cudaStreamWaitEvent(side, state->padic_fork, 0), "gpu_decompress: fork");
-    if (hash_grid) hash_kernel<<<hash_grid, HASH_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, d_hashes);
-    digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
-    CUDA_TRY(cudaEventRecord(state->padic_join, side), "gpu_decompress: join");
-    if (bitmaps) {
-        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, 1);
-        bitmap_check_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
-    }
-    for (uint32_t j = 0; j < rounds; j++) {
-        plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, j);
-        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(j));
+    for (uint32_t j = 0; j < rounds && status == SARAPHIS_OK; j++) {
+        if (j) {
+            plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, j);
+            stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(j));
+        }
         plane_apply_kernel<true><<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
         plane_apply_kernel<false><<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements, j);
     }
-    reconstruct_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements);
-    escape_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
-    CUDA_TRY(cudaStreamWaitEvent(stream, state->padic_join, 0), "gpu_decompress: join");
+    if (status != SARAPHIS_OK) {
+        cudaStreamSynchronize(side);
+        return status;
+    }
+    /* The escape bitmaps' stage, only in a batch that has a bitmap: the escape pass is the first
+     * to read one. */
+    if (bitmaps) {
+        stream_kernel<<<bitmap_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, bitmap_stride, 1);
+        bitmap_check_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
+    }
+    if (rounds) {
+        reconstruct_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks, d_digits, elements);
+        escape_kernel<<<chunk_count, APPLY_THREADS, 0, stream>>>(d_chunks);
+    }
+    e = cudaStreamWaitEvent(stream, state->padic_join, 0);
+    if (e != cudaSuccess) {
+        cudaStreamSynchronize(side);
+        return gpu_cuda_fail(e, "gpu_decompress: bounded chunk checksums");
+    }
     finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
     CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
     return SARAPHIS_OK;
