@@ -478,11 +478,15 @@ static void reseal_frame_header(uint8_t *frame)
 }
 
 static int corruption_trials, corruption_rejected;
+/* SARAPHIS_PARAM_VERIFY_RECORDS for both decoders: 0 verifies a record that carries a content
+ * checksum by that checksum alone (whole decodes; a progressive one still verifies records). */
+static int verify_records = 1;
 
 static void compare_codes(const char *what, saraphis_ctx_t *ctx, const uint8_t *bad, size_t frame_size, size_t raw, uint8_t *cpu_out,
                           uint8_t *gpu_out)
 {
     size_t out_size = 0;
+    CHECK(saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, verify_records) == SARAPHIS_OK);
     memset(cpu_out, 0, raw);
     saraphis_status_t cpu = saraphis_decompress(ctx, bad, frame_size, cpu_out, raw, &out_size);
     saraphis_status_t gpu = gpu_decode(ctx, bad, frame_size, gpu_out, raw);
@@ -642,9 +646,11 @@ static void sparse_corruption(unsigned long long *state)
     printf("  sparse planes: %d changes in %d planes, codes compared on each\n", trials, sparse_planes);
 }
 
-static void corruption_tests(void)
+static void corruption_tests(int verify)
 {
     unsigned long long state = 4242;
+    verify_records = verify;
+    corruption_trials = corruption_rejected = 0;
     static const bound_t bounds[] = {{SARAPHIS_BOUND_ABSOLUTE, 1e-3, 0, 0}, {SARAPHIS_BOUND_ABSOLUTE, 1e-4, 3, 0},
                                      {SARAPHIS_BOUND_ABSOLUTE, 1e-5, 251, 0}, {SARAPHIS_BOUND_ABSOLUTE, 1e-2, 2, 0}};
     static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_F32, SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_F64};
@@ -653,7 +659,9 @@ static void corruption_tests(void)
     if (!quick)
         for (int k = 0; k < 4; k++) corruption_case(SARAPHIS_DTYPE_F32, generators[k], &bounds[(k + 1) % 4], &state);
     sparse_corruption(&state);
-    printf("  corruption: %d trials, %d rejected by the cpu, codes compared on each\n", corruption_trials, corruption_rejected);
+    printf("  corruption (verify_records %d): %d trials, %d rejected by the cpu, codes compared on each\n", verify, corruption_trials,
+           corruption_rejected);
+    verify_records = 1;
 }
 
 /* ---- Progressive decode ---------------------------------------------------------------------- */
@@ -881,7 +889,8 @@ int main(int argc, char **argv)
         generated_tests();
         batch_test();
         real_weights();
-        corruption_tests();
+        corruption_tests(1);
+        corruption_tests(0);
     }
     planes_tests();
     return TEST_SUMMARY("test_gpu_padic");
