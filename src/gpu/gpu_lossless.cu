@@ -1262,21 +1262,6 @@ typedef struct {
 
 static int elem_kind(uint32_t element) { return element == 1 ? 0 : element == 2 ? 1 : element == 4 ? 2 : 3; }
 
-/* ---- p-adic hook: called for a batch holding a frame of the bounded codec with the list of its
- * chunks (decode_planned writes it with the plan: device addresses of each chunk's record,
- * destination, status words and content-hash segments); every chunk goes to gpu_padic.cu, which
- * decodes the CHUNK_PADIC ones (to their top `planes` planes; 0: all) and raises *bound to the
- * largest bound they meet. Its errors go to the chunks' status words; it may write a chunk's
- * content hashes itself and mark the chunk `hashed`. */
-static saraphis_status_t decode_padic(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *list, uint64_t chunk_total,
-                                      unsigned planes, double *bound)
-{
-    double group_bound = 0;
-    saraphis_status_t status = gpu_padic_decode(state, stream, list, (size_t)chunk_total, planes, &group_bound);
-    if (group_bound > *bound) *bound = group_bound;
-    return status;
-}
-
 /* Where each chunk's pieces start, for decoding a frame from host memory group by group (one
  * frame: one element size). Arrays of chunk_total + 1, the last entry the total. */
 typedef struct {
@@ -1509,7 +1494,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     if (status == SARAPHIS_OK) status = gpu_reserve_staging(state, upload);
     if (status == SARAPHIS_OK) status = gpu_reserve_scratch(state, scratch_size);
     /* The host's own per-chunk lists: a host frame's group starts (staged_launch), the bounded
-     * decoder's chunk list (decode_padic). */
+     * decoder's chunk list (gpu_padic_decode). */
     group_plan_t group;
     memset(&group, 0, sizeof group);
     gpu_padic_chunk_t *padic_list = NULL;
@@ -1639,10 +1624,16 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         if (tb[1] > ta[1]) decode_kernel<2><<<(uint32_t)(tb[1] - ta[1]), decode_warps(2) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[1], d_prefix, d_hashes);
         if (tb[2] > ta[2]) decode_kernel<4><<<(uint32_t)(tb[2] - ta[2]), decode_warps(4) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[2], d_prefix, d_hashes);
         if (tb[3] > ta[3]) decode_kernel<8><<<(uint32_t)(tb[3] - ta[3]), decode_warps(8) * 32, 0, stream>>>(d_chunks, d_descs, d_status, d_tasks + ta[3], d_prefix, d_hashes);
-        /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records after the decode kernels,
-         * before the content checksums, which cover its output. */
-        if (e == cudaSuccess && bounded && status == SARAPHIS_OK)
-            status = decode_padic(state, stream, padic_list + a, b - a, planes, &padic_bound);
+        /* ---- p-adic hook: gpu_padic.cu decodes the CHUNK_PADIC records (to their top `planes`
+         * planes) after the decode kernels, before the content checksums, which cover its output.
+         * Its chunk list holds each chunk's record, destination, status words and content-hash
+         * segments, where it may write the hashes itself and mark the chunk `hashed`; its errors
+         * go to the status words. The bound is the largest over the groups. */
+        if (e == cudaSuccess && bounded && status == SARAPHIS_OK) {
+            double group_bound = 0;
+            status = gpu_padic_decode(state, stream, padic_list + a, (size_t)(b - a), planes, &group_bound);
+            if (group_bound > padic_bound) padic_bound = group_bound;
+        }
         auto hash_after = [&](uint64_t first, uint64_t end) {
             const uint32_t grid = (uint32_t)min((uint64_t)hash_grid_cap, (end - first + HASH_WARPS - 1) / HASH_WARPS);
             hash_segments_kernel<<<grid, HASH_WARPS * 32, 0, stream>>>(d_spans, d_prefix, (uint32_t)span_count, (uint32_t)first, (uint32_t)end, d_hashes, d_status);

@@ -1976,7 +1976,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     uint8_t *h = (uint8_t *)state->h_padic;
     padic_in_t *h_ins = (padic_in_t *)(h + off_ins);
     uint32_t *h_segments = (uint32_t *)(h + off_segments);
-    uint64_t work_at = 0, element_at = 0, segments = 0;
+    uint64_t work_at = 0, elements = 0, segments = 0;
     uint32_t item_stride = 0;   /* the most stream work items a chunk of the batch can have */
     uint32_t bitmap_stride = 0; /* the most an escape bitmap can have */
     for (size_t c = 0; c < count; c++) {
@@ -1990,23 +1990,21 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
         in->content = chunks[c].content;
         in->hashed = chunks[c].hashed;
         in->work = work_at;
-        in->ebase = element_at;
+        in->ebase = elements;
         in->record_size = chunks[c].record_size;
         in->raw_size = chunks[c].raw_size;
         in->dtype = chunks[c].dtype;
         in->n = n;
         h_segments[c] = (uint32_t)segments; /* below 2^31, or the call fails below */
         work_at += work_bytes(n);
-        element_at += n;
+        elements += n;
         segments += segment_cap(chunks[c].record_size);
         item_stride = max(item_stride, item_cap(n));
         bitmap_stride = max(bitmap_stride, (uint32_t)ceil_div(ceil_div(n, 8), BLOCK_SYMBOLS));
     }
     if ((uint64_t)item_stride * count >= (1ull << 31) || segments >= (1ull << 31))
         return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: bounded chunks too large for one pass");
-    const uint64_t elements = element_at;
-    const uint32_t segment_at = (uint32_t)segments;
-    h_segments[count] = segment_at;
+    h_segments[count] = (uint32_t)segments;
     memset(h + off_summary, 0, 16);
     const size_t off_chunks = align_up(upload, 256);
     const size_t off_hashes = align_up(off_chunks + count * sizeof(pchunk_t), 256);
@@ -2024,7 +2022,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const uint32_t chunk_count = (uint32_t)count;
     const uint32_t chunk_grid = (chunk_count + HEAD_WARPS - 1) / HEAD_WARPS;
     const uint32_t finalize_grid = (chunk_count + 127) / 128;
-    const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, ((uint64_t)segment_at + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
+    const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, (segments + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
     const uint32_t stream_grid = (item_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
     const uint32_t bitmap_grid = (bitmap_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
 
@@ -2046,7 +2044,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     cudaStream_t side = state->padic_side;
     cudaError_t e = cudaStreamWaitEvent(side, state->padic_fork, 0);
     if (e == cudaSuccess) {
-        if (hash_grid) hash_kernel<<<hash_grid, HASH_WARPS_PER_CTA * 32, 0, side>>>(d_slots, segment_at, d_hashes);
+        if (hash_grid) hash_kernel<<<hash_grid, HASH_WARPS_PER_CTA * 32, 0, side>>>(d_slots, (uint32_t)segments, d_hashes);
         digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
         e = cudaEventRecord(state->padic_join, side);
     }

@@ -31,8 +31,8 @@ typedef struct {
 /* Decodes the CHUNK_PADIC records among `count` chunks (a host array) to their top `planes`
  * digit planes (0, or >= a record's precision: all, padic_decode_chunk's rule); other records are
  * left alone. Waits once for the device (the largest number of planes decoded in the batch sizes
- * the work; the first round is queued before the wait). The batch decoder calls it only for a batch holding a frame of the bounded codec (its
- * parse reports a CHUNK_PADIC record of any other frame as UNSUPPORTED). *bound_out gets the
+ * the work; the first round is queued before the wait). The batch decoder calls it only for a
+ * batch holding a frame of the bounded codec (its parse reports a CHUNK_PADIC record of any other frame as UNSUPPORTED). *bound_out gets the
  * largest padic_progressive_bound over the records whose header is valid (0 when none). Returns a
  * library status for host and CUDA failures; decoding errors go to the chunks' words. */
 saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
