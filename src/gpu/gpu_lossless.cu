@@ -3,8 +3,9 @@
  * the reference; every rule below mirrors one there).
  *
  * Decoding a batch of frames (one frame is a batch of one):
- *   early:  for a single frame in device memory, as the call begins, on the side stream: a scan
- *           of its size table (one CTA) and its record checksums' segment hashes.
+ *   early:  for a single frame in device memory, on the side stream as soon as the header
+ *           read-back is queued: a scan of its size table (one CTA) and its record checksums'
+ *           segment hashes (half of every SM).
  *   host:   reads each frame's 32-byte header and size table back (one gather kernel writing into
  *           mapped pinned memory), validates them with the CPU's frame parser, counts chunks,
  *           tasks, spans and segments, and uploads one descriptor per frame.
@@ -926,10 +927,10 @@ __global__ void __launch_bounds__(HASH_WARPS * 32)
 
 /* ---- Early record checksums ----------------------------------------------------------------
  * The record checksums of a single frame in device memory need only the frame: its size table
- * gives every record's place. They start on the side stream as the call begins, while the host
- * reads the header back, plans and uploads, and the expansion and parse kernels run (the device
- * is otherwise idle then); beside the decode they took the CTA slots of a one-wave decode and
- * delayed its tail by most of their own time. The scan is the expansion's rule (a record span
+ * gives every record's place. They start on the side stream just after the header read-back is
+ * queued, and hash while the host reads the header back, plans and uploads, and the expansion and
+ * parse kernels run (the device is otherwise idle then); beside the decode they took the CTA
+ * slots of a one-wave decode and delayed its tail by most of their own time. The scan is the expansion's rule (a record span
  * per record of more than its header, in chunk order, segments counted from 0), so the spans and
  * segments are the ones expand_kernel numbers. Frames of more than EARLY_MAX_CHUNKS chunks (a
  * 1 GiB tensor at the default chunk size) hash beside the decode as before. */
@@ -939,7 +940,7 @@ typedef struct {
     uint32_t valid; /* 1: the table fits the frame and the limits; the spans below are usable */
     uint32_t spans;
     uint32_t total; /* segments */
-    uint32_t pad;
+    uint32_t next;  /* the hash kernel's next segment (a work counter, zeroed by the scan) */
 } early_head_t;
 
 /* The early buffer: head, prefix (EARLY_MAX_CHUNKS + 1), spans (EARLY_MAX_CHUNKS), then hashes. */
@@ -997,6 +998,7 @@ __global__ void __launch_bounds__(EARLY_THREADS)
     }
     outside = __syncthreads_or(outside);
     if (threadIdx.x == 0) {
+        head->next = 0;
         head->valid = !outside;
         head->spans = (uint32_t)rank_carry;
         head->total = (uint32_t)segment_carry;
@@ -1004,16 +1006,24 @@ __global__ void __launch_bounds__(EARLY_THREADS)
     }
 }
 
-__global__ void __launch_bounds__(HASH_WARPS * 32)
-    early_hash_kernel(const early_head_t *head, const hash_span_t *spans, const uint32_t *prefix, uint64_t *hashes)
+/* Warps take EARLY_GRAB segments at a time from the head's counter: segments differ in length (a
+ * record's last one is short) and the CTAs share their SMs with the kernels queued after them, so a
+ * fixed split left a few warps hashing after the rest. */
+#define EARLY_GRAB 4
+/* Four CTAs an SM at most: with no minimum the compiler took 32 registers, which kept two of a
+ * segment's eight loads in flight instead of all of them. */
+__global__ void __launch_bounds__(HASH_WARPS * 32, 4)
+    early_hash_kernel(early_head_t *head, const hash_span_t *spans, const uint32_t *prefix, uint64_t *hashes)
 {
     if (!head->valid || head->spans == 0) return;
-    const uint32_t total = head->total, span_count = head->spans;
-    const uint32_t lane = threadIdx.x & 31, warps = gridDim.x * HASH_WARPS, warp = blockIdx.x * HASH_WARPS + (threadIdx.x >> 5);
-    const uint32_t per = (total + warps - 1) / warps;
-    const uint64_t first = (uint64_t)warp * per;
-    if (first >= total) return;
-    hash_run(spans, prefix, span_count, (uint32_t)first, (uint32_t)min((uint64_t)total, first + per), hashes, lane);
+    const uint32_t total = head->total, span_count = head->spans, lane = threadIdx.x & 31;
+    for (;;) {
+        uint32_t first = 0;
+        if (lane == 0) first = atomicAdd(&head->next, EARLY_GRAB);
+        first = __shfl_sync(0xffffffffu, first, 0);
+        if (first >= total) return;
+        hash_run(spans, prefix, span_count, first, min(total, first + EARLY_GRAB), hashes, lane);
+    }
 }
 
 /* ---- Expansion: the batch's per-chunk arrays, built on the device ----------------------------
@@ -1222,13 +1232,32 @@ __global__ void __launch_bounds__(GATHER_THREADS) gather_kernel(const gather_pie
     }
 }
 
+/* The early scan and hash (above), on the side stream. gather_to_host starts them just after it
+ * queues the header read-back: queued first, the hash took every SM and the read-back, the host's
+ * plan behind it and the expansion and parse waited for its end (75 us of a 256 MiB BF16 decode).
+ * The hash's CTAs fill EARLY_HASH_CTAS_PER_SM of an SM's four slots: it is bound by DRAM, not by
+ * its warps, and the expansion, parse and decode start in the room it leaves. */
+#define EARLY_HASH_CTAS_PER_SM 2
+static cudaError_t early_kernels_start(gpu_state_t *state, const uint8_t *d_frame, size_t frame_size)
+{
+    uint8_t *e = (uint8_t *)state->d_early;
+    early_scan_kernel<<<1, EARLY_THREADS, 0, state->side>>>(d_frame, frame_size, (early_head_t *)e, (uint32_t *)(e + early_prefix_at()),
+                                                            (hash_span_t *)(e + early_spans_at()));
+    early_hash_kernel<<<(uint32_t)state->sm_count * EARLY_HASH_CTAS_PER_SM, HASH_WARPS * 32, 0, state->side>>>(
+        (early_head_t *)e, (const hash_span_t *)(e + early_spans_at()), (const uint32_t *)(e + early_prefix_at()),
+        (uint64_t *)(e + early_hashes_at()));
+    cudaError_t error = cudaGetLastError();
+    if (error == cudaSuccess) error = cudaEventRecord(state->early_done, state->side);
+    return error;
+}
+
 /* Copies length[k] bytes from device address src[k] for every k, back to back, into out (host
  * memory): one kernel and one synchronisation for any number of pieces (a copy per piece costs
  * several microseconds; a batch of small tensors would be dominated by them). The kernel reads the
  * piece list from, and writes the bytes to, the pinned staging buffer through its device mapping
  * (unified addressing maps all pinned memory), so no copy runs before or after it. */
 static saraphis_status_t gather_to_host(gpu_state_t *state, cudaStream_t stream, size_t count, const uint8_t *const *src,
-                                        const size_t *length, uint8_t *out)
+                                        const size_t *length, uint8_t *out, const uint8_t *early_frame = NULL, size_t early_frame_size = 0)
 {
     size_t total = 0;
     for (size_t k = 0; k < count; k++) total += align_up(length[k], 16);
@@ -1248,6 +1277,7 @@ static saraphis_status_t gather_to_host(gpu_state_t *state, cudaStream_t stream,
         gather_kernel<<<grid, GATHER_THREADS, 0, stream>>>((const gather_piece_t *)mapped + first, mapped + list);
         error = cudaGetLastError();
     }
+    if (error == cudaSuccess && early_frame) error = early_kernels_start(state, early_frame, early_frame_size);
     if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
     if (error != cudaSuccess) return gpu_cuda_fail(error, "gpu_decompress: reading frame headers and size tables");
     for (size_t k = 0, at = 0; k < count; at += length[k], k++) memcpy(out + at, h + list + pieces[k].at, length[k]);
@@ -1346,7 +1376,8 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     uint8_t *prefixes = status == SARAPHIS_OK ? (uint8_t *)malloc(prefix_total) : NULL;
     if (status == SARAPHIS_OK && !prefixes) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %zu header bytes", prefix_total);
     if (status == SARAPHIS_OK && h_frame) memcpy(prefixes, h_frame, prefix_total);
-    else if (status == SARAPHIS_OK) status = gather_to_host(state, stream, count, (const uint8_t *const *)d_frames, prefix, prefixes);
+    else if (status == SARAPHIS_OK) status = gather_to_host(state, stream, count, (const uint8_t *const *)d_frames, prefix, prefixes,
+                                                                   early_started ? (const uint8_t *)d_frames[0] : NULL, frame_sizes[0]);
     size_t total = 0;
     for (size_t f = 0, at = 0; f < count && status == SARAPHIS_OK; at += prefix[f], f++) {
         table_offset[f] = total;
@@ -1693,9 +1724,10 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     return status;
 }
 
-/* Starts the early record checksums of one device frame on the side stream (after what the
- * caller's stream has queued: the frame may still be arriving). */
-static saraphis_status_t early_start(gpu_state_t *state, cudaStream_t stream, const void *d_frame, size_t frame_size)
+/* Readies the early record checksums of one device frame: their buffer, and the side stream's
+ * place after what the caller's stream has queued (the frame may still be arriving). The kernels
+ * start once the header read-back is queued (early_kernels_start). */
+static saraphis_status_t early_start(gpu_state_t *state, cudaStream_t stream, size_t frame_size)
 {
     const size_t need = early_hashes_at() + (frame_size / CHECKSUM_SEGMENT_BYTES + EARLY_MAX_CHUNKS + 1) * sizeof(uint64_t);
     if (!state->early_fork) {
@@ -1706,16 +1738,8 @@ static saraphis_status_t early_start(gpu_state_t *state, cudaStream_t stream, co
         CUDA_TRY(cudaStreamSynchronize(state->side), "gpu_decompress: the checksum stream");
         SPS_TRY(gpu_grow_device(state, &state->d_early, &state->early_capacity, need));
     }
-    uint8_t *e = (uint8_t *)state->d_early;
     CUDA_TRY(cudaEventRecord(state->early_fork, stream), "gpu_decompress: ordering the record checksums");
     CUDA_TRY(cudaStreamWaitEvent(state->side, state->early_fork, 0), "gpu_decompress: ordering the record checksums");
-    early_scan_kernel<<<1, EARLY_THREADS, 0, state->side>>>((const uint8_t *)d_frame, frame_size, (early_head_t *)e,
-                                                            (uint32_t *)(e + early_prefix_at()), (hash_span_t *)(e + early_spans_at()));
-    early_hash_kernel<<<(uint32_t)state->sm_count * 4, HASH_WARPS * 32, 0, state->side>>>(
-        (const early_head_t *)e, (const hash_span_t *)(e + early_spans_at()), (const uint32_t *)(e + early_prefix_at()),
-        (uint64_t *)(e + early_hashes_at()));
-    CUDA_TRY(cudaGetLastError(), "gpu_decompress: the record checksum kernels");
-    CUDA_TRY(cudaEventRecord(state->early_done, state->side), "gpu_decompress: ordering the record checksums");
     return SARAPHIS_OK;
 }
 
@@ -1728,7 +1752,7 @@ static saraphis_status_t decode_frames(gpu_state_t *state, bool verify_records, 
     /* Not when records may be verified by their content checksums (verify_records 0): the frame's
      * flag is not known yet, and launching the early kernels costs the host about 9 us. */
     bool early = count == 1 && !h_frame && d_frames[0] && frame_sizes[0] >= FRAME_HEADER_BYTES && (verify_records || planes != 0);
-    if (early && early_start(state, stream, d_frames[0], frame_sizes[0]) != SARAPHIS_OK) {
+    if (early && early_start(state, stream, frame_sizes[0]) != SARAPHIS_OK) {
         cudaStreamSynchronize(state->side);
         error_clear(); /* the call goes on without them: the record checksums run beside the decode */
         early = false;
