@@ -38,6 +38,8 @@ typedef struct {
     saraphis_bound_mode_t bound_mode; /* --relative, else absolute */
     unsigned prime, precision;       /* 0: defaults */
     unsigned planes;                 /* decompress: top digit planes of bounded tensors; 0 all */
+    int content_checksum;            /* compress: checksum the decoded bytes too (default 1) */
+    int verify_records;              /* decompress, bench: 1 record and content checksums; 0 records by their content checksums */
 } options_t;
 
 static const char *program = "saraphis";
@@ -98,6 +100,11 @@ static void print_help(FILE *out)
             "      --precision N      base-P digits per value (default: the fewest each tensor needs)\n"
             "      --planes K         decompress: only the top K digit planes of bounded tensors (reads\n"
             "                         less; prints the coarser bound it guarantees)\n"
+            "      --no-content-checksum  compress: checksum each record only, not its decoded bytes\n"
+            "      --verify-records 0|1   decompress, bench: 1 (default) checks every record's checksum and\n"
+            "                         its content checksum; 0 checks a record that has a content checksum by\n"
+            "                         that alone (every decoded byte still checked, the compressed bytes\n"
+            "                         read once); verify always checks both\n"
             "      --dtype NAME       raw input: element type (F32, BF16, F16, F64, I8, ...)\n"
             "      --shape D0,D1,...  raw input: shape (default: one dimension)\n"
             "  -f, --force            overwrite an existing output file\n"
@@ -195,6 +202,8 @@ static saraphis_ctx_t *make_ctx(const options_t *options, saraphis_status_t *sta
     if (*status == SARAPHIS_OK && options->chunk_bytes)
         *status = saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CHUNK_BYTES, options->chunk_bytes);
     if (*status == SARAPHIS_OK) *status = saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CODEC, options->codec);
+    if (*status == SARAPHIS_OK) *status = saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_CONTENT_CHECKSUM, options->content_checksum);
+    if (*status == SARAPHIS_OK) *status = saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, options->verify_records);
     if (*status == SARAPHIS_OK && options->have_error_bound)
         *status = saraphis_ctx_set_error_bound(ctx, options->bound_mode, options->error_bound, options->prime, options->precision);
     if (*status != SARAPHIS_OK) { saraphis_ctx_free(ctx); return NULL; }
@@ -785,10 +794,11 @@ static int command_bench(const char *input, const options_t *options)
 
 int main(int argc, char **argv)
 {
-    options_t options = {.threads = 0, .codec = SARAPHIS_CODEC_LOSSLESS, .progress = -1, .reps = 5, .bound_mode = SARAPHIS_BOUND_ABSOLUTE};
+    options_t options = {.threads = 0, .codec = SARAPHIS_CODEC_LOSSLESS, .progress = -1, .reps = 5, .bound_mode = SARAPHIS_BOUND_ABSOLUTE,
+                         .content_checksum = 1, .verify_records = 1};
     int have_relative = 0, have_prime = 0, have_precision = 0;
     enum { OPT_CHUNK = 256, OPT_CODEC, OPT_DTYPE, OPT_SHAPE, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_REPS, OPT_STATS,
-           OPT_ERROR_BOUND, OPT_RELATIVE, OPT_PRIME, OPT_PRECISION, OPT_PLANES };
+           OPT_ERROR_BOUND, OPT_RELATIVE, OPT_PRIME, OPT_PRECISION, OPT_PLANES, OPT_NO_CONTENT_CHECKSUM, OPT_VERIFY_RECORDS };
     static const struct option long_options[] = {
         {"output", required_argument, 0, 'o'},   {"threads", required_argument, 0, 't'},
         {"chunk-size", required_argument, 0, OPT_CHUNK}, {"codec", required_argument, 0, OPT_CODEC},
@@ -800,6 +810,7 @@ int main(int argc, char **argv)
         {"error-bound", required_argument, 0, OPT_ERROR_BOUND}, {"relative", required_argument, 0, OPT_RELATIVE},
         {"prime", required_argument, 0, OPT_PRIME}, {"precision", required_argument, 0, OPT_PRECISION},
         {"planes", required_argument, 0, OPT_PLANES},
+        {"no-content-checksum", no_argument, 0, OPT_NO_CONTENT_CHECKSUM}, {"verify-records", required_argument, 0, OPT_VERIFY_RECORDS},
         {"version", no_argument, 0, 'V'},        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:t:fqhV", long_options, NULL)) != -1) {
@@ -861,6 +872,12 @@ int main(int argc, char **argv)
             else options.planes = (unsigned)number;
             break;
         }
+        case OPT_NO_CONTENT_CHECKSUM: options.content_checksum = 0; break;
+        case OPT_VERIFY_RECORDS:
+            if (strcmp(optarg, "1") == 0) options.verify_records = 1;
+            else if (strcmp(optarg, "0") == 0) options.verify_records = 0;
+            else return usage_error("--verify-records takes 1 (record and content checksums) or 0 (records by their content checksums)", optarg);
+            break;
         case 'f': options.force = 1; break;
         case 'q': options.quiet = 1; break;
         case OPT_PROGRESS: options.progress = 1; break;

@@ -48,7 +48,7 @@ static char *read_text(const char *path, size_t *size_out)
 
 static int files_equal(const char *a, const char *b)
 {
-    size_t sa, sb;
+    size_t sa = 0, sb = 0;
     char *x = read_text(a, &sa), *y = read_text(b, &sb);
     int equal = x && y && sa == sb && memcmp(x, y, sa) == 0;
     free(x); free(y);
@@ -275,6 +275,46 @@ static void test_bounded(void)
     CHECK(stat(in_folder("never.sps"), &info) != 0);
 }
 
+/* --no-content-checksum and --verify-records: a change to the first record's checksum field (the
+ * 8 bytes after the 64-byte file header) is caught by default; with --verify-records 0 the record
+ * is checked by its content checksum alone, so the output comes out whole, unless the file was
+ * written without content checksums; verify checks record checksums whatever the option. */
+static void test_checksum_options(void)
+{
+    const char *model = in_folder("model.safetensors"), *plain = in_folder("plain.sps"), *bad = in_folder("badsum.sps");
+    const char *restored = in_folder("restored2.safetensors");
+    char args[2048];
+    snprintf(args, sizeof args, "compress -q -f --no-content-checksum '%s' -o '%s'", model, plain);
+    CHECK(run_tool(args) == 0);
+    for (int content = 1; content >= 0; content--) {
+        size_t size;
+        char *bytes = read_text(content ? in_folder("model.sps") : plain, &size);
+        CHECK(bytes && size > 100);
+        if (!bytes) return;
+        bytes[64] ^= 0x01;
+        write_bytes(bad, bytes, size, "wb");
+        free(bytes);
+        snprintf(args, sizeof args, "decompress -q -f '%s' -o '%s'", bad, restored);
+        int code = run_tool(args);
+        CHECK_MSG(code == SARAPHIS_ERROR_CHECKSUM, "default decompress of a changed record checksum exited %d", code);
+        snprintf(args, sizeof args, "decompress -q -f --verify-records 0 '%s' -o '%s'", bad, restored);
+        code = run_tool(args);
+        if (content) {
+            CHECK_MSG(code == 0, "--verify-records 0 with content checksums exited %d", code);
+            CHECK(files_equal(model, restored));
+        } else {
+            CHECK_MSG(code == SARAPHIS_ERROR_CHECKSUM, "--verify-records 0 without content checksums exited %d", code);
+        }
+        snprintf(args, sizeof args, "verify --verify-records 0 '%s'", bad);
+        CHECK(run_tool(args) == SARAPHIS_ERROR_CHECKSUM);
+    }
+    snprintf(args, sizeof args, "decompress -q -f --verify-records 0 '%s' -o '%s'", plain, restored);
+    CHECK(run_tool(args) == 0);
+    CHECK(files_equal(model, restored));
+    CHECK(run_tool("decompress --verify-records 2 x.sps") == 1);
+    CHECK(stderr_contains("--verify-records"));
+}
+
 static void test_usage(void)
 {
     CHECK(run_tool("--help") == 0);
@@ -296,6 +336,7 @@ int main(void)
     test_safetensors_round_trip(0);
     test_safetensors_round_trip(1);
     test_corruption();
+    test_checksum_options();
     test_npy_and_raw();
     test_bounded();
     test_usage();
