@@ -1006,9 +1006,9 @@ __global__ void __launch_bounds__(EARLY_THREADS)
     }
 }
 
-/* Warps take EARLY_GRAB segments at a time from the head's counter: segments differ in length (a
- * record's last one is short) and the CTAs share their SMs with the kernels queued after them, so a
- * fixed split left a few warps hashing after the rest. */
+/* Warps take EARLY_GRAB segments at a time from the head's counter rather than a fixed share:
+ * segments differ in length (a record's last one is short) and the CTAs share their SMs with the
+ * expansion, parse and decode, so warps run at different speeds. */
 #define EARLY_GRAB 4
 /* Four CTAs an SM at most: with no minimum the compiler took 32 registers, which kept two of a
  * segment's eight loads in flight instead of all of them. */
@@ -1234,7 +1234,8 @@ __global__ void __launch_bounds__(GATHER_THREADS) gather_kernel(const gather_pie
 
 /* The early scan and hash (above), on the side stream. gather_to_host starts them just after it
  * queues the header read-back: queued first, the hash took every SM and the read-back, the host's
- * plan behind it and the expansion and parse waited for its end (75 us of a 256 MiB BF16 decode).
+ * plan behind it and the expansion and parse waited for its end (a 256 MiB BF16 decode on an
+ * H200: the host planned at 85-96 us, now at 23-27 on an H100; docs/gpu.md).
  * The hash's CTAs fill EARLY_HASH_CTAS_PER_SM of an SM's four slots: it is bound by DRAM, not by
  * its warps, and the expansion, parse and decode start in the room it leaves. */
 #define EARLY_HASH_CTAS_PER_SM 2
@@ -1277,7 +1278,10 @@ static saraphis_status_t gather_to_host(gpu_state_t *state, cudaStream_t stream,
         gather_kernel<<<grid, GATHER_THREADS, 0, stream>>>((const gather_piece_t *)mapped + first, mapped + list);
         error = cudaGetLastError();
     }
-    if (error == cudaSuccess && early_frame) error = early_kernels_start(state, early_frame, early_frame_size);
+    if (error == cudaSuccess && early_frame) {
+        error = early_kernels_start(state, early_frame, early_frame_size);
+        if (error != cudaSuccess) return gpu_cuda_fail(error, "gpu_decompress: starting the record checksum kernels");
+    }
     if (error == cudaSuccess) error = cudaStreamSynchronize(stream);
     if (error != cudaSuccess) return gpu_cuda_fail(error, "gpu_decompress: reading frame headers and size tables");
     for (size_t k = 0, at = 0; k < count; at += length[k], k++) memcpy(out + at, h + list + pieces[k].at, length[k]);
