@@ -625,19 +625,22 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
     const uint32_t RAW_MAX = ELEM - 1;     /* raw streams: the high channel (unless rANS), the planes */
     const uint32_t begin = tile * TILE_SYMBOLS;
     const uint32_t count = min(TILE_SYMBOLS, d->n - begin);
-    /* Each rANS stream's words wait in a four-deep register queue (word window + 32 q + lane in
-     * register q), so a refill's word was loaded at least 64 words, several steps, earlier. */
-    uint32_t x[2], q0[2], q1[2], q2[2], q3[2], pos[2], window[2], word_count[2];
+    /* Each rANS stream's words wait in a register queue 128 words deep, two 16-bit words a
+     * register: lane l holds word window + l (low half) and window + 32 + l (high half) in p0,
+     * window + 64 + l and window + 96 + l in p1. A refill's word was loaded at least 64 words,
+     * several steps, earlier; one shuffle fetches both of its candidates, and moving the window on
+     * by 32 words is two byte permutes (a queue of one word a register cost a shuffle more a step,
+     * and register moves at every step where the compiler merged its rotated and unrotated forms).
+     * `rel` is pos - window, the words the warp has taken from the window. */
+    uint32_t x[2], p0[2], p1[2], rel[2], window[2], word_count[2];
     const uint8_t *words[2];
     bool bad = false;
 #pragma unroll
     for (uint32_t s = 0; s < NR; s++) {
         bad |= locate_block(&d->stream[s], tile, lane, &words[s], &word_count[s], &x[s]);
-        pos[s] = window[s] = 0;
-        q0[s] = load_word(words[s], word_count[s], lane);
-        q1[s] = load_word(words[s], word_count[s], 32 + lane);
-        q2[s] = load_word(words[s], word_count[s], 64 + lane);
-        q3[s] = load_word(words[s], word_count[s], 96 + lane);
+        rel[s] = window[s] = 0;
+        p0[s] = load_word(words[s], word_count[s], lane) | load_word(words[s], word_count[s], 32 + lane) << 16;
+        p1[s] = load_word(words[s], word_count[s], 64 + lane) | load_word(words[s], word_count[s], 96 + lane) << 16;
     }
     /* Raw channels, staged one window ahead into shared memory with cp.async. */
     const uint32_t plane_count = d->plane_count;
@@ -689,17 +692,17 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
             if (active) state = next;
             /* Some lane of the warp refills at nearly every step: no branch around the refill. */
             const uint32_t mask = __ballot_sync(0xffffffffu, need);
-            const uint32_t r = pos[s] - window[s] + __popc(mask & lanemask_lt_sreg()); /* < 64 */
-            const uint32_t a = __shfl_sync(0xffffffffu, q0[s], r & 31);
-            const uint32_t b = __shfl_sync(0xffffffffu, q1[s], r & 31);
-            if (need) state = (state << 16) | (r < 32 ? a : b);
-            pos[s] += __popc(mask);
-            if (pos[s] - window[s] >= 32) {
-                q0[s] = q1[s];
-                q1[s] = q2[s];
-                q2[s] = q3[s];
+            const uint32_t r = rel[s] + __popc(mask & lanemask_lt_sreg()); /* < 64: rel < 32, at most 31 lanes below */
+            /* Lane r mod 32's pair (the shuffle takes the lane index mod 32); the new state is
+             * state << 16 (state < 2^16 here) with the pair's low word for r < 32, else its high. */
+            const uint32_t pair = __shfl_sync(0xffffffffu, p0[s], r);
+            if (need) state = __byte_perm(state, pair, 0x1054u + (r >> 5) * 0x22u);
+            rel[s] += __popc(mask);
+            if (rel[s] >= 32) {
+                rel[s] -= 32;
                 window[s] += 32;
-                q3[s] = load_word(words[s], word_count[s], window[s] + 96 + lane);
+                p0[s] = __byte_perm(p0[s], p1[s], 0x5432u); /* high half of p0, low half of p1 */
+                p1[s] = __byte_perm(p1[s], load_word(words[s], word_count[s], window[s] + 96 + lane), 0x5432u);
             }
             x[s] = state;
         }
@@ -748,10 +751,16 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
         const uint32_t first = wi * L::window, window_end = min(count, first + L::window), full_end = first + ((window_end - first) & ~31u);
         S *o = out + first + lane;
         const uint8_t *high_at = &stage[0][buffer][skew[0] + lane];
-        uint32_t g = first;
+        if (window_end - first == L::window) {
+            /* A whole window: a fixed count of steps, unrolled, so no step checks for the end. */
+#pragma unroll
+            for (uint32_t k = 0; k < L::steps; k++) step(o + 32 * k, high_at + 32 * k, first + 32 * k, 32 * k, buffer, true);
+        } else {
+            uint32_t g = first;
 #pragma unroll 4
-        for (; g < full_end; g += 32, o += 32, high_at += 32) step(o, high_at, g, g - first, buffer, true);
-        if (full_end < window_end) step(o, high_at, full_end, full_end - first, buffer, full_end + lane < count);
+            for (; g < full_end; g += 32, o += 32, high_at += 32) step(o, high_at, g, g - first, buffer, true);
+            if (full_end < window_end) step(o, high_at, full_end, full_end - first, buffer, full_end + lane < count);
+        }
         if (wi % L::segment_windows == L::segment_windows - 1 && (wi + 1) * L::window <= count && content_of[threadIdx.x >> 5]) {
             uint64_t *content = content_of[threadIdx.x >> 5];
             __syncwarp(); /* the other lanes' stores of the segment are visible after it */
@@ -771,7 +780,7 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
     async_wait_all();
     bad = largest > limit || (kr < 8 && (high_or >> kr) != 0);
 #pragma unroll
-    for (uint32_t s = 0; s < NR; s++) bad |= pos[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
+    for (uint32_t s = 0; s < NR; s++) bad |= window[s] + rel[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
     if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
 }
 
