@@ -583,27 +583,52 @@ __device__ static void decode_tile(const chunk_desc_t *d, uint8_t *dst, const ui
     if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
 }
 
-/* The fast path's table: one 32-bit entry per slot, symbol | freq << 8 | (slot - cum) << 20 (the
- * CPU's rans_decoder_table_t), so a decoding step makes one shared-memory load. fc gets the
+/* The fast path's table: one 32-bit entry per slot, freq | symbol << 12 | (slot - cum) << 20, so a
+ * decoding step makes one shared-memory load, and the next state needs one logic op on it
+ * besides the multiply-add (the frequency in the low bits, the bias in the high ones). fc gets the
  * per-symbol freq | cum << 16 on the way. */
-__device__ static void build_packed_table(const uint8_t *table, uint32_t table_bytes, uint32_t *packed, uint32_t *fc, uint32_t lane)
+/* `add` goes into every symbol field: the BF16 and F16 layouts keep there the exponent with the
+ * chunk's base added (base << fold), so that their steps need no addition (decode_kernel takes the
+ * fast path only when that stays within 8 bits). */
+__device__ static void build_packed_table(const uint8_t *table, uint32_t table_bytes, uint32_t *packed, uint32_t *fc, uint32_t lane,
+                                          uint32_t add)
 {
     rans_freq_cum(table, table_bytes, fc, lane);
     rans_fill_slots(table, fc, lane, [&](uint32_t slot, uint32_t s, uint32_t freq, uint32_t offset) {
-        packed[slot] = s | (freq & 0xfff) << 8 | offset << 20;
+        packed[slot] = (freq & 0xfff) | ((s + add) & 0xff) << 12 | offset << 20;
     });
 }
 
 /* The fast path for the common float layouts: the exponent channel is rANS, the high channel rANS
  * (HIGH_RANS) or raw, every byte plane raw; the rest bits and the fold are general. It makes the
- * checks of decode_tile, gathered over the tile instead of made per element: an exponent symbol
- * beyond the dtype's range (the largest seen), a raw high byte with bits at or above kr (the OR of
- * all), a block that runs out of words or does not end in its start state. Decoding past a bad
- * symbol stays in bounds: every word read is checked against the block. */
+ * checks of decode_tile, gathered over the tile instead of made per element: a raw high byte with
+ * bits at or above kr (the OR of all), a block that runs out of words or does not end in its start
+ * state. An exponent symbol beyond the dtype's range cannot occur: decode_kernel sends a chunk
+ * whose table reaches such a symbol to decode_tile, which finds the first element that decodes to
+ * it, as the CPU does. Decoding past a bad symbol stays in bounds: every word read is checked
+ * against the block. */
 /* Element layouts the fast path reconstructs with constants: the writer's usual choices for the
  * two 16-bit floats (no dropped bits; BF16 fold 0, F16 fold 3), so that the field is exactly the
  * fold bits and the high byte. Anything else takes the general reconstruction. */
 enum { LAYOUT_GENERAL = 0, LAYOUT_BF16 = 1, LAYOUT_F16 = 2 };
+
+/* PTX prmt with a selector whose nibbles are all below 8 (byte picks, no sign replication):
+ * __byte_perm masks its selector to that form first, an instruction more in the decode's step. */
+__device__ __forceinline__ uint32_t prmt(uint32_t a, uint32_t b, uint32_t selector)
+{
+    uint32_t d;
+    asm("prmt.b32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(selector));
+    return d;
+}
+/* The bits of a where mask has a one, of b elsewhere: one lop3 (the compiler splits the masks
+ * into two logic ops when it can prove b has no bits under the mask). */
+template <uint32_t MASK> __device__ __forceinline__ uint32_t select_bits(uint32_t a, uint32_t b)
+{
+    uint32_t d;
+    asm("lop3.b32 %0, %1, %2, %3, 0xE4;" : "=r"(d) : "r"(a), "r"(b), "n"(MASK));
+    return d;
+}
+
 
 /* `content` (NULL: none) receives the content checksum's hashes of the tile's segments: each whole
  * segment is hashed as soon as its last window is written, while its bytes are in L2, instead of
@@ -662,27 +687,27 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
     const uint32_t fold = d->fold, kr = d->kr, m = d->m, dropped = d->dropped, base = d->base;
     const uint32_t M = d->mantissa_bits, sign_shift = d->mantissa_bits + d->exponent_bits;
     const uint32_t high_shift = kr > 8 ? kr - 8 : 0, rest_bits = d->rest_bits;
-    const uint32_t limit = (1u << d->exponent_bits) - 1 - base;
     const U field_mask = (U)(((U)1 << m) - 1);
     const uint32_t fold_mask = (1u << fold) - 1;
     const uint8_t *rest = d->rest;
     const uint32_t rest_bytes = d->rest_bytes;
     S *out = (S *)dst + begin;
-    uint32_t largest = 0, high_or = 0;
+    uint32_t high_or = 0;
 
     /* One group of 32 elements; `active` is false only for the lanes past the end of the last
      * group of a tile whose size is not a multiple of 32. `o` is the lane's output element and
      * `high_at` its raw high byte in the staged window: pointers advanced by the loop, so that the
      * unrolled steps address with immediate offsets. */
     auto step = [&](S *o, const uint8_t *high_at, uint32_t g, uint32_t offset, uint32_t buffer, bool active) __attribute__((always_inline)) {
-        uint32_t sym[2];
+        uint32_t sym[2], entry0 = 0;
 #pragma unroll
         for (uint32_t s = 0; s < NR; s++) {
             uint32_t state = x[s], next;
             if (s == 0) {
                 const uint32_t entry = packed0[state & (RANS_PROB_SCALE - 1)];
-                next = ((entry >> 8) & 0xfff) * (state >> RANS_PROB_BITS) + (entry >> 20);
-                sym[s] = entry & 0xff;
+                next = (entry & 0xfff) * (state >> RANS_PROB_BITS) + (entry >> 20);
+                sym[s] = (entry >> 12) & 0xff;
+                entry0 = entry;
             } else {
                 const uint32_t slot = state & (RANS_PROB_SCALE - 1), symbol = sym1[slot], entry = fc1[symbol];
                 next = (entry & 0xffff) * (state >> RANS_PROB_BITS) + slot - (entry >> 16);
@@ -695,8 +720,9 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
             const uint32_t r = rel[s] + __popc(mask & lanemask_lt_sreg()); /* < 64: rel < 32, at most 31 lanes below */
             /* Lane r mod 32's pair (the shuffle takes the lane index mod 32); the new state is
              * state << 16 (state < 2^16 here) with the pair's low word for r < 32, else its high. */
+            const uint32_t selector = 0x1054u + (r >> 5) * 0x22u; /* known before the shuffle's result */
             const uint32_t pair = __shfl_sync(0xffffffffu, p0[s], r);
-            if (need) state = __byte_perm(state, pair, 0x1054u + (r >> 5) * 0x22u);
+            if (need) state = prmt(state, pair, selector);
             rel[s] += __popc(mask);
             if (rel[s] >= 32) {
                 rel[s] -= 32;
@@ -709,21 +735,21 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
         if (!active) return;
         const uint32_t e = sym[0];
         if constexpr (LAYOUT == LAYOUT_BF16) {
-            /* The 8-bit field is sign << 7 | mantissa: the high byte. */
+            /* The 8-bit field is sign << 7 | mantissa: the high byte; the symbol is exponent +
+             * base. high * 0x101 has the sign at bit 15 and the mantissa in bits 0-6, the table
+             * entry >> 5 the symbol in bits 7-14: a multiply, a shift and one select (the other
+             * bits of entry >> 5 are not selected, or go with the 16-bit store). */
             const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
-            largest = max(largest, e);
-            *o = (S)(((high & 0x80u) << 8) | ((e + base) << 7) | (high & 0x7fu));
+            *o = (S)select_bits<0x807fu>(high * 0x101u, entry0 >> 5);
         } else if constexpr (LAYOUT == LAYOUT_F16) {
             /* The 11-bit field sign << 10 | mantissa: its top three bits are the symbol's low
-             * three (fold 3), the rest the high byte. */
+             * three (fold 3), the rest the high byte; e >> 3 is exponent + base. */
             const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
             const uint32_t field = (e & 7u) << 8 | high;
-            largest = max(largest, e >> 3);
-            *o = (S)(((field & 0x400u) << 5) | (((e >> 3) + base) << 10) | (field & 0x3ffu));
+            *o = (S)(((field & 0x400u) << 5) | ((e >> 3) << 10) | (field & 0x3ffu));
         } else {
             const uint32_t i = g + lane;
             const uint32_t high = HIGH_RANS ? sym[1] : (uint32_t)*high_at;
-            largest = max(largest, e >> fold);
             high_or |= high;
             U field = ((U)(e & fold_mask) << kr) | ((U)high << high_shift);
 #pragma unroll
@@ -778,7 +804,7 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
         if (lane == 0) content[segment] = hash;
     }
     async_wait_all();
-    bad = largest > limit || (kr < 8 && (high_or >> kr) != 0);
+    bad = kr < 8 && (high_or >> kr) != 0;
 #pragma unroll
     for (uint32_t s = 0; s < NR; s++) bad |= window[s] + rel[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
     if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
@@ -839,9 +865,18 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
             fast = d->method == METHOD_FLOAT && d->stream[0].mode == STREAM_RANS &&
                    (d->stream[1].mode == STREAM_RANS || d->stream[1].mode == STREAM_RAW);
             for (uint32_t s = 2; s < d->stream_count; s++) fast = fast && d->stream[s].mode == STREAM_RAW;
+            /* The exponent table's last symbol (byte 1 of its serialized form) within the dtype's
+             * range: then no symbol the stream decodes to is beyond it, and the fast path need not
+             * check every element. Otherwise decode_tile finds the first element that is. */
+            fast = fast && (__ldg(d->stream[0].data + 1) >> d->fold) <= (1u << d->exponent_bits) - 1 - d->base;
+            const int layout = d->dropped != 0                                                      ? LAYOUT_GENERAL
+                               : d->exponent_bits == 8 && d->mantissa_bits == 7 && d->fold == 0  ? LAYOUT_BF16
+                               : d->exponent_bits == 5 && d->mantissa_bits == 10 && d->fold == 3 ? LAYOUT_F16
+                                                                                                 : LAYOUT_GENERAL;
             if (fast) {
                 const uint32_t rans = d->stream[1].mode == STREAM_RANS ? 2 : 1;
-                if (warp == 0) build_packed_table(d->stream[0].data, d->stream[0].table_bytes, fs.packed0, fs.fc0, lane);
+                const uint32_t add = ELEM == 2 && layout != LAYOUT_GENERAL ? (uint32_t)d->base << d->fold : 0;
+                if (warp == 0) build_packed_table(d->stream[0].data, d->stream[0].table_bytes, fs.packed0, fs.fc0, lane, add);
                 if (rans == 2 && warp == (W > 1 ? 1 : 0)) rans_build_tables(d->stream[1].data, d->stream[1].table_bytes, fs.sym1, fs.fc1, lane);
                 __syncthreads();
                 const uint8_t *record_end = chunks[c].record + chunks[c].record_size;
@@ -852,10 +887,6 @@ __global__ void __launch_bounds__(decode_warps(ELEM) * 32, ELEM == 2 ? 8 : 1)
                     content = hashes + prefix[content_span] + (uint64_t)tile * (TILE_SYMBOLS * ELEM / CHECKSUM_SEGMENT_BYTES);
                     if (threadIdx.x == 0) status[c].hashed = 1; /* every CTA of the chunk writes the same */
                 }
-                const int layout = d->dropped != 0                                                      ? LAYOUT_GENERAL
-                                   : d->exponent_bits == 8 && d->mantissa_bits == 7 && d->fold == 0  ? LAYOUT_BF16
-                                   : d->exponent_bits == 5 && d->mantissa_bits == 10 && d->fold == 3 ? LAYOUT_F16
-                                                                                                     : LAYOUT_GENERAL;
 #define DECODE_FAST(high_rans, layout_)                                                                                       \
     decode_tile_fast<ELEM, high_rans, layout_>(d, chunks[c].dst, record_end, &status[c], tile, lane, fs.packed0, fs.sym1, fs.fc1, \
                                                fs.stage[warp], content)
