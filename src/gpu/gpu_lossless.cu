@@ -629,7 +629,6 @@ template <uint32_t MASK> __device__ __forceinline__ uint32_t select_bits(uint32_
     return d;
 }
 
-
 /* `content` (NULL: none) receives the content checksum's hashes of the tile's segments: each whole
  * segment is hashed as soon as its last window is written, while its bytes are in L2, instead of
  * being read back from device memory by a pass after the kernel. */

@@ -10,7 +10,9 @@
  *      API;
  *   3. corruption: a flipped byte anywhere is CHECKSUM as on the CPU; records re-sealed with a
  *      valid checksum after a change fail on the GPU exactly when they fail on the CPU (the codes
- *      are compared and mismatches reported); truncated frames and short destinations.
+ *      are compared and mismatches reported); truncated frames and short destinations;
+ *   4. a record's exponent base moved, in range (the GPU's fast path must give the CPU's bytes)
+ *      and beyond (both sides CORRUPT).
  * With no device it checks that the calls fail with SARAPHIS_ERROR_GPU and exits 0 ("skipped"). */
 #include <cuda_runtime.h>
 #include <math.h>
@@ -418,6 +420,67 @@ static void corruption_tests(int verify_records)
            verify_records, resealed_trials, resealed_failures, mismatched_codes);
 }
 
+/* The exponent base of one record moved, re-sealed: the decode uses the table's symbols plus the
+ * new base. While the table's last symbol plus it stays within the dtype's exponents the GPU's fast
+ * path decodes the chunk (its table holds the symbols with the base added) and must give the CPU's
+ * bytes; beyond, the chunk goes to the generic path, which must fail where the CPU does (the first
+ * element whose exponent is out of range: CORRUPT). With the content checksum kept, a decode that
+ * reaches its end is a CHECKSUM mismatch on both sides. */
+static void base_shift_tests(void)
+{
+    static const saraphis_dtype_t dtypes[] = {SARAPHIS_DTYPE_BF16, SARAPHIS_DTYPE_F16, SARAPHIS_DTYPE_F32};
+    static const unsigned exponent_bits[] = {8, 5, 8};
+    int cases = 0;
+    for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
+        const size_t element = saraphis_dtype_size(dtypes[d]), size = (3 * 65536 / element) * element;
+        uint8_t *data = malloc(size), *cpu_out = malloc(size), *gpu_out = malloc(size);
+        fill(data, size, dtypes[d], PAT_WEIGHTS, d + 41);
+        saraphis_ctx_t *ctx = make_ctx(65536, 1, SARAPHIS_CODEC_LOSSLESS);
+        size_t bound = saraphis_compress_bound(size, 65536), frame_size = 0, out_size = 0;
+        uint8_t *frame = malloc(bound), *bad = malloc(bound);
+        CHECK(saraphis_compress(ctx, dtypes[d], data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        /* Chunk 0's record: header (24 bytes), chunk method, then the float header (method, dropped
+         * bits, u16 base, exponent mode, width, fold) and the exponent stream (mode, table: first
+         * symbol, last symbol, ...) (docs/format.md, section 4). */
+        const size_t record = 32 + 4 * (size_t)load_le32(frame + 12), float_header = record + 25;
+        const uint32_t record_size = load_le32(frame + 32);
+        const unsigned base = load_le16(frame + float_header + 2), fold = frame[float_header + 6];
+        CHECK_MSG(frame[record + 24] == 1 && frame[float_header] == 1 && frame[float_header + 4] == 0 && frame[float_header + 7] == 1,
+                  "%s: chunk 0 is not a float chunk with a rANS exponent stream", saraphis_dtype_name(dtypes[d]));
+        const unsigned last = frame[float_header + 9] >> fold, top = (1u << exponent_bits[d]) - 1;
+        if (last + base > top) continue;
+        const unsigned room = top - last - base; /* the largest shift that stays in range */
+        const unsigned shifts[] = {1, room / 2 + 1, room, room + 1, room + 3};
+        for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+            if (base + shifts[k] > top) continue; /* the float header's own check (CORRUPT) is not what this tests */
+            for (int keep_content = 0; keep_content < 2; keep_content++) {
+                memcpy(bad, frame, frame_size);
+                store_le16(bad + float_header + 2, (uint16_t)(base + shifts[k]));
+                if (!keep_content) store_le64(bad + record + 16, 0);
+                store_le64(bad + record, checksum64(bad + record + 8, record_size - 8, 0));
+                memset(cpu_out, 0, size);
+                memset(gpu_out, 0xa5, size);
+                const saraphis_status_t cpu = saraphis_decompress(ctx, bad, frame_size, cpu_out, size, &out_size);
+                const saraphis_status_t gpu = gpu_decode_status(ctx, bad, frame_size, size, gpu_out);
+                const saraphis_status_t expected = shifts[k] > room ? SARAPHIS_ERROR_CORRUPT
+                                                   : keep_content    ? SARAPHIS_ERROR_CHECKSUM
+                                                                     : SARAPHIS_OK;
+                CHECK_MSG(cpu == expected && gpu == cpu, "%s: base %u + %u (last symbol %u, content checksum %s): expected %s, cpu %s, gpu %s (%s)",
+                          saraphis_dtype_name(dtypes[d]), base, shifts[k], last, keep_content ? "kept" : "cleared",
+                          saraphis_status_name(expected), saraphis_status_name(cpu), saraphis_status_name(gpu), saraphis_last_error());
+                if (cpu == SARAPHIS_OK && gpu == SARAPHIS_OK)
+                    CHECK_MSG(memcmp(cpu_out, gpu_out, size) == 0, "%s: base %u + %u decodes differently on the GPU", saraphis_dtype_name(dtypes[d]),
+                              base, shifts[k]);
+                cases++;
+            }
+        }
+        free(data); free(cpu_out); free(gpu_out); free(frame); free(bad);
+        saraphis_ctx_free(ctx);
+    }
+    CHECK_MSG(cases >= 12, "only %d base shifts were tried", cases);
+    printf("  exponent base shifted in range and beyond: %d cases, codes and bytes compared\n", cases);
+}
+
 int main(int argc, char **argv)
 {
     quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -442,5 +505,6 @@ int main(int argc, char **argv)
     real_weights();
     corruption_tests(1);
     corruption_tests(0);
+    base_shift_tests();
     return TEST_SUMMARY("test_gpu_lossless");
 }
