@@ -445,13 +445,13 @@ static void base_shift_tests(void)
         const size_t record = 32 + 4 * (size_t)load_le32(frame + 12), float_header = record + 25;
         const uint32_t record_size = load_le32(frame + 32);
         const unsigned base = load_le16(frame + float_header + 2), fold = frame[float_header + 6];
-        CHECK_MSG(frame[record + 24] == 1 && frame[float_header] == 1 && frame[float_header + 4] == 0 && frame[float_header + 7] == 1,
-                  "%s: chunk 0 is not a float chunk with a rANS exponent stream", saraphis_dtype_name(dtypes[d]));
         const unsigned last = frame[float_header + 9] >> fold, top = (1u << exponent_bits[d]) - 1;
-        if (last + base > top) continue;
-        const unsigned room = top - last - base; /* the largest shift that stays in range */
+        const int usable = frame[record + 24] == 1 && frame[float_header] == 1 && frame[float_header + 4] == 0 &&
+                           frame[float_header + 7] == 1 && last + base <= top;
+        CHECK_MSG(usable, "%s: chunk 0 is not a float chunk with a rANS exponent stream in range", saraphis_dtype_name(dtypes[d]));
+        const unsigned room = usable ? top - last - base : 0; /* the largest shift that stays in range */
         const unsigned shifts[] = {1, room / 2 + 1, room, room + 1, room + 3};
-        for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+        for (size_t k = 0; usable && k < sizeof shifts / sizeof shifts[0]; k++) {
             if (base + shifts[k] > top) continue; /* the float header's own check (CORRUPT) is not what this tests */
             for (int keep_content = 0; keep_content < 2; keep_content++) {
                 memcpy(bad, frame, frame_size);
