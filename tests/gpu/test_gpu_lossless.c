@@ -339,6 +339,33 @@ static saraphis_status_t gpu_decode_status(saraphis_ctx_t *ctx, const uint8_t *f
     return status;
 }
 
+/* A frame of generated weights (chunks of 64 KiB, content checksums on) and the buffers the
+ * corruption tests work in: a copy to change, the CPU's and the GPU's outputs. */
+typedef struct {
+    saraphis_ctx_t *ctx;
+    size_t size, frame_size;
+    uint8_t *data, *cpu_out, *gpu_out, *frame, *bad;
+} weights_frame_t;
+
+static void weights_frame_make(weights_frame_t *w, saraphis_dtype_t dtype, size_t bytes, unsigned long long seed)
+{
+    const size_t element = saraphis_dtype_size(dtype);
+    w->size = (bytes / element) * element;
+    w->data = malloc(w->size), w->cpu_out = malloc(w->size), w->gpu_out = malloc(w->size);
+    fill(w->data, w->size, dtype, PAT_WEIGHTS, seed);
+    w->ctx = make_ctx(65536, 1, SARAPHIS_CODEC_LOSSLESS);
+    const size_t bound = saraphis_compress_bound(w->size, 65536);
+    w->frame = malloc(bound), w->bad = malloc(bound);
+    w->frame_size = 0;
+    CHECK(saraphis_compress(w->ctx, dtype, w->data, w->size, w->frame, bound, &w->frame_size) == SARAPHIS_OK);
+}
+
+static void weights_frame_free(weights_frame_t *w)
+{
+    free(w->data); free(w->cpu_out); free(w->gpu_out); free(w->frame); free(w->bad);
+    saraphis_ctx_free(w->ctx);
+}
+
 /* verify_records (SARAPHIS_PARAM_VERIFY_RECORDS) 0: records with content checksums are verified
  * by them alone on both sides; a plain flip must then fail with the CPU's code or, as on the CPU,
  * decode to the exact data (a flip in a record's checksum field, or in a byte the decoder
@@ -350,13 +377,12 @@ static void corruption_tests(int verify_records)
     int resealed_trials = 0, resealed_failures = 0;
     mismatched_codes = 0;
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
-        size_t element = saraphis_dtype_size(dtypes[d]), size = (200000 / element) * element;
-        uint8_t *data = malloc(size), *cpu_out = malloc(size), *gpu_out = malloc(size);
-        fill(data, size, dtypes[d], PAT_WEIGHTS, d + 5);
-        saraphis_ctx_t *ctx = make_ctx(65536, 1, SARAPHIS_CODEC_LOSSLESS);
-        size_t bound = saraphis_compress_bound(size, 65536), frame_size = 0, out_size = 0;
-        uint8_t *frame = malloc(bound), *bad = malloc(bound);
-        CHECK(saraphis_compress(ctx, dtypes[d], data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        weights_frame_t w;
+        weights_frame_make(&w, dtypes[d], 200000, d + 5);
+        saraphis_ctx_t *ctx = w.ctx;
+        const size_t size = w.size, frame_size = w.frame_size;
+        uint8_t *data = w.data, *cpu_out = w.cpu_out, *gpu_out = w.gpu_out, *frame = w.frame, *bad = w.bad;
+        size_t out_size = 0;
         saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_VERIFY_RECORDS, verify_records);
         uint32_t chunks = load_le32(frame + 12);
         size_t records = 32 + 4 * (size_t)chunks;
@@ -413,8 +439,7 @@ static void corruption_tests(int verify_records)
         CHECK(gpu_decode_status(ctx, frame, frame_size - 1, size, NULL) == SARAPHIS_ERROR_TRUNCATED);
         CHECK(gpu_decode_status(ctx, frame, 20, size, NULL) == SARAPHIS_ERROR_TRUNCATED);
         CHECK(gpu_decode_status(ctx, frame, frame_size, size - 1, NULL) == SARAPHIS_ERROR_BUFFER_TOO_SMALL);
-        free(data); free(cpu_out); free(gpu_out); free(frame); free(bad);
-        saraphis_ctx_free(ctx);
+        weights_frame_free(&w);
     }
     printf("  corruption (verify_records %d): %d re-sealed changes, %d rejected by the CPU, %d with a different error code on the GPU\n",
            verify_records, resealed_trials, resealed_failures, mismatched_codes);
@@ -432,13 +457,12 @@ static void base_shift_tests(void)
     static const unsigned exponent_bits[] = {8, 5, 8};
     int cases = 0;
     for (size_t d = 0; d < sizeof dtypes / sizeof dtypes[0]; d++) {
-        const size_t element = saraphis_dtype_size(dtypes[d]), size = (3 * 65536 / element) * element;
-        uint8_t *data = malloc(size), *cpu_out = malloc(size), *gpu_out = malloc(size);
-        fill(data, size, dtypes[d], PAT_WEIGHTS, d + 41);
-        saraphis_ctx_t *ctx = make_ctx(65536, 1, SARAPHIS_CODEC_LOSSLESS);
-        size_t bound = saraphis_compress_bound(size, 65536), frame_size = 0, out_size = 0;
-        uint8_t *frame = malloc(bound), *bad = malloc(bound);
-        CHECK(saraphis_compress(ctx, dtypes[d], data, size, frame, bound, &frame_size) == SARAPHIS_OK);
+        weights_frame_t w;
+        weights_frame_make(&w, dtypes[d], 3 * 65536, d + 41);
+        saraphis_ctx_t *ctx = w.ctx;
+        const size_t size = w.size, frame_size = w.frame_size;
+        uint8_t *cpu_out = w.cpu_out, *gpu_out = w.gpu_out, *frame = w.frame, *bad = w.bad;
+        size_t out_size = 0;
         /* Chunk 0's record: header (24 bytes), chunk method, then the float header (method, dropped
          * bits, u16 base, exponent mode, width, fold) and the exponent stream (mode, table: first
          * symbol, last symbol, ...) (docs/format.md, section 4). */
@@ -474,8 +498,7 @@ static void base_shift_tests(void)
                 cases++;
             }
         }
-        free(data); free(cpu_out); free(gpu_out); free(frame); free(bad);
-        saraphis_ctx_free(ctx);
+        weights_frame_free(&w);
     }
     CHECK_MSG(cases >= 12, "only %d base shifts were tried", cases);
     printf("  exponent base shifted in range and beyond: %d cases, codes and bytes compared\n", cases);
