@@ -6,10 +6,14 @@
  * Callers that run jobs back to back (the GPU encoder plans a batch of chunks every 100 us or so;
  * a model's tensors are compressed one after another) then find every worker awake, instead of
  * paying each worker's wake-up (tens of microseconds on a loaded host, where a whole job may take
- * forty), and an idle pool still sleeps. */
+ * forty), and an idle pool still sleeps. A spinning thread yields its core every 256 pauses (a few
+ * microseconds): with as many threads as cores, the caller between jobs (waiting on the device,
+ * say) and anything else runnable on the host would otherwise wait out a scheduler time slice,
+ * milliseconds, behind threads that have nothing to do. */
 #include "engine/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +66,10 @@ static uint64_t now_nanoseconds(void)
         const uint64_t spin_start = now_nanoseconds();                                          \
         for (unsigned spin = 1; !(done); spin++) {                                              \
             cpu_relax();                                                                        \
-            if ((spin & 255) == 0 && now_nanoseconds() - spin_start > SPIN_NANOSECONDS) break; \
+            if ((spin & 255) == 0) {                                                            \
+                if (now_nanoseconds() - spin_start > SPIN_NANOSECONDS) break;                   \
+                sched_yield();                                                                  \
+            }                                                                                   \
         }                                                                                       \
     } while (0)
 
