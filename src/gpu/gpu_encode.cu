@@ -23,7 +23,9 @@
  *              them. Blocks go to per-tile slots in scratch; their sizes go to the host;
  *   host:      final stream modes (a candidate whose coded size reaches raw + 1 is RAW), record
  *              sizes (a payload beyond the raw size is STORED) and every small piece of every
- *              record (headers, tables, block sizes) in one blob;
+ *              record (headers, tables, block sizes) in one blob, the copy spans and the channel
+ *              tasks: on the context's threads, each record counted, placed by a prefix sum and
+ *              written at its place; the batch's layout goes up in one copy;
  *   assemble:  copies (blob pieces, rANS blocks, STORED bytes), RAW channels and packed bits
  *              (rest bits, wide F64 exponents) written straight from the source;
  *   checksums: segment hashes + XXH64 (gpu_device.cuh): the content digests into the record
