@@ -3,9 +3,10 @@
  * repetitions: the machine is shared, so the minimum is the stable figure.
  *   bench_rans [--symbols N] [--reps R]
  * Columns: block encode and decode (rans_encode_block_portable / the dispatching entry point),
- * the whole entropy_encode and entropy_decode (histogram, normalisation, tables, blocks), and
- * rans_normalize alone. entropy_* follow the dispatch (SARAPHIS_NO_SIMD=1 forces portable), so
- * the program also re-runs itself with SARAPHIS_NO_SIMD=1 to print the portable stream figures. */
+ * the whole entropy_encode and entropy_decode (histogram, normalisation, tables, blocks),
+ * rans_normalize alone, and entropy_plan (a stream's plan from its histogram). entropy_* follow
+ * the dispatch (SARAPHIS_NO_SIMD=1 forces portable), so the program also re-runs itself with
+ * SARAPHIS_NO_SIMD=1 to print the portable stream figures. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,17 @@ static void bench_blocks(const uint8_t *symbols, size_t n, int reps)
     }
     timing_t norm = summarize(normalize_times, reps, n);
     printf("  rans_normalize %6.4f ns/symbol (%.2f us)\n", norm.min, norm.min * (double)n * 1e-3);
+    /* A stream's whole plan from its histogram (what the GPU encoder's host runs for every chunk
+     * stream, on its critical path): the raw / constant / rANS choice, the table and its bytes. */
+    for (int r = 0; r < reps; r++) {
+        entropy_plan_t plan;
+        double t = now();
+        entropy_plan(counts, n, entropy_lossless_min_gain(n), &plan);
+        normalize_times[r] = now() - t;
+    }
+    timing_t planned = summarize(normalize_times, reps, n);
+    printf("  entropy_plan   %6.4f ns/symbol (%.2f us, median %.2f us)\n", planned.min, planned.min * (double)n * 1e-3,
+           planned.median * (double)n * 1e-3);
     for (int k = 0; k < 4; k++) free(times[k]);
     free(encoder); free(decoder); free(coded); free(sizes); free(scratch); free(decoded);
 }

@@ -198,26 +198,36 @@ static void test_normalize(void)
     int mismatches = 0;
     for (int trial = 0; trial < 3000; trial++) {
         uint32_t counts[256] = {0};
-        int shape = trial % 6;
+        int shape = trial % 7;
         int present = 2 + (int)(test_random(&rng) % 255);
+        /* Shape 6: a narrow window of symbols anywhere, as a float chunk's exponents are. */
+        const int window_low = (int)(test_random(&rng) % 250), window = 2 + (int)(test_random(&rng) % 40);
         for (int k = 0; k < present; k++) {
-            int s = (int)(test_random(&rng) % 256);
+            int s = shape == 6 ? window_low + (int)(test_random(&rng) % (uint64_t)window) % (256 - window_low) : (int)(test_random(&rng) % 256);
             switch (shape) {
             case 0: counts[s] += 1 + (uint32_t)(test_random(&rng) % 1000); break;
             case 1: counts[s] += 1; break;                                   /* many ties */
             case 2: counts[s] += k == 0 ? 5000000 : 1; break;                /* many rounded up to 1 */
             case 3: counts[s] += (uint32_t)(1u << (test_random(&rng) % 24)); break;
             case 4: counts[s] += 7; break;
+            case 6: counts[s] += 1 + (uint32_t)(test_random(&rng) % 20000); break;
             default: counts[s] += (uint32_t)(test_random(&rng) % 3 + 1) * 1000; break;
             }
         }
         present = 0;
         for (int s = 0; s < 256; s++) present += counts[s] != 0;
         if (present < 2) { counts[0] += 3; counts[255] += 1; }
-        rans_table_t fast, reference;
+        rans_table_t fast, reference, ranged;
         rans_normalize(counts, &fast);
         reference_normalize(counts, &reference);
         if (memcmp(fast.freq, reference.freq, sizeof fast.freq) || memcmp(fast.cum, reference.cum, sizeof fast.cum)) mismatches++;
+        /* The range form, given the first and last present symbols, over a table left dirty. */
+        int first = 0, last = 255;
+        while (!counts[first]) first++;
+        while (!counts[last]) last--;
+        memset(&ranged, 0xa5, sizeof ranged);
+        rans_normalize_range(counts, first, last, &ranged);
+        if (memcmp(ranged.freq, reference.freq, sizeof ranged.freq) || memcmp(ranged.cum, reference.cum, sizeof ranged.cum)) mismatches++;
         uint32_t sum = 0;
         int ok = 1;
         for (int s = 0; s < 256; s++) {

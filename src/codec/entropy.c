@@ -85,7 +85,7 @@ void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy
     plan->mode = ENTROPY_RAW;
     if (n < 64) return;
     if (raw_certain(counts, first_present, last_present, n, min_gain)) return; /* no table can win: skip building one */
-    rans_normalize(counts, &plan->table);
+    rans_normalize_range(counts, first_present, last_present, &plan->table);
     size_t blocks = block_count_for(n);
     plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
     double estimate = 1 + (double)plan->table_size + 4.0 * blocks +

@@ -60,6 +60,9 @@ typedef struct {
 /* Builds a normalised table from symbol counts (total > 0, at least two symbols present),
  * spending the quantisation error where it costs the fewest bits. */
 void rans_normalize(const uint32_t counts[256], rans_table_t *table);
+/* The same, for counts that are 0 outside [first, last] (the first and last present symbols, as
+ * the caller has found them already; first -1 when none is). */
+void rans_normalize_range(const uint32_t counts[256], int first, int last, rans_table_t *table);
 
 /* log2(f) as libm gives it, for f = 1 .. RANS_PROB_SCALE + 1 (index 0 unused): a table built once,
  * so that estimates over many counts give the same bits without a libm call per count. */
