@@ -265,6 +265,12 @@ static void test_table_serialisation(void)
         /* Every strict prefix is refused, and so is a too-small output buffer. */
         for (size_t cut = 0; cut < written; cut += 1 + written / 16) CHECK(rans_table_read(&parsed, bytes, cut) == 0);
         CHECK(rans_table_write(&table, bytes, written - 1) == 0);
+        /* The range form, given the present symbols' range, writes the same bytes. */
+        int first = 0, last = 255;
+        while (!counts[first]) first++;
+        while (!counts[last]) last--;
+        uint8_t ranged[sizeof bytes];
+        CHECK(rans_table_write_range(&table, first, last, ranged, sizeof ranged) == written && !memcmp(ranged, bytes, written));
     }
     rans_table_t parsed;
     /* first > last */

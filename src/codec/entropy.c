@@ -87,7 +87,7 @@ void entropy_plan(const uint32_t counts[256], size_t n, size_t min_gain, entropy
     if (raw_certain(counts, first_present, last_present, n, min_gain)) return; /* no table can win: skip building one */
     rans_normalize_range(counts, first_present, last_present, &plan->table);
     size_t blocks = block_count_for(n);
-    plan->table_size = rans_table_write(&plan->table, plan->table_bytes, sizeof plan->table_bytes);
+    plan->table_size = rans_table_write_range(&plan->table, first_present, last_present, plan->table_bytes, sizeof plan->table_bytes);
     double estimate = 1 + (double)plan->table_size + 4.0 * blocks +
                       (double)blocks * RANS_BLOCK_HEADER_BYTES + rans_cost_bits_range(counts, &plan->table, first_present, last_present) / 8;
     if (estimate + (double)min_gain < (double)n) plan->mode = ENTROPY_RANS;

@@ -154,6 +154,11 @@ size_t rans_table_write(const rans_table_t *table, uint8_t *dst, size_t capacity
     int first = 0, last = 255;
     while (first < 256 && table->freq[first] == 0) first++;
     while (last > first && table->freq[last] == 0) last--;
+    return rans_table_write_range(table, first, last, dst, capacity);
+}
+
+size_t rans_table_write_range(const rans_table_t *table, int first, int last, uint8_t *dst, size_t capacity)
+{
     if (capacity < 2) return 0;
     size_t pos = 0;
     dst[pos++] = (uint8_t)first;

@@ -77,6 +77,8 @@ double rans_cost_bits_range(const uint32_t counts[256], const rans_table_t *tabl
 /* Serialises the table: first symbol, last symbol, then each frequency in that range as a 1- or
  * 2-byte varint. Returns bytes written, or 0 if capacity is too small. */
 size_t rans_table_write(const rans_table_t *table, uint8_t *dst, size_t capacity);
+/* The same, given the first and last symbols of nonzero frequency (as the caller has them). */
+size_t rans_table_write_range(const rans_table_t *table, int first, int last, uint8_t *dst, size_t capacity);
 /* Parses and validates a serialised table (frequencies must sum to RANS_PROB_SCALE with at least
  * two non-zero). Returns bytes read, or 0 when the bytes are not a valid table. */
 size_t rans_table_read(rans_table_t *table, const uint8_t *src, size_t size);
