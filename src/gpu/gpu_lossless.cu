@@ -620,6 +620,14 @@ __device__ __forceinline__ uint32_t prmt(uint32_t a, uint32_t b, uint32_t select
     asm("prmt.b32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(selector));
     return d;
 }
+/* a & mask, where the compiler cannot see it: the slot's table address is then base + slot * 4,
+ * one shift-and-add, instead of (state << 2) & 0x3ffc plus the base (three instructions). */
+template <uint32_t MASK> __device__ __forceinline__ uint32_t and_opaque(uint32_t a)
+{
+    uint32_t d;
+    asm("and.b32 %0, %1, %2;" : "=r"(d) : "r"(a), "n"(MASK));
+    return d;
+}
 /* The bits of a where mask has a one, of b elsewhere: one lop3 (the compiler splits the masks
  * into two logic ops when it can prove b has no bits under the mask). */
 template <uint32_t MASK> __device__ __forceinline__ uint32_t select_bits(uint32_t a, uint32_t b)
@@ -655,16 +663,25 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
      * several steps, earlier; one shuffle fetches both of its candidates, and moving the window on
      * by 32 words is two byte permutes (a queue of one word a register cost a shuffle more a step,
      * and register moves at every step where the compiler merged its rotated and unrotated forms).
-     * `rel` is pos - window, the words the warp has taken from the window. */
-    uint32_t x[2], p0[2], p1[2], rel[2], window[2], word_count[2];
-    const uint8_t *words[2];
+     * `rel` is pos - window, the words the warp has taken from the window. A refill's load is
+     * word window + 128 + lane: `load_at` points at it and `remain` counts the block's words from it
+     * on (0 or less: past the end, read as 0), so the refill adds to a pointer and a count
+     * instead of computing an address and testing it against the block's end and alignment
+     * (two byte loads whatever the alignment: a block starts anywhere). */
+    uint32_t x[2], p0[2], p1[2], rel[2];
+    int32_t remain[2];
+    const uint8_t *load_at[2];
     bool bad = false;
 #pragma unroll
     for (uint32_t s = 0; s < NR; s++) {
-        bad |= locate_block(&d->stream[s], tile, lane, &words[s], &word_count[s], &x[s]);
-        rel[s] = window[s] = 0;
-        p0[s] = load_word(words[s], word_count[s], lane) | load_word(words[s], word_count[s], 32 + lane) << 16;
-        p1[s] = load_word(words[s], word_count[s], 64 + lane) | load_word(words[s], word_count[s], 96 + lane) << 16;
+        const uint8_t *words;
+        uint32_t word_count;
+        bad |= locate_block(&d->stream[s], tile, lane, &words, &word_count, &x[s]);
+        rel[s] = 0;
+        p0[s] = load_word(words, word_count, lane) | load_word(words, word_count, 32 + lane) << 16;
+        p1[s] = load_word(words, word_count, 64 + lane) | load_word(words, word_count, 96 + lane) << 16;
+        load_at[s] = words + 2 * (128 + lane);
+        remain[s] = (int32_t)word_count - (int32_t)(128 + lane); /* a block holds fewer than 2^31 words */
     }
     /* Raw channels, staged one window ahead into shared memory with cp.async. */
     const uint32_t plane_count = d->plane_count;
@@ -703,7 +720,7 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
         for (uint32_t s = 0; s < NR; s++) {
             uint32_t state = x[s], next;
             if (s == 0) {
-                const uint32_t entry = packed0[state & (RANS_PROB_SCALE - 1)];
+                const uint32_t entry = packed0[and_opaque<RANS_PROB_SCALE - 1>(state)];
                 next = (entry & 0xfff) * (state >> RANS_PROB_BITS) + (entry >> 20);
                 sym[s] = (entry >> 12) & 0xff;
                 entry0 = entry;
@@ -725,9 +742,11 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
             rel[s] += __popc(mask);
             if (rel[s] >= 32) {
                 rel[s] -= 32;
-                window[s] += 32;
+                const uint32_t word = remain[s] > 0 ? (uint32_t)__ldg(load_at[s]) | (uint32_t)__ldg(load_at[s] + 1) << 8 : 0u;
+                load_at[s] += 64;
+                remain[s] -= 32;
                 p0[s] = __byte_perm(p0[s], p1[s], 0x5432u); /* high half of p0, low half of p1 */
-                p1[s] = __byte_perm(p1[s], load_word(words[s], word_count[s], window[s] + 96 + lane), 0x5432u);
+                p1[s] = __byte_perm(p1[s], word, 0x5432u);
             }
             x[s] = state;
         }
@@ -805,7 +824,8 @@ __device__ static void decode_tile_fast(const chunk_desc_t *d, uint8_t *dst, con
     async_wait_all();
     bad = kr < 8 && (high_or >> kr) != 0;
 #pragma unroll
-    for (uint32_t s = 0; s < NR; s++) bad |= window[s] + rel[s] != word_count[s] || x[s] != RANS_STATE_LOWER;
+    for (uint32_t s = 0; s < NR; s++) /* every word taken: window + rel == word_count, window being word_count - remain - 128 - lane */
+        bad |= (int32_t)rel[s] != remain[s] + 128 + (int32_t)lane || x[s] != RANS_STATE_LOWER;
     if (__any_sync(0xffffffffu, bad) && lane == 0) set_code(status, SARAPHIS_ERROR_CORRUPT);
 }
 
