@@ -1371,7 +1371,7 @@ typedef struct {
  * one slot while the other is on its way and the GPU decodes the groups before. */
 template <typename Launch>
 static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, const uint8_t *h_frame, uint8_t *d_frame,
-                                       uint64_t chunk_total, const group_plan_t *plan, Launch &launch)
+                                       uint64_t chunk_total, const group_plan_t *plan, bool one_lane, Launch &launch)
 {
     SPS_TRY(gpu_lanes_ready(state));
     /* The groups: consecutive chunks up to GPU_HOST_GROUP_BYTES of records (at least one chunk). */
@@ -1391,7 +1391,9 @@ static saraphis_status_t staged_launch(gpu_state_t *state, cudaStream_t stream, 
         for (b = a + 1; b < chunk_total && plan->record_at[b + 1] - plan->record_at[a] <= GPU_HOST_GROUP_BYTES; b++) {}
         const uint64_t offset = plan->record_at[a], bytes = plan->record_at[b] - offset;
         error = gpu_upload_group(state, &upload, (uint64_t)k, offset, bytes);
-        cudaStream_t lane = state->lanes[k % GPU_HOST_LANES];
+        /* One lane for a bounded frame: the bounded decoder's descriptors, work areas and digits
+         * are one set per context, reused by each group in turn. */
+        cudaStream_t lane = state->lanes[one_lane ? 0 : k % GPU_HOST_LANES];
         if (error == cudaSuccess) error = cudaStreamWaitEvent(lane, state->arrived, 0);
         ta[plan->kind] = plan->task_at[a];
         tb[plan->kind] = plan->task_at[b];
@@ -1749,7 +1751,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
             const uint64_t record_end = use_early ? 0 : record_segments; /* the early kernels have them */
             error = launch_group(stream, 0, chunk_total, ta, tb, 0, record_end, record_segments, record_segments + content_segments, true);
         } else {
-            status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, launch_group);
+            status = staged_launch(state, stream, h_frame, (uint8_t *)d_frames[0], chunk_total, &group, bounded != 0, launch_group);
         }
         uint8_t *early = (uint8_t *)state->d_early;
         if (use_early && error == cudaSuccess) error = cudaStreamWaitEvent(stream, state->early_done, 0);

@@ -1922,8 +1922,15 @@ __global__ void finalize_kernel(const pchunk_t *chunks, uint32_t count)
 
 /* ---- Host ---------------------------------------------------------------------------------------- */
 
-static saraphis_status_t reserve_device(gpu_state_t *state, int which, size_t size)
+/* Grows a work area only once nothing queued still uses it: a host frame's record groups reuse
+ * the areas one after another on one stream (decode_planned), and the side stream's checksums
+ * read them. */
+static saraphis_status_t reserve_device(gpu_state_t *state, cudaStream_t stream, int which, size_t size)
 {
+    if (state->padic_capacity[which] < size) {
+        CUDA_TRY(cudaStreamSynchronize(stream), "gpu_decompress: the bounded decoder's work before its areas grow");
+        if (state->padic_side) CUDA_TRY(cudaStreamSynchronize(state->padic_side), "gpu_decompress: the bounded checksums before the areas grow");
+    }
     return gpu_grow_device(state, &state->d_padic[which], &state->padic_capacity[which], size);
 }
 
@@ -2010,7 +2017,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const size_t off_hashes = align_up(off_chunks + count * sizeof(pchunk_t), 256);
     const size_t off_slots = align_up(off_hashes + segments * sizeof(uint64_t), 256);
     const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
-    SPS_TRY(reserve_device(state, 0, off_work + work_at));
+    SPS_TRY(reserve_device(state, stream, 0, off_work + work_at));
     uint8_t *dev = (uint8_t *)state->d_padic[0];
     const padic_in_t *d_ins = (const padic_in_t *)(dev + off_ins);
     const uint32_t *d_segments = (const uint32_t *)(dev + off_segments);
@@ -2063,7 +2070,7 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     uint8_t *d_digits = NULL;
     saraphis_status_t status = SARAPHIS_OK;
     if (rounds) {
-        status = reserve_device(state, 1, (size_t)rounds * elements + 16);
+        status = reserve_device(state, stream, 1, (size_t)rounds * elements + 16);
         d_digits = (uint8_t *)state->d_padic[1];
     }
     for (uint32_t j = 0; j < rounds && status == SARAPHIS_OK; j++) {

@@ -322,6 +322,55 @@ static void generated_tests(void)
     }
 }
 
+/* A bounded frame whose records span several of the host decode's 16 MiB groups (consecutive
+ * groups go to different streams): each group's bounded chunks must decode as the CPU's, with
+ * nothing of one group's descriptors, work areas or digits overwritten by the next group's. From
+ * pinned memory the groups arrive fastest; with p = 2 (a plane a digit) each group's decode is
+ * longest: the case where the next group's kernels are most likely to start while one runs. */
+static void host_groups_case(const char *label, unsigned prime, double bound)
+{
+    const size_t n = (size_t)24 << 20, size = n * 4; /* 96 MiB of F32 */
+    uint8_t *data = malloc(size), *cpu = malloc(size), *gpu = malloc(size), *pinned = NULL;
+    generate(data, n, SARAPHIS_DTYPE_F32, GEN_WEIGHTS, 4242 + prime);
+    saraphis_ctx_t *ctx = bounded_ctx(256 << 10, 1, SARAPHIS_BOUND_ABSOLUTE, bound, prime, 0);
+    size_t frame_size = 0, out_size = 0;
+    uint8_t *frame = compress_frame(ctx, SARAPHIS_DTYPE_F32, data, size, &frame_size);
+    void *d_out = NULL;
+    if (frame && cudaMallocHost((void **)&pinned, frame_size) == cudaSuccess && cudaMalloc(&d_out, size) == cudaSuccess) {
+        CHECK_MSG(frame_size > 2 * (size_t)(16u << 20), "%s: the frame (%zu bytes) does not span three record groups", label, frame_size);
+        memcpy(pinned, frame, frame_size);
+        saraphis_status_t status = saraphis_decompress(ctx, frame, frame_size, cpu, size, &out_size);
+        CHECK_MSG(status == SARAPHIS_OK, "%s: cpu decode: %s", label, saraphis_last_error());
+        for (int round = 0; round < 3; round++) {
+            cudaMemset(d_out, 0xA5, size);
+            status = saraphis_gpu_decompress_host(ctx, pinned, frame_size, d_out, size, &out_size, NULL);
+            CHECK_MSG(status == SARAPHIS_OK, "%s: gpu decode from pinned host memory: %s", label, saraphis_last_error());
+            cudaMemcpy(gpu, d_out, size, cudaMemcpyDeviceToHost);
+            const int same = status == SARAPHIS_OK && memcmp(cpu, gpu, size) == 0;
+            CHECK_MSG(same, "%s: gpu decode from pinned host memory differs from the cpu's (call %d)", label, round);
+            if (!same && status == SARAPHIS_OK) report_difference(cpu, gpu, size, 4);
+        }
+        /* And from pageable memory, and from device memory, as every case. */
+        same_decode(label, ctx, SARAPHIS_DTYPE_F32, data, size, 1);
+    } else {
+        CHECK_MSG(0, "%s: no frame or no memory", label);
+    }
+    printf("  %s: %zu bytes of records, three host decodes from pinned memory\n", label, frame_size);
+    cudaFree(d_out);
+    cudaFreeHost(pinned);
+    free(frame);
+    saraphis_ctx_free(ctx);
+    free(data);
+    free(cpu);
+    free(gpu);
+}
+
+static void host_groups_test(void)
+{
+    host_groups_case("F32/weights/96 MiB/bound 1e-6 (records in several host groups)", 0, 1e-6);
+    host_groups_case("F32/weights/96 MiB/p 2/bound 1e-5 (records in several host groups)", 2, 1e-5);
+}
+
 /* ---- Batches ------------------------------------------------------------------------------- */
 
 static void batch_test(void)
@@ -893,6 +942,7 @@ int main(int argc, char **argv)
     if (!only_planes) {
         generated_tests();
         batch_test();
+        host_groups_test();
         real_weights();
         corruption_tests(1);
         corruption_tests(0);
