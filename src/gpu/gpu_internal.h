@@ -41,7 +41,7 @@ typedef struct {
     void *h_padic;            /* its pinned upload and read-back block */
     size_t h_padic_capacity;
     cudaStream_t padic_side;  /* its piece checksums run here, beside the plane rounds */
-    cudaEvent_t padic_fork, padic_join;
+    cudaEvent_t padic_fork, padic_join, padic_start; /* start: the side stream's head kernel after the caller's stream */
     /* Host buffers (gpu_upload_*, gpu_download): the device copy of a host frame being decoded
      * (saraphis_gpu_decompress_host) or of a host tensor being encoded
      * (saraphis_gpu_compress_host), the encoded frame before it goes back, the two pinned slots

@@ -1663,6 +1663,18 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
             }
         }
     }
+    /* Device frames: the bounded decoder's head kernel and piece checksums start now, on its side
+     * stream, beside the expansion, parse and decode below (they need only the records); its
+     * rounds follow the decode kernels (launch_group). */
+    gpu_padic_plan_t padic_plan;
+    const bool padic_begun = bounded && !h_frame;
+    if (padic_begun) {
+        status = gpu_padic_begin(state, stream, true, padic_list, (size_t)chunk_total, planes, &padic_plan);
+        if (status != SARAPHIS_OK) {
+            free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at); free(padic_list);
+            return status;
+        }
+    }
     memcpy(h + off_frames, fd, count * sizeof *fd);
 
     /* 3. One upload, the expansion, then the kernels; the verdict comes back in mapped memory. */
@@ -1727,7 +1739,8 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
          * go to the status words. The bound is the largest over the groups. */
         if (e == cudaSuccess && bounded && status == SARAPHIS_OK) {
             double group_bound = 0;
-            status = gpu_padic_decode(state, stream, padic_list + a, (size_t)(b - a), planes, &group_bound);
+            status = padic_begun ? gpu_padic_finish(state, stream, &padic_plan, &group_bound) /* the whole batch: a == 0, b == chunk_total */
+                                 : gpu_padic_decode(state, stream, padic_list + a, (size_t)(b - a), planes, &group_bound);
             if (group_bound > padic_bound) padic_bound = group_bound;
         }
         auto hash_after = [&](uint64_t first, uint64_t end) {
@@ -1780,6 +1793,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     if (status == SARAPHIS_OK && dst_sizes)
         for (size_t f = 0; f < count; f++) dst_sizes[f] = plans[f].info.raw_size;
     if (status == SARAPHIS_OK && bound_out) *bound_out = padic_bound;
+    if (padic_begun) cudaStreamSynchronize(state->padic_side); /* whatever ended the call, nothing there still runs */
     free(table_offset);
     free(plans);
     free(host_frames);

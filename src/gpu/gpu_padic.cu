@@ -140,6 +140,7 @@ typedef struct {
      * sets *hashed, so the batch decoder's hash pass leaves the chunk alone. */
     uint64_t *content;
     uint32_t *hashed;
+    uint32_t *partial; /* NULL, or the caller's word finalize_kernel raises: fewer planes decoded than the precision */
     uint32_t content_hashed; /* 1: the last plane wrote the content hashes */
     /* 1 + the digit row of a sparse plane below only zero planes whose next plane, the last, is
      * dense: only its entries are written (that plane reads the row only where the prefix is not
@@ -482,6 +483,7 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->zero_planes = 0;
         d->content = NULL;
         d->hashed = NULL;
+        d->partial = NULL;
         d->content_hashed = 0;
         d->loose_row = 0;
     }
@@ -531,7 +533,9 @@ __device__ static void head_chunk(const padic_in_t &in, pchunk_t *d, uint8_t *wo
         d->centre = (double)((width - 1) / 2);
         const double bound = decoded < precision ? __dmul_rn(__dadd_rn(__dmul_rn(2.0, (double)width), 3.0), eps) : eps;
         atomicMax((unsigned long long *)(summary + 2), (unsigned long long)__double_as_longlong(bound));
-        if (decoded < precision && in.partial) *in.partial = 1;
+        /* Fewer planes than the precision: the caller's `partial` word is raised by finalize_kernel,
+         * after the caller's own kernels have cleared it (this kernel may run beside them). */
+        d->partial = decoded < precision ? in.partial : NULL;
         for (uint32_t k = 0; k < 16; k++) d->hist[k] = k == 0 ? n : 0;
         /* The checksummed pieces: the head (seed 0), then plane j (seed j). */
         uint64_t offset = planes_start;
@@ -1918,6 +1922,7 @@ __global__ void finalize_kernel(const pchunk_t *chunks, uint32_t count)
     if (i >= count) return;
     const unsigned long long key = chunks[i].key;
     if (key != KEY_NONE) atomicCAS(chunks[i].code, 0u, (uint32_t)(key & 0xff));
+    if (chunks[i].partial) *chunks[i].partial = 1;
 }
 
 /* ---- Host ---------------------------------------------------------------------------------------- */
@@ -1952,8 +1957,9 @@ void gpu_padic_release(gpu_state_t *state)
     if (state->padic_side) cudaStreamDestroy(state->padic_side);
     if (state->padic_fork) cudaEventDestroy(state->padic_fork);
     if (state->padic_join) cudaEventDestroy(state->padic_join);
+    if (state->padic_start) cudaEventDestroy(state->padic_start);
     state->padic_side = NULL;
-    state->padic_fork = state->padic_join = NULL;
+    state->padic_fork = state->padic_join = state->padic_start = NULL;
 }
 
 static saraphis_status_t side_stream(gpu_state_t *state)
@@ -1961,13 +1967,16 @@ static saraphis_status_t side_stream(gpu_state_t *state)
     if (!state->padic_side) CUDA_TRY(cudaStreamCreateWithFlags(&state->padic_side, cudaStreamNonBlocking), "gpu_decompress: a stream");
     if (!state->padic_fork) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_fork, cudaEventDisableTiming), "gpu_decompress: an event");
     if (!state->padic_join) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_join, cudaEventDisableTiming), "gpu_decompress: an event");
+    if (!state->padic_start) CUDA_TRY(cudaEventCreateWithFlags(&state->padic_start, cudaEventDisableTiming), "gpu_decompress: an event");
     return SARAPHIS_OK;
 }
 
-saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
-                                   unsigned planes, double *bound_out)
+saraphis_status_t gpu_padic_begin(gpu_state_t *state, cudaStream_t stream, bool beside, const gpu_padic_chunk_t *chunks, size_t count,
+                                  unsigned planes, gpu_padic_plan_t *plan)
 {
-    *bound_out = 0;
+    plan->count = count;
+    plan->planes = planes;
+    plan->beside = beside;
     if (count == 0) return SARAPHIS_OK;
     if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
     /* The upload block (chunk list, segment starts, summary) is laid out from the count alone, so
@@ -2018,6 +2027,16 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     const size_t off_slots = align_up(off_hashes + segments * sizeof(uint64_t), 256);
     const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
     SPS_TRY(reserve_device(state, stream, 0, off_work + work_at));
+    plan->upload = upload;
+    plan->off_summary = off_summary;
+    plan->off_chunks = off_chunks;
+    plan->off_hashes = off_hashes;
+    plan->off_slots = off_slots;
+    plan->off_work = off_work;
+    plan->elements = elements;
+    plan->segments = segments;
+    plan->item_stride = item_stride;
+    plan->bitmap_stride = bitmap_stride;
     uint8_t *dev = (uint8_t *)state->d_padic[0];
     const padic_in_t *d_ins = (const padic_in_t *)(dev + off_ins);
     const uint32_t *d_segments = (const uint32_t *)(dev + off_segments);
@@ -2028,41 +2047,73 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     uint8_t *d_work = dev + off_work;
     const uint32_t chunk_count = (uint32_t)count;
     const uint32_t chunk_grid = (chunk_count + HEAD_WARPS - 1) / HEAD_WARPS;
-    const uint32_t finalize_grid = (chunk_count + 127) / 128;
     const uint32_t hash_grid = (uint32_t)min((uint64_t)state->sm_count * 4, (segments + HASH_WARPS_PER_CTA - 1) / HASH_WARPS_PER_CTA);
-    const uint32_t stream_grid = (item_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
-    const uint32_t bitmap_grid = (bitmap_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
-
-    CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, stream), "gpu_decompress: bounded chunk plan");
-    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_ins, d_chunks, chunk_count, d_work, d_summary, planes, d_segments, d_slots);
-    /* The one synchronisation: the most planes decoded set the rounds and the digit planes' size.
-     * What needs no answer from it is queued before the host waits, so that the device has work
-     * while the summary comes back: on the side stream the piece checksums (they need the head
-     * kernel's segment lists; reading the records while the device's other work is small and
-     * latency-bound, they slow it less than beside the large rounds), then the first round's parse
-     * and streams (they leave alone a chunk with fewer planes: with none to decode, rounds is 0,
-     * and they do nothing). The piece checksums only lower chunks' error keys (a failing stage's
-     * key is below those of the stages after it, whatever ran); finalize waits for them. From the
-     * fork on, every return joins the side stream first: nothing it runs may still read the
-     * caller's records when the call returns. */
+    /* The head kernel needs only the records and this upload. `beside`: it runs on the side
+     * stream, from where the caller's stream is now (the records are there), beside whatever the
+     * caller queues next (the batch decoder's expansion, parse and decode), and the piece
+     * checksums follow it there. Otherwise it runs on the caller's stream. The summary comes
+     * back behind it, and padic_fork marks both. */
+    cudaStream_t side = state->padic_side, head_stream = beside ? side : stream;
+    if (beside) {
+        CUDA_TRY(cudaEventRecord(state->padic_start, stream), "gpu_decompress: ordering the bounded chunk headers");
+        CUDA_TRY(cudaStreamWaitEvent(side, state->padic_start, 0), "gpu_decompress: ordering the bounded chunk headers");
+    }
+    CUDA_TRY(cudaMemcpyAsync(dev, h, upload, cudaMemcpyHostToDevice, head_stream), "gpu_decompress: bounded chunk plan");
+    head_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, head_stream>>>(d_ins, d_chunks, chunk_count, d_work, d_summary, planes, d_segments, d_slots);
+    /* The one synchronisation (in finish): the most planes decoded set the rounds and the digit
+     * planes' size. On the side stream the piece checksums (they need the head kernel's segment
+     * lists); they only lower chunks' error keys (a failing stage's key is below those of the
+     * stages after it, whatever ran); finalize waits for them. From here on, every return joins
+     * the side stream first: nothing it runs may still read the caller's records when the call
+     * returns. */
     uint32_t *h_summary = (uint32_t *)(h + upload);
-    CUDA_TRY(cudaMemcpyAsync(h_summary, d_summary, 16, cudaMemcpyDeviceToHost, stream), "gpu_decompress: bounded chunk summary");
-    CUDA_TRY(cudaEventRecord(state->padic_fork, stream), "gpu_decompress: bounded chunk summary");
-    cudaStream_t side = state->padic_side;
-    cudaError_t e = cudaStreamWaitEvent(side, state->padic_fork, 0);
+    cudaError_t e = cudaMemcpyAsync(h_summary, d_summary, 16, cudaMemcpyDeviceToHost, head_stream);
+    if (e == cudaSuccess) e = cudaEventRecord(state->padic_fork, head_stream);
+    if (e == cudaSuccess && !beside) e = cudaStreamWaitEvent(side, state->padic_fork, 0);
     if (e == cudaSuccess) {
         if (hash_grid) hash_kernel<<<hash_grid, HASH_WARPS_PER_CTA * 32, 0, side>>>(d_slots, (uint32_t)segments, d_hashes);
         digest_kernel<<<(uint32_t)(((uint64_t)chunk_count * PIECES_MAX + 127) / 128), 128, 0, side>>>(d_chunks, d_segments, chunk_count, d_hashes);
         e = cudaEventRecord(state->padic_join, side);
     }
-    plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, 0);
-    stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(0));
     if (e == cudaSuccess) e = cudaGetLastError();
+    if (e != cudaSuccess) {
+        cudaStreamSynchronize(stream);
+        cudaStreamSynchronize(side);
+        return gpu_cuda_fail(e, "gpu_decompress: bounded chunk headers");
+    }
+    return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_padic_finish(gpu_state_t *state, cudaStream_t stream, const gpu_padic_plan_t *plan, double *bound_out)
+{
+    *bound_out = 0;
+    if (plan->count == 0) return SARAPHIS_OK;
+    uint8_t *h = (uint8_t *)state->h_padic;
+    uint8_t *dev = (uint8_t *)state->d_padic[0];
+    pchunk_t *d_chunks = (pchunk_t *)(dev + plan->off_chunks);
+    const uint64_t elements = plan->elements;
+    const uint32_t item_stride = plan->item_stride, bitmap_stride = plan->bitmap_stride;
+    const uint32_t chunk_count = (uint32_t)plan->count;
+    const uint32_t chunk_grid = (chunk_count + HEAD_WARPS - 1) / HEAD_WARPS;
+    const uint32_t finalize_grid = (chunk_count + 127) / 128;
+    const uint32_t stream_grid = (item_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
+    const uint32_t bitmap_grid = (bitmap_stride * chunk_count + DECODE_WARPS - 1) / DECODE_WARPS;
+    cudaStream_t side = state->padic_side;
+    /* The first round's parse and streams need no answer from the summary (they leave alone a
+     * chunk with fewer planes: with none to decode, rounds is 0, and they do nothing): queued
+     * before the host waits, so that the device has work while the summary comes back. */
+    cudaError_t e = plan->beside ? cudaStreamWaitEvent(stream, state->padic_fork, 0) : cudaSuccess;
+    if (e == cudaSuccess) {
+        plane_parse_kernel<<<chunk_grid, HEAD_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, 0);
+        stream_kernel<<<stream_grid, DECODE_WARPS * 32, 0, stream>>>(d_chunks, chunk_count, item_stride, stage_plane(0));
+        e = cudaGetLastError();
+    }
     if (e == cudaSuccess) e = cudaEventSynchronize(state->padic_fork);
     if (e != cudaSuccess) {
         cudaStreamSynchronize(side);
         return gpu_cuda_fail(e, "gpu_decompress: bounded chunk headers");
     }
+    const uint32_t *h_summary = (const uint32_t *)(h + plan->upload);
     const uint32_t rounds = h_summary[0], bitmaps = h_summary[1];
     uint64_t bound_bits;
     memcpy(&bound_bits, h_summary + 2, 8);
@@ -2103,4 +2154,13 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
     finalize_kernel<<<finalize_grid, 128, 0, stream>>>(d_chunks, chunk_count);
     CUDA_TRY(cudaGetLastError(), "gpu_decompress: bounded chunk kernels");
     return SARAPHIS_OK;
+}
+
+saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
+                                   unsigned planes, double *bound_out)
+{
+    gpu_padic_plan_t plan;
+    *bound_out = 0;
+    SPS_TRY(gpu_padic_begin(state, stream, false, chunks, count, planes, &plan));
+    return gpu_padic_finish(state, stream, &plan, bound_out);
 }

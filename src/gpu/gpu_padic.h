@@ -38,6 +38,25 @@ typedef struct {
 saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, const gpu_padic_chunk_t *chunks, size_t count,
                                    unsigned planes, double *bound_out);
 
+/* The same in two parts, so that the head kernel (each chunk's header, plane table and escape
+ * section; the chunks' piece checksums after it) can run beside the batch decoder's own kernels:
+ * gpu_padic_begin uploads the chunk list and queues the head kernel, its read-back and the
+ * checksums, with `beside` on the decoder's side stream, after what `stream` holds now (the
+ * records must be complete there); gpu_padic_finish queues the rounds on `stream`, waiting once
+ * for the read-back. Every gpu_padic_begin that succeeds is followed by gpu_padic_finish, or by
+ * the caller joining state->padic_side before it returns. */
+typedef struct gpu_padic_plan gpu_padic_plan_t;
+struct gpu_padic_plan {
+    size_t count, upload, off_summary, off_chunks, off_hashes, off_slots, off_work;
+    uint64_t elements, segments;
+    uint32_t item_stride, bitmap_stride;
+    unsigned planes;
+    bool beside; /* the head kernel and its read-back run on the side stream */
+};
+saraphis_status_t gpu_padic_begin(gpu_state_t *state, cudaStream_t stream, bool beside, const gpu_padic_chunk_t *chunks, size_t count,
+                                  unsigned planes, gpu_padic_plan_t *plan);
+saraphis_status_t gpu_padic_finish(gpu_state_t *state, cudaStream_t stream, const gpu_padic_plan_t *plan, double *bound_out);
+
 /* Frees the decoder's device work areas held in the state (gpu_context_release calls it). */
 void gpu_padic_release(gpu_state_t *state);
 
