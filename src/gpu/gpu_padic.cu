@@ -9,7 +9,9 @@
  *             walked 32 bytes at a time; a bitmap's stream is parsed for decoding) and lists the
  *             checksummed pieces (head, each plane).
  *   checksum: the segment hashes of every piece (one warp per 4 KiB segment, gpu_device.cuh), then
- *             XXH64 over them per piece, as checksum64 does; on a side stream, beside the rounds.
+ *             XXH64 over them per piece, as checksum64 does; on a side stream, beside the rounds
+ *             (for device frames the head kernel runs there too, beside the batch decoder's
+ *             expansion, parse and decode: gpu_padic_begin).
  *   rounds:   per plane, one warp per chunk parses the plane (form, sign stream, context streams
  *             sized by the histogram); one warp per 32768-symbol rANS block (or 32 KiB of a raw /
  *             constant stream) decodes every stream into the chunk's work area, its words from a

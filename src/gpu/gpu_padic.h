@@ -1,6 +1,7 @@
 /* The GPU decoder of the p-adic (bounded) codec's chunks, CHUNK_PADIC records (docs/padic.md),
- * called by the batch decoder in gpu_lossless.cu after its own decode kernels and before the
- * content checksums, on the same stream. Its output is byte for byte padic_decode_chunk's, and a
+ * called by the batch decoder in gpu_lossless.cu: its rounds after the batch decoder's own decode
+ * kernels and before the content checksums, on the same stream (for device frames the head kernel
+ * and the piece checksums start earlier, on a side stream: gpu_padic_begin). Its output is byte for byte padic_decode_chunk's, and a
  * record the CPU rejects gets the CPU's error code (the first error in the CPU's order of checks). */
 #ifndef SARAPHIS_GPU_PADIC_H
 #define SARAPHIS_GPU_PADIC_H
