@@ -107,11 +107,32 @@ extern "C" void gpu_context_release(void *state_ptr)
     free(state);
 }
 
+/* Errors after which the CUDA context cannot be used again in this process (CUDA's "sticky"
+ * errors: a kernel faulted). */
+static bool context_lost(cudaError_t error)
+{
+    switch (error) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorLaunchTimeout: return true;
+    default: return false;
+    }
+}
+
 saraphis_status_t gpu_cuda_fail(cudaError_t error, const char *what)
 {
     cudaGetLastError(); /* clear a sticky-free error so later calls start clean */
     saraphis_status_t status = error == cudaErrorMemoryAllocation ? SARAPHIS_ERROR_OUT_OF_MEMORY : SARAPHIS_ERROR_GPU;
-    return error_set(status, "%s: %s (%s)", what, cudaGetErrorString(error), cudaGetErrorName(error));
+    return error_set(status, "%s: %s (%s)%s", what, cudaGetErrorString(error), cudaGetErrorName(error),
+                     context_lost(error) ? "; the process's CUDA context is lost: every later GPU call in it fails, the process must restart to use the GPU"
+                                         : "");
 }
 
 
