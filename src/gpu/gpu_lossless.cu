@@ -1602,8 +1602,17 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         padic_list = (gpu_padic_chunk_t *)malloc(chunk_total * sizeof *padic_list);
         if (!padic_list) status = error_set(SARAPHIS_ERROR_OUT_OF_MEMORY, "gpu_decompress: no host memory for %llu chunks", (unsigned long long)chunk_total);
     }
+    /* The host's lists, freed on every return from here on. */
+    auto free_lists = [&]() {
+        free(table_offset);
+        free(plans);
+        free(host_frames);
+        free(group.record_at);
+        free(fd);
+        free(padic_list);
+    };
     if (status != SARAPHIS_OK) {
-        free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at); free(padic_list);
+        free_lists();
         return status;
     }
     uint8_t *h = (uint8_t *)state->h_staging, *dev = (uint8_t *)state->d_scratch;
@@ -1671,7 +1680,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
     if (padic_begun) {
         status = gpu_padic_begin(state, stream, true, padic_list, (size_t)chunk_total, planes, &padic_plan);
         if (status != SARAPHIS_OK) {
-            free(table_offset); free(plans); free(host_frames); free(fd); free(group.record_at); free(padic_list);
+            free_lists();
             return status;
         }
     }
@@ -1794,12 +1803,7 @@ static saraphis_status_t decode_planned(gpu_state_t *state, size_t count, const 
         for (size_t f = 0; f < count; f++) dst_sizes[f] = plans[f].info.raw_size;
     if (status == SARAPHIS_OK && bound_out) *bound_out = padic_bound;
     if (padic_begun) cudaStreamSynchronize(state->padic_side); /* whatever ended the call, nothing there still runs */
-    free(table_offset);
-    free(plans);
-    free(host_frames);
-    free(group.record_at);
-    free(fd);
-    free(padic_list);
+    free_lists();
     return status;
 }
 

@@ -1977,7 +1977,6 @@ saraphis_status_t gpu_padic_begin(gpu_state_t *state, cudaStream_t stream, bool 
                                   unsigned planes, gpu_padic_plan_t *plan)
 {
     plan->count = count;
-    plan->planes = planes;
     plan->beside = beside;
     if (count == 0) return SARAPHIS_OK;
     if (count >= (1u << 26)) return error_set(SARAPHIS_ERROR_LIMIT, "gpu_decompress: %zu chunks in one batch", count);
@@ -2030,13 +2029,8 @@ saraphis_status_t gpu_padic_begin(gpu_state_t *state, cudaStream_t stream, bool 
     const size_t off_work = align_up(off_slots + segments * sizeof(segment_t), 256);
     SPS_TRY(reserve_device(state, stream, 0, off_work + work_at));
     plan->upload = upload;
-    plan->off_summary = off_summary;
     plan->off_chunks = off_chunks;
-    plan->off_hashes = off_hashes;
-    plan->off_slots = off_slots;
-    plan->off_work = off_work;
     plan->elements = elements;
-    plan->segments = segments;
     plan->item_stride = item_stride;
     plan->bitmap_stride = bitmap_stride;
     uint8_t *dev = (uint8_t *)state->d_padic[0];

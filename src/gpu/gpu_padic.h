@@ -1,8 +1,9 @@
 /* The GPU decoder of the p-adic (bounded) codec's chunks, CHUNK_PADIC records (docs/padic.md),
  * called by the batch decoder in gpu_lossless.cu: its rounds after the batch decoder's own decode
  * kernels and before the content checksums, on the same stream (for device frames the head kernel
- * and the piece checksums start earlier, on a side stream: gpu_padic_begin). Its output is byte for byte padic_decode_chunk's, and a
- * record the CPU rejects gets the CPU's error code (the first error in the CPU's order of checks). */
+ * and the piece checksums start earlier, on a side stream: gpu_padic_begin). Its output is byte
+ * for byte padic_decode_chunk's, and a record the CPU rejects gets the CPU's error code (the first
+ * error in the CPU's order of checks). */
 #ifndef SARAPHIS_GPU_PADIC_H
 #define SARAPHIS_GPU_PADIC_H
 
@@ -47,11 +48,10 @@ saraphis_status_t gpu_padic_decode(gpu_state_t *state, cudaStream_t stream, cons
  * for the read-back. Every gpu_padic_begin that succeeds is followed by gpu_padic_finish, or by
  * the caller joining state->padic_side before it returns. */
 typedef struct gpu_padic_plan gpu_padic_plan_t;
-struct gpu_padic_plan {
-    size_t count, upload, off_summary, off_chunks, off_hashes, off_slots, off_work;
-    uint64_t elements, segments;
+struct gpu_padic_plan { /* what gpu_padic_finish needs of gpu_padic_begin's layout */
+    size_t count, upload, off_chunks; /* upload: where the summary comes back in the pinned block */
+    uint64_t elements;
     uint32_t item_stride, bitmap_stride;
-    unsigned planes;
     bool beside; /* the head kernel and its read-back run on the side stream */
 };
 saraphis_status_t gpu_padic_begin(gpu_state_t *state, cudaStream_t stream, bool beside, const gpu_padic_chunk_t *chunks, size_t count,
