@@ -45,6 +45,18 @@ __device__ __forceinline__ void copy16_async(uint8_t *smem, const uint8_t *globa
     *(uint4 *)smem = __ldg((const uint4 *)global);
 #endif
 }
+/* Four bytes (both addresses 4-byte aligned) copied to shared memory (its window address, from
+ * shared_address) without a register: a load ahead that nothing waits on until its group is
+ * waited for. */
+__device__ __forceinline__ uint32_t shared_address(const void *smem) { return (uint32_t)__cvta_generic_to_shared(smem); }
+__device__ __forceinline__ void copy4_async(uint32_t smem, const void *global)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(smem), "l"(global) : "memory");
+#else
+    asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(smem), "r"(*(const uint32_t *)global) : "memory");
+#endif
+}
 /* Waits until at most N of this thread's committed cp.async groups are still in flight. */
 template <int N>
 __device__ __forceinline__ void async_wait_pending(void)

@@ -743,7 +743,9 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
     async_wait_pending<1>();
     __syncwarp();
     const uint32_t lower = lanemask_lt(lane);
-    uint32_t pos = 0, fill = 0;
+    /* `ahead`: the ring offset of the next word (skew + 2 x the words used), so that a refill's
+     * offset is one shift-and-add and a mask. */
+    uint32_t ahead = skew, fill = 0;
     auto step = [&](uint32_t i, bool active) __attribute__((always_inline)) {
         const uint32_t slot = x & (RANS_PROB_SCALE - 1);
         const uint32_t symbol = sym[slot];
@@ -751,16 +753,16 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
         const uint32_t next = (entry & 0xffff) * (x >> RANS_PROB_BITS) + slot - (entry >> 16);
         const bool need = active && next < RANS_STATE_LOWER;
         const uint32_t mask = __ballot_sync(FULL_MASK, need);
-        const uint32_t at = (skew + 2 * (pos + __popc(mask & lower))) & (RING_BYTES - 1);
+        const uint32_t at = (ahead + 2 * __popc(mask & lower)) & (RING_BYTES - 1);
         uint32_t word;
         if (ODD) word = ring[at] | (uint32_t)ring[(at + 1) & (RING_BYTES - 1)] << 8;
         else word = *(const uint16_t *)(ring + at);
         if (active) x = need ? (next << 16) | word : next;
-        pos += __popc(mask);
+        ahead += 2 * __popc(mask);
         if (active) dst[i] = (uint8_t)symbol;
     };
     auto check = [&]() __attribute__((always_inline)) {
-        const uint32_t now = (skew + 2 * pos) / RING_FILL;
+        const uint32_t now = ahead / RING_FILL;
         if (now != fill) { /* the old fill is read: load the one four ahead into its place */
             __syncwarp();
             ring_fill(ring, base, end, fill + RING_FILLS, lane);
@@ -782,7 +784,7 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
         check();
     }
     async_wait_all(); /* nothing in flight into the ring when the warp moves on */
-    const bool bad = pos != word_count || x != RANS_STATE_LOWER;
+    const bool bad = (ahead - skew) / 2 != word_count || x != RANS_STATE_LOWER;
     return !__any_sync(FULL_MASK, bad);
 }
 
@@ -1011,9 +1013,23 @@ template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
                                         uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist,
-                                        unsigned long long *content);
+                                        unsigned long long *content, uint32_t *ahead);
 
 #define UNROLL 4 /* groups of 32 elements a warp has in flight */
+/* Words of four symbols (and states) a lane has in flight when counting the magnitudes starting
+ * in its warp's segment: a 256 KiB chunk's segment (4096 symbols) takes two rounds of loads; with
+ * four it took eight, each waiting out a load from device memory (7% of the pass's time). */
+#define COUNT_UNROLL 16
+/* The dense narrow pass loads each group's states, digits (one context) and earlier-digit row
+ * PREFETCH_AHEAD groups ahead, as cp.async copies into a ring of PREFETCH_SLOTS slots a warp
+ * (3 x 32 words each), read back from shared memory. Loaded into registers one group ahead they
+ * still stalled the pass (ncu: a third of its stall samples waited on device loads): a first use
+ * of the group's own loads (digits with two contexts, sign bits) waited on the scoreboard those
+ * shared, so the loads for the next group came in before the group could go on, and the copy of
+ * a register loaded ahead into the loop's own waited out its latency once a group. */
+#define PREFETCH_AHEAD 2u
+#define PREFETCH_SLOTS 4u
+#define PREFETCH_WORDS (PREFETCH_SLOTS * 96u)
 #define SIGN_STAGE_BYTES 8192u /* a dense plane's sign bits in shared memory: 65536 elements */
 #define CONTENT_SLOTS 256u      /* content-checksum segments a CTA sums in shared memory: 1 MiB chunks */
 
@@ -1174,16 +1190,16 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
                 const uint32_t stop = min(first + zero_count, max(limit, first));
                 const uint8_t *aligned = (const uint8_t *)((uintptr_t)(symbols + first) & ~(uintptr_t)3);
                 const uint32_t lead = (uint32_t)(symbols + first - aligned), span = stop - first + lead;
-                for (uint32_t b0 = 0; b0 < span; b0 += 128 * UNROLL) {
-                    uint32_t w[UNROLL], z[UNROLL];
+                for (uint32_t b0 = 0; b0 < span; b0 += 128 * COUNT_UNROLL) {
+                    uint32_t w[COUNT_UNROLL], z[COUNT_UNROLL];
 #pragma unroll
-                    for (uint32_t u = 0; u < UNROLL; u++) {
+                    for (uint32_t u = 0; u < COUNT_UNROLL; u++) {
                         const uint32_t b = b0 + 128 * u + 4 * lane;
                         w[u] = b < span ? *(const uint32_t *)(aligned + b) : 0u;
                         z[u] = look && b < span ? *(const uint32_t *)(state + seg_begin + b) : 0u; /* look: lead is 0 */
                     }
 #pragma unroll
-                    for (uint32_t u = 0; u < UNROLL; u++) {
+                    for (uint32_t u = 0; u < COUNT_UNROLL; u++) {
                         const uint32_t b = b0 + 128 * u + 4 * lane;
                         uint32_t m = __vcmpne4(w[u], 0u) & __vcmpeq4(z[u] & 0x0f0f0f0fu, 0u);
                         if (b < lead) m &= b + 4 <= lead ? 0u : 0xffffffffu << (8 * (lead - b));
@@ -1221,8 +1237,9 @@ __global__ void __launch_bounds__(APPLY_THREADS, 2) plane_apply_kernel(pchunk_t 
         if constexpr (NARROW) {
             const uint32_t run0 = run[warp][0], run1 = contexts == 2 ? run[warp][1] : 0;
             unsigned long long *const content = hash_output ? content_sum : NULL;
-#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp], content)
-            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp], NULL);
+            __shared__ uint32_t prefetch[APPLY_WARPS][PREFETCH_WORDS];
+#define NARROW(DTYPE, ELEMENT) apply_narrow<true, DTYPE, ELEMENT>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp], content, prefetch[warp])
+            if (!last_plane) bad |= apply_narrow<false, SARAPHIS_DTYPE_F32, 4>(d, digits, plane_stride, plane, fresh, seg_begin, seg_end, run0, run1, sign_at, signs_staged ? sign_stage : signs, lane, seg_hist[warp], NULL, prefetch[warp]);
             else if (dtype == SARAPHIS_DTYPE_F32) bad |= NARROW(SARAPHIS_DTYPE_F32, 4);
             else if (dtype == SARAPHIS_DTYPE_F64) bad |= NARROW(SARAPHIS_DTYPE_F64, 8);
             else if (dtype == SARAPHIS_DTYPE_F16) bad |= NARROW(SARAPHIS_DTYPE_F16, 2);
@@ -1563,13 +1580,15 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
  * magnitudes below 2^32 (narrow_chunk), nearly every dense plane of real weights. Same results as the general loop, with fewer
  * instructions: lane l takes elements 4l .. 4l + 3 of each 128 of the warp's segment, the ranks in
  * each context and among the magnitudes starting here come from warp scans of per-lane counts
- * (no match_any), states, digits and outputs move four elements per access where aligned, and the
- * next plane's prefix counts wait in per-lane byte counters. */
+ * (no match_any), states, digits and outputs move four elements per access where aligned, the
+ * whole groups' states, digits and earlier row come two groups ahead through `ahead` (the warp's
+ * ring of PREFETCH_WORDS words in shared memory), and the next plane's prefix counts wait in
+ * per-lane byte counters. */
 template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
                                         uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist,
-                                        unsigned long long *content)
+                                        unsigned long long *content, uint32_t *ahead)
 {
     const bool two = d->contexts == 2;
     const uint32_t p = d->prime, limit = d->ctx_start[d->contexts];
@@ -1619,45 +1638,55 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         }
         hist_lo = hist_hi = 0;
     };
-    /* The next group's states (and, with one context, digits) are loaded while this one is
-     * worked on: the loop is otherwise a chain of dependent loads. */
+    /* The partial last group's states, read where they are. */
     auto load_state = [&](uint32_t i0, uint32_t valid) -> uint32_t {
         uint32_t v = 0;
         if (fresh) return 0;
-        if (valid == 4) return *(const uint32_t *)(state + i0);
         for (uint32_t e = 0; e < valid; e++) v |= (uint32_t)state[i0 + e] << (8 * e);
         return v;
     };
-    /* The last plane of a two-plane chunk (the usual one) reads one row of earlier digits: loaded
-     * ahead as well. */
+    /* The whole groups' loads ahead (PREFETCH_AHEAD): group g's states, its digits with one
+     * context (symbol k of the segment's run is element k's, and every group before it is whole:
+     * they start at run0 + 128 g), and the last plane of a two-plane chunk (the usual one) its one
+     * row of earlier digits, into slot g % PREFETCH_SLOTS. One cp.async group per group, empty
+     * past the whole ones, so that waiting for PREFETCH_AHEAD - 1 pending leaves group g landed. */
     const bool previous_aligned = LAST && plane == 1 && !(zero_planes & 1) && ((uintptr_t)previous & 3) == 0;
-    uint32_t state_ahead = 0, digits_ahead = 0, previous_ahead = 0;
-    bool digits_ready = false, previous_ready = false;
-    if (seg_begin < seg_end) {
-        const uint32_t i0 = seg_begin + 4 * lane, valid = i0 < seg_end ? min(4u, seg_end - i0) : 0;
-        state_ahead = load_state(i0, valid);
-        digits_ready = symbols_aligned && valid == 4 && run0 + 4 * lane + 4 <= limit;
-        if (digits_ready) digits_ahead = *(const uint32_t *)(symbols + run0 + 4 * lane);
-        previous_ready = previous_aligned && valid == 4;
-        if (previous_ready) previous_ahead = *(const uint32_t *)(previous + i0);
-    }
+    const uint32_t run_first = run0, whole_groups = seg_begin < seg_end ? (seg_end - seg_begin) / 128 : 0;
+    auto digits_ahead = [&](uint32_t g) { return symbols_aligned && run_first + 128 * g + 4 * lane + 4 <= limit; };
+    const uint32_t ahead_at = shared_address(ahead) + 4 * lane;
+    auto fetch = [&](uint32_t g) {
+        if (g < whole_groups) {
+            const uint32_t slot = ahead_at + (g % PREFETCH_SLOTS) * 96 * 4;
+            const uint32_t i0 = seg_begin + 128 * g + 4 * lane;
+            if (!fresh) copy4_async(slot, state + i0);
+            if (digits_ahead(g)) copy4_async(slot + 128, symbols + run_first + 128 * g + 4 * lane);
+            if (previous_aligned) copy4_async(slot + 256, previous + i0);
+        }
+        async_commit();
+    };
+#pragma unroll
+    for (uint32_t g = 0; g < PREFETCH_AHEAD; g++) fetch(g);
     /* One group of 128 elements; WHOLE: all 128 are in the segment (every group but its last). */
-    auto group = [&](uint32_t base, auto whole) __attribute__((always_inline)) {
+    auto group = [&](uint32_t g, auto whole) __attribute__((always_inline)) {
         constexpr bool WHOLE = decltype(whole)::value;
-        const uint32_t i0 = base + 4 * lane;
+        const uint32_t base = seg_begin + 128 * g, i0 = base + 4 * lane;
         const uint32_t valid = WHOLE ? 4u : i0 < seg_end ? min(4u, seg_end - i0) : 0;
         const uint32_t before = WHOLE ? 4 * lane : min(4 * lane, seg_end - base), group_valid = WHOLE ? 128u : min(128u, seg_end - base);
-        const uint32_t st4 = state_ahead, digit_word = digits_ahead, previous_word = previous_ahead;
-        const bool have_digits = digits_ready, have_previous = previous_ready;
-        (void)previous_word, (void)have_previous; /* the last plane's */
-        if (base + 128 < seg_end) { /* this group is whole: with one context the next starts 128 symbols on */
-            const uint32_t next = i0 + 128, next_valid = next < seg_end ? min(4u, seg_end - next) : 0;
-            state_ahead = load_state(next, next_valid);
-            digits_ready = symbols_aligned && next_valid == 4 && run0 + 128 + 4 * lane + 4 <= limit;
-            if (digits_ready) digits_ahead = *(const uint32_t *)(symbols + run0 + 128 + 4 * lane);
-            previous_ready = previous_aligned && next_valid == 4;
-            if (previous_ready) previous_ahead = *(const uint32_t *)(previous + next);
+        uint32_t st4, digit_word = 0, previous_word = 0;
+        bool have_digits = false, have_previous = false;
+        if (WHOLE) {
+            async_wait_pending<PREFETCH_AHEAD - 1>();
+            const uint32_t *slot = ahead + (g % PREFETCH_SLOTS) * 96;
+            st4 = fresh ? 0u : slot[lane];
+            have_digits = digits_ahead(g);
+            if (have_digits) digit_word = slot[32 + lane];
+            have_previous = previous_aligned;
+            if (have_previous) previous_word = slot[64 + lane];
+            fetch(g + PREFETCH_AHEAD); /* into the slot of group g - 2, read before */
+        } else {
+            st4 = load_state(i0, valid);
         }
+        (void)previous_word, (void)have_previous; /* the last plane's */
         uint32_t ones = 0; /* bit e: element e is in context 1 */
         if (two)
 #pragma unroll
@@ -1702,19 +1731,29 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         sign_at += __shfl_sync(FULL_MASK, start_inclusive, 31);
         if constexpr (LAST) {
             uint32_t magnitude[4] = {0, 0, 0, 0}; /* below p^P <= 2^32 */
-            for (uint32_t j = 0; j < plane; j++) {
-                uint32_t w = 0;
-                if (j == 0 && have_previous) {
-                    w = previous_word;
-                } else if (!((zero_planes >> j) & 1)) {
+            /* The usual two-plane chunk's one earlier row came with the loads ahead; the other
+             * rows are loaded and used inside their own branch. */
+            if (have_previous) {
+                uint32_t w = previous_word;
+                if (loose_row == 1) w &= __vcmpne4(st4 & 0x0f0f0f0fu, 0u); /* its digits where the prefix is not 0 */
+#pragma unroll
+                for (uint32_t e = 0; e < 4; e++) magnitude[e] = (w >> (8 * e)) & 0xff;
+            } else {
+                for (uint32_t j = 0; j < plane; j++) {
+                    if ((zero_planes >> j) & 1) { /* digits 0, nothing loaded (half the chunks at 1e-3: a zero top plane) */
+#pragma unroll
+                        for (uint32_t e = 0; e < 4; e++) magnitude[e] *= p;
+                        continue;
+                    }
+                    uint32_t w = 0;
                     const uint8_t *from = previous + j * plane_stride + i0;
                     if (valid == 4 && ((uintptr_t)from & 3) == 0) w = *(const uint32_t *)from;
                     else
                         for (uint32_t e = 0; e < valid; e++) w |= (uint32_t)from[e] << (8 * e);
-                }
-                if (j + 1 == loose_row) w &= __vcmpne4(st4 & 0x0f0f0f0fu, 0u); /* its digits where the prefix is not 0 */
+                    if (j + 1 == loose_row) w &= __vcmpne4(st4 & 0x0f0f0f0fu, 0u);
 #pragma unroll
-                for (uint32_t e = 0; e < 4; e++) magnitude[e] = magnitude[e] * p + ((w >> (8 * e)) & 0xff);
+                    for (uint32_t e = 0; e < 4; e++) magnitude[e] = magnitude[e] * p + ((w >> (8 * e)) & 0xff);
+                }
             }
             uint64_t bits[4];
 #pragma unroll
@@ -1808,9 +1847,9 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
             }
         }
     };
-    uint32_t base = seg_begin;
-    for (; base + 128 <= seg_end; base += 128) group(base, std::true_type());
-    if (base < seg_end) group(base, std::false_type());
+    for (uint32_t g = 0; g < whole_groups; g++) group(g, std::true_type());
+    if (seg_begin + 128 * whole_groups < seg_end) group(whole_groups, std::false_type());
+    async_wait_all(); /* nothing in flight into the ring when the warp moves on */
     if (!LAST) flush();
     if (LAST && content) hash_flush();
     return bad;
