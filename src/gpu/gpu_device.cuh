@@ -36,19 +36,18 @@ __device__ __forceinline__ uint32_t warp_sum32(uint32_t v)
     return v;
 }
 
+/* A shared-memory pointer as its 32-bit address in the shared window (what cp.async takes). */
+__device__ __forceinline__ uint32_t shared_address(const void *smem) { return (uint32_t)__cvta_generic_to_shared(smem); }
 __device__ __forceinline__ void copy16_async(uint8_t *smem, const uint8_t *global)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    uint32_t address = (uint32_t)__cvta_generic_to_shared(smem);
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global) : "memory");
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(smem)), "l"(global) : "memory");
 #else
     *(uint4 *)smem = __ldg((const uint4 *)global);
 #endif
 }
-/* Four bytes (both addresses 4-byte aligned) copied to shared memory (its window address, from
- * shared_address) without a register: a load ahead that nothing waits on until its group is
- * waited for. */
-__device__ __forceinline__ uint32_t shared_address(const void *smem) { return (uint32_t)__cvta_generic_to_shared(smem); }
+/* Four bytes (both addresses 4-byte aligned; smem from shared_address) copied to shared memory
+ * without a register: a load ahead that nothing waits on until its group is waited for. */
 __device__ __forceinline__ void copy4_async(uint32_t smem, const void *global)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800

@@ -743,9 +743,9 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
     async_wait_pending<1>();
     __syncwarp();
     const uint32_t lower = lanemask_lt(lane);
-    /* `ahead`: the ring offset of the next word (skew + 2 x the words used), so that a refill's
+    /* `next_at`: the ring offset of the next word (skew + 2 x the words used), so that a refill's
      * offset is one shift-and-add and a mask. */
-    uint32_t ahead = skew, fill = 0;
+    uint32_t next_at = skew, fill = 0;
     auto step = [&](uint32_t i, bool active) __attribute__((always_inline)) {
         const uint32_t slot = x & (RANS_PROB_SCALE - 1);
         const uint32_t symbol = sym[slot];
@@ -753,16 +753,16 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
         const uint32_t next = (entry & 0xffff) * (x >> RANS_PROB_BITS) + slot - (entry >> 16);
         const bool need = active && next < RANS_STATE_LOWER;
         const uint32_t mask = __ballot_sync(FULL_MASK, need);
-        const uint32_t at = (ahead + 2 * __popc(mask & lower)) & (RING_BYTES - 1);
+        const uint32_t at = (next_at + 2 * __popc(mask & lower)) & (RING_BYTES - 1);
         uint32_t word;
         if (ODD) word = ring[at] | (uint32_t)ring[(at + 1) & (RING_BYTES - 1)] << 8;
         else word = *(const uint16_t *)(ring + at);
         if (active) x = need ? (next << 16) | word : next;
-        ahead += 2 * __popc(mask);
+        next_at += 2 * __popc(mask);
         if (active) dst[i] = (uint8_t)symbol;
     };
     auto check = [&]() __attribute__((always_inline)) {
-        const uint32_t now = ahead / RING_FILL;
+        const uint32_t now = next_at / RING_FILL;
         if (now != fill) { /* the old fill is read: load the one four ahead into its place */
             __syncwarp();
             ring_fill(ring, base, end, fill + RING_FILLS, lane);
@@ -784,7 +784,7 @@ __device__ static bool decode_block(const uint8_t *block, uint32_t block_size, u
         check();
     }
     async_wait_all(); /* nothing in flight into the ring when the warp moves on */
-    const bool bad = (ahead - skew) / 2 != word_count || x != RANS_STATE_LOWER;
+    const bool bad = (next_at - skew) / 2 != word_count || x != RANS_STATE_LOWER;
     return !__any_sync(FULL_MASK, bad);
 }
 
@@ -1013,7 +1013,7 @@ template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
                                         uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist,
-                                        unsigned long long *content, uint32_t *ahead);
+                                        unsigned long long *content, uint32_t *prefetch_ring);
 
 #define UNROLL 4 /* groups of 32 elements a warp has in flight */
 /* Words of four symbols (and states) a lane has in flight when counting the magnitudes starting
@@ -1029,7 +1029,8 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
  * a register loaded ahead into the loop's own waited out its latency once a group. */
 #define PREFETCH_AHEAD 2u
 #define PREFETCH_SLOTS 4u
-#define PREFETCH_WORDS (PREFETCH_SLOTS * 96u)
+#define PREFETCH_SLOT_WORDS 96u /* a row of 32 lanes' words each: states, digits, earlier digits */
+#define PREFETCH_WORDS (PREFETCH_SLOTS * PREFETCH_SLOT_WORDS)
 #define SIGN_STAGE_BYTES 8192u /* a dense plane's sign bits in shared memory: 65536 elements */
 #define CONTENT_SLOTS 256u      /* content-checksum segments a CTA sums in shared memory: 1 MiB chunks */
 
@@ -1581,14 +1582,14 @@ __device__ static void store_value(uint8_t *dst, uint64_t i, uint32_t dtype, dou
  * instructions: lane l takes elements 4l .. 4l + 3 of each 128 of the warp's segment, the ranks in
  * each context and among the magnitudes starting here come from warp scans of per-lane counts
  * (no match_any), states, digits and outputs move four elements per access where aligned, the
- * whole groups' states, digits and earlier row come two groups ahead through `ahead` (the warp's
- * ring of PREFETCH_WORDS words in shared memory), and the next plane's prefix counts wait in
+ * whole groups' states, digits and earlier row come two groups ahead through `prefetch_ring` (the
+ * warp's PREFETCH_WORDS words in shared memory), and the next plane's prefix counts wait in
  * per-lane byte counters. */
 template <bool LAST, uint32_t DTYPE, uint32_t ELEMENT>
 __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint64_t plane_stride, uint32_t plane, bool fresh,
                                         uint32_t seg_begin, uint32_t seg_end, uint32_t run0, uint32_t run1,
                                         uint32_t sign_at, const uint8_t *signs, uint32_t lane, uint32_t *seg_hist,
-                                        unsigned long long *content, uint32_t *ahead)
+                                        unsigned long long *content, uint32_t *prefetch_ring)
 {
     const bool two = d->contexts == 2;
     const uint32_t p = d->prime, limit = d->ctx_start[d->contexts];
@@ -1653,14 +1654,14 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
     const bool previous_aligned = LAST && plane == 1 && !(zero_planes & 1) && ((uintptr_t)previous & 3) == 0;
     const uint32_t run_first = run0, whole_groups = seg_begin < seg_end ? (seg_end - seg_begin) / 128 : 0;
     auto digits_ahead = [&](uint32_t g) { return symbols_aligned && run_first + 128 * g + 4 * lane + 4 <= limit; };
-    const uint32_t ahead_at = shared_address(ahead) + 4 * lane;
+    const uint32_t ring_at = shared_address(prefetch_ring) + 4 * lane; /* this lane's word of row 0, slot 0 */
     auto fetch = [&](uint32_t g) {
         if (g < whole_groups) {
-            const uint32_t slot = ahead_at + (g % PREFETCH_SLOTS) * 96 * 4;
+            const uint32_t slot = ring_at + 4 * (g % PREFETCH_SLOTS) * PREFETCH_SLOT_WORDS;
             const uint32_t i0 = seg_begin + 128 * g + 4 * lane;
             if (!fresh) copy4_async(slot, state + i0);
-            if (digits_ahead(g)) copy4_async(slot + 128, symbols + run_first + 128 * g + 4 * lane);
-            if (previous_aligned) copy4_async(slot + 256, previous + i0);
+            if (digits_ahead(g)) copy4_async(slot + 4 * 32, symbols + run_first + 128 * g + 4 * lane);
+            if (previous_aligned) copy4_async(slot + 4 * 64, previous + i0);
         }
         async_commit();
     };
@@ -1676,7 +1677,7 @@ __device__ static uint32_t apply_narrow(const pchunk_t *d, uint8_t *digits, uint
         bool have_digits = false, have_previous = false;
         if (WHOLE) {
             async_wait_pending<PREFETCH_AHEAD - 1>();
-            const uint32_t *slot = ahead + (g % PREFETCH_SLOTS) * 96;
+            const uint32_t *slot = prefetch_ring + (g % PREFETCH_SLOTS) * PREFETCH_SLOT_WORDS;
             st4 = fresh ? 0u : slot[lane];
             have_digits = digits_ahead(g);
             if (have_digits) digit_word = slot[32 + lane];
