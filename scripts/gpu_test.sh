@@ -3,9 +3,9 @@
 # tests, compute-sanitizer (memcheck and racecheck) on the GPU tests, SmartPool's GPU test and the
 # GPU benchmark (with nvCOMP and DFloat11 beside it when their wheels are in .whl/). Logs go to
 # $OUT (or ./out-gpu); the summary at the end lists every step's result. Budget: about 13 minutes
-# on an H100 (each step has its own time limit): 5.6 for the builds, tests and benchmarks (2 of it
-# the build), 7.4 for the eight compute-sanitizer runs side by side (at f015225; racecheck of
-# test_gpu_padic --quick, the longest, took 440 s of its 540, racecheck of test_gpu_lossless 414). Where one
+# on an H100 (each step has its own time limit): 5.2 for the builds, tests and benchmarks (1.7 of
+# it the build), 7.9 for the eight compute-sanitizer runs side by side (at 6093aad; racecheck of
+# test_gpu_padic --quick, the longest, took 471 s of its 540, racecheck of test_gpu_lossless 423). Where one
 # command may run 10 minutes at most, run `--no-sanitizer`, then `--no-tests --no-bench` (the
 # sanitizers alone; the build is reused).
 #

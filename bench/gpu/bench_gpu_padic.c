@@ -13,6 +13,11 @@
  * Figures: GB/s of uncompressed bytes; GPU: the median of --runs timed calls (CUDA events around
  * the whole API call, host work and its synchronisations included); CPU: the median of 3 calls of
  * saraphis_decompress (wall clock). The GPU's output is compared with the CPU's once.
+ * "of limit" is a GPU figure over the memory-bandwidth limit for that operation: with B the
+ * device copy's bandwidth counting bytes read and written, a codec that reads `compressed` bytes
+ * and writes `raw` ones (or the reverse) can reach at most B * raw / (raw + compressed)
+ * uncompressed GB/s. A progressive decode of fewer planes reads only a part of the frame, so its
+ * limit counts the written bytes alone (B): its fraction is a lower bound.
  * Options: --bytes N, --runs N, --data FOLDER; --eps 1e-3 (or 1e-4) decodes at that bound only;
  * --decode-only leaves out the CPU decoders, the progressive decodes and the encoders (profiling).
  * Benchmarks measure; they never fail (exit 0 unless nothing could run). */
@@ -31,6 +36,13 @@
 
 /* The GPU bounded encoder's phase times of its last call (gpu/gpu_padic_encode.h). */
 saraphis_status_t gpu_padic_encode_phases(saraphis_ctx_t *ctx, double phase_ms[4]);
+
+/* The memory-bandwidth limit, in uncompressed GB/s, of a pass that moves `raw` and `compressed`
+ * bytes at `bandwidth` GB/s (read plus written). */
+static double limit_gbs(double bandwidth, size_t raw, size_t compressed)
+{
+    return bandwidth * (double)raw / (double)(raw + compressed);
+}
 
 /* The float tensors of a safetensors file, concatenated and repeated to `bytes`. */
 static uint8_t *load_weights(const char *folder, size_t bytes, int *synthetic)
@@ -142,8 +154,10 @@ int main(int argc, char **argv)
         return 0;
     }
     const double copy_ms = copy_median_ms(d_b, d_a, bytes, cudaMemcpyDeviceToDevice, stream, start, stop, times, runs);
-    printf("%-24s %6s %8s %10s  %s\n", "decoder", "eps", "ratio", "GB/s", "note");
-    printf("%-24s %6s %8s %10.1f  %s\n", "device-to-device copy", "-", "-", bytes / copy_ms / 1e6, "the ceiling");
+    const double bandwidth = 2 * bytes / copy_ms / 1e6; /* bytes read plus bytes written */
+    printf("%-24s %6s %8s %10s %9s  %s\n", "decoder", "eps", "ratio", "GB/s", "of limit", "note");
+    printf("%-24s %6s %8s %10.1f %8.1f%%  %s\n", "device-to-device copy", "-", "-", bytes / copy_ms / 1e6, 100.0,
+           "the ceiling; moves 2x these bytes (read + write)");
     cudaFree(d_b);
 
     static const double bounds[] = {1e-3, 1e-4};
@@ -162,13 +176,13 @@ int main(int argc, char **argv)
                 saraphis_ctx_free(ctx);
                 continue;
             }
-            double ratio = (double)bytes / frame_size;
+            double ratio = (double)bytes / frame_size, limit = limit_gbs(bandwidth, bytes, frame_size);
             const char *note = content ? "content checksums on (default)" : "content checksums off";
             if (content && !decode_only) {
-                printf("%-24s %6.0e %8.3f %10.2f  %s\n", "cpu (all cores)", bounds[b], ratio,
-                       cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 0), note);
-                printf("%-24s %6.0e %8.3f %10.2f  %s\n", "cpu (1 thread)", bounds[b], ratio,
-                       cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 1), note);
+                printf("%-24s %6.0e %8.3f %10.2f %9s  %s\n", "cpu (all cores)", bounds[b], ratio,
+                       cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 0), "-", note);
+                printf("%-24s %6.0e %8.3f %10.2f %9s  %s\n", "cpu (1 thread)", bounds[b], ratio,
+                       cpu_decode_gbs(ctx, frame, frame_size, cpu_out, bytes, 1), "-", note);
             }
             saraphis_decompress(ctx, frame, frame_size, cpu_out, bytes, &out_size);
             void *d_frame = NULL;
@@ -181,7 +195,8 @@ int main(int argc, char **argv)
             } else {
                 cudaMemcpy(gpu_out, d_a, bytes, cudaMemcpyDeviceToHost);
                 int same = memcmp(gpu_out, cpu_out, bytes) == 0;
-                printf("%-24s %6.0e %8.3f %10.1f  %s%s\n", "saraphis-gpu", bounds[b], ratio, bytes / median(times, runs) / 1e6, note,
+                const double gbs = bytes / median(times, runs) / 1e6;
+                printf("%-24s %6.0e %8.3f %10.1f %8.1f%%  %s%s\n", "saraphis-gpu", bounds[b], ratio, gbs, 100 * gbs / limit, note,
                        same ? "" : " [OUTPUT DIFFERS FROM THE CPU'S]");
                 /* SARAPHIS_PARAM_VERIFY_RECORDS 0: the records verified by their content checksums alone. */
                 if (content) {
@@ -195,7 +210,8 @@ int main(int argc, char **argv)
                     } else {
                         cudaMemcpy(gpu_out, d_a, bytes, cudaMemcpyDeviceToHost);
                         same = memcmp(gpu_out, cpu_out, bytes) == 0;
-                        printf("%-24s %6.0e %8.3f %10.1f  %s%s\n", "saraphis-gpu", bounds[b], ratio, bytes / median(times, runs) / 1e6,
+                        const double verified_gbs = bytes / median(times, runs) / 1e6;
+                        printf("%-24s %6.0e %8.3f %10.1f %8.1f%%  %s%s\n", "saraphis-gpu", bounds[b], ratio, verified_gbs, 100 * verified_gbs / limit,
                                "content checksums on; records verified by them alone (verify_records 0)", same ? "" : " [OUTPUT DIFFERS FROM THE CPU'S]");
                     }
                 }
@@ -208,7 +224,7 @@ int main(int argc, char **argv)
 
     /* Progressive decode: the top planes only, GB/s of output bytes; the whole decode (planes 0)
      * timed again in the same loop for comparison. */
-    printf("%-24s %6s %8s %7s %10s %10s  %s\n", "progressive decoder", "eps", "ratio", "planes", "bound", "GB/s", "note");
+    printf("%-24s %6s %8s %7s %10s %10s %9s  %s\n", "progressive decoder", "eps", "ratio", "planes", "bound", "GB/s", "of limit", "note");
     static const double progressive_bounds[] = {1e-4, 1e-6};
     for (int b = 0; b < 2 && !decode_only; b++) {
         saraphis_ctx_t *ctx = saraphis_ctx_create();
@@ -242,8 +258,8 @@ int main(int argc, char **argv)
             }
             char shown[16];
             snprintf(shown, sizeof shown, "%u/%u", planes ? planes : precision, precision);
-            printf("%-24s %6.0e %8.3f %7s %10.3g %10.2f  %s\n", "cpu (all cores)", progressive_bounds[b], ratio, shown, cpu_bound,
-                   bytes / median(cpu_times, 3) / 1e6, planes ? "saraphis_decompress_planes" : "every plane");
+            printf("%-24s %6.0e %8.3f %7s %10.3g %10.2f %9s  %s\n", "cpu (all cores)", progressive_bounds[b], ratio, shown, cpu_bound,
+                   bytes / median(cpu_times, 3) / 1e6, "-", planes ? "saraphis_decompress_planes" : "every plane");
             saraphis_status_t status = SARAPHIS_OK;
             TIME_GPU_CALLS(status, saraphis_gpu_decompress_planes(ctx, d_frame, frame_size, planes, d_a, bytes, &out_size, &gpu_bound, stream), stream, start, stop, times, runs);
             if (status != SARAPHIS_OK) {
@@ -252,8 +268,10 @@ int main(int argc, char **argv)
             }
             cudaMemcpy(gpu_out, d_a, bytes, cudaMemcpyDeviceToHost);
             const int same = memcmp(gpu_out, cpu_out, bytes) == 0 && gpu_bound == cpu_bound;
-            printf("%-24s %6.0e %8.3f %7s %10.3g %10.1f  %s%s\n", "saraphis-gpu", progressive_bounds[b], ratio, shown, gpu_bound,
-                   bytes / median(times, runs) / 1e6, planes ? "saraphis_gpu_decompress_planes" : "every plane",
+            /* Fewer planes read a part of the frame: the limit then counts the written bytes alone. */
+            const double gbs = bytes / median(times, runs) / 1e6, limit = planes ? bandwidth : limit_gbs(bandwidth, bytes, frame_size);
+            printf("%-24s %6.0e %8.3f %7s %10.3g %10.1f %8.1f%%  %s%s\n", "saraphis-gpu", progressive_bounds[b], ratio, shown, gpu_bound, gbs,
+                   100 * gbs / limit, planes ? "saraphis_gpu_decompress_planes" : "every plane",
                    same ? "" : " [OUTPUT OR BOUND DIFFERS FROM THE CPU'S]");
         }
         cudaFree(d_frame);
@@ -262,7 +280,7 @@ int main(int argc, char **argv)
     }
 
     /* Encode: the same weights (and their BF16 truncation) from device memory. */
-    printf("%-24s %6s %6s %8s %10s  %s\n", "encoder", "dtype", "eps", "ratio", "GB/s", "note");
+    printf("%-24s %6s %6s %8s %10s %9s  %s\n", "encoder", "dtype", "eps", "ratio", "GB/s", "of limit", "note");
     uint16_t *bf16 = malloc(bytes / 2);
     for (size_t i = 0; bf16 && i < bytes / 4; i++) {
         uint32_t u;
@@ -295,8 +313,8 @@ int main(int argc, char **argv)
                 saraphis_compress(ctx, dtype, input, input_bytes, frame, bound, &frame_size);
                 cpu_times[r] = now_ms() - t0;
             }
-            printf("%-24s %6s %6.0e %8.3f %10.2f\n", threads ? "cpu (1 thread)" : "cpu (all cores)", name, cases[k].eps,
-                   (double)input_bytes / frame_size, input_bytes / median(cpu_times, 3) / 1e6);
+            printf("%-24s %6s %6.0e %8.3f %10.2f %9s\n", threads ? "cpu (1 thread)" : "cpu (all cores)", name, cases[k].eps,
+                   (double)input_bytes / frame_size, input_bytes / median(cpu_times, 3) / 1e6, "-");
         }
         saraphis_ctx_set_param(ctx, SARAPHIS_PARAM_THREADS, 0);
         saraphis_status_t status = SARAPHIS_OK;
@@ -308,8 +326,9 @@ int main(int argc, char **argv)
             int same = gpu_size == frame_size && memcmp(gpu_frame, frame, frame_size) == 0;
             double phases[4] = {0, 0, 0, 0};
             gpu_padic_encode_phases(ctx, phases);
-            printf("%-24s %6s %6.0e %8.3f %10.1f  %s; last call (ms): bound+scan waits %.2f, plans %.2f, last encodes %.2f, assembly %.2f\n", "saraphis-gpu",
-                   name, cases[k].eps, (double)input_bytes / gpu_size, input_bytes / median(times, runs) / 1e6,
+            const double gbs = input_bytes / median(times, runs) / 1e6;
+            printf("%-24s %6s %6.0e %8.3f %10.1f %8.1f%%  %s; last call (ms): bound+scan waits %.2f, plans %.2f, last encodes %.2f, assembly %.2f\n",
+                   "saraphis-gpu", name, cases[k].eps, (double)input_bytes / gpu_size, gbs, 100 * gbs / limit_gbs(bandwidth, input_bytes, gpu_size),
                    same ? "frame identical to the cpu's" : "[FRAME DIFFERS FROM THE CPU'S]", phases[0], phases[1], phases[2], phases[3]);
         }
         cudaFree(d_src);
