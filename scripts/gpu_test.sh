@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one script for a machine with an NVIDIA GPU: builds with CUDA, runs the CPU suite, the GPU
-# tests, compute-sanitizer (memcheck and racecheck) on the GPU tests, SmartPool's GPU test and the
-# GPU benchmark (with nvCOMP and DFloat11 beside it when their wheels are in .whl/). Logs go to
-# $OUT (or ./out-gpu); the summary at the end lists every step's result. Budget: about 13 minutes
+# tests, the Python package's tests (PyTorch CUDA tensors), compute-sanitizer (memcheck and
+# racecheck) on the GPU tests, SmartPool's GPU test and the GPU benchmark (with nvCOMP and
+# DFloat11 beside it when their wheels are in .whl/). Logs go to $OUT (or ./out-gpu); the summary
+# at the end lists every step's result. Budget: about 13 minutes
 # on an H100 (each step has its own time limit): 5.2 for the builds, tests and benchmarks (1.7 of
 # it the build), 7.9 for the eight compute-sanitizer runs side by side (at 6093aad; racecheck of
 # test_gpu_padic --quick, the longest, took 471 s of its 540, racecheck of test_gpu_lossless 423). Where one
@@ -36,6 +37,20 @@ elif [ -d "$ROOT/.bench/data" ]; then export SARAPHIS_GPU_DATA=$ROOT/.bench/data
 
 SUMMARY=()
 FAILED=0
+
+# Python wheels the GPU machine lacks, carried in .whl/ (it has no network): the peers of the
+# benchmark (nvCOMP; DFloat11 and its one dependency, dahuffman) and what the Python package's
+# tests need beyond the image (pytest and its dependencies, ml-dtypes).
+WHEELS=()
+for pattern in '*nvcomp*.whl' 'dfloat11-*.whl' 'dahuffman-*.whl' 'pytest-*.whl' 'pluggy-*.whl' \
+               'iniconfig-*.whl' 'packaging-*.whl' 'pygments-*.whl' 'ml_dtypes-*.whl'; do
+  for wheel in "$ROOT"/.whl/$pattern; do [ -e "$wheel" ] && WHEELS+=("$wheel"); done
+done
+if [ ${#WHEELS[@]} -gt 0 ]; then
+  PYLIB=$(mktemp -d) # not under $OUT_DIR: the logs are what comes back from a GPU machine
+  python3 -m pip install --quiet --no-index --no-deps --target "$PYLIB" "${WHEELS[@]}" >"$OUT_DIR/pip.log" 2>&1 &&
+    export PYTHONPATH="$PYLIB${PYTHONPATH:+:$PYTHONPATH}"
+fi
 # step NAME LIMIT_SECONDS COMMAND...: runs with a time limit, logs to $OUT_DIR/NAME.log.
 step() {
   local name=$1 limit=$2; shift 2
@@ -71,6 +86,11 @@ if [ $RUN_TESTS -eq 1 ]; then
   step gpu-encode 240 "$BUILD/test_gpu_encode"
   # The bounded (p-adic) encoder against the CPU: frames byte-identical, cross decodes.
   step gpu-padic-encode 300 "$BUILD/test_gpu_padic_encode"
+  # The Python package over this build's library: PyTorch CUDA tensors encoded and decoded on the
+  # GPU from Python, frames compared with the CPU's (tests/python, docs/python.md).
+  step python-tests 300 env SARAPHIS_LIBRARY="$BUILD/libsaraphis.so" SARAPHIS_REQUIRE_REAL_DATA=1 \
+    SARAPHIS_DATA="${SARAPHIS_GPU_DATA:-$ROOT/.bench/data}" PYTHONPATH="$ROOT/python${PYTHONPATH:+:$PYTHONPATH}" \
+    python3 -m pytest -q -p no:cacheprovider -rs "$ROOT/tests/python"
 fi
 
 # compute-sanitizer on the GPU tests (--quick: the small inputs), all eight runs side by side: the
@@ -106,18 +126,11 @@ fi
 if [ $RUN_TESTS -eq 1 ]; then step pool-cuda 180 "$BUILD/test_pool_cuda"; fi
 
 if [ $RUN_BENCH -eq 1 ]; then
-  # The peers' wheels: nvCOMP, and DFloat11 with its one dependency the image lacks (dahuffman).
-  WHEELS=()
-  for pattern in '*nvcomp*.whl' 'dfloat11-*.whl' 'dahuffman-*.whl'; do
-    for wheel in "$ROOT"/.whl/$pattern; do [ -e "$wheel" ] && WHEELS+=("$wheel"); done
-  done
-  if [ ${#WHEELS[@]} -gt 0 ]; then
-    PYLIB=$(mktemp -d) # not under $OUT_DIR: the logs are what comes back from a GPU machine
-    python3 -m pip install --quiet --no-index --no-deps --target "$PYLIB" "${WHEELS[@]}" >"$OUT_DIR/pip.log" 2>&1 &&
-      export PYTHONPATH="$PYLIB${PYTHONPATH:+:$PYTHONPATH}"
-  fi
   step bench 300 "$BUILD/bench_gpu_lossless" --bytes $((256 << 20)) --runs 20
   step bench-padic 240 "$BUILD/bench_gpu_padic" --bytes $((256 << 20)) --runs 20
+  # The Python package's cost over the C calls, with PyTorch CUDA tensors.
+  step bench-python 180 env SARAPHIS_LIBRARY="$BUILD/libsaraphis.so" \
+    python3 "$ROOT/bench/gpu/bench_python.py" --bytes $((256 << 20)) --runs 20
 fi
 
 echo

