@@ -208,6 +208,23 @@ _libc.free.argtypes = [ctypes.c_void_p]
 _libc.free.restype = None
 
 
+class Closeable:
+    """An object that owns a C handle: `with` closes it, and so does garbage collection. close()
+    must be idempotent."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+
 def take_string(pointer):
     """The text of a malloc'ed C string, which is then freed."""
     try:

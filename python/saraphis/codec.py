@@ -82,7 +82,7 @@ def _cuda_stream(tensor):
     return ctypes.c_void_p(torch.cuda.current_stream(tensor.device).cuda_stream)
 
 
-class Codec:
+class Codec(_native.Closeable):
     """Settings and a C context, reused across calls.
 
     error_bound: None (lossless) or a positive number; bound_mode "absolute" (eps = error_bound),
@@ -136,15 +136,6 @@ class Codec:
         if getattr(self, "_ctx", None):
             _native.ctx_free(self._ctx)
             self._ctx = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     def _context(self):
         if not self._ctx:

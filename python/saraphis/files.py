@@ -100,7 +100,7 @@ class TensorInfo:
                 f"codec={self.codec}, ratio={self.ratio:.3f}{extra})")
 
 
-class SpsFile:
+class SpsFile(_native.Closeable):
     """An open .sps file. Tensors are read one at a time (only their chunks are read)."""
 
     def __init__(self, path, *, threads=0, verify_records=True):
@@ -134,15 +134,6 @@ class SpsFile:
             self._reader = None
         if getattr(self, "_codec", None):
             self._codec.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     def __len__(self):
         return len(self._infos)

@@ -212,7 +212,7 @@ def _metadata(metadata):
     return json.dumps(metadata).encode("utf-8")
 
 
-class System:
+class System(_native.Closeable):
     """The coordinator. config: a Configuration, a dict of fields, a JSON file path, or None
     (defaults); the SARAPHIS_* environment is layered on, then the whole is validated."""
 
@@ -327,15 +327,6 @@ class System:
         if getattr(self, "_system", None):
             _native.system_free(self._system)
             self._system = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        self.close()
 
     # The seeds' names.
     get_system_status = status
