@@ -199,6 +199,8 @@ _PROTOTYPES = [
     ("saraphis_result_free", None, _void_p),
 ]
 
+_PROTOTYPES.append(("saraphis_dtype_to_dlpack", DLDataType, ctypes.c_int))
+
 for _entry in _PROTOTYPES:
     globals()[_entry[0][len("saraphis_"):]] = _proto(*_entry)
 

@@ -14,14 +14,20 @@ import numpy as np
 from . import _native
 from .errors import DtypeError, InvalidArgumentError, UnsupportedError
 
-# Saraphis dtype codes (saraphis_dtype_t) by name, and the name of each NumPy / PyTorch dtype.
-DTYPE_CODES = {"F32": 1, "F16": 2, "BF16": 3, "F64": 4, "F8_E4M3": 5, "F8_E5M2": 6, "I8": 7,
-               "U8": 8, "I16": 9, "U16": 10, "I32": 11, "U32": 12, "I64": 13, "U64": 14, "BOOL": 15}
+# Saraphis dtype codes (saraphis_dtype_t) by name, from the library's own table, and the DLPack
+# type of each as the library maps it (saraphis_dtype_to_dlpack).
+DTYPE_CODES = {}
+_DLPACK = {}
+for _code in range(1, 64):
+    if not _native.dtype_size(_code):
+        break
+    _name = _native.dtype_name(_code).decode()
+    DTYPE_CODES[_name] = _code
+    _dlpack = _native.dtype_to_dlpack(_code)
+    _DLPACK[_name] = (_dlpack.code, _dlpack.bits)
+del _code, _name, _dlpack
 DTYPE_NAMES = {code: name for name, code in DTYPE_CODES.items()}
-# (DLPack type code, bits) of each, as include/saraphis.h maps them.
-_DLPACK = {"F32": (2, 32), "F16": (2, 16), "F64": (2, 64), "BF16": (4, 16), "F8_E4M3": (10, 8),
-           "F8_E5M2": (12, 8), "I8": (0, 8), "I16": (0, 16), "I32": (0, 32), "I64": (0, 64),
-           "U8": (1, 8), "U16": (1, 16), "U32": (1, 32), "U64": (1, 64), "BOOL": (6, 8)}
+# The name of each NumPy / PyTorch dtype.
 _NUMPY_NAMES = {"float32": "F32", "float16": "F16", "float64": "F64", "bfloat16": "BF16",
                 "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "int8": "I8", "uint8": "U8",
                 "int16": "I16", "uint16": "U16", "int32": "I32", "uint32": "U32", "int64": "I64",
@@ -36,10 +42,12 @@ KDL_CPU, KDL_CUDA = 1, 2
 def dtype_name(value):
     """A Saraphis dtype name from a name ("bf16", "F32"), a NumPy dtype or a torch dtype."""
     if isinstance(value, str):
-        name = value.upper()
+        code = _native.dtype_from_name(value.encode())  # "f32", "BF16", "F8_E4M3FN", ...
+        if code:
+            return DTYPE_NAMES[code]
         aliases = {"FLOAT32": "F32", "FLOAT16": "F16", "FLOAT64": "F64", "BFLOAT16": "BF16",
-                   "F8_E4M3FN": "F8_E4M3", "HALF": "F16", "FLOAT": "F32", "DOUBLE": "F64"}
-        name = aliases.get(name, name)
+                   "HALF": "F16", "FLOAT": "F32", "DOUBLE": "F64"}
+        name = aliases.get(value.upper(), value.upper())
         if name not in DTYPE_CODES:
             raise DtypeError(f"unknown dtype '{value}'; Saraphis knows {', '.join(DTYPE_CODES)}")
         return name

@@ -22,10 +22,6 @@ from . import _tensors
 from .codec import frame_info, _host_bytes
 from .errors import InvalidArgumentError, StateError
 
-_PRIORITIES = ("critical", "high", "medium", "low", "idle")
-_STRATEGIES = ("throughput", "latency", "memory", "balanced", "adaptive")
-
-
 def _text(value):
     """A Python value as the text saraphis_config_set parses."""
     if isinstance(value, bool):
