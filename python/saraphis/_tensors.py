@@ -109,11 +109,9 @@ def is_torch_tensor(value):
 class Described:
     """A DLTensor over an array, and what keeps the array's memory alive while C reads it."""
 
-    def __init__(self, tensor, keep, dtype, shape, framework, device):
+    def __init__(self, tensor, keep, framework, device):
         self.tensor = tensor
         self.keep = keep
-        self.dtype = dtype          # Saraphis dtype name
-        self.shape = shape          # tuple of ints
         self.framework = framework  # "numpy" or "torch"
         self.device = device        # "cpu" or "cuda:N"
 
@@ -159,7 +157,7 @@ def _describe(array, what):
     code, bits = _DLPACK[name]
     tensor = _native.DLTensor(pointer, _native.DLDevice(*device), ndim,
                               _native.DLDataType(code, bits, 1), shape_c, strides_c, 0)
-    return Described(tensor, (array, shape_c, strides_c), name, shape, framework, label)
+    return Described(tensor, (array, shape_c, strides_c), framework, label)
 
 
 def empty(dtype, shape, like="numpy", device="cpu"):
